@@ -1,0 +1,40 @@
+//! The one error type that crosses to the browser: a status and a message a user can act on.
+//! Causes stay in the server's logs.
+
+use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError, error::ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Unknown installation, or one this browser has no session for: the two look the same.
+    #[error("This installation was not found, or this browser did not start it.")]
+    NotYours,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Vercel: {0}")]
+    Vercel(String),
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::NotYours => 404,
+            AppError::BadRequest(_) => 400,
+            AppError::Vercel(_) => 502,
+            AppError::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(message) => AppError::BadRequest(format!("Invalid request: {message}")),
+            _ => AppError::Internal,
+        }
+    }
+}

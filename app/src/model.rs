@@ -1,0 +1,77 @@
+//! What the pages show, as plain data the server fills in.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's choice for one project, as the form posts it.
+pub const CHOICE_SKIP: &str = "skip";
+pub const CHOICE_NEW: &str = "new";
+pub const CHOICE_EXISTING_PREFIX: &str = "existing:";
+
+#[derive(Debug, Clone)]
+pub struct InstallView {
+    pub configuration_id: String,
+    pub scope_name: String,
+    pub is_team: bool,
+    pub vendor_name: String,
+    pub projects: Vec<ProjectRow>,
+    /// How many projects the account has in all, before any search.
+    pub total_projects: usize,
+    pub query: String,
+    pub resources: Vec<ResourceOption>,
+    pub next: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub framework: Option<String>,
+    pub state: RowState,
+    pub default_choice: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowState {
+    Open,
+    Linked { resource_name: String },
+    Failed { message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceOption {
+    pub id: String,
+    pub name: String,
+}
+
+/// An error page: what happened and every way forward.
+#[derive(Debug, Clone)]
+pub struct ErrorView {
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub label: String,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectOutcome {
+    pub project_id: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkReport {
+    pub outcomes: Vec<ProjectOutcome>,
+}
+
+impl LinkReport {
+    pub fn all_ok(&self) -> bool {
+        self.outcomes.iter().all(|o| o.ok)
+    }
+}

@@ -1,0 +1,63 @@
+// Playwright drives Debian's Chromium (no browser download) against the release build of Tether
+// and the simulator, started here on their own ports with a fresh SQLite database.
+import { defineConfig } from "@playwright/test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const TETHER = "http://127.0.0.1:3400";
+const SIM = "http://127.0.0.1:3410";
+const dataDir = process.env.TETHER_E2E_DATA ?? mkdtempSync(join(tmpdir(), "tether-e2e-"));
+process.env.TETHER_E2E_DATA = dataDir; // workers re-read this file: keep one directory
+
+export default defineConfig({
+  testDir: "./tests",
+  // The simulator keeps one installation per scope, so installs must not interleave.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 60_000,
+  reporter: [["list"]],
+  use: {
+    baseURL: SIM,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: [
+    {
+      command: "../target/release/vercel-sim",
+      env: { SIM_ADDR: "127.0.0.1:3410", SIM_REDIRECT_URL: `${TETHER}/callback` },
+      url: `${SIM}/sim/api/state`,
+      reuseExistingServer: false,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    {
+      command: "./target/release/server",
+      cwd: "..",
+      env: {
+        TETHER_ADDR: "127.0.0.1:3400",
+        TETHER_SIMULATOR_URL: SIM,
+        TETHER_DATA_DIR: dataDir,
+        RUST_LOG: "info",
+      },
+      url: `${TETHER}/healthz`,
+      reuseExistingServer: false,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  ],
+});
+
+export { TETHER, SIM };

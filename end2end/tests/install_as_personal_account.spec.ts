@@ -1,0 +1,24 @@
+// A user installs on their personal account and creates a resource for one project.
+import { test, expect } from "@playwright/test";
+import { Dashboard } from "./pages";
+
+test("install on a personal account", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  const popup = await dashboard.install("Alice Example");
+
+  await expect(popup.scope()).toContainText("Alice Example");
+  await expect(popup.scope()).toContainText("personal account");
+  await expect(popup.count()).toHaveText("Showing 3 of 3 projects");
+
+  await popup.waitUntilHydrated();
+  await popup.choose("alice-app-001", "Create a new resource");
+  const closed = popup.page.waitForEvent("close");
+  await popup.connect();
+  await expect(popup.page.getByTestId("installed")).toBeVisible();
+  await closed;
+
+  await expect(dashboard.latestInstallationState()).toHaveText("reached next");
+  await expect(dashboard.envRows("alice-app-001")).toHaveCount(3);
+  await expect(dashboard.envRows("alice-app-000")).toHaveCount(0);
+});

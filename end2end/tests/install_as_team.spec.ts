@@ -1,0 +1,33 @@
+// A team member installs from the marketplace and links two of the team's 250 projects: one to
+// a new resource, one to an existing one. The popup must return to Vercel's `next`, and Vercel
+// must then hold the env vars.
+import { test, expect } from "@playwright/test";
+import { Dashboard } from "./pages";
+
+test("install as a team: one new and one existing resource", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  const popup = await dashboard.install("Acme Robotics");
+
+  await expect(popup.scope()).toContainText("Acme Robotics");
+  await expect(popup.scope()).toContainText("team");
+  await expect(popup.count()).toHaveText("Showing 250 of 250 projects");
+  expect(popup.page.url()).not.toContain("code=");
+
+  await popup.waitUntilHydrated();
+  await popup.search("acme-app-042");
+  await popup.choose("acme-app-042", "Create a new resource");
+  await popup.search("acme-app-199");
+  await popup.choose("acme-app-199", "Connect shared-db");
+
+  const closed = popup.page.waitForEvent("close");
+  await popup.connect();
+  await expect(popup.page.getByTestId("installed")).toBeVisible();
+  await closed;
+  expect(popup.errors).toEqual([]);
+
+  await expect(dashboard.latestInstallationState()).toHaveText("reached next");
+  await expect(dashboard.envRows("acme-app-042")).toHaveCount(3);
+  await expect(dashboard.envRows("acme-app-199")).toHaveCount(3);
+  await expect(dashboard.envRows("acme-app-199").filter({ hasText: "sensitive" })).toContainText("ACME_API_KEY");
+});

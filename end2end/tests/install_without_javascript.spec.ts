@@ -1,0 +1,28 @@
+// The popup works before, or without, the wasm: the search is a GET form and Connect a plain
+// form post that ends at Vercel's `next`.
+import { test, expect } from "@playwright/test";
+import { Dashboard } from "./pages";
+
+
+test("install with JavaScript disabled in the popup", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: "http://127.0.0.1:3410" });
+  const dashboardContext = await browser.newContext({ baseURL: "http://127.0.0.1:3410" });
+  const dashboard = new Dashboard(await dashboardContext.newPage());
+  // The dashboard needs JavaScript to open the popup; the popup itself is opened in a context
+  // without it by following the same first hop.
+  const page = await context.newPage();
+  await page.goto("/integrations/tether/begin?account=team_sim_acme");
+  await expect(page.getByTestId("scope")).toContainText("Acme Robotics");
+
+  await page.getByLabel("Search projects").fill("acme-app-077");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("li.project")).toHaveCount(1);
+  await page.getByLabel("Resource for acme-app-077").selectOption({ label: "Create a new resource" });
+  await page.getByRole("button", { name: "Connect" }).click();
+  await expect(page.getByTestId("installed")).toBeVisible();
+
+  await dashboard.open();
+  await expect(dashboard.envRows("acme-app-077")).toHaveCount(3);
+  await context.close();
+  await dashboardContext.close();
+});

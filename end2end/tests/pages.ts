@@ -1,0 +1,66 @@
+// Page objects: the simulator's dashboard (playing Vercel) and Tether's install popup.
+import { expect, type Page, type Locator } from "@playwright/test";
+
+export class Dashboard {
+  constructor(readonly page: Page) {}
+
+  async open() {
+    await this.page.goto("/");
+  }
+
+  /** Presses Install for an account; Vercel opens the Redirect URL in a popup window. */
+  async install(accountName: string): Promise<Popup> {
+    const popupOpened = this.page.waitForEvent("popup");
+    await this.page.getByRole("button", { name: `Install for ${accountName}` }).click();
+    const popup = await popupOpened;
+    await popup.waitForLoadState("domcontentloaded");
+    return new Popup(popup);
+  }
+
+  envRows(projectName: string): Locator {
+    return this.page.locator(`#env tr[data-project="${projectName}"]`);
+  }
+
+  latestInstallationState(): Locator {
+    return this.page.locator("#installations tr").last().getByTestId("popup-state");
+  }
+}
+
+export class Popup {
+  readonly errors: string[] = [];
+
+  constructor(readonly page: Page) {
+    page.on("console", (msg) => {
+      if (msg.type() === "error" || msg.text().includes("Could not find WASM function")) this.errors.push(msg.text());
+    });
+    page.on("pageerror", (error) => this.errors.push(error.message));
+  }
+
+  scope(): Locator {
+    return this.page.getByTestId("scope");
+  }
+
+  count(): Locator {
+    return this.page.getByTestId("project-count");
+  }
+
+  async waitUntilHydrated() {
+    await expect(this.page.locator("form.search[data-hydrated=true]")).toBeVisible();
+  }
+
+  async search(text: string) {
+    await this.page.getByLabel("Search projects").fill(text);
+  }
+
+  visibleProjects(): Locator {
+    return this.page.locator("li.project:visible");
+  }
+
+  async choose(projectName: string, option: string) {
+    await this.page.getByLabel(`Resource for ${projectName}`).selectOption({ label: option });
+  }
+
+  async connect() {
+    await this.page.getByRole("button", { name: "Connect" }).click();
+  }
+}

@@ -1,0 +1,20 @@
+// Typing in the search box filters the list at once. This only works once the island has
+// hydrated, so it fails if the wasm is missing or broken even though the HTML looks right.
+import { test, expect } from "@playwright/test";
+import { Dashboard } from "./pages";
+
+test("search filters the projects while typing", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  const popup = await dashboard.install("Acme Robotics");
+  await popup.waitUntilHydrated();
+
+  await popup.page.getByLabel("Search projects").pressSequentially("app-12");
+  await expect(popup.count()).toHaveText("Showing 10 of 250 projects");
+  await expect(popup.visibleProjects()).toHaveCount(10);
+  expect(popup.page.url()).not.toContain("q=");
+
+  await popup.search("");
+  await expect(popup.visibleProjects()).toHaveCount(250);
+  expect(popup.errors).toEqual([]);
+});

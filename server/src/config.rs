@@ -1,0 +1,346 @@
+//! Settings: built-in defaults, then Leptos.toml, then `TETHER_*` environment variables. Secrets
+//! come only from the environment. Everything is checked here, at start, with a message per
+//! problem, so a bad deployment fails before it serves anything.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::{secret::ClientSecret, seal::Sealer};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub public_url: Url,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub site_root: PathBuf,
+    pub log_json: bool,
+    pub vercel: VercelSettings,
+    pub provider: ProviderSettings,
+    /// No Vercel credentials: the simulator plays Vercel and the provider has demo resources.
+    pub sandbox: bool,
+    pub sealer: Sealer,
+}
+
+#[derive(Debug, Clone)]
+pub struct VercelSettings {
+    pub api_url: Url,
+    pub dashboard_url: Url,
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    pub integration_slug: String,
+    /// The only origin `next` may point to.
+    pub next_origin: Url,
+}
+
+impl VercelSettings {
+    /// The Redirect URL registered with Vercel; the exchange must repeat it exactly.
+    pub fn redirect_url(public_url: &Url) -> String {
+        format!("{}/callback", public_url.as_str().trim_end_matches('/'))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// The vendor's name as the popup shows it.
+    pub name: String,
+    pub region: String,
+    /// `{id}` is replaced with the resource id.
+    pub resource_url: String,
+    pub env: Vec<EnvTemplate>,
+}
+
+/// One env var written for every linked project. `{url}`, `{api_key}`, `{name}` and `{region}`
+/// are filled from the resource.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvTemplate {
+    pub key: String,
+    pub value: String,
+    /// Secret values are `sensitive` on production and preview and `encrypted` on development.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            name: "Acme DB".into(),
+            region: "iad1".into(),
+            resource_url: "https://{id}.db.acme.example".into(),
+            env: vec![
+                EnvTemplate { key: "ACME_URL".into(), value: "{url}".into(), secret: false },
+                EnvTemplate { key: "ACME_API_KEY".into(), value: "{api_key}".into(), secret: true },
+            ],
+        }
+    }
+}
+
+/// Leptos.toml's shape. Unknown keys are errors: a typo should not silently fall back.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct File {
+    server: FileServer,
+    vercel: FileVercel,
+    sandbox: FileSandbox,
+    provider: Option<ProviderSettings>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileServer {
+    addr: Option<String>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<String>,
+    site_root: Option<String>,
+    log_format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileVercel {
+    api_url: Option<String>,
+    dashboard_url: Option<String>,
+    client_id: Option<String>,
+    integration_slug: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileSandbox {
+    simulator_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration is invalid:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Settings {
+    /// Loads from `TETHER_CONFIG` (default `Leptos.toml` when it exists) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        let path = env("TETHER_CONFIG").unwrap_or_else(|| "Leptos.toml".into());
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(_) if env("TETHER_CONFIG").is_none() => None,
+            Err(error) => return Err(ConfigError(vec![format!("cannot read {path}: {error}")])),
+        };
+        Self::from_sources(text.as_deref(), env)
+    }
+
+    /// The same rules over given sources, so tests can build settings without touching the process.
+    pub fn from_sources(file: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let file: File = match file.map(toml::from_str).transpose() {
+            Ok(parsed) => parsed.unwrap_or_default(),
+            Err(error) => return Err(ConfigError(vec![format!("Leptos.toml: {error}")])),
+        };
+        let pick = |var: &str, from_file: &Option<String>, default: &str| {
+            env(var).or_else(|| from_file.clone()).unwrap_or_else(|| default.to_owned())
+        };
+        let mut parse_url = |name: &str, value: String| match Url::parse(&value) {
+            Ok(url) if url.scheme() == "http" || url.scheme() == "https" => Some(url),
+            _ => {
+                problems.push(format!("{name} must be an http(s) URL, got `{value}`"));
+                None
+            }
+        };
+
+        let addr_text = pick("TETHER_ADDR", &file.server.addr, "127.0.0.1:3000");
+        let public_url = parse_url(
+            "TETHER_PUBLIC_URL",
+            pick("TETHER_PUBLIC_URL", &file.server.public_url, &format!("http://{addr_text}")),
+        );
+        let simulator_url = parse_url(
+            "TETHER_SIMULATOR_URL",
+            pick("TETHER_SIMULATOR_URL", &file.sandbox.simulator_url, "http://127.0.0.1:3100"),
+        );
+        let api_url = parse_url(
+            "TETHER_VERCEL_API_URL",
+            pick("TETHER_VERCEL_API_URL", &file.vercel.api_url, "https://api.vercel.com"),
+        );
+        let dashboard_url = parse_url(
+            "TETHER_VERCEL_DASHBOARD_URL",
+            pick("TETHER_VERCEL_DASHBOARD_URL", &file.vercel.dashboard_url, "https://vercel.com"),
+        );
+        let addr = match addr_text.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                problems.push(format!("TETHER_ADDR must be ip:port, got `{addr_text}`"));
+                None
+            }
+        };
+        let client_secret = env("TETHER_VERCEL_CLIENT_SECRET");
+        let sandbox = client_secret.is_none();
+        let client_id = pick("TETHER_VERCEL_CLIENT_ID", &file.vercel.client_id, "");
+        if !sandbox && client_id.is_empty() {
+            problems.push("TETHER_VERCEL_CLIENT_ID is required when TETHER_VERCEL_CLIENT_SECRET is set".into());
+        }
+        let data_dir = PathBuf::from(pick("TETHER_DATA_DIR", &file.server.data_dir, "data"));
+        let sealer = match env("TETHER_SEAL_KEYS") {
+            Some(spec) => Sealer::from_spec(&spec)
+                .map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}")))
+                .ok(),
+            None if sandbox => sandbox_sealer(&data_dir).map_err(|e| problems.push(e)).ok(),
+            None => {
+                problems.push(format!(
+                    "TETHER_SEAL_KEYS is required outside sandbox mode, e.g. TETHER_SEAL_KEYS={}",
+                    "k1:<32 random bytes, base64>"
+                ));
+                None
+            }
+        };
+        let log_format = pick("TETHER_LOG_FORMAT", &file.server.log_format, "text");
+        if !["text", "json"].contains(&log_format.as_str()) {
+            problems.push(format!("TETHER_LOG_FORMAT must be text or json, got `{log_format}`"));
+        }
+        let provider = file.provider.unwrap_or_default();
+        if provider.env.is_empty() {
+            problems.push("[provider] must list at least one env var".into());
+        }
+        for template in &provider.env {
+            let valid = !template.key.is_empty()
+                && template.key.len() <= 256
+                && template.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !template.key.starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                problems.push(format!("[provider.env] key `{}` is not a valid env var name", template.key));
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let (Some(addr), Some(public_url), Some(simulator_url), Some(api_url), Some(dashboard_url), Some(sealer)) =
+            (addr, public_url, simulator_url, api_url, dashboard_url, sealer)
+        else {
+            unreachable!("every missing value pushed a problem");
+        };
+        let vercel = if sandbox {
+            VercelSettings {
+                api_url: simulator_url.clone(),
+                dashboard_url: simulator_url.clone(),
+                client_id: vercel_sim::DEFAULT_CLIENT_ID.into(),
+                client_secret: ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET),
+                integration_slug: pick("TETHER_INTEGRATION_SLUG", &file.vercel.integration_slug, "tether"),
+                next_origin: simulator_url,
+            }
+        } else {
+            VercelSettings {
+                api_url,
+                next_origin: dashboard_url.clone(),
+                dashboard_url,
+                client_id,
+                client_secret: ClientSecret::new(client_secret.unwrap_or_default()),
+                integration_slug: pick("TETHER_INTEGRATION_SLUG", &file.vercel.integration_slug, "tether"),
+            }
+        };
+        Ok(Self {
+            addr,
+            public_url,
+            database_url: pick(
+                "TETHER_DATABASE_URL",
+                &file.server.database_url,
+                &format!("sqlite://{}/tether.db", data_dir.display()),
+            ),
+            site_root: PathBuf::from(pick("TETHER_SITE_ROOT", &file.server.site_root, "target/site")),
+            data_dir,
+            log_json: log_format == "json",
+            vercel,
+            provider,
+            sandbox,
+            sealer,
+        })
+    }
+
+    pub fn redirect_url(&self) -> String {
+        VercelSettings::redirect_url(&self.public_url)
+    }
+
+    /// Cookies get `Secure` and the `__Host-` prefix only where the browser accepts them.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+/// Sandbox mode keeps a generated key beside the database so sealed rows survive restarts.
+fn sandbox_sealer(data_dir: &std::path::Path) -> Result<Sealer, String> {
+    let path = data_dir.join("sandbox-seal.key");
+    let spec = match std::fs::read_to_string(&path) {
+        Ok(spec) => spec,
+        Err(_) => {
+            let spec = Sealer::generate_spec("sandbox");
+            std::fs::create_dir_all(data_dir)
+                .and_then(|_| std::fs::write(&path, &spec))
+                .map_err(|e| format!("cannot write the sandbox seal key to {}: {e}", path.display()))?;
+            tracing::warn!(
+                path = %path.display(),
+                "sandbox mode: generated a development seal key; set TETHER_SEAL_KEYS in production"
+            );
+            spec
+        }
+    };
+    Sealer::from_spec(spec.trim()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let dir = std::env::temp_dir().join(format!("tether-config-{}", rand::random::<u64>()));
+        let dir_text = dir.display().to_string();
+        Settings::from_sources(file, move |k| {
+            if k == "TETHER_DATA_DIR" {
+                return Some(dir_text.clone());
+            }
+            vars.get(k).cloned()
+        })
+    }
+
+    #[test]
+    fn defaults_run_in_sandbox_against_the_simulator() {
+        let s = load(None, &[]).unwrap();
+        assert!(s.sandbox);
+        assert_eq!(s.vercel.next_origin.as_str(), "http://127.0.0.1:3100/");
+        assert_eq!(s.redirect_url(), "http://127.0.0.1:3000/callback");
+    }
+
+    #[test]
+    fn env_beats_file_beats_default() {
+        let file = "[server]\naddr = \"127.0.0.1:4000\"\npublic_url = \"https://tether.example\"\n";
+        let s = load(Some(file), &[("TETHER_ADDR", "127.0.0.1:5000")]).unwrap();
+        assert_eq!(s.addr.port(), 5000);
+        assert_eq!(s.public_url.as_str(), "https://tether.example/");
+        assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn production_needs_client_id_and_seal_keys() {
+        let err = load(None, &[("TETHER_VERCEL_CLIENT_SECRET", "s")]).unwrap_err().to_string();
+        assert!(err.contains("TETHER_VERCEL_CLIENT_ID"), "{err}");
+        assert!(err.contains("TETHER_SEAL_KEYS"), "{err}");
+        let keys = Sealer::generate_spec("k1");
+        let s = load(
+            None,
+            &[("TETHER_VERCEL_CLIENT_SECRET", "s"), ("TETHER_VERCEL_CLIENT_ID", "oac_1"), ("TETHER_SEAL_KEYS", &keys)],
+        )
+        .unwrap();
+        assert!(!s.sandbox);
+        assert_eq!(s.vercel.next_origin.as_str(), "https://vercel.com/");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_reported_together() {
+        let err = load(Some("[server]\nadress = \"x\"\n"), &[]).unwrap_err().to_string();
+        assert!(err.contains("adress"), "{err}");
+        let err = load(None, &[("TETHER_ADDR", "nope"), ("TETHER_LOG_FORMAT", "xml")]).unwrap_err().to_string();
+        assert!(err.contains("TETHER_ADDR") && err.contains("TETHER_LOG_FORMAT"), "{err}");
+    }
+}

@@ -1,0 +1,82 @@
+//! The install popup: the callback that turns Vercel's code into a stored installation, the
+//! page that lists the account's projects, and the provisioning behind the Connect button.
+
+pub mod callback;
+pub mod link;
+pub mod page;
+
+use app::AppError;
+use axum::http::HeaderMap;
+
+use crate::{
+    params::ConfigurationId,
+    secret::AccessToken,
+    state::AppState,
+    store::{installations::token_binding, installations::InstallationRow, sessions::SessionRow},
+    vercel,
+    web,
+};
+
+/// An installation the current browser's session may act on, with its opened token.
+pub struct Owned {
+    pub configuration_id: ConfigurationId,
+    pub session: SessionRow,
+    pub installation: InstallationRow,
+    pub vercel: vercel::Installation,
+}
+
+impl AppState {
+    /// Unknown ids and ids this browser has no session for are the same answer: `NotYours`.
+    pub async fn owned(&self, headers: &HeaderMap, configuration_id: &str) -> Result<Owned, AppError> {
+        let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
+        let hash = web::session_hash(headers, self.settings.secure_cookies()).ok_or(AppError::NotYours)?;
+        let session = self
+            .store
+            .session_for(&hash, configuration_id.as_str())
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotYours)?;
+        let installation = self
+            .store
+            .installation(configuration_id.as_str())
+            .await
+            .map_err(internal)?
+            .filter(|i| i.status == "active")
+            .ok_or(AppError::NotYours)?;
+        let token = self
+            .settings
+            .sealer
+            .open_string(&installation.sealed_token, &token_binding(configuration_id.as_str()))
+            .map_err(|error| {
+                tracing::error!(%error, configuration_id = %configuration_id, "stored token does not open");
+                AppError::Internal
+            })?;
+        let vercel = self
+            .vercel
+            .as_installation(AccessToken::new(token), installation.team_id.clone());
+        Ok(Owned { configuration_id, session, installation, vercel })
+    }
+}
+
+/// Logs the cause in full and gives the browser only the generic message.
+pub fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "internal error");
+    AppError::Internal
+}
+
+pub fn vercel_error(error: vercel::VercelError) -> AppError {
+    tracing::warn!(%error, "Vercel call failed");
+    match error {
+        vercel::VercelError::Disabled => AppError::Vercel(
+            "this installation is disabled at Vercel (did its owner leave the team?). Reinstall the integration from Vercel."
+                .into(),
+        ),
+        vercel::VercelError::RateLimited => {
+            AppError::Vercel("Vercel is rate limiting requests right now. Wait a minute and try again.".into())
+        }
+        vercel::VercelError::Api { status: 403 | 404, .. } => {
+            AppError::Vercel("this installation cannot see that project any more.".into())
+        }
+        _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
+    }
+}

@@ -1,0 +1,133 @@
+//! `GET /callback`: parse everything, spend the code exactly once, check the identity Vercel
+//! returns, store the installation with its sealed token, start a session, and move the browser
+//! to `/install/{configurationId}` so the code leaves the address bar and history.
+
+use axum::{
+    extract::{RawQuery, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    params::{CallbackParams, NextUrl},
+    state::AppState,
+    store::{installations::token_binding, sessions::NewSession},
+    vercel::VercelError,
+    web::{self, action, error_view},
+};
+
+pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let allowed = &state.settings.vercel.next_origin;
+    let params = match CallbackParams::parse(&query, allowed) {
+        Ok(params) => params,
+        Err(error) => {
+            tracing::info!(%error, "callback refused");
+            let next = CallbackParams::next_only(&query, allowed);
+            return fail(&state, StatusCode::BAD_REQUEST, "This link is not valid", &format!(
+                "The address Vercel opened is incomplete or altered: {error}. Start the installation again from Vercel."
+            ), next.as_ref()).await;
+        }
+    };
+    let configuration_id = params.configuration_id.as_str();
+
+    match state.store.claim_code(&params.code.digest(), configuration_id).await {
+        Ok(true) => {}
+        Ok(false) => return replayed(&state, &headers, &params).await,
+        Err(error) => {
+            tracing::error!(%error, "cannot record the code");
+            return fail(&state, StatusCode::SERVICE_UNAVAILABLE, "Please try again",
+                "Tether could not save your installation. Reload this page in a moment.", Some(&params.next)).await;
+        }
+    }
+
+    let grant = match state.vercel.exchange_code(&params.code).await {
+        Ok(grant) => grant,
+        Err(VercelError::InvalidGrant) => {
+            return fail(&state, StatusCode::BAD_REQUEST, "This installation link has expired",
+                "Vercel no longer accepts this link's code: it was used already or is over 30 minutes old. Return to Vercel and install again.",
+                Some(&params.next)).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "code exchange failed");
+            return fail(&state, StatusCode::BAD_GATEWAY, "Vercel did not confirm the installation",
+                "Tether could not exchange the code with Vercel. The code can only be tried once, so return to Vercel and install again.",
+                Some(&params.next)).await;
+        }
+    };
+
+    // Vercel's answer, not the query string, says which installation and scope this is.
+    let team_matches = grant.team_id.as_deref() == params.team_id.as_ref().map(|t| t.as_str());
+    if grant.installation_id != configuration_id || !team_matches {
+        tracing::warn!(
+            security_event = "callback_identity_mismatch",
+            query_configuration_id = configuration_id,
+            token_installation_id = %grant.installation_id,
+            "the callback's parameters disagree with Vercel's token response"
+        );
+        return fail(&state, StatusCode::BAD_REQUEST, "This installation link does not match",
+            "The link's details disagree with what Vercel confirmed, so nothing was saved. Return to Vercel and install again.",
+            Some(&params.next)).await;
+    }
+
+    let sealed = state
+        .settings
+        .sealer
+        .seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
+    let (session_id, session_hash) = web::new_session_id();
+    let stored = async {
+        state
+            .store
+            .upsert_installation(configuration_id, grant.team_id.as_deref(), &grant.user_id, params.source.as_str(), &sealed)
+            .await?;
+        state
+            .store
+            .create_session(NewSession {
+                id_hash: &session_hash,
+                configuration_id,
+                next_url: params.next.as_str(),
+                current_project_id: params.current_project_id.as_ref().map(|p| p.as_str()),
+                external_id: params.external_id.as_deref(),
+                lifetime_ms: web::SESSION_LIFETIME_MS,
+            })
+            .await
+    };
+    if let Err(error) = stored.await {
+        tracing::error!(%error, "cannot store the installation");
+        return fail(&state, StatusCode::SERVICE_UNAVAILABLE, "Please try again",
+            "Tether could not save your installation. Return to Vercel and install again.", Some(&params.next)).await;
+    }
+    tracing::info!(configuration_id, source = params.source.as_str(), team = grant.team_id.is_some(), "installation stored");
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, format!("/install/{configuration_id}")),
+            (header::SET_COOKIE, web::session_cookie(state.settings.secure_cookies(), &session_id)),
+        ],
+    )
+        .into_response()
+}
+
+async fn replayed(state: &AppState, headers: &HeaderMap, params: &CallbackParams) -> Response {
+    tracing::info!(configuration_id = params.configuration_id.as_str(), "a used callback was replayed");
+    let mut actions = Vec::new();
+    let owner = state.owned(headers, params.configuration_id.as_str()).await.is_ok();
+    if owner {
+        actions.push(action("Continue the installation", format!("/install/{}", params.configuration_id)));
+    }
+    actions.push(action("Return to Vercel", params.next.as_str()));
+    let page = error_view(
+        StatusCode::CONFLICT,
+        "This link was already used",
+        "Each installation link from Vercel works once. Continue where you were, or return to Vercel.",
+        actions,
+    );
+    web::render(state, StatusCode::CONFLICT, page).await
+}
+
+async fn fail(state: &AppState, status: StatusCode, title: &str, message: &str, next: Option<&NextUrl>) -> Response {
+    let dashboard = state.settings.vercel.dashboard_url.to_string();
+    let back = next.map(|n| n.as_str().to_owned()).unwrap_or(dashboard);
+    let page = error_view(status, title, message, vec![action("Return to Vercel", back)]);
+    web::render(state, status, page).await
+}

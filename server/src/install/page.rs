@@ -1,0 +1,126 @@
+//! `GET /install/{configurationId}`: who is installing and every project they can link.
+
+use std::collections::HashMap;
+
+use app::{
+    model::{InstallView, ProjectRow, ResourceOption, RowState, CHOICE_NEW, CHOICE_SKIP},
+    pages::Page,
+    AppError,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde::Deserialize;
+
+use super::{internal, vercel_error};
+use crate::{
+    state::AppState,
+    store::links::{FAILED, LINKED},
+    web::{self, action, error_view},
+};
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn install_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(configuration_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    match load(&state, &headers, &configuration_id, query.q.chars().take(100).collect()).await {
+        Ok(view) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
+        Err((error, next)) => {
+            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut actions = Vec::new();
+            if error != AppError::NotYours {
+                actions.push(action("Try again", format!("/install/{configuration_id}")));
+            }
+            let back = next.unwrap_or_else(|| state.settings.vercel.dashboard_url.to_string());
+            actions.push(action("Return to Vercel", back));
+            let title = match error {
+                AppError::NotYours => "Installation not found",
+                _ => "The projects could not be loaded",
+            };
+            let message = match error {
+                AppError::NotYours => "This installation was not found, or this browser did not start it. \
+                                       Open the integration again from Vercel."
+                    .to_owned(),
+                other => other.to_string(),
+            };
+            web::render(&state, status, error_view(status, title, message, actions)).await
+        }
+    }
+}
+
+async fn load(
+    state: &AppState,
+    headers: &HeaderMap,
+    configuration_id: &str,
+    query: String,
+) -> Result<InstallView, (AppError, Option<String>)> {
+    let owned = state.owned(headers, configuration_id).await.map_err(|e| (e, None))?;
+    let next = owned.session.next_url.clone();
+    let fail = |e: AppError| (e, Some(next.clone()));
+    let (scope_name, projects) = tokio::try_join!(owned.vercel.scope_name(), owned.vercel.all_projects())
+        .map_err(|e| fail(vercel_error(e)))?;
+    let owner = owned.installation.owner_id();
+    let resources = state.provider.resources(owner).await.map_err(|e| fail(internal(e)))?;
+    let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
+    let links: HashMap<_, _> = state
+        .store
+        .links_of(configuration_id)
+        .await
+        .map_err(|e| fail(internal(e)))?
+        .into_iter()
+        .map(|l| (l.project_id.clone(), l))
+        .collect();
+    let total_projects = projects.len();
+    let needle = query.trim().to_lowercase();
+    let preselected = owned.session.current_project_id.as_deref();
+    let rows = projects
+        .into_iter()
+        .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(&needle))
+        .map(|p| {
+            let link = links.get(&p.id);
+            let state = match link {
+                Some(l) if l.status == LINKED => RowState::Linked {
+                    resource_name: l
+                        .resource_id
+                        .as_ref()
+                        .and_then(|r| resource_names.get(r).cloned())
+                        .unwrap_or_else(|| "a resource".into()),
+                },
+                Some(l) if l.status == FAILED => RowState::Failed {
+                    message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()),
+                },
+                _ => RowState::Open,
+            };
+            // A project the user just deployed, or the only one there is, gets a new resource.
+            let wants_new = preselected == Some(p.id.as_str()) || total_projects == 1 || link.is_some();
+            ProjectRow {
+                default_choice: if wants_new { CHOICE_NEW } else { CHOICE_SKIP }.into(),
+                id: p.id,
+                name: p.name,
+                framework: p.framework,
+                state,
+            }
+        })
+        .collect();
+    Ok(InstallView {
+        configuration_id: configuration_id.to_owned(),
+        scope_name,
+        is_team: owned.installation.team_id.is_some(),
+        vendor_name: state.provider.name().to_owned(),
+        projects: rows,
+        total_projects,
+        query,
+        resources: resources.into_iter().map(|r| ResourceOption { id: r.id, name: r.name }).collect(),
+        next,
+    })
+}

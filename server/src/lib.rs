@@ -1,0 +1,13 @@
+//! Tether's server: a Vercel integration's Redirect URL, Configure page and API, in one binary.
+
+pub mod config;
+pub mod install;
+pub mod params;
+pub mod provider;
+pub mod seal;
+pub mod secret;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod vercel;
+pub mod web;

@@ -1,0 +1,34 @@
+use anyhow::Context;
+use server::{config::Settings, startup};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let json = std::env::var("TETHER_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    if json {
+        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("tether: {error}");
+            std::process::exit(2);
+        }
+    };
+    let addr = settings.addr;
+    let public_url = settings.public_url.clone();
+    let sandbox = settings.sandbox.then(|| settings.vercel.dashboard_url.clone());
+    let state = startup::build_state(settings).await.context("cannot start")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (set TETHER_ADDR)"))?;
+    match sandbox {
+        Some(sim) => tracing::info!(%public_url, simulator = %sim, "Tether listening in sandbox mode; open the simulator to install"),
+        None => tracing::info!(%public_url, "Tether listening"),
+    }
+    startup::serve(listener, state).await?;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! The vendor's system, behind a trait: list an owner's resources, create one, and give the env
+//! vars a project needs to use it. The built-in provider keeps resources in Tether's database.
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use rand::{distributions::Alphanumeric, Rng};
+
+use crate::{
+    config::{EnvTemplate, ProviderSettings},
+    seal::Sealer,
+    store::{resources::ResourceRow, Store},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub url: String,
+}
+
+/// One env var value for a project; `secret` decides its Vercel type.
+#[derive(Clone)]
+pub struct EnvValue {
+    pub key: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("resource `{0}` does not exist for this account")]
+    UnknownResource(String),
+    #[error("the provider failed: {0}")]
+    Failed(String),
+}
+
+pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+pub trait Provider: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>>;
+    /// Creates a resource for a project; `project_name` only inspires the resource's name.
+    fn create<'a>(&'a self, owner: &'a str, project_name: &'a str) -> ProviderFuture<'a, Resource>;
+    fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
+}
+
+pub struct BuiltinProvider {
+    store: Store,
+    sealer: Sealer,
+    settings: ProviderSettings,
+}
+
+fn random_lower(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(|b| (b as char).to_ascii_lowercase())
+        .collect()
+}
+
+fn key_binding(resource_id: &str) -> String {
+    format!("resource-api-key:{resource_id}")
+}
+
+fn fill(template: &EnvTemplate, row: &ResourceRow, api_key: &str) -> String {
+    template
+        .value
+        .replace("{url}", &row.url)
+        .replace("{name}", &row.name)
+        .replace("{region}", &row.region)
+        .replace("{api_key}", api_key)
+}
+
+impl BuiltinProvider {
+    pub fn new(store: Store, sealer: Sealer, settings: ProviderSettings) -> Arc<Self> {
+        Arc::new(Self { store, sealer, settings })
+    }
+
+    async fn insert(&self, owner: &str, name: String) -> Result<Resource, ProviderError> {
+        let id = format!("res_{}", random_lower(14));
+        let api_key = format!("sk_{}", random_lower(40));
+        let row = ResourceRow {
+            url: self.settings.resource_url.replace("{id}", &id),
+            sealed_api_key: self.sealer.seal(api_key.as_bytes(), &key_binding(&id)),
+            region: self.settings.region.clone(),
+            owner_id: owner.to_owned(),
+            name,
+            id,
+        };
+        self.store.insert_resource(&row).await.map_err(|e| ProviderError::Failed(e.to_string()))?;
+        Ok(to_resource(row))
+    }
+
+    /// Sandbox mode: each simulator account starts with two resources, so "connect existing"
+    /// can be tried at once.
+    pub async fn seed_demo(&self, owners: &[&str]) -> Result<(), ProviderError> {
+        for owner in owners {
+            if self.resources(owner).await?.is_empty() {
+                self.insert(owner, "shared-db".into()).await?;
+                self.insert(owner, "analytics-db".into()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_resource(row: ResourceRow) -> Resource {
+    Resource { id: row.id, name: row.name, region: row.region, url: row.url }
+}
+
+impl Provider for BuiltinProvider {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>> {
+        Box::pin(async move {
+            let rows = self.store.resources_of(owner).await.map_err(|e| ProviderError::Failed(e.to_string()))?;
+            Ok(rows.into_iter().map(to_resource).collect())
+        })
+    }
+
+    fn create<'a>(&'a self, owner: &'a str, project_name: &'a str) -> ProviderFuture<'a, Resource> {
+        Box::pin(async move { self.insert(owner, format!("{project_name}-db")).await })
+    }
+
+    fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
+        Box::pin(async move {
+            let row = self
+                .store
+                .resource(resource_id)
+                .await
+                .map_err(|e| ProviderError::Failed(e.to_string()))?
+                .filter(|r| r.owner_id == owner)
+                .ok_or_else(|| ProviderError::UnknownResource(resource_id.to_owned()))?;
+            let api_key = self
+                .sealer
+                .open_string(&row.sealed_api_key, &key_binding(&row.id))
+                .map_err(|e| ProviderError::Failed(e.to_string()))?;
+            Ok(self
+                .settings
+                .env
+                .iter()
+                .map(|t| EnvValue { key: t.key.clone(), value: fill(t, &row, &api_key), secret: t.secret })
+                .collect())
+        })
+    }
+}

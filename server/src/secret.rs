@@ -1,0 +1,40 @@
+//! Secrets as types that neither print nor serialize: a `{:?}` shows `[redacted]`.
+
+use secrecy::{ExposeSecret, SecretString};
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(SecretString);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(SecretString::from(value.into()))
+            }
+
+            pub fn expose(&self) -> &str {
+                self.0.expose_secret()
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// A Vercel access token for one installation.
+    AccessToken
+);
+secret_type!(
+    /// The integration's OAuth client secret (also the webhook signing key).
+    ClientSecret
+);
+secret_type!(
+    /// A credential of a vendor resource, written to Vercel as a sensitive env var.
+    ApiKey
+);

@@ -1,0 +1,115 @@
+//! Wiring: settings in, a router out, and a server that stops gracefully.
+
+use std::sync::Arc;
+
+use app::{backend::SharedBackend, pages::Page};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    middleware,
+    response::Response,
+    routing::{get, post},
+    Router,
+};
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, services::ServeDir};
+
+use crate::{
+    config::Settings,
+    install::{callback::callback, page::install_page},
+    provider::BuiltinProvider,
+    state::{AppState, Inner},
+    store::Store,
+    vercel::Vercel,
+    web,
+};
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    LeptosOptions::builder()
+        // cargo-leptos bakes the site's file names in; plain `cargo build` falls back to ours.
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("tether"))
+        .site_root(settings.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .build()
+}
+
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    // Leptos renders on tokio; a second call (several servers in one test process) is harmless.
+    let _ = any_spawner::Executor::init_tokio();
+    let store = Store::connect(&settings.database_url).await?;
+    let provider = BuiltinProvider::new(store.clone(), settings.sealer.clone(), settings.provider.clone());
+    if settings.sandbox {
+        provider.seed_demo(&[vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID]).await?;
+    }
+    let vercel = Vercel::new(
+        settings.vercel.api_url.clone(),
+        settings.vercel.client_id.clone(),
+        settings.vercel.client_secret.clone(),
+        settings.redirect_url(),
+    );
+    Ok(AppState::new(Inner {
+        leptos: leptos_options(&settings),
+        settings,
+        store,
+        vercel,
+        provider,
+    }))
+}
+
+pub fn router(state: AppState) -> Router {
+    let backend: SharedBackend = Arc::new(state.clone());
+    let server_fns = post({
+        let backend = backend.clone();
+        move |request| {
+            let backend = backend.clone();
+            leptos_axum::handle_server_fns_with_context(move || leptos::prelude::provide_context(backend.clone()), request)
+        }
+    });
+    let pkg = ServeDir::new(state.settings.site_root.join("pkg"));
+    Router::new()
+        .route("/", get(landing))
+        .route("/callback", get(callback))
+        .route("/install/{configuration_id}", get(install_page))
+        .route("/api/{*fn_name}", server_fns)
+        .route("/healthz", get(|| async { "ok" }))
+        .nest_service("/pkg", pkg)
+        .route_service("/favicon.svg", tower_http::services::ServeFile::new(state.settings.site_root.join("favicon.svg")))
+        .fallback(web::not_found)
+        .layer(middleware::from_fn(web::same_origin_only))
+        .layer(middleware::from_fn(web::security_headers))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+async fn landing(State(state): State<AppState>) -> Response {
+    let simulator_url = state.settings.sandbox.then(|| state.settings.vercel.dashboard_url.to_string());
+    web::render(&state, StatusCode::OK, Page::Landing { simulator_url }).await
+}
+
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

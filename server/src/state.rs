@@ -1,0 +1,38 @@
+//! What every request handler shares.
+
+use std::{ops::Deref, sync::Arc};
+
+use leptos::config::LeptosOptions;
+
+use crate::{config::Settings, provider::Provider, store::Store, vercel::Vercel};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Store,
+    pub vercel: Vercel,
+    pub provider: Arc<dyn Provider>,
+    pub leptos: LeptosOptions,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

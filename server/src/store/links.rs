@@ -1,0 +1,125 @@
+//! Links between a Vercel project and a vendor resource, and the env vars Tether wrote for them.
+
+use sqlx::FromRow;
+
+use super::{now_ms, Store, StoreError};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct LinkRow {
+    pub project_id: String,
+    pub project_name: String,
+    pub resource_id: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+pub const LINKED: &str = "linked";
+pub const PROVISIONING: &str = "provisioning";
+pub const FAILED: &str = "failed";
+
+pub struct CreatedEnvVar {
+    pub vercel_env_id: String,
+    pub key: String,
+    pub kind: String,
+    pub targets: String,
+}
+
+impl Store {
+    pub async fn links_of(&self, configuration_id: &str) -> Result<Vec<LinkRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT project_id, project_name, resource_id, status, error FROM links WHERE configuration_id = ?",
+        )
+        .bind(configuration_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn link(&self, configuration_id: &str, project_id: &str) -> Result<Option<LinkRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT project_id, project_name, resource_id, status, error FROM links \
+             WHERE configuration_id = ? AND project_id = ?",
+        )
+        .bind(configuration_id)
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Records progress on one project; a resource once chosen is kept so a retry reuses it.
+    pub async fn set_link(
+        &self,
+        configuration_id: &str,
+        project_id: &str,
+        project_name: &str,
+        resource_id: Option<&str>,
+        external_id: Option<&str>,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO links (configuration_id, project_id, project_name, resource_id, external_id, status, error, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (configuration_id, project_id) DO UPDATE SET \
+               resource_id = COALESCE(excluded.resource_id, links.resource_id), \
+               external_id = COALESCE(excluded.external_id, links.external_id), \
+               status = excluded.status, error = excluded.error, updated_at = excluded.updated_at",
+        )
+        .bind(configuration_id)
+        .bind(project_id)
+        .bind(project_name)
+        .bind(resource_id)
+        .bind(external_id)
+        .bind(status)
+        .bind(error)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the link done and remembers Vercel's ids for exactly the vars it created, in one transaction.
+    pub async fn complete_link(
+        &self,
+        configuration_id: &str,
+        project_id: &str,
+        created: &[CreatedEnvVar],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        for var in created {
+            sqlx::query(
+                "INSERT INTO env_vars (configuration_id, project_id, vercel_env_id, key, kind, targets, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, vercel_env_id) DO UPDATE SET \
+                 key = excluded.key, kind = excluded.kind, targets = excluded.targets",
+            )
+            .bind(configuration_id)
+            .bind(project_id)
+            .bind(&var.vercel_env_id)
+            .bind(&var.key)
+            .bind(&var.kind)
+            .bind(&var.targets)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE links SET status = ?, error = NULL, updated_at = ? WHERE configuration_id = ? AND project_id = ?")
+            .bind(super::links::LINKED)
+            .bind(now)
+            .bind(configuration_id)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn env_var_ids(&self, configuration_id: &str, project_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT vercel_env_id FROM env_vars WHERE configuration_id = ? AND project_id = ? ORDER BY key",
+        )
+        .bind(configuration_id)
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,50 @@
+//! The built-in provider's resources: what a vendor's own system would hold.
+
+use sqlx::FromRow;
+
+use super::{now_ms, Store, StoreError};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ResourceRow {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub region: String,
+    pub url: String,
+    pub sealed_api_key: Vec<u8>,
+}
+
+impl Store {
+    pub async fn resources_of(&self, owner_id: &str) -> Result<Vec<ResourceRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, owner_id, name, region, url, sealed_api_key FROM resources \
+             WHERE owner_id = ? ORDER BY created_at, id",
+        )
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn resource(&self, id: &str) -> Result<Option<ResourceRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, owner_id, name, region, url, sealed_api_key FROM resources WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn insert_resource(&self, row: &ResourceRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO resources (id, owner_id, name, region, url, sealed_api_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&row.id)
+        .bind(&row.owner_id)
+        .bind(&row.name)
+        .bind(&row.region)
+        .bind(&row.url)
+        .bind(&row.sealed_api_key)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! Browser sessions: a random id in a cookie, only its hash in the database, bound to one
+//! installation and carrying what the popup must remember (`next`, the Deploy Button's project).
+
+use sqlx::FromRow;
+
+use super::{now_ms, Store, StoreError};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub configuration_id: String,
+    pub next_url: String,
+    pub current_project_id: Option<String>,
+    pub external_id: Option<String>,
+}
+
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub configuration_id: &'a str,
+    pub next_url: &'a str,
+    pub current_project_id: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+    pub lifetime_ms: i64,
+}
+
+impl Store {
+    pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, configuration_id, next_url, current_project_id, external_id, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(session.id_hash)
+        .bind(session.configuration_id)
+        .bind(session.next_url)
+        .bind(session.current_project_id)
+        .bind(session.external_id)
+        .bind(now)
+        .bind(now + session.lifetime_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this id hash, if it is bound to this installation.
+    pub async fn session_for(&self, id_hash: &str, configuration_id: &str) -> Result<Option<SessionRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT configuration_id, next_url, current_project_id, external_id FROM sessions \
+             WHERE id_hash = ? AND configuration_id = ? AND expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(configuration_id)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}

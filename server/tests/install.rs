@@ -1,0 +1,228 @@
+//! The marketplace install end to end over real HTTP: Tether on port 0 against an in-process
+//! simulator, a fresh SQLite file per test, asserting what the simulator (Vercel) recorded.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use reqwest::{header, redirect::Policy, StatusCode};
+use server::{config::Settings, startup};
+use tokio::net::TcpListener;
+use vercel_sim::{SimConfig, SimHandle};
+
+struct World {
+    tether: String,
+    sim: SimHandle,
+    data_dir: PathBuf,
+    /// A browser: keeps cookies, does not follow redirects so each hop can be checked.
+    browser: reqwest::Client,
+}
+
+async fn world() -> World {
+    let tether_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tether = format!("http://{}", tether_listener.local_addr().unwrap());
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let sim = vercel_sim::serve(sim_listener, SimConfig::new(&sim_url, format!("{tether}/callback")))
+        .await
+        .unwrap();
+    let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
+    let env: HashMap<&str, String> = HashMap::from([
+        ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
+        ("TETHER_SIMULATOR_URL", sim_url.clone()),
+        ("TETHER_DATA_DIR", data_dir.display().to_string()),
+    ]);
+    let settings = Settings::from_sources(None, |k| env.get(k).cloned()).unwrap();
+    let state = startup::build_state(settings).await.unwrap();
+    tokio::spawn(startup::serve(tether_listener, state));
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    World { tether, sim, data_dir, browser }
+}
+
+struct Installed {
+    configuration_id: String,
+    callback_url: String,
+    page: String,
+}
+
+impl World {
+    /// Vercel opens the Redirect URL; Tether answers 303 to its own install page.
+    async fn open_popup(&self, account: &str) -> Installed {
+        let callback_url = self.sim.sim.begin_install(account, "marketplace").unwrap();
+        let response = self.browser.get(&callback_url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/install/icfg_"), "{location}");
+        assert!(!location.contains("code"), "the code must leave the address bar: {location}");
+        let configuration_id = location.trim_start_matches("/install/").to_owned();
+        let response = self.browser.get(format!("{}{location}", self.tether)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        Installed { configuration_id, callback_url, page: response.text().await.unwrap() }
+    }
+
+    /// Presses Connect on the page without JavaScript: a plain form post.
+    async fn connect(&self, configuration_id: &str, choices: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![
+            ("configuration_id".to_string(), configuration_id.to_string()),
+            ("finish".to_string(), "1".to_string()),
+        ];
+        form.extend(choices.iter().map(|(p, c)| (format!("choices[{p}]"), c.to_string())));
+        self.browser
+            .post(format!("{}/api/link_projects", self.tether))
+            .header(header::ACCEPT, "text/html")
+            .header(header::ORIGIN, &self.tether)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn database_bytes(&self) -> Vec<u8> {
+        ["tether.db", "tether.db-wal", "tether.db-shm"]
+            .iter()
+            .filter_map(|f| std::fs::read(self.data_dir.join(f)).ok())
+            .flatten()
+            .collect()
+    }
+}
+
+fn first_existing_resource(page: &str) -> String {
+    let start = page.find("value=\"existing:").expect("an existing resource is offered") + "value=\"existing:".len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn team_install_lists_every_project_and_writes_env_vars_once_per_project() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert!(popup.page.contains("Acme Robotics"), "the team's name is shown");
+    assert_eq!(popup.page.matches("data-project=").count(), vercel_sim::TEAM_PROJECTS, "all pages followed");
+    assert!(popup.page.contains("acme-app-249"), "the last page's projects are listed");
+
+    let existing = first_existing_resource(&popup.page);
+    let response = world
+        .connect(&popup.configuration_id, &[("prj_acme000", "new"), ("prj_acme007", &format!("existing:{existing}")), ("prj_acme001", "skip")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let next = response.headers()[header::LOCATION].to_str().unwrap();
+    assert!(next.starts_with(&format!("{}/integrations/tether/installed", world.sim.url())), "{next}");
+
+    let state = world.sim.sim.snapshot();
+    let mut linked: Vec<_> = state.env.keys().cloned().collect();
+    linked.sort();
+    assert_eq!(linked, ["prj_acme000", "prj_acme007"]);
+    for project in &linked {
+        let vars = &state.env[project];
+        let mut shapes: Vec<_> = vars.iter().map(|v| (v.key.as_str(), v.kind.as_str(), v.target.join(","))).collect();
+        shapes.sort();
+        assert_eq!(
+            shapes,
+            [
+                ("ACME_API_KEY", "encrypted", "development".to_string()),
+                ("ACME_API_KEY", "sensitive", "production,preview".to_string()),
+                ("ACME_URL", "plain", "production,preview,development".to_string()),
+            ]
+        );
+        let upserts = state.calls.iter().filter(|c| c.method == "POST" && c.path == format!("/v10/projects/{project}/env")).count();
+        assert_eq!(upserts, 1, "one batched upsert for {project}");
+    }
+    assert!(state.calls.iter().all(|c| c.team_id.as_deref() == Some(vercel_sim::TEAM_ID)), "teamId on every team call");
+    assert_eq!(state.exchanges, 1);
+    let key = world.sim.sim.env_value("prj_acme007", "ACME_API_KEY", "production").unwrap();
+    assert!(key.starts_with("sk_"));
+    let url = world.sim.sim.env_value("prj_acme007", "ACME_URL", "development").unwrap();
+    assert!(url.contains(&existing), "the existing resource's URL: {url}");
+
+    // The popup finished, so the page now shows both projects as linked.
+    let page = world.browser.get(format!("{}/install/{}", world.tether, popup.configuration_id)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert_eq!(page.matches("Linked to").count(), 2);
+}
+
+#[tokio::test]
+async fn personal_install_sends_no_team_id_and_pressing_connect_twice_duplicates_nothing() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
+    assert!(popup.page.contains("Alice Example"));
+    assert_eq!(popup.page.matches("data-project=").count(), vercel_sim::PERSONAL_PROJECTS);
+    let choices = [("prj_alice000", "new"), ("prj_alice001", "new"), ("prj_alice002", "new")];
+    assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
+    assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
+    let state = world.sim.sim.snapshot();
+    assert_eq!(state.env.len(), 3);
+    assert!(state.env.values().all(|vars| vars.len() == 3), "no duplicated variables");
+    let upserts = state.calls.iter().filter(|c| c.method == "POST").count();
+    assert_eq!(upserts, 3, "the second Connect found everything linked");
+    assert!(state.calls.iter().all(|c| c.team_id.is_none()));
+}
+
+#[tokio::test]
+async fn replaying_the_used_callback_is_refused_without_a_second_exchange() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    // Same browser: offered to continue. A fresh browser: only the way back to Vercel.
+    let again = world.browser.get(&popup.callback_url).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let body = again.text().await.unwrap();
+    assert!(body.contains("already used") && body.contains("Continue the installation") && body.contains("Return to Vercel"));
+    let stranger = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let replay = stranger.get(&popup.callback_url).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::CONFLICT);
+    let body = replay.text().await.unwrap();
+    assert!(!body.contains("Continue the installation") && body.contains("Return to Vercel"));
+    assert_eq!(world.sim.sim.snapshot().exchanges, 1, "no second exchange");
+    // The stranger cannot open the install page either, and learns nothing from it.
+    let peek = stranger.get(format!("{}/install/{}", world.tether, popup.configuration_id)).send().await.unwrap();
+    assert_eq!(peek.status(), StatusCode::NOT_FOUND);
+    let unknown = stranger.get(format!("{}/install/icfg_doesnotexist", world.tether)).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let main = |page: String| page[page.find("<main").unwrap()..page.find("</main>").unwrap()].to_owned();
+    let (a, b) = (main(peek.text().await.unwrap()), main(unknown.text().await.unwrap()));
+    assert_eq!(a, b, "an unknown id and someone else's look the same");
+}
+
+#[tokio::test]
+async fn the_token_is_not_stored_in_clear() {
+    let world = world().await;
+    world.open_popup(vercel_sim::TEAM_ID).await;
+    let tokens = world.sim.sim.issued_tokens();
+    assert_eq!(tokens.len(), 1);
+    let bytes = world.database_bytes();
+    assert!(!bytes.is_empty());
+    let token = tokens[0].as_bytes();
+    assert!(!bytes.windows(token.len()).any(|w| w == token), "the token is in the database in clear");
+}
+
+#[tokio::test]
+async fn a_foreign_next_or_a_broken_link_gets_a_page_with_a_way_back() {
+    let world = world().await;
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let evil = url.replace("next=http", "next=https%3A%2F%2Fevil.example%2F&x=http");
+    let response = world.browser.get(&evil).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!response.text().await.unwrap().contains("evil.example"));
+    let broken = url.replace("code=", "code=%3C");
+    let response = world.browser.get(&broken).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("Return to Vercel"));
+    assert_eq!(world.sim.sim.snapshot().exchanges, 0, "nothing was sent to Vercel");
+}
+
+#[tokio::test]
+async fn cross_site_posts_change_nothing() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let response = world
+        .browser
+        .post(format!("{}/api/link_projects", world.tether))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("configuration_id", popup.configuration_id.as_str()), ("choices[prj_acme000]", "new")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(world.sim.sim.snapshot().env.is_empty());
+}

@@ -1,0 +1,29 @@
+//! The simulator as a process, for `cargo xtask run` and the Playwright specs.
+
+use anyhow::Context;
+use vercel_sim::SimConfig;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let addr = std::env::var("SIM_ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
+    let public_url = std::env::var("SIM_PUBLIC_URL").unwrap_or_else(|_| format!("http://{addr}"));
+    let redirect_url = std::env::var("SIM_REDIRECT_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:3000/callback".into());
+    let mut config = SimConfig::new(public_url.clone(), redirect_url);
+    if let Ok(secret) = std::env::var("SIM_CLIENT_SECRET") {
+        config.client_secret = secret;
+    }
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (set SIM_ADDR)"))?;
+    let _handle = vercel_sim::serve(listener, config).await?;
+    println!("Vercel simulator: open {public_url}/ to install the integration");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The code exchange: single-use, 30-minute codes bound to one installation and Redirect URL.
+
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+    Form, Json, Router,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::state::{random_id, Sim, CODE_LIFETIME};
+
+pub fn routes() -> Router<Sim> {
+    Router::new().route("/v2/oauth/access_token", post(exchange))
+}
+
+#[derive(Deserialize)]
+struct ExchangeForm {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+}
+
+fn invalid_grant() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "error": "invalid_grant",
+            "error_description": "Invalid grant: authorization code is invalid"
+        })),
+    )
+        .into_response()
+}
+
+async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Response {
+    let config = sim.config.clone();
+    let mut inner = sim.lock();
+    inner.exchanges += 1;
+    if form.client_id.as_deref() != Some(config.client_id.as_str())
+        || form.client_secret.as_deref() != Some(config.client_secret.as_str())
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client", "error_description": "Invalid client credentials"})),
+        )
+            .into_response();
+    }
+    if form.redirect_uri.as_deref() != Some(config.redirect_url.as_str()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "bad_request", "message": "redirect_uri does not match the integration's Redirect URL"}})),
+        )
+            .into_response();
+    }
+    let Some(code) = form.code.and_then(|c| inner.codes.get_mut(&c)) else {
+        return invalid_grant();
+    };
+    let expired = code.issued.elapsed().map(|age| age > CODE_LIFETIME).unwrap_or(true);
+    if code.used || expired {
+        return invalid_grant();
+    }
+    code.used = true;
+    let configuration_id = code.configuration_id.clone();
+    let Some(installation) = inner
+        .installations
+        .iter()
+        .find(|i| i.id == configuration_id)
+        .cloned()
+    else {
+        return invalid_grant();
+    };
+    let token = random_id("sim_tok_", 40);
+    inner.tokens.insert(token.clone(), configuration_id.clone());
+    Json(json!({
+        "token_type": "Bearer",
+        "access_token": token,
+        "installation_id": configuration_id,
+        "user_id": installation.user_id,
+        "team_id": installation.team_id,
+    }))
+    .into_response()
+}

@@ -1,0 +1,295 @@
+//! Everything the simulator remembers: accounts, projects, codes, tokens, installations, env vars
+//! and a log of the REST calls it served, so tests can assert what "Vercel" saw.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use rand::{distributions::Alphanumeric, Rng};
+use serde::Serialize;
+
+use crate::SimConfig;
+
+pub const CODE_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub email: Option<String>,
+    pub is_team: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub framework: Option<String>,
+    pub account_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVar {
+    pub id: String,
+    pub key: String,
+    #[serde(skip)]
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: Vec<String>,
+    pub configuration_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    pub id: String,
+    pub user_id: String,
+    pub team_id: Option<String>,
+    pub status: String,
+    pub source: String,
+    /// Set when the popup reached `next`, as the real dashboard notices.
+    pub completed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    pub method: String,
+    pub path: String,
+    pub team_id: Option<String>,
+    pub configuration_id: Option<String>,
+    pub status: u16,
+}
+
+pub(crate) struct Code {
+    pub configuration_id: String,
+    pub issued: SystemTime,
+    pub used: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub accounts: Vec<Account>,
+    pub projects: Vec<Project>,
+    pub env: HashMap<String, Vec<EnvVar>>,
+    pub codes: HashMap<String, Code>,
+    pub tokens: HashMap<String, String>,
+    pub installations: Vec<Installation>,
+    pub calls: Vec<CallRecord>,
+    pub exchanges: usize,
+    /// Env writes per account in the current 60 s window: (window start in s, count).
+    pub env_rate: HashMap<String, (i64, u32)>,
+}
+
+/// Shared simulator state; cheap to clone.
+#[derive(Clone)]
+pub struct Sim {
+    pub(crate) config: Arc<SimConfig>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// What the dashboard and tests read: a consistent copy of the state.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub accounts: Vec<Account>,
+    pub installations: Vec<Installation>,
+    /// Env vars per project id, only for projects that have some.
+    pub env: HashMap<String, Vec<EnvVar>>,
+    pub project_names: HashMap<String, String>,
+    pub calls: Vec<CallRecord>,
+    pub exchanges: usize,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+pub(crate) fn random_id(prefix: &str, len: usize) -> String {
+    let tail: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+const FRAMEWORKS: [&str; 4] = ["nextjs", "sveltekit", "astro", "remix"];
+
+impl Sim {
+    pub fn new(config: Arc<SimConfig>) -> Self {
+        let mut inner = Inner::default();
+        inner.accounts = vec![
+            Account {
+                id: crate::PERSONAL_USER_ID.into(),
+                name: "Alice Example".into(),
+                slug: "alice".into(),
+                email: Some("alice@example.com".into()),
+                is_team: false,
+            },
+            Account {
+                id: crate::TEAM_ID.into(),
+                name: "Acme Robotics".into(),
+                slug: "acme".into(),
+                email: None,
+                is_team: true,
+            },
+        ];
+        let base = now_ms() - 1_000_000;
+        let seed = [
+            (crate::PERSONAL_USER_ID, crate::PERSONAL_PROJECTS, "alice"),
+            (crate::TEAM_ID, crate::TEAM_PROJECTS, "acme"),
+        ];
+        for (account, count, stem) in seed {
+            for n in 0..count {
+                // Distinct timestamps: pagination walks `updatedAt` like Vercel's `until` cursor.
+                let updated = base + (count - n) as i64 * 1000;
+                inner.projects.push(Project {
+                    id: format!("prj_{stem}{n:03}"),
+                    name: format!("{stem}-app-{n:03}"),
+                    framework: Some(FRAMEWORKS[n % FRAMEWORKS.len()].into()),
+                    account_id: account.into(),
+                    created_at: updated - 500,
+                    updated_at: updated,
+                });
+            }
+        }
+        Self {
+            config,
+            inner: Arc::new(Mutex::new(inner)),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock only happens in a broken test; keep serving.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = self.lock();
+        let project_names = inner
+            .projects
+            .iter()
+            .filter(|p| inner.env.get(&p.id).is_some_and(|e| !e.is_empty()))
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        Snapshot {
+            accounts: inner.accounts.clone(),
+            installations: inner.installations.clone(),
+            env: inner
+                .env
+                .iter()
+                .filter(|(_, vars)| !vars.is_empty())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            project_names,
+            calls: inner.calls.clone(),
+            exchanges: inner.exchanges,
+        }
+    }
+
+    /// The value of an env var as a deployment would see it (tests check what was written).
+    pub fn env_value(&self, project_id: &str, key: &str, target: &str) -> Option<String> {
+        self.lock().env.get(project_id).and_then(|vars| {
+            vars.iter()
+                .find(|v| v.key == key && v.target.iter().any(|t| t == target))
+                .map(|v| v.value.clone())
+        })
+    }
+
+    /// Starts an installation for an account the way the dashboard's Install button does and
+    /// returns the Redirect URL the popup opens.
+    pub fn begin_install(&self, account_id: &str, source: &str) -> Option<String> {
+        let mut inner = self.lock();
+        let account = inner.accounts.iter().find(|a| a.id == account_id)?.clone();
+        let team_id = account.is_team.then(|| account.id.clone());
+        // One installation per scope: a reinstall replaces the previous one with a new id.
+        for old in inner
+            .installations
+            .iter_mut()
+            .filter(|i| i.team_id == team_id && i.status == "active")
+        {
+            old.status = "removed".into();
+        }
+        let configuration_id = random_id("icfg_", 24);
+        inner.installations.push(Installation {
+            id: configuration_id.clone(),
+            user_id: crate::PERSONAL_USER_ID.into(),
+            team_id: team_id.clone(),
+            status: "active".into(),
+            source: source.into(),
+            completed_at: None,
+            created_at: now_ms(),
+        });
+        let code = random_id("", 32);
+        inner.codes.insert(
+            code.clone(),
+            Code {
+                configuration_id: configuration_id.clone(),
+                issued: SystemTime::now(),
+                used: false,
+            },
+        );
+        let next = format!(
+            "{}/integrations/tether/installed?configurationId={configuration_id}",
+            self.config.public_url
+        );
+        let mut url = url::Url::parse(&self.config.redirect_url).ok()?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("code", &code);
+            query.append_pair("configurationId", &configuration_id);
+            query.append_pair("next", &next);
+            if let Some(team) = &team_id {
+                query.append_pair("teamId", team);
+            }
+            query.append_pair("source", source);
+        }
+        Some(url.into())
+    }
+
+    pub(crate) fn complete(&self, configuration_id: &str) -> bool {
+        let mut inner = self.lock();
+        match inner.installations.iter_mut().find(|i| i.id == configuration_id) {
+            Some(installation) => {
+                installation.completed_at.get_or_insert_with(now_ms);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every token handed out, so tests can look for it where it must not be.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.lock().tokens.keys().cloned().collect()
+    }
+
+    /// Adds an env var by hand, as a user would in Vercel's dashboard.
+    pub fn add_manual_env(&self, project_id: &str, key: &str, value: &str, target: &[&str]) {
+        let now = now_ms();
+        self.lock().env.entry(project_id.into()).or_default().push(EnvVar {
+            id: random_id("env_", 16),
+            key: key.into(),
+            value: value.into(),
+            kind: "plain".into(),
+            target: target.iter().map(|t| t.to_string()).collect(),
+            configuration_id: None,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+}

@@ -1,0 +1,109 @@
+//! `cargo xtask run | test`: installs what is missing, builds, starts, tests. Plain Rust so the
+//! same steps work on a laptop and in CI.
+
+mod tools;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus},
+};
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask <run|test>
+  run   install what is missing, build the release site, start Tether (http://127.0.0.1:3000)
+        and the Vercel simulator (http://127.0.0.1:3100) with SQLite
+  test  every test layer: unit and integration tests, then Playwright in Chromium";
+
+fn main() -> Result<()> {
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match std::env::args().nth(1).as_deref() {
+        Some("run") => run(&root),
+        Some("test") => test(&root),
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(here.parent().context("xtask lives inside the workspace")?.to_path_buf())
+}
+
+pub fn step(message: &str) {
+    eprintln!("\n==> {message}");
+}
+
+/// Runs a command to completion with inherited output; a failure names the command.
+pub fn sh(command: &mut Command) -> Result<()> {
+    let status: ExitStatus = command
+        .status()
+        .with_context(|| format!("cannot start {:?}", command.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", command);
+    }
+    Ok(())
+}
+
+fn build_release(root: &Path) -> Result<()> {
+    step("Building the release site (wasm, CSS, server) with cargo-leptos");
+    sh(Command::new("cargo").args(["leptos", "build", "--release"]).env("PATH", tools::path_with_tools(root)))?;
+    step("Building the Vercel simulator");
+    sh(Command::new("cargo").args(["build", "--release", "-p", "vercel-sim"]))
+}
+
+fn run(root: &Path) -> Result<()> {
+    tools::ensure_all(root)?;
+    build_release(root)?;
+    step("Starting the Vercel simulator and Tether (Ctrl-C stops both)");
+    let mut sim = Command::new(root.join("target/release/vercel-sim"))
+        .env("SIM_ADDR", "127.0.0.1:3100")
+        .env("SIM_REDIRECT_URL", "http://127.0.0.1:3000/callback")
+        .spawn()
+        .context("cannot start the simulator")?;
+    let mut tether = Command::new(root.join("target/release/server"))
+        .spawn()
+        .context("cannot start Tether")?;
+    eprintln!(
+        "\n  Tether:            http://127.0.0.1:3000\n  Vercel simulator:  http://127.0.0.1:3100  <- open this and press Install\n"
+    );
+    let exit = wait_either(&mut sim, &mut tether);
+    let _ = sim.kill();
+    let _ = tether.kill();
+    exit
+}
+
+/// Returns when either child exits (Ctrl-C reaches both through the terminal's process group).
+fn wait_either(a: &mut Child, b: &mut Child) -> Result<()> {
+    loop {
+        for child in [&mut *a, &mut *b] {
+            if let Some(status) = child.try_wait()? {
+                if status.success() {
+                    return Ok(());
+                }
+                bail!("a process stopped: {status}");
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn test(root: &Path) -> Result<()> {
+    tools::ensure_all(root)?;
+    step("Unit and integration tests (server against the in-process simulator)");
+    // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
+    sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim"]))?;
+    step("Checking the wasm crate");
+    sh(Command::new("cargo").args(["check", "-p", "frontend", "--target", "wasm32-unknown-unknown"]))?;
+    build_release(root)?;
+    step("Playwright specs in Chromium");
+    sh(Command::new("npx")
+        .args(["playwright", "test"])
+        .current_dir(root.join("end2end"))
+        .env("PATH", tools::path_with_tools(root)))?;
+    step("All test layers passed");
+    Ok(())
+}
