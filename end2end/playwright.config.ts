@@ -48,6 +48,7 @@ export default defineConfig({
       cwd: "..",
       env: {
         TETHER_ADDR: "127.0.0.1:3400",
+        TETHER_PUBLIC_URL: TETHER,
         TETHER_SIMULATOR_URL: SIM,
         TETHER_DATA_DIR: dataDir,
         RUST_LOG: "info",
