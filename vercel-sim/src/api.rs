@@ -22,6 +22,8 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 pub fn routes(sim: Sim) -> Router<Sim> {
     Router::new()
+        // The exchange is recorded, and can be faulted, like every REST call.
+        .merge(crate::oauth::routes())
         .route("/v2/user", get(user))
         .route("/v2/teams/{team_id}", get(team))
         .route("/v9/projects", get(list_projects))
@@ -124,7 +126,11 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|token| sim.lock().tokens.get(token).cloned());
-    let mut response = next.run(request).await;
+    let at_ms = now_ms();
+    let mut response = match sim.take_fault(&method, &path) {
+        Some(fault) => fault_response(fault.status),
+        None => next.run(request).await,
+    };
     let headers = response.headers_mut();
     if !headers.contains_key("x-ratelimit-limit") {
         let reset = now_ms() / 1000 + 60;
@@ -133,12 +139,30 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
         headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
     }
     sim.lock().calls.push(CallRecord {
+        at_ms,
         method,
         path,
         team_id: query.get("teamId").cloned(),
         configuration_id,
         status: response.status().as_u16(),
     });
+    response
+}
+
+fn fault_response(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        s if s.is_server_error() => "internal_server_error",
+        _ => "bad_request",
+    };
+    let mut response = ApiError(status, code, "Injected by the simulator".into()).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(now_ms() / 1000 + 1));
+    }
     response
 }
 

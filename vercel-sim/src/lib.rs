@@ -12,7 +12,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use state::{Account, CallRecord, EnvVar, Installation, Project, Sim, Snapshot};
+pub use state::{Account, CallRecord, EnvVar, Fault, Installation, Project, Sim, Snapshot};
 
 /// The simulator's seeded accounts, so a sandboxed Tether can seed matching vendor resources.
 pub const PERSONAL_USER_ID: &str = "user_sim_alice";
@@ -46,7 +46,6 @@ impl SimConfig {
 pub fn router(sim: Sim) -> Router {
     Router::new()
         .merge(dashboard::routes())
-        .merge(oauth::routes())
         .merge(api::routes(sim.clone()))
         .with_state(sim)
 }

@@ -24,6 +24,11 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr} (set SIM_ADDR)"))?;
     let _handle = vercel_sim::serve(listener, config).await?;
     println!("Vercel simulator: open {public_url}/ to install the integration");
-    tokio::signal::ctrl_c().await?;
+    // Stop quietly on Ctrl-C or on SIGTERM from whoever started us.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
     Ok(())
 }

@@ -65,6 +65,8 @@ pub struct Installation {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
+    /// When the call arrived, in Unix milliseconds.
+    pub at_ms: i64,
     pub method: String,
     pub path: String,
     pub team_id: Option<String>,
@@ -90,6 +92,15 @@ pub(crate) struct Inner {
     pub exchanges: usize,
     /// Env writes per account in the current 60 s window: (window start in s, count).
     pub env_rate: HashMap<String, (i64, u32)>,
+    pub faults: Vec<Fault>,
+}
+
+/// An answer forced on the next matching request, as a flaky or rate-limiting Vercel would give.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub method: String,
+    pub path_prefix: String,
+    pub status: u16,
 }
 
 /// Shared simulator state; cheap to clone.
@@ -271,6 +282,21 @@ impl Sim {
             }
             None => false,
         }
+    }
+
+    /// The next request with this method and path prefix gets `status` instead of an answer.
+    /// A 429 carries `X-RateLimit-Reset` one second ahead. Several calls queue several faults.
+    pub fn fail_next(&self, method: &str, path_prefix: &str, status: u16) {
+        self.lock().faults.push(Fault { method: method.into(), path_prefix: path_prefix.into(), status });
+    }
+
+    pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut inner = self.lock();
+        let index = inner
+            .faults
+            .iter()
+            .position(|f| f.method.eq_ignore_ascii_case(method) && path.starts_with(&f.path_prefix))?;
+        Some(inner.faults.remove(index))
     }
 
     /// Every token handed out, so tests can look for it where it must not be.

@@ -1,93 +1,11 @@
 //! The marketplace install end to end over real HTTP: Tether on port 0 against an in-process
 //! simulator, a fresh SQLite file per test, asserting what the simulator (Vercel) recorded.
 
-use std::{collections::HashMap, path::PathBuf};
-
 use reqwest::{header, redirect::Policy, StatusCode};
-use server::{config::Settings, startup};
-use tokio::net::TcpListener;
-use vercel_sim::{SimConfig, SimHandle};
 
-struct World {
-    tether: String,
-    sim: SimHandle,
-    data_dir: PathBuf,
-    /// A browser: keeps cookies, does not follow redirects so each hop can be checked.
-    browser: reqwest::Client,
-}
+use crate::support::world;
 
-async fn world() -> World {
-    let tether_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let tether = format!("http://{}", tether_listener.local_addr().unwrap());
-    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
-    let sim = vercel_sim::serve(sim_listener, SimConfig::new(&sim_url, format!("{tether}/callback")))
-        .await
-        .unwrap();
-    let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
-    let env: HashMap<&str, String> = HashMap::from([
-        ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
-        ("TETHER_SIMULATOR_URL", sim_url.clone()),
-        ("TETHER_DATA_DIR", data_dir.display().to_string()),
-    ]);
-    let settings = Settings::from_sources(None, |k| env.get(k).cloned()).unwrap();
-    let state = startup::build_state(settings).await.unwrap();
-    tokio::spawn(startup::serve(tether_listener, state));
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    World { tether, sim, data_dir, browser }
-}
-
-struct Installed {
-    configuration_id: String,
-    callback_url: String,
-    page: String,
-}
-
-impl World {
-    /// Vercel opens the Redirect URL; Tether answers 303 to its own install page.
-    async fn open_popup(&self, account: &str) -> Installed {
-        let callback_url = self.sim.sim.begin_install(account, "marketplace").unwrap();
-        let response = self.browser.get(&callback_url).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
-        assert!(location.starts_with("/install/icfg_"), "{location}");
-        assert!(!location.contains("code"), "the code must leave the address bar: {location}");
-        let configuration_id = location.trim_start_matches("/install/").to_owned();
-        let response = self.browser.get(format!("{}{location}", self.tether)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        Installed { configuration_id, callback_url, page: response.text().await.unwrap() }
-    }
-
-    /// Presses Connect on the page without JavaScript: a plain form post.
-    async fn connect(&self, configuration_id: &str, choices: &[(&str, &str)]) -> reqwest::Response {
-        let mut form = vec![
-            ("configuration_id".to_string(), configuration_id.to_string()),
-            ("finish".to_string(), "1".to_string()),
-        ];
-        form.extend(choices.iter().map(|(p, c)| (format!("choices[{p}]"), c.to_string())));
-        self.browser
-            .post(format!("{}/api/link_projects", self.tether))
-            .header(header::ACCEPT, "text/html")
-            .header(header::ORIGIN, &self.tether)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    fn database_bytes(&self) -> Vec<u8> {
-        ["tether.db", "tether.db-wal", "tether.db-shm"]
-            .iter()
-            .filter_map(|f| std::fs::read(self.data_dir.join(f)).ok())
-            .flatten()
-            .collect()
-    }
-}
+const EXCHANGE: &str = "/v2/oauth/access_token";
 
 fn first_existing_resource(page: &str) -> String {
     let start = page.find("value=\"existing:").expect("an existing resource is offered") + "value=\"existing:".len();
@@ -129,7 +47,9 @@ async fn team_install_lists_every_project_and_writes_env_vars_once_per_project()
         let upserts = state.calls.iter().filter(|c| c.method == "POST" && c.path == format!("/v10/projects/{project}/env")).count();
         assert_eq!(upserts, 1, "one batched upsert for {project}");
     }
-    assert!(state.calls.iter().all(|c| c.team_id.as_deref() == Some(vercel_sim::TEAM_ID)), "teamId on every team call");
+    let api_calls: Vec<_> = state.calls.iter().filter(|c| c.path != EXCHANGE).collect();
+    assert!(api_calls.len() > 5);
+    assert!(api_calls.iter().all(|c| c.team_id.as_deref() == Some(vercel_sim::TEAM_ID)), "teamId on every team call");
     assert_eq!(state.exchanges, 1);
     let key = world.sim.sim.env_value("prj_acme007", "ACME_API_KEY", "production").unwrap();
     assert!(key.starts_with("sk_"));
@@ -154,7 +74,7 @@ async fn personal_install_sends_no_team_id_and_pressing_connect_twice_duplicates
     let state = world.sim.sim.snapshot();
     assert_eq!(state.env.len(), 3);
     assert!(state.env.values().all(|vars| vars.len() == 3), "no duplicated variables");
-    let upserts = state.calls.iter().filter(|c| c.method == "POST").count();
+    let upserts = state.calls.iter().filter(|c| c.method == "POST" && c.path != EXCHANGE).count();
     assert_eq!(upserts, 3, "the second Connect found everything linked");
     assert!(state.calls.iter().all(|c| c.team_id.is_none()));
 }

@@ -1,0 +1,81 @@
+//! How Tether behaves when Vercel misbehaves: rate limits, server errors, a failed exchange, and
+//! a 2xx env answer that still carries failures.
+
+use reqwest::{header, StatusCode};
+
+use crate::support::world;
+
+const ENV_WRITE: &str = "/v10/projects/";
+
+fn env_writes(world: &crate::support::World, project: &str) -> Vec<vercel_sim::CallRecord> {
+    let path = format!("/v10/projects/{project}/env");
+    world.sim.sim.snapshot().calls.into_iter().filter(|c| c.method == "POST" && c.path == path).collect()
+}
+
+#[tokio::test]
+async fn a_rate_limited_env_write_waits_for_the_reset_then_succeeds() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.sim.sim.fail_next("POST", ENV_WRITE, 429);
+    let response = world.connect(&popup.configuration_id, &[("prj_acme003", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND, "the install still completes");
+    let writes = env_writes(&world, "prj_acme003");
+    assert_eq!(writes.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 201], "one wait, no burst");
+    // The simulator's reset is the next whole second after the 429, at least.
+    let reset_ms = (writes[0].at_ms / 1000 + 1) * 1000;
+    assert!(writes[1].at_ms >= reset_ms, "retried at {} before the reset at {reset_ms}", writes[1].at_ms);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.sim.sim.fail_next("POST", ENV_WRITE, 500);
+    world.sim.sim.fail_next("POST", ENV_WRITE, 503);
+    let response = world.connect(&popup.configuration_id, &[("prj_acme004", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let statuses: Vec<_> = env_writes(&world, "prj_acme004").iter().map(|c| c.status).collect();
+    assert_eq!(statuses, [500, 503, 201]);
+    assert_eq!(world.sim.sim.snapshot().env["prj_acme004"].len(), 3, "one set of variables");
+}
+
+#[tokio::test]
+async fn a_failed_exchange_is_never_retried_and_stores_nothing() {
+    let world = world().await;
+    world.sim.sim.fail_next("POST", "/v2/oauth/access_token", 500);
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let response = world.browser.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.headers().get(header::SET_COOKIE).is_none(), "no session for a failed install");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("install again") && body.contains("Return to Vercel"), "{body}");
+    let exchanges = world
+        .sim
+        .sim
+        .snapshot()
+        .calls
+        .iter()
+        .filter(|c| c.path == "/v2/oauth/access_token")
+        .count();
+    assert_eq!(exchanges, 1, "the single-use code is sent once");
+}
+
+#[tokio::test]
+async fn refused_keys_are_reported_and_a_hand_made_variable_is_kept() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    // The user made ACME_URL for production by hand: Vercel refuses ours for overlapping targets.
+    world.sim.sim.add_manual_env("prj_acme005", "ACME_URL", "https://mine.example", &["production"]);
+    let response = world.connect(&popup.configuration_id, &[("prj_acme005", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(location, format!("/install/{}", popup.configuration_id), "back to the page, not to Vercel");
+    let page = world.browser.get(format!("{}{location}", world.tether)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("ACME_URL"), "the refused key is named");
+    assert_eq!(
+        world.sim.sim.env_value("prj_acme005", "ACME_URL", "production").as_deref(),
+        Some("https://mine.example")
+    );
+    let installed = world.sim.sim.snapshot().installations.last().unwrap().completed_at;
+    assert!(installed.is_none(), "the popup did not go to next");
+}

@@ -1,0 +1,6 @@
+//! Integration tests: Tether over real HTTP against an in-process simulator. One binary, so the
+//! server crate links once.
+
+mod faults;
+mod install;
+mod support;

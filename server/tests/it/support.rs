@@ -1,0 +1,90 @@
+//! A world for each test: the simulator and Tether on port 0, a fresh SQLite file, a browser.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use reqwest::{header, redirect::Policy, StatusCode};
+use server::{config::Settings, startup};
+use tokio::net::TcpListener;
+use vercel_sim::{SimConfig, SimHandle};
+
+pub struct World {
+    pub tether: String,
+    pub sim: SimHandle,
+    pub data_dir: PathBuf,
+    /// A browser: keeps cookies, does not follow redirects so each hop can be checked.
+    pub browser: reqwest::Client,
+}
+
+pub async fn world() -> World {
+    let tether_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tether = format!("http://{}", tether_listener.local_addr().unwrap());
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let sim = vercel_sim::serve(sim_listener, SimConfig::new(&sim_url, format!("{tether}/callback")))
+        .await
+        .unwrap();
+    let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
+    let env: HashMap<&str, String> = HashMap::from([
+        ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
+        ("TETHER_SIMULATOR_URL", sim_url.clone()),
+        ("TETHER_DATA_DIR", data_dir.display().to_string()),
+    ]);
+    let settings = Settings::from_sources(None, |k| env.get(k).cloned()).unwrap();
+    let state = startup::build_state(settings).await.unwrap();
+    tokio::spawn(startup::serve(tether_listener, state));
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    World { tether, sim, data_dir, browser }
+}
+
+pub struct Installed {
+    pub configuration_id: String,
+    pub callback_url: String,
+    pub page: String,
+}
+
+impl World {
+    /// Vercel opens the Redirect URL; Tether answers 303 to its own install page.
+    pub async fn open_popup(&self, account: &str) -> Installed {
+        let callback_url = self.sim.sim.begin_install(account, "marketplace").unwrap();
+        let response = self.browser.get(&callback_url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/install/icfg_"), "{location}");
+        assert!(!location.contains("code"), "the code must leave the address bar: {location}");
+        let configuration_id = location.trim_start_matches("/install/").to_owned();
+        let response = self.browser.get(format!("{}{location}", self.tether)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        Installed { configuration_id, callback_url, page: response.text().await.unwrap() }
+    }
+
+    /// Presses Connect on the page without JavaScript: a plain form post.
+    pub async fn connect(&self, configuration_id: &str, choices: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![
+            ("configuration_id".to_string(), configuration_id.to_string()),
+            ("finish".to_string(), "1".to_string()),
+        ];
+        form.extend(choices.iter().map(|(p, c)| (format!("choices[{p}]"), c.to_string())));
+        self.browser
+            .post(format!("{}/api/link_projects", self.tether))
+            .header(header::ACCEPT, "text/html")
+            .header(header::ORIGIN, &self.tether)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn database_bytes(&self) -> Vec<u8> {
+        ["tether.db", "tether.db-wal", "tether.db-shm"]
+            .iter()
+            .filter_map(|f| std::fs::read(self.data_dir.join(f)).ok())
+            .flatten()
+            .collect()
+    }
+}
+
