@@ -90,10 +90,7 @@ mod dom {
         let Some(list) = document().and_then(|d| d.query_selector_all(selector).ok()) else {
             return Vec::new();
         };
-        (0..list.length())
-            .filter_map(|i| list.item(i))
-            .filter_map(|node| node.dyn_into::<Element>().ok())
-            .collect()
+        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|node| node.dyn_into::<Element>().ok()).collect()
     }
 
     /// Hides rows whose name does not contain the text; returns how many stay visible.

@@ -106,10 +106,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
     } = view;
     let shown = projects.len();
     let scope_kind = if is_team { "team" } else { "personal account" };
-    let rows = projects
-        .into_iter()
-        .map(|row| project_row(row, &resources))
-        .collect_view();
+    let rows = projects.into_iter().map(|row| project_row(row, &resources)).collect_view();
     view! {
         <h1>{format!("Connect {vendor_name} to Vercel")}</h1>
         <p class="scope" data-testid="scope">

@@ -11,6 +11,11 @@ test("install on a personal account", async ({ page }) => {
   await expect(popup.scope()).toContainText("personal account");
   await expect(popup.count()).toHaveText("Showing 3 of 3 projects");
 
+  // Vercel's popup can be narrow: nothing may overflow sideways at 360 px.
+  await popup.page.setViewportSize({ width: 360, height: 640 });
+  const overflow = await popup.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+
   await popup.waitUntilHydrated();
   await popup.choose("alice-app-001", "Create a new resource");
   const closed = popup.page.waitForEvent("close");

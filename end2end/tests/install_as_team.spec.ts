@@ -7,6 +7,7 @@ import { Dashboard } from "./pages";
 test("install as a team: one new and one existing resource", async ({ page }) => {
   const dashboard = new Dashboard(page);
   await dashboard.open();
+  await expect(page.getByText("Acme Robotics (team)")).toBeVisible();
   const popup = await dashboard.install("Acme Robotics");
 
   await expect(popup.scope()).toContainText("Acme Robotics");

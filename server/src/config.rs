@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::Deserialize;
 use url::Url;
 
-use crate::{secret::ClientSecret, seal::Sealer};
+use crate::{seal::Sealer, secret::ClientSecret};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -182,9 +182,7 @@ impl Settings {
         }
         let data_dir = PathBuf::from(pick("TETHER_DATA_DIR", &file.server.data_dir, "data"));
         let sealer = match env("TETHER_SEAL_KEYS") {
-            Some(spec) => Sealer::from_spec(&spec)
-                .map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}")))
-                .ok(),
+            Some(spec) => Sealer::from_spec(&spec).map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}"))).ok(),
             None if sandbox => sandbox_sealer(&data_dir).map_err(|e| problems.push(e)).ok(),
             None => {
                 problems.push(format!(

@@ -13,8 +13,7 @@ use crate::{
     secret::AccessToken,
     state::AppState,
     store::{installations::token_binding, installations::InstallationRow, sessions::SessionRow},
-    vercel,
-    web,
+    vercel, web,
 };
 
 /// An installation the current browser's session may act on, with its opened token.
@@ -51,9 +50,7 @@ impl AppState {
                 tracing::error!(%error, configuration_id = %configuration_id, "stored token does not open");
                 AppError::Internal
             })?;
-        let vercel = self
-            .vercel
-            .as_installation(AccessToken::new(token), installation.team_id.clone());
+        let vercel = self.vercel.as_installation(AccessToken::new(token), installation.team_id.clone());
         Ok(Owned { configuration_id, session, installation, vercel })
     }
 }

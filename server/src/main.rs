@@ -26,7 +26,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr} (set TETHER_ADDR)"))?;
     match sandbox {
-        Some(sim) => tracing::info!(%public_url, simulator = %sim, "Tether listening in sandbox mode; open the simulator to install"),
+        Some(sim) => {
+            tracing::info!(%public_url, simulator = %sim, "Tether listening in sandbox mode; open the simulator to install")
+        }
         None => tracing::info!(%public_url, "Tether listening"),
     }
     startup::serve(listener, state).await?;

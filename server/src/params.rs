@@ -170,16 +170,8 @@ pub struct CallbackParams {
     pub external_id: Option<String>,
 }
 
-const KNOWN: [&str; 8] = [
-    "code",
-    "configurationId",
-    "next",
-    "teamId",
-    "source",
-    "state",
-    "currentProjectId",
-    "external-id",
-];
+const KNOWN: [&str; 8] =
+    ["code", "configurationId", "next", "teamId", "source", "state", "currentProjectId", "external-id"];
 
 impl CallbackParams {
     pub fn parse(query: &str, allowed_next: &Url) -> Result<Self, ParamError> {
@@ -290,8 +282,30 @@ mod tests {
         // A cheap property check: random strings built from URL-significant pieces.
         use rand::{seq::SliceRandom, Rng};
         let pieces = [
-            "https://", "http://", "//", "/", "\\", "@", ":", "vercel.com", "evil.com", ".", "%2e", "%2f",
-            "?", "#", "。", "．", "xn--", "443", "user", "\u{0}", " ", "javascript:", "[::1]", "%40",
+            "https://",
+            "http://",
+            "//",
+            "/",
+            "\\",
+            "@",
+            ":",
+            "vercel.com",
+            "evil.com",
+            ".",
+            "%2e",
+            "%2f",
+            "?",
+            "#",
+            "。",
+            "．",
+            "xn--",
+            "443",
+            "user",
+            "\u{0}",
+            " ",
+            "javascript:",
+            "[::1]",
+            "%40",
         ];
         let mut rng = rand::thread_rng();
         for _ in 0..20_000 {
@@ -330,16 +344,13 @@ mod tests {
         let cases = [
             (format!("configurationId=icfg_1&{next}"), ParamError::Missing("code")),
             (format!("code=abcdefgh1&{next}"), ParamError::Missing("configurationId")),
-            (format!("code=abcdefgh1&configurationId=icfg_1"), ParamError::Missing("next")),
+            ("code=abcdefgh1&configurationId=icfg_1".to_string(), ParamError::Missing("next")),
             (format!("code=abc&configurationId=icfg_1&{next}"), ParamError::Malformed("code")),
             (format!("code=abcdefgh1%3Cscript&configurationId=icfg_1&{next}"), ParamError::Malformed("code")),
             (format!("code=abcdefgh1&configurationId=cfg_1&{next}"), ParamError::Malformed("configurationId")),
             (format!("code=abcdefgh1&configurationId=icfg_1&teamId=user_1&{next}"), ParamError::Malformed("teamId")),
             (format!("code=abcdefgh1&code=abcdefgh2&configurationId=icfg_1&{next}"), ParamError::Repeated("code")),
-            (
-                "code=abcdefgh1&configurationId=icfg_1&next=https%3A%2F%2Fevil.com".to_string(),
-                ParamError::ForeignNext,
-            ),
+            ("code=abcdefgh1&configurationId=icfg_1&next=https%3A%2F%2Fevil.com".to_string(), ParamError::ForeignNext),
             (
                 format!("code=abcdefgh1&configurationId=icfg_1&currentProjectId=..%2F&{next}"),
                 ParamError::Malformed("projectId"),

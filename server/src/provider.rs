@@ -52,11 +52,7 @@ pub struct BuiltinProvider {
 }
 
 fn random_lower(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(|b| (b as char).to_ascii_lowercase())
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(|b| (b as char).to_ascii_lowercase()).collect()
 }
 
 fn key_binding(resource_id: &str) -> String {

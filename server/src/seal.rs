@@ -41,18 +41,19 @@ impl Sealer {
     pub fn from_spec(spec: &str) -> Result<Self, SealError> {
         let mut keys: Vec<(String, Aes256Gcm)> = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, encoded) = entry
-                .split_once(':')
-                .ok_or_else(|| SealError::BadKeys("each entry must be `id:base64key`".into()))?;
-            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            let (id, encoded) =
+                entry.split_once(':').ok_or_else(|| SealError::BadKeys("each entry must be `id:base64key`".into()))?;
+            if id.is_empty()
+                || id.len() > 32
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(SealError::BadKeys(format!("key id `{id}` must be 1 to 32 of [A-Za-z0-9_-]")));
             }
             if keys.iter().any(|(existing, _)| existing == id) {
                 return Err(SealError::BadKeys(format!("key id `{id}` appears twice")));
             }
-            let bytes = STANDARD
-                .decode(encoded)
-                .map_err(|_| SealError::BadKeys(format!("key `{id}` is not valid base64")))?;
+            let bytes =
+                STANDARD.decode(encoded).map_err(|_| SealError::BadKeys(format!("key `{id}` is not valid base64")))?;
             if bytes.len() != 32 {
                 return Err(SealError::BadKeys(format!("key `{id}` must decode to 32 bytes, not {}", bytes.len())));
             }

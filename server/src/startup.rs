@@ -49,13 +49,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.vercel.client_secret.clone(),
         settings.redirect_url(),
     );
-    Ok(AppState::new(Inner {
-        leptos: leptos_options(&settings),
-        settings,
-        store,
-        vercel,
-        provider,
-    }))
+    Ok(AppState::new(Inner { leptos: leptos_options(&settings), settings, store, vercel, provider }))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -64,7 +58,10 @@ pub fn router(state: AppState) -> Router {
         let backend = backend.clone();
         move |request| {
             let backend = backend.clone();
-            leptos_axum::handle_server_fns_with_context(move || leptos::prelude::provide_context(backend.clone()), request)
+            leptos_axum::handle_server_fns_with_context(
+                move || leptos::prelude::provide_context(backend.clone()),
+                request,
+            )
         }
     });
     let pkg = ServeDir::new(state.settings.site_root.join("pkg"));
@@ -75,7 +72,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*fn_name}", server_fns)
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/pkg", pkg)
-        .route_service("/favicon.svg", tower_http::services::ServeFile::new(state.settings.site_root.join("favicon.svg")))
+        .route_service(
+            "/favicon.svg",
+            tower_http::services::ServeFile::new(state.settings.site_root.join("favicon.svg")),
+        )
         .fallback(web::not_found)
         .layer(middleware::from_fn(web::same_origin_only))
         .layer(middleware::from_fn(web::security_headers))

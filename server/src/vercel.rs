@@ -113,11 +113,7 @@ impl Installation {
         let mut backoff = Duration::from_millis(200);
         let mut last_error = VercelError::Unreachable("no attempt made".into());
         for attempt in 1..=ATTEMPTS {
-            let mut request = self
-                .vercel
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(self.token.expose());
+            let mut request = self.vercel.http.request(method.clone(), url.clone()).bearer_auth(self.token.expose());
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -167,10 +163,7 @@ impl Installation {
 /// How long until `X-RateLimit-Reset` (epoch seconds), with a little jitter so waiters spread out.
 fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Duration {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let reset = headers
-        .get("x-ratelimit-reset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok());
+    let reset = headers.get("x-ratelimit-reset").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
     match reset {
         Some(reset) if reset > now => jitter(Duration::from_secs((reset - now) as u64)),
         _ => jitter(Duration::from_secs(1)),

@@ -12,26 +12,41 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use leptos::{nonce::Nonce, prelude::provide_context};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
 
+/// Renders a page with a fresh CSP nonce: only scripts Leptos marks with it run inline.
 pub async fn render(state: &AppState, status: StatusCode, page: Page) -> Response {
     let options = state.leptos.clone();
-    let handler = leptos_axum::render_app_async_with_context(|| {}, move || shell(options.clone(), page.clone()));
+    let mut bytes = [0u8; 18];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let nonce = URL_SAFE_NO_PAD.encode(bytes);
+    let context_nonce = nonce.clone();
+    let handler = leptos_axum::render_app_async_with_context(
+        move || provide_context(Nonce::from_value(context_nonce.clone())),
+        move || shell(options.clone(), page.clone()),
+    );
     let mut response = handler(Request::new(Body::empty())).await;
     *response.status_mut() = status;
+    // form-action must admit Vercel's origin: the plain form's answer redirects there.
+    let next_origin = state.settings.vercel.next_origin.origin().ascii_serialization();
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; form-action 'self' {next_origin}; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     response
 }
 
 pub fn error_view(status: StatusCode, title: &str, message: impl Into<String>, actions: Vec<Action>) -> Page {
-    Page::Error(ErrorView {
-        status: status.as_u16(),
-        title: title.into(),
-        message: message.into(),
-        actions,
-    })
+    Page::Error(ErrorView { status: status.as_u16(), title: title.into(), message: message.into(), actions })
 }
 
 pub fn action(label: &str, href: impl Into<String>) -> Action {
@@ -46,10 +61,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'none'"),
-    );
+    // Pages set a full policy with their nonce; everything else gets the strict minimum.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("unsafe-none"));
     if !is_asset {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -75,9 +90,9 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
         return site == "same-origin" || site == "none";
     }
     match (get("origin"), get("host")) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(origin), Some(host)) => {
+            origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        }
         (Some(_), None) => false,
         // No browser marker at all: not a browser, so it carries no victim's cookies.
         (None, _) => true,

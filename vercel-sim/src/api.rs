@@ -32,10 +32,7 @@ pub fn routes(sim: Sim) -> Router<Sim> {
         .route("/v10/projects/{id_or_name}/env", post(upsert_env))
         .route("/v9/projects/{id_or_name}/env", get(list_env))
         .route("/v9/projects/{id_or_name}/env/{env_id}", delete(delete_env))
-        .route(
-            "/v1/integrations/configuration/{id}",
-            get(get_configuration).delete(delete_configuration),
-        )
+        .route("/v1/integrations/configuration/{id}", get(get_configuration).delete(delete_configuration))
         .route_layer(middleware::from_fn_with_state(sim, record))
 }
 
@@ -79,11 +76,7 @@ fn authorize(sim: &Sim, headers: &HeaderMap, team_query: Option<&str>) -> Result
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| forbidden("Missing or malformed Authorization header"))?;
     let inner = sim.lock();
-    let configuration_id = inner
-        .tokens
-        .get(token)
-        .ok_or_else(|| forbidden("The token is not valid"))?
-        .clone();
+    let configuration_id = inner.tokens.get(token).ok_or_else(|| forbidden("The token is not valid"))?.clone();
     let installation = inner
         .installations
         .iter()
@@ -102,10 +95,7 @@ fn authorize(sim: &Sim, headers: &HeaderMap, team_query: Option<&str>) -> Result
     }
     Ok(Caller {
         configuration_id,
-        account_id: installation
-            .team_id
-            .clone()
-            .unwrap_or_else(|| installation.user_id.clone()),
+        account_id: installation.team_id.clone().unwrap_or_else(|| installation.user_id.clone()),
         user_id: installation.user_id.clone(),
         team_id: installation.team_id.clone(),
     })
@@ -169,11 +159,7 @@ fn fault_response(status: u16) -> Response {
 async fn user(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Scoped>) -> ApiResult {
     let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
     let inner = sim.lock();
-    let account = inner
-        .accounts
-        .iter()
-        .find(|a| a.id == caller.user_id)
-        .ok_or_else(|| not_found("User"))?;
+    let account = inner.accounts.iter().find(|a| a.id == caller.user_id).ok_or_else(|| not_found("User"))?;
     Ok(Json(json!({"user": {
         "id": account.id, "email": account.email, "name": account.name,
         "username": account.slug, "avatar": null, "defaultTeamId": null
@@ -192,11 +178,7 @@ async fn team(
         return Err(forbidden("You don't have permission to access this team"));
     }
     let inner = sim.lock();
-    let team = inner
-        .accounts
-        .iter()
-        .find(|a| a.id == team_id)
-        .ok_or_else(|| not_found("Team"))?;
+    let team = inner.accounts.iter().find(|a| a.id == team_id).ok_or_else(|| not_found("Team"))?;
     Ok(Json(json!({"id": team.id, "slug": team.slug, "name": team.name, "avatar": null})).into_response())
 }
 
@@ -209,11 +191,7 @@ struct ProjectQuery {
     search: Option<String>,
 }
 
-async fn list_projects(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(q): Query<ProjectQuery>,
-) -> ApiResult {
+async fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<ProjectQuery>) -> ApiResult {
     let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
     let limit = match q.limit.as_deref().map(str::parse::<usize>) {
         None => 20,
@@ -229,9 +207,7 @@ async fn list_projects(
     let until = match q.until.as_deref().map(str::parse::<i64>) {
         None => i64::MAX,
         Some(Ok(ms)) => ms,
-        Some(Err(_)) => {
-            return Err(ApiError(StatusCode::BAD_REQUEST, "bad_request", "Invalid `until`".into()))
-        }
+        Some(Err(_)) => return Err(ApiError(StatusCode::BAD_REQUEST, "bad_request", "Invalid `until`".into())),
     };
     let inner = sim.lock();
     let mut matching: Vec<_> = inner
@@ -241,7 +217,7 @@ async fn list_projects(
         .filter(|p| p.updated_at < until)
         .filter(|p| q.search.as_deref().is_none_or(|s| p.name.contains(s)))
         .collect();
-    matching.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    matching.sort_by_key(|p| std::cmp::Reverse(p.updated_at));
     let more = matching.len() > limit;
     let page: Vec<_> = matching.into_iter().take(limit).collect();
     let next = if more { page.last().map(|p| p.updated_at) } else { None };
@@ -278,8 +254,15 @@ struct UpsertQuery {
     upsert: Option<String>,
 }
 
+struct ValidItem {
+    key: String,
+    value: String,
+    kind: String,
+    target: Vec<String>,
+}
+
 /// Why one item of an env write is refused, in Vercel's codes.
-fn check_env_item(item: &Value) -> Result<(String, String, String, Vec<String>), (&'static str, String)> {
+fn check_env_item(item: &Value) -> Result<ValidItem, (&'static str, String)> {
     let key = item.get("key").and_then(Value::as_str).unwrap_or_default();
     let valid_key = !key.is_empty()
         && key.len() <= 256
@@ -305,12 +288,9 @@ fn check_env_item(item: &Value) -> Result<(String, String, String, Vec<String>),
         return Err(("bad_request", format!("Invalid target for `{key}`")));
     }
     if kind == "sensitive" && target.iter().any(|t| t == "development") {
-        return Err((
-            "env_sensitive_development",
-            format!("Sensitive variable `{key}` cannot target development"),
-        ));
+        return Err(("env_sensitive_development", format!("Sensitive variable `{key}` cannot target development")));
     }
-    Ok((key.into(), value.into(), kind.into(), target))
+    Ok(ValidItem { key: key.into(), value: value.into(), kind: kind.into(), target })
 }
 
 async fn upsert_env(
@@ -330,12 +310,9 @@ async fn upsert_env(
     }
     let reset = window.0 + 60;
     if window.1 >= ENV_WRITES_PER_MINUTE {
-        let mut response = ApiError(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many requests - try again later".into(),
-        )
-        .into_response();
+        let mut response =
+            ApiError(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests - try again later".into())
+                .into_response();
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
@@ -355,16 +332,14 @@ async fn upsert_env(
     let mut created = Vec::new();
     let mut failed = Vec::new();
     for item in &items {
-        let (key, value, kind, target) = match check_env_item(item) {
+        let ValidItem { key, value, kind, target } = match check_env_item(item) {
             Ok(parts) => parts,
             Err((code, message)) => {
                 failed.push(json!({"error": {"code": code, "message": message, "key": item.get("key")}}));
                 continue;
             }
         };
-        let clash = vars
-            .iter()
-            .position(|v| v.key == key && v.target.iter().any(|t| target.contains(t)));
+        let clash = vars.iter().position(|v| v.key == key && v.target.iter().any(|t| target.contains(t)));
         let var = match (clash, upsert) {
             (Some(index), true) if vars[index].target == target => {
                 let existing = &mut vars[index];
@@ -400,11 +375,7 @@ async fn upsert_env(
         };
         created.push(var);
     }
-    let created = if single && created.len() == 1 {
-        json!(created[0])
-    } else {
-        json!(created)
-    };
+    let created = if single && created.len() == 1 { json!(created[0]) } else { json!(created) };
     let mut response = (StatusCode::CREATED, Json(json!({"created": created, "failed": failed}))).into_response();
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));

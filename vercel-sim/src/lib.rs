@@ -44,10 +44,7 @@ impl SimConfig {
 }
 
 pub fn router(sim: Sim) -> Router {
-    Router::new()
-        .merge(dashboard::routes())
-        .merge(api::routes(sim.clone()))
-        .with_state(sim)
+    Router::new().merge(dashboard::routes()).merge(api::routes(sim.clone())).with_state(sim)
 }
 
 /// A simulator serving on its own task; dropping the handle leaves it running until the runtime ends.

@@ -6,15 +6,11 @@ use vercel_sim::SimConfig;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let addr = std::env::var("SIM_ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
     let public_url = std::env::var("SIM_PUBLIC_URL").unwrap_or_else(|_| format!("http://{addr}"));
-    let redirect_url = std::env::var("SIM_REDIRECT_URL")
-        .unwrap_or_else(|_| "http://127.0.0.1:3000/callback".into());
+    let redirect_url = std::env::var("SIM_REDIRECT_URL").unwrap_or_else(|_| "http://127.0.0.1:3000/callback".into());
     let mut config = SimConfig::new(public_url.clone(), redirect_url);
     if let Ok(secret) = std::env::var("SIM_CLIENT_SECRET") {
         config.client_secret = secret;

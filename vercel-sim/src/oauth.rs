@@ -64,12 +64,7 @@ async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Res
     }
     code.used = true;
     let configuration_id = code.configuration_id.clone();
-    let Some(installation) = inner
-        .installations
-        .iter()
-        .find(|i| i.id == configuration_id)
-        .cloned()
-    else {
+    let Some(installation) = inner.installations.iter().find(|i| i.id == configuration_id).cloned() else {
         return invalid_grant();
     };
     let token = random_id("sim_tok_", 40);

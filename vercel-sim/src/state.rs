@@ -15,6 +15,7 @@ use crate::SimConfig;
 pub const CODE_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Account {
     pub id: String,
     pub name: String,
@@ -124,42 +125,38 @@ pub struct Snapshot {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 pub(crate) fn random_id(prefix: &str, len: usize) -> String {
-    let tail: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect();
+    let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect();
     format!("{prefix}{tail}")
+}
+
+fn seed_accounts() -> Vec<Account> {
+    vec![
+        Account {
+            id: crate::PERSONAL_USER_ID.into(),
+            name: "Alice Example".into(),
+            slug: "alice".into(),
+            email: Some("alice@example.com".into()),
+            is_team: false,
+        },
+        Account {
+            id: crate::TEAM_ID.into(),
+            name: "Acme Robotics".into(),
+            slug: "acme".into(),
+            email: None,
+            is_team: true,
+        },
+    ]
 }
 
 const FRAMEWORKS: [&str; 4] = ["nextjs", "sveltekit", "astro", "remix"];
 
 impl Sim {
     pub fn new(config: Arc<SimConfig>) -> Self {
-        let mut inner = Inner::default();
-        inner.accounts = vec![
-            Account {
-                id: crate::PERSONAL_USER_ID.into(),
-                name: "Alice Example".into(),
-                slug: "alice".into(),
-                email: Some("alice@example.com".into()),
-                is_team: false,
-            },
-            Account {
-                id: crate::TEAM_ID.into(),
-                name: "Acme Robotics".into(),
-                slug: "acme".into(),
-                email: None,
-                is_team: true,
-            },
-        ];
+        let mut inner = Inner { accounts: seed_accounts(), ..Inner::default() };
         let base = now_ms() - 1_000_000;
         let seed = [
             (crate::PERSONAL_USER_ID, crate::PERSONAL_PROJECTS, "alice"),
@@ -179,10 +176,7 @@ impl Sim {
                 });
             }
         }
-        Self {
-            config,
-            inner: Arc::new(Mutex::new(inner)),
-        }
+        Self { config, inner: Arc::new(Mutex::new(inner)) }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -201,12 +195,7 @@ impl Sim {
         Snapshot {
             accounts: inner.accounts.clone(),
             installations: inner.installations.clone(),
-            env: inner
-                .env
-                .iter()
-                .filter(|(_, vars)| !vars.is_empty())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            env: inner.env.iter().filter(|(_, vars)| !vars.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect(),
             project_names,
             calls: inner.calls.clone(),
             exchanges: inner.exchanges,
@@ -216,9 +205,7 @@ impl Sim {
     /// The value of an env var as a deployment would see it (tests check what was written).
     pub fn env_value(&self, project_id: &str, key: &str, target: &str) -> Option<String> {
         self.lock().env.get(project_id).and_then(|vars| {
-            vars.iter()
-                .find(|v| v.key == key && v.target.iter().any(|t| t == target))
-                .map(|v| v.value.clone())
+            vars.iter().find(|v| v.key == key && v.target.iter().any(|t| t == target)).map(|v| v.value.clone())
         })
     }
 
@@ -229,11 +216,7 @@ impl Sim {
         let account = inner.accounts.iter().find(|a| a.id == account_id)?.clone();
         let team_id = account.is_team.then(|| account.id.clone());
         // One installation per scope: a reinstall replaces the previous one with a new id.
-        for old in inner
-            .installations
-            .iter_mut()
-            .filter(|i| i.team_id == team_id && i.status == "active")
-        {
+        for old in inner.installations.iter_mut().filter(|i| i.team_id == team_id && i.status == "active") {
             old.status = "removed".into();
         }
         let configuration_id = random_id("icfg_", 24);
@@ -249,16 +232,10 @@ impl Sim {
         let code = random_id("", 32);
         inner.codes.insert(
             code.clone(),
-            Code {
-                configuration_id: configuration_id.clone(),
-                issued: SystemTime::now(),
-                used: false,
-            },
+            Code { configuration_id: configuration_id.clone(), issued: SystemTime::now(), used: false },
         );
-        let next = format!(
-            "{}/integrations/tether/installed?configurationId={configuration_id}",
-            self.config.public_url
-        );
+        let next =
+            format!("{}/integrations/tether/installed?configurationId={configuration_id}", self.config.public_url);
         let mut url = url::Url::parse(&self.config.redirect_url).ok()?;
         {
             let mut query = url.query_pairs_mut();

@@ -39,9 +39,7 @@ pub fn step(message: &str) {
 
 /// Runs a command to completion with inherited output; a failure names the command.
 pub fn sh(command: &mut Command) -> Result<()> {
-    let status: ExitStatus = command
-        .status()
-        .with_context(|| format!("cannot start {:?}", command.get_program()))?;
+    let status: ExitStatus = command.status().with_context(|| format!("cannot start {:?}", command.get_program()))?;
     if !status.success() {
         bail!("{:?} failed with {status}", command);
     }
@@ -64,9 +62,7 @@ fn run(root: &Path) -> Result<()> {
         .env("SIM_REDIRECT_URL", "http://127.0.0.1:3000/callback")
         .spawn()
         .context("cannot start the simulator")?;
-    let mut tether = Command::new(root.join("target/release/server"))
-        .spawn()
-        .context("cannot start Tether")?;
+    let mut tether = Command::new(root.join("target/release/server")).spawn().context("cannot start Tether")?;
     eprintln!(
         "\n  Tether:            http://127.0.0.1:3000\n  Vercel simulator:  http://127.0.0.1:3100  <- open this and press Install\n"
     );
@@ -93,6 +89,8 @@ fn wait_either(a: &mut Child, b: &mut Child) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     tools::ensure_all(root)?;
+    step("Formatting");
+    sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("Unit and integration tests (server against the in-process simulator)");
     // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
     sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim"]))?;

@@ -24,9 +24,16 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuer
         Err(error) => {
             tracing::info!(%error, "callback refused");
             let next = CallbackParams::next_only(&query, allowed);
-            return fail(&state, StatusCode::BAD_REQUEST, "This link is not valid", &format!(
+            return fail(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "This link is not valid",
+                &format!(
                 "The address Vercel opened is incomplete or altered: {error}. Start the installation again from Vercel."
-            ), next.as_ref()).await;
+            ),
+                next.as_ref(),
+            )
+            .await;
         }
     };
     let configuration_id = params.configuration_id.as_str();
@@ -36,8 +43,14 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuer
         Ok(false) => return replayed(&state, &headers, &params).await,
         Err(error) => {
             tracing::error!(%error, "cannot record the code");
-            return fail(&state, StatusCode::SERVICE_UNAVAILABLE, "Please try again",
-                "Tether could not save your installation. Reload this page in a moment.", Some(&params.next)).await;
+            return fail(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "Tether could not save your installation. Reload this page in a moment.",
+                Some(&params.next),
+            )
+            .await;
         }
     }
 
@@ -70,15 +83,18 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuer
             Some(&params.next)).await;
     }
 
-    let sealed = state
-        .settings
-        .sealer
-        .seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
+    let sealed = state.settings.sealer.seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
     let (session_id, session_hash) = web::new_session_id();
     let stored = async {
         state
             .store
-            .upsert_installation(configuration_id, grant.team_id.as_deref(), &grant.user_id, params.source.as_str(), &sealed)
+            .upsert_installation(
+                configuration_id,
+                grant.team_id.as_deref(),
+                &grant.user_id,
+                params.source.as_str(),
+                &sealed,
+            )
             .await?;
         state
             .store
@@ -94,10 +110,21 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuer
     };
     if let Err(error) = stored.await {
         tracing::error!(%error, "cannot store the installation");
-        return fail(&state, StatusCode::SERVICE_UNAVAILABLE, "Please try again",
-            "Tether could not save your installation. Return to Vercel and install again.", Some(&params.next)).await;
+        return fail(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            "Tether could not save your installation. Return to Vercel and install again.",
+            Some(&params.next),
+        )
+        .await;
     }
-    tracing::info!(configuration_id, source = params.source.as_str(), team = grant.team_id.is_some(), "installation stored");
+    tracing::info!(
+        configuration_id,
+        source = params.source.as_str(),
+        team = grant.team_id.is_some(),
+        "installation stored"
+    );
     (
         StatusCode::SEE_OTHER,
         [

@@ -16,7 +16,7 @@ use super::{internal, vercel_error, Owned};
 use crate::{
     params::ProjectId,
     state::AppState,
-    store::links::{CreatedEnvVar, FAILED, LINKED, PROVISIONING},
+    store::links::{CreatedEnvVar, LinkProgress, FAILED, LINKED, PROVISIONING},
     vercel::env::EnvVarInput,
 };
 
@@ -53,10 +53,16 @@ impl AppState {
             Ok(message) => ProjectOutcome { project_id: id, ok: true, message },
             Err(error) => {
                 let message = error.to_string();
-                let recorded = self
-                    .store
-                    .set_link(owned.configuration_id.as_str(), &id, &id, None, None, FAILED, Some(&message))
-                    .await;
+                let progress = LinkProgress {
+                    project_id: &id,
+                    // Only used when the row is new; an existing row keeps its project's name.
+                    project_name: &id,
+                    resource_id: None,
+                    external_id: None,
+                    status: FAILED,
+                    error: Some(&message),
+                };
+                let recorded = self.store.set_link(owned.configuration_id.as_str(), progress).await;
                 if let Err(store_error) = recorded {
                     tracing::error!(%store_error, "cannot record a failed link");
                 }
@@ -81,9 +87,8 @@ impl AppState {
                 .find(|r| r.id == id)
                 .ok_or_else(|| AppError::BadRequest("That resource does not exist for this account.".into()))?,
             Choice::New => {
-                let earlier = existing
-                    .and_then(|l| l.resource_id)
-                    .and_then(|id| resources.into_iter().find(|r| r.id == id));
+                let earlier =
+                    existing.and_then(|l| l.resource_id).and_then(|id| resources.into_iter().find(|r| r.id == id));
                 match earlier {
                     Some(resource) => resource,
                     None => self.provider.create(owner, &project.name).await.map_err(internal)?,
@@ -93,10 +98,15 @@ impl AppState {
         let external_id = (owned.session.current_project_id.as_deref() == Some(project_id.as_str()))
             .then_some(owned.session.external_id.as_deref())
             .flatten();
-        self.store
-            .set_link(configuration_id, &project.id, &project.name, Some(&resource.id), external_id, PROVISIONING, None)
-            .await
-            .map_err(internal)?;
+        let progress = LinkProgress {
+            project_id: &project.id,
+            project_name: &project.name,
+            resource_id: Some(&resource.id),
+            external_id,
+            status: PROVISIONING,
+            error: None,
+        };
+        self.store.set_link(configuration_id, progress).await.map_err(internal)?;
         let vars: Vec<EnvVarInput> = self
             .provider
             .env_for(owner, &resource.id)
@@ -113,11 +123,8 @@ impl AppState {
             .collect();
         // Keep the ids of what did get created even when some keys failed: unlinking needs them.
         if !outcome.failed.is_empty() {
-            let keys: Vec<String> = outcome
-                .failed
-                .iter()
-                .map(|f| format!("{} ({})", f.key.as_deref().unwrap_or("?"), f.message))
-                .collect();
+            let keys: Vec<String> =
+                outcome.failed.iter().map(|f| format!("{} ({})", f.key.as_deref().unwrap_or("?"), f.message)).collect();
             self.store.complete_link(configuration_id, &project.id, &created).await.map_err(internal)?;
             return Err(AppError::Vercel(format!("Vercel refused {}", keys.join("; "))));
         }

@@ -67,8 +67,8 @@ async fn load(
     let owned = state.owned(headers, configuration_id).await.map_err(|e| (e, None))?;
     let next = owned.session.next_url.clone();
     let fail = |e: AppError| (e, Some(next.clone()));
-    let (scope_name, projects) = tokio::try_join!(owned.vercel.scope_name(), owned.vercel.all_projects())
-        .map_err(|e| fail(vercel_error(e)))?;
+    let (scope_name, projects) =
+        tokio::try_join!(owned.vercel.scope_name(), owned.vercel.all_projects()).map_err(|e| fail(vercel_error(e)))?;
     let owner = owned.installation.owner_id();
     let resources = state.provider.resources(owner).await.map_err(|e| fail(internal(e)))?;
     let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
@@ -96,9 +96,9 @@ async fn load(
                         .and_then(|r| resource_names.get(r).cloned())
                         .unwrap_or_else(|| "a resource".into()),
                 },
-                Some(l) if l.status == FAILED => RowState::Failed {
-                    message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()),
-                },
+                Some(l) if l.status == FAILED => {
+                    RowState::Failed { message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
+                }
                 _ => RowState::Open,
             };
             // A project the user just deployed, or the only one there is, gets a new resource.

@@ -17,6 +17,16 @@ pub const LINKED: &str = "linked";
 pub const PROVISIONING: &str = "provisioning";
 pub const FAILED: &str = "failed";
 
+/// One project's progress, as `set_link` records it.
+pub struct LinkProgress<'a> {
+    pub project_id: &'a str,
+    pub project_name: &'a str,
+    pub resource_id: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+}
+
 pub struct CreatedEnvVar {
     pub vercel_env_id: String,
     pub key: String,
@@ -46,16 +56,7 @@ impl Store {
     }
 
     /// Records progress on one project; a resource once chosen is kept so a retry reuses it.
-    pub async fn set_link(
-        &self,
-        configuration_id: &str,
-        project_id: &str,
-        project_name: &str,
-        resource_id: Option<&str>,
-        external_id: Option<&str>,
-        status: &str,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    pub async fn set_link(&self, configuration_id: &str, progress: LinkProgress<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO links (configuration_id, project_id, project_name, resource_id, external_id, status, error, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
@@ -65,12 +66,12 @@ impl Store {
                status = excluded.status, error = excluded.error, updated_at = excluded.updated_at",
         )
         .bind(configuration_id)
-        .bind(project_id)
-        .bind(project_name)
-        .bind(resource_id)
-        .bind(external_id)
-        .bind(status)
-        .bind(error)
+        .bind(progress.project_id)
+        .bind(progress.project_name)
+        .bind(progress.resource_id)
+        .bind(progress.external_id)
+        .bind(progress.status)
+        .bind(progress.error)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
@@ -102,13 +103,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE links SET status = ?, error = NULL, updated_at = ? WHERE configuration_id = ? AND project_id = ?")
-            .bind(super::links::LINKED)
-            .bind(now)
-            .bind(configuration_id)
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE links SET status = ?, error = NULL, updated_at = ? WHERE configuration_id = ? AND project_id = ?",
+        )
+        .bind(super::links::LINKED)
+        .bind(now)
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -67,12 +67,7 @@ impl Installation {
     pub async fn upsert_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<UpsertOutcome, VercelError> {
         let body = serde_json::to_value(vars).map_err(|e| VercelError::Decode(e.to_string()))?;
         let raw: Value = self
-            .call(
-                Method::POST,
-                &format!("/v10/projects/{project_id}/env"),
-                &[("upsert", "true".into())],
-                Some(&body),
-            )
+            .call(Method::POST, &format!("/v10/projects/{project_id}/env"), &[("upsert", "true".into())], Some(&body))
             .await?;
         let created = match &raw["created"] {
             Value::Array(items) => items.clone(),

@@ -37,10 +37,7 @@ impl Vercel {
             .await
             .map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
+        let text = response.text().await.map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
         if status.is_success() {
             let raw: Raw = serde_json::from_str(&text).map_err(|e| VercelError::Decode(e.to_string()))?;
             return Ok(TokenGrant {
@@ -52,11 +49,7 @@ impl Vercel {
         }
         // Both shapes are seen: OAuth's `{"error":"invalid_grant"}` and Vercel's `{"error":{"code":…}}`.
         let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let code = value["error"]
-            .as_str()
-            .or_else(|| value["error"]["code"].as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let code = value["error"].as_str().or_else(|| value["error"]["code"].as_str()).unwrap_or_default().to_owned();
         let message = value["error_description"]
             .as_str()
             .or_else(|| value["error"]["message"].as_str())

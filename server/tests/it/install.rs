@@ -22,7 +22,10 @@ async fn team_install_lists_every_project_and_writes_env_vars_once_per_project()
 
     let existing = first_existing_resource(&popup.page);
     let response = world
-        .connect(&popup.configuration_id, &[("prj_acme000", "new"), ("prj_acme007", &format!("existing:{existing}")), ("prj_acme001", "skip")])
+        .connect(
+            &popup.configuration_id,
+            &[("prj_acme000", "new"), ("prj_acme007", &format!("existing:{existing}")), ("prj_acme001", "skip")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let next = response.headers()[header::LOCATION].to_str().unwrap();
@@ -44,7 +47,11 @@ async fn team_install_lists_every_project_and_writes_env_vars_once_per_project()
                 ("ACME_URL", "plain", "production,preview,development".to_string()),
             ]
         );
-        let upserts = state.calls.iter().filter(|c| c.method == "POST" && c.path == format!("/v10/projects/{project}/env")).count();
+        let upserts = state
+            .calls
+            .iter()
+            .filter(|c| c.method == "POST" && c.path == format!("/v10/projects/{project}/env"))
+            .count();
         assert_eq!(upserts, 1, "one batched upsert for {project}");
     }
     let api_calls: Vec<_> = state.calls.iter().filter(|c| c.path != EXCHANGE).collect();
@@ -87,7 +94,11 @@ async fn replaying_the_used_callback_is_refused_without_a_second_exchange() {
     let again = world.browser.get(&popup.callback_url).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let body = again.text().await.unwrap();
-    assert!(body.contains("already used") && body.contains("Continue the installation") && body.contains("Return to Vercel"));
+    assert!(
+        body.contains("already used")
+            && body.contains("Continue the installation")
+            && body.contains("Return to Vercel")
+    );
     let stranger = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
     let replay = stranger.get(&popup.callback_url).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::CONFLICT);

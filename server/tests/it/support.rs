@@ -20,9 +20,7 @@ pub async fn world() -> World {
     let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tether = format!("http://{}", tether_listener.local_addr().unwrap());
     let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
-    let sim = vercel_sim::serve(sim_listener, SimConfig::new(&sim_url, format!("{tether}/callback")))
-        .await
-        .unwrap();
+    let sim = vercel_sim::serve(sim_listener, SimConfig::new(&sim_url, format!("{tether}/callback"))).await.unwrap();
     let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
     let env: HashMap<&str, String> = HashMap::from([
         ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
@@ -32,11 +30,7 @@ pub async fn world() -> World {
     let settings = Settings::from_sources(None, |k| env.get(k).cloned()).unwrap();
     let state = startup::build_state(settings).await.unwrap();
     tokio::spawn(startup::serve(tether_listener, state));
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
     World { tether, sim, data_dir, browser }
 }
 
@@ -59,7 +53,13 @@ impl World {
         let response = self.browser.get(format!("{}{location}", self.tether)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        Installed { configuration_id, callback_url, page: response.text().await.unwrap() }
+        assert_eq!(response.headers()[header::REFERRER_POLICY], "no-referrer");
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        let page = response.text().await.unwrap();
+        let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the CSP");
+        assert!(page.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the response's nonce");
+        assert!(csp.contains("'wasm-unsafe-eval'") && !csp.contains("'unsafe-eval'"));
+        Installed { configuration_id, callback_url, page }
     }
 
     /// Presses Connect on the page without JavaScript: a plain form post.
@@ -87,4 +87,3 @@ impl World {
             .collect()
     }
 }
-
