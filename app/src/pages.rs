@@ -66,6 +66,7 @@ fn Landing(simulator_url: Option<String>) -> impl IntoView {
             "This server is the Redirect URL of a Vercel integration. Vercel opens it in a popup "
             "when someone installs the integration."
         </p>
+        <p><a class="button" href="/install/start">"Install with Vercel"</a></p>
         {simulator_url.map(|url| view! {
             <p class="note">
                 "Sandbox mode: no Vercel account is needed. "

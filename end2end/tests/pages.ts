@@ -1,6 +1,8 @@
 // Page objects: the simulator's dashboard (playing Vercel) and Tether's install popup.
 import { expect, type Page, type Locator } from "@playwright/test";
 
+export const TETHER_URL = "http://127.0.0.1:3400";
+
 export class Dashboard {
   constructor(readonly page: Page) {}
 
@@ -10,8 +12,17 @@ export class Dashboard {
 
   /** Presses Install for an account; Vercel opens the Redirect URL in a popup window. */
   async install(accountName: string): Promise<Popup> {
+    return this.openPopup(`Install for ${accountName}`);
+  }
+
+  /** A Deploy Button: a new project in the account, then the popup with it preselected. */
+  async deploy(accountName: string): Promise<Popup> {
+    return this.openPopup(`Deploy a template for ${accountName}`);
+  }
+
+  private async openPopup(buttonName: string): Promise<Popup> {
     const popupOpened = this.page.waitForEvent("popup");
-    await this.page.getByRole("button", { name: `Install for ${accountName}` }).click();
+    await this.page.getByRole("button", { name: buttonName }).click();
     const popup = await popupOpened;
     await popup.waitForLoadState("domcontentloaded");
     return new Popup(popup);

@@ -4,6 +4,7 @@
 pub mod callback;
 pub mod link;
 pub mod page;
+pub mod start;
 
 use app::AppError;
 use axum::http::HeaderMap;

@@ -17,7 +17,7 @@ use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 use crate::{
     config::Settings,
-    install::{callback::callback, page::install_page},
+    install::{callback::callback, page::install_page, start::start},
     provider::BuiltinProvider,
     state::{AppState, Inner},
     store::Store,
@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(landing))
         .route("/callback", get(callback))
+        .route("/install/start", get(start))
         .route("/install/{configuration_id}", get(install_page))
         .route("/api/{*fn_name}", server_fns)
         .route("/healthz", get(|| async { "ok" }))

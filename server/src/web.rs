@@ -130,17 +130,23 @@ pub fn session_cookie(secure: bool, id: &str) -> String {
     format!("{name}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
-/// The hashed session id from the request's cookies, if any.
-pub fn session_hash(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let name = session_cookie_name(secure);
+/// A cookie's value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(|(_, value)| hash_session_id(value))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The hashed session id from the request's cookies, if any.
+pub fn session_hash(headers: &HeaderMap, secure: bool) -> Option<String> {
+    cookie(headers, session_cookie_name(secure))
+        .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(hash_session_id)
 }
 
 pub async fn not_found(State(state): State<AppState>) -> Response {

@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::state::{now_ms, random_id, CallRecord, EnvVar, Sim};
+use crate::state::{now_ms, random_id, CallRecord, EnvVar, Fault, Sim};
 
 const ENV_WRITES_PER_MINUTE: u32 = 120;
 const GENERAL_LIMIT: u32 = 1000;
@@ -118,7 +118,12 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
         .and_then(|token| sim.lock().tokens.get(token).cloned());
     let at_ms = now_ms();
     let mut response = match sim.take_fault(&method, &path) {
-        Some(fault) => fault_response(fault.status),
+        Some(Fault { status: Some(status), .. }) => fault_response(status),
+        Some(Fault { status: None, delay, .. }) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(delay).await;
+            response
+        }
         None => next.run(request).await,
     };
     let headers = response.headers_mut();

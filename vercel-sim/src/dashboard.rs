@@ -11,12 +11,13 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::state::Sim;
+use crate::state::{Begin, Sim};
 
 pub fn routes() -> Router<Sim> {
     Router::new()
         .route("/", get(dashboard))
         .route("/integrations/tether/begin", get(begin))
+        .route("/integrations/{slug}/new", get(choose_scope))
         .route("/integrations/tether/installed", get(installed))
         .route("/sim/api/state", get(state))
 }
@@ -26,16 +27,75 @@ async fn dashboard() -> Html<&'static str> {
 }
 
 #[derive(Deserialize)]
-struct Begin {
+struct BeginQuery {
     account: String,
+    source: Option<String>,
+    state: Option<String>,
+    /// Set by the Deploy button: create a project first, as a Deploy Button does.
+    deploy: Option<String>,
+    external_id: Option<String>,
 }
 
-/// The popup's first stop: Vercel creates the installation and a code, then opens the Redirect URL.
-async fn begin(State(sim): State<Sim>, Query(q): Query<Begin>) -> Response {
-    match sim.begin_install(&q.account, "marketplace") {
+/// The popup's first stop: Vercel creates (or, for the Deploy Button, reuses) the installation
+/// and a code, then opens the Redirect URL.
+async fn begin(State(sim): State<Sim>, Query(q): Query<BeginQuery>) -> Response {
+    let deployed = match q.deploy {
+        Some(_) => match sim.create_project(&q.account) {
+            Some(project) => Some(project),
+            None => return (StatusCode::NOT_FOUND, "No such account").into_response(),
+        },
+        None => None,
+    };
+    let source = match (&deployed, q.source.as_deref()) {
+        (Some(_), _) => "deploy-button",
+        (None, Some("external")) => "external",
+        _ => "marketplace",
+    };
+    let begin = Begin {
+        account_id: &q.account,
+        source,
+        state: q.state.as_deref(),
+        current_project_id: deployed.as_ref().map(|p| p.id.as_str()),
+        external_id: q.external_id.as_deref().filter(|_| deployed.is_some()),
+    };
+    match sim.begin(&begin) {
         Some(url) => Redirect::to(&url).into_response(),
         None => (StatusCode::NOT_FOUND, "No such account").into_response(),
     }
+}
+
+#[derive(Deserialize)]
+struct ChooseScope {
+    state: Option<String>,
+}
+
+/// The external flow's stop on "Vercel": the user picks the scope, and Vercel echoes `state`.
+async fn choose_scope(State(sim): State<Sim>, Query(q): Query<ChooseScope>) -> Response {
+    let state = q.state.unwrap_or_default();
+    let safe = state.len() <= 256 && state.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b));
+    if !safe {
+        return (StatusCode::BAD_REQUEST, "Invalid state").into_response();
+    }
+    let links: String = sim
+        .snapshot()
+        .accounts
+        .iter()
+        .map(|a| {
+            let kind = if a.is_team { "team" } else { "personal account" };
+            format!(
+                "<li><a class=button href=\"/integrations/tether/begin?account={}&amp;source=external&amp;state={state}\">\
+                 Install for {} ({kind})</a></li>",
+                a.id, a.name
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <title>Add integration · Vercel simulator</title>\
+         <style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem}}li{{margin:.5rem 0}}</style>\
+         <h1>Add Tether</h1><p>Choose where to install the integration.</p><ul>{links}</ul>"
+    ))
+    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use state::{Account, CallRecord, EnvVar, Fault, Installation, Project, Sim, Snapshot};
+pub use state::{Account, Begin, CallRecord, EnvVar, Fault, Installation, Project, Sim, Snapshot};
 
 /// The simulator's seeded accounts, so a sandboxed Tether can seed matching vendor resources.
 pub const PERSONAL_USER_ID: &str = "user_sim_alice";

@@ -75,6 +75,23 @@ pub struct CallRecord {
     pub status: u16,
 }
 
+/// How an installation starts: which account, which flow, and the flow's extra parameters.
+#[derive(Clone, Debug)]
+pub struct Begin<'a> {
+    pub account_id: &'a str,
+    /// `marketplace`, `external` or `deploy-button`.
+    pub source: &'a str,
+    pub state: Option<&'a str>,
+    pub current_project_id: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+}
+
+impl Default for Begin<'_> {
+    fn default() -> Self {
+        Self { account_id: "", source: "marketplace", state: None, current_project_id: None, external_id: None }
+    }
+}
+
 pub(crate) struct Code {
     pub configuration_id: String,
     pub issued: SystemTime,
@@ -101,7 +118,9 @@ pub(crate) struct Inner {
 pub struct Fault {
     pub method: String,
     pub path_prefix: String,
-    pub status: u16,
+    /// The status to answer with instead, or `None` to serve the call and then hold the answer.
+    pub status: Option<u16>,
+    pub delay: std::time::Duration,
 }
 
 /// Shared simulator state; cheap to clone.
@@ -209,26 +228,42 @@ impl Sim {
         })
     }
 
-    /// Starts an installation for an account the way the dashboard's Install button does and
-    /// returns the Redirect URL the popup opens.
+    /// Starts a marketplace installation for an account and returns the Redirect URL the popup opens.
     pub fn begin_install(&self, account_id: &str, source: &str) -> Option<String> {
+        self.begin(&Begin { account_id, source, ..Begin::default() })
+    }
+
+    /// What Vercel does before it opens the Redirect URL: find or create the installation, issue a
+    /// code, and build the URL with the parameters of the flow.
+    pub fn begin(&self, begin: &Begin<'_>) -> Option<String> {
         let mut inner = self.lock();
-        let account = inner.accounts.iter().find(|a| a.id == account_id)?.clone();
+        let account = inner.accounts.iter().find(|a| a.id == begin.account_id)?.clone();
         let team_id = account.is_team.then(|| account.id.clone());
-        // One installation per scope: a reinstall replaces the previous one with a new id.
-        for old in inner.installations.iter_mut().filter(|i| i.team_id == team_id && i.status == "active") {
-            old.status = "removed".into();
+        let active = inner.installations.iter().position(|i| i.team_id == team_id && i.status == "active");
+        let configuration_id = match active {
+            // The Deploy Button sends the scope's most recent existing installation.
+            Some(index) if begin.source == "deploy-button" => inner.installations[index].id.clone(),
+            _ => {
+                // One installation per scope: a reinstall replaces the previous one with a new id.
+                if let Some(index) = active {
+                    inner.installations[index].status = "removed".into();
+                }
+                let configuration_id = random_id("icfg_", 24);
+                inner.installations.push(Installation {
+                    id: configuration_id.clone(),
+                    user_id: crate::PERSONAL_USER_ID.into(),
+                    team_id: team_id.clone(),
+                    status: "active".into(),
+                    source: begin.source.into(),
+                    completed_at: None,
+                    created_at: now_ms(),
+                });
+                configuration_id
+            }
+        };
+        if let Some(installation) = inner.installations.iter_mut().find(|i| i.id == configuration_id) {
+            installation.completed_at = None;
         }
-        let configuration_id = random_id("icfg_", 24);
-        inner.installations.push(Installation {
-            id: configuration_id.clone(),
-            user_id: crate::PERSONAL_USER_ID.into(),
-            team_id: team_id.clone(),
-            status: "active".into(),
-            source: source.into(),
-            completed_at: None,
-            created_at: now_ms(),
-        });
         let code = random_id("", 32);
         inner.codes.insert(
             code.clone(),
@@ -245,9 +280,36 @@ impl Sim {
             if let Some(team) = &team_id {
                 query.append_pair("teamId", team);
             }
-            query.append_pair("source", source);
+            query.append_pair("source", begin.source);
+            if let Some(state) = begin.state {
+                query.append_pair("state", state);
+            }
+            if let Some(project) = begin.current_project_id {
+                query.append_pair("currentProjectId", project);
+            }
+            if let Some(external) = begin.external_id {
+                query.append_pair("external-id", external);
+            }
         }
         Some(url.into())
+    }
+
+    /// A Deploy Button's first step: a new project in the account, listed first.
+    pub fn create_project(&self, account_id: &str) -> Option<Project> {
+        let mut inner = self.lock();
+        inner.accounts.iter().find(|a| a.id == account_id)?;
+        let n = inner.projects.iter().filter(|p| p.account_id == account_id && p.name.starts_with("deployed-")).count();
+        let now = now_ms();
+        let project = Project {
+            id: random_id("prj_", 20),
+            name: format!("deployed-app-{n:02}"),
+            framework: Some("nextjs".into()),
+            account_id: account_id.into(),
+            created_at: now,
+            updated_at: now,
+        };
+        inner.projects.push(project.clone());
+        Some(project)
     }
 
     pub(crate) fn complete(&self, configuration_id: &str) -> bool {
@@ -264,7 +326,18 @@ impl Sim {
     /// The next request with this method and path prefix gets `status` instead of an answer.
     /// A 429 carries `X-RateLimit-Reset` one second ahead. Several calls queue several faults.
     pub fn fail_next(&self, method: &str, path_prefix: &str, status: u16) {
-        self.lock().faults.push(Fault { method: method.into(), path_prefix: path_prefix.into(), status });
+        self.lock().faults.push(Fault {
+            method: method.into(),
+            path_prefix: path_prefix.into(),
+            status: Some(status),
+            delay: Duration::ZERO,
+        });
+    }
+
+    /// The next matching call is served (a code is spent, an env var written) but its answer is
+    /// held for `delay`: the caller sees a lost or very late answer.
+    pub fn stall_next(&self, method: &str, path_prefix: &str, delay: Duration) {
+        self.lock().faults.push(Fault { method: method.into(), path_prefix: path_prefix.into(), status: None, delay });
     }
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {

@@ -4,20 +4,33 @@
 
 use axum::{
     extract::{RawQuery, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 
+use super::start;
 use crate::{
     params::{CallbackParams, NextUrl},
     state::AppState,
-    store::{installations::token_binding, sessions::NewSession},
+    store::{installations::token_binding, now_ms, sessions::NewSession},
     vercel::VercelError,
     web::{self, action, error_view},
 };
 
 pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+    let secure = state.settings.secure_cookies();
+    let state_cookie = start::state_cookie(&headers, secure);
+    let mut response = handle(&state, &headers, state_cookie.as_deref(), query.unwrap_or_default()).await;
+    if state_cookie.is_some() {
+        // Single use: whatever happened, this browser's state is spent.
+        if let Ok(clear) = HeaderValue::from_str(&start::clear_state_cookie(secure)) {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
+    }
+    response
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str>, query: String) -> Response {
     let allowed = &state.settings.vercel.next_origin;
     let params = match CallbackParams::parse(&query, allowed) {
         Ok(params) => params,
@@ -37,6 +50,34 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuer
         }
     };
     let configuration_id = params.configuration_id.as_str();
+
+    // Before anything reaches Vercel: an external-flow callback must come back to the browser
+    // that started it, with its state, in time.
+    let checked = match start::check_state(params.state.as_deref(), params.source, state_cookie, now_ms()) {
+        // The cookie is cleared on use, but a copied cookie must not work twice either.
+        Ok(()) => match &params.state {
+            Some(value) => match state.store.claim_code(&start::state_digest(value), configuration_id).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(start::StateError::Reused),
+                Err(error) => {
+                    tracing::error!(%error, "cannot record the state");
+                    Err(start::StateError::Reused)
+                }
+            },
+            None => Ok(()),
+        },
+        Err(error) => Err(error),
+    };
+    if let Err(error) = checked {
+        tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
+        let page = error_view(
+            StatusCode::BAD_REQUEST,
+            "This installation link is not valid here",
+            format!("Tether refused it because {error}. Nothing was sent to Vercel. Start the installation again."),
+            vec![action("Start again", "/install/start"), action("Return to Vercel", params.next.as_str())],
+        );
+        return web::render(state, StatusCode::BAD_REQUEST, page).await;
+    }
 
     match state.store.claim_code(&params.code.digest(), configuration_id).await {
         Ok(true) => {}

@@ -116,6 +116,19 @@ impl Store {
         Ok(())
     }
 
+    pub async fn link_external_id(
+        &self,
+        configuration_id: &str,
+        project_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT external_id FROM links WHERE configuration_id = ? AND project_id = ?")
+            .bind(configuration_id)
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten())
+    }
+
     pub async fn env_var_ids(&self, configuration_id: &str, project_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT vercel_env_id FROM env_vars WHERE configuration_id = ? AND project_id = ? ORDER BY key",

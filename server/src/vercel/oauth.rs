@@ -1,10 +1,14 @@
 //! Exchanging the callback's code for an installation token. Sent once, never retried: a code
 //! is single-use, so a second attempt could only fail or, worse, race the first.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use super::{Vercel, VercelError};
 use crate::{params::AuthCode, secret::AccessToken};
+
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(8);
 
 pub struct TokenGrant {
     pub access_token: AccessToken,
@@ -33,6 +37,8 @@ impl Vercel {
             .http
             .post(self.url("/v2/oauth/access_token"))
             .form(&form)
+            // A lost answer must surface quickly: the user can only restart the installation.
+            .timeout(EXCHANGE_TIMEOUT)
             .send()
             .await
             .map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;

@@ -72,3 +72,21 @@ async fn refused_keys_are_reported_and_a_hand_made_variable_is_kept() {
     let installed = world.sim.sim.snapshot().installations.last().unwrap().completed_at;
     assert!(installed.is_none(), "the popup did not go to next");
 }
+
+#[tokio::test]
+async fn a_lost_exchange_answer_ends_in_a_restart_page_without_a_retry() {
+    let world = world().await;
+    // Vercel spends the code but its answer never arrives in time.
+    world.sim.sim.stall_next("POST", "/v2/oauth/access_token", std::time::Duration::from_secs(30));
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let started = std::time::Instant::now();
+    let response = world.browser.get(&url).send().await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.text().await.unwrap().contains("install again"));
+    assert!(waited < std::time::Duration::from_secs(10), "the user waited {waited:?}");
+    assert_eq!(world.sim.sim.snapshot().exchanges, 1, "never retried");
+    let configuration_id = url.split("configurationId=").nth(1).unwrap().split('&').next().unwrap();
+    let page = world.browser.get(format!("{}/install/{configuration_id}", world.tether)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND, "no half-written installation");
+}

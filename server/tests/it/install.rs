@@ -157,3 +157,19 @@ async fn cross_site_posts_change_nothing() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(world.sim.sim.snapshot().env.is_empty());
 }
+
+#[tokio::test]
+async fn twenty_concurrent_callbacks_with_one_code_make_one_exchange_and_one_row() {
+    let world = world().await;
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let attempts = (0..20).map(|_| {
+        let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let url = url.clone();
+        async move { client.get(&url).send().await.unwrap().status() }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert_eq!(world.sim.sim.snapshot().exchanges, 1);
+    assert_eq!(world.installation_rows().await, 1);
+}

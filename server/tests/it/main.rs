@@ -2,5 +2,6 @@
 //! server crate links once.
 
 mod faults;
+mod flows;
 mod install;
 mod support;

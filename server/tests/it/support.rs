@@ -79,6 +79,20 @@ impl World {
             .unwrap()
     }
 
+    pub async fn installation_rows(&self) -> i64 {
+        self.store().await.count_installations().await.unwrap()
+    }
+
+    pub async fn link_external_id(&self, configuration_id: &str, project_id: &str) -> Option<String> {
+        self.store().await.link_external_id(configuration_id, project_id).await.unwrap()
+    }
+
+    /// A second connection to the test's database file, to look at what Tether stored.
+    async fn store(&self) -> server::store::Store {
+        let url = format!("sqlite://{}/tether.db", self.data_dir.display());
+        server::store::Store::connect(&url).await.unwrap()
+    }
+
     pub fn database_bytes(&self) -> Vec<u8> {
         ["tether.db", "tether.db-wal", "tether.db-shm"]
             .iter()

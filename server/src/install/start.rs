@@ -1,0 +1,131 @@
+//! The external flow: an install that starts on the vendor's side. `GET /install/start` sends the
+//! browser to Vercel with a random `state` kept in a single-use cookie; the callback must bring the
+//! same `state` back to this browser within ten minutes, or nothing is sent to Vercel.
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use crate::{params::Source, state::AppState, store::now_ms};
+
+pub const STATE_LIFETIME_MS: i64 = 10 * 60 * 1000;
+
+pub fn state_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tether_state"
+    } else {
+        "tether_state"
+    }
+}
+
+pub async fn start(State(state): State<AppState>) -> Response {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let value = hex::encode(bytes);
+    let secure = state.settings.secure_cookies();
+    let cookie = format!(
+        "{}={value}.{}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state_cookie_name(secure),
+        now_ms(),
+        STATE_LIFETIME_MS / 1000,
+        if secure { "; Secure" } else { "" }
+    );
+    let mut target = state.settings.vercel.dashboard_url.clone();
+    target.set_path(&format!("/integrations/{}/new", state.settings.vercel.integration_slug));
+    target.query_pairs_mut().append_pair("state", &value);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, target.to_string()), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+/// Expires the state cookie: whatever the outcome, a state is good for one callback.
+pub fn clear_state_cookie(secure: bool) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        state_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("the link has no state, though it comes from an install started here")]
+    Missing,
+    #[error("this browser did not start the installation, or started it too long ago")]
+    NoCookie,
+    #[error("the state in the link does not match this browser's")]
+    Mismatch,
+    #[error("the installation was started more than ten minutes ago")]
+    Expired,
+    #[error("this link was already used")]
+    Reused,
+}
+
+/// What the database keeps of a spent state, beside spent codes.
+pub fn state_digest(state: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(format!("state:{state}").as_bytes()))
+}
+
+/// Checks the callback's `state` against the cookie. A marketplace or Deploy Button callback
+/// carries no state and needs none.
+pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, now: i64) -> Result<(), StateError> {
+    let Some(query) = query else {
+        return if source == Source::External { Err(StateError::Missing) } else { Ok(()) };
+    };
+    let cookie = cookie.ok_or(StateError::NoCookie)?;
+    let (expected, issued) = cookie.split_once('.').ok_or(StateError::Mismatch)?;
+    let issued: i64 = issued.parse().map_err(|_| StateError::Mismatch)?;
+    if !bool::from(expected.as_bytes().ct_eq(query.as_bytes())) || expected.len() != 32 {
+        return Err(StateError::Mismatch);
+    }
+    if now - issued > STATE_LIFETIME_MS || issued > now + 60_000 {
+        return Err(StateError::Expired);
+    }
+    Ok(())
+}
+
+/// The state cookie's value from the request, if present.
+pub fn state_cookie(headers: &axum::http::HeaderMap, secure: bool) -> Option<String> {
+    crate::web::cookie(headers, state_cookie_name(secure)).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "0123456789abcdef0123456789abcdef";
+
+    fn cookie(issued: i64) -> String {
+        format!("{STATE}.{issued}")
+    }
+
+    #[test]
+    fn a_matching_fresh_state_passes() {
+        assert_eq!(check_state(Some(STATE), Source::External, Some(&cookie(1_000)), 2_000), Ok(()));
+    }
+
+    #[test]
+    fn marketplace_callbacks_need_no_state() {
+        assert_eq!(check_state(None, Source::Marketplace, None, 0), Ok(()));
+        assert_eq!(check_state(None, Source::DeployButton, Some(&cookie(0)), 0), Ok(()));
+    }
+
+    #[test]
+    fn every_bad_state_is_refused() {
+        let now = 10 * STATE_LIFETIME_MS;
+        let fresh = cookie(now - 1_000);
+        let altered = STATE.replace('0', "1");
+        assert_eq!(check_state(None, Source::External, Some(&fresh), now), Err(StateError::Missing));
+        assert_eq!(check_state(Some(STATE), Source::External, None, now), Err(StateError::NoCookie));
+        assert_eq!(check_state(Some(&altered), Source::External, Some(&fresh), now), Err(StateError::Mismatch));
+        assert_eq!(check_state(Some("short"), Source::External, Some("short.1"), now), Err(StateError::Mismatch));
+        assert_eq!(check_state(Some(STATE), Source::External, Some(STATE), now), Err(StateError::Mismatch));
+        let old = cookie(now - STATE_LIFETIME_MS - 1);
+        assert_eq!(check_state(Some(STATE), Source::External, Some(&old), now), Err(StateError::Expired));
+        // A state with no `source` still counts as the external flow.
+        assert_eq!(check_state(Some(STATE), Source::Marketplace, None, now), Err(StateError::NoCookie));
+    }
+}

@@ -1,0 +1,126 @@
+//! The other ways in: the external flow (state bound to the browser that started it) and the
+//! Deploy Button (a new project preselected, an existing installation reused).
+
+use reqwest::{header, redirect::Policy, StatusCode};
+use vercel_sim::Begin;
+
+use crate::support::{world, World};
+
+const EXCHANGE: &str = "/v2/oauth/access_token";
+
+/// Starts the external flow in a cookie-less client; returns the state and the cookie it set.
+async fn start(world: &World) -> (String, String) {
+    let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let response = client.get(format!("{}/install/start", world.tether)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("{}/integrations/tether/new?state=", world.sim.url())), "{location}");
+    let state = location.split("state=").nth(1).unwrap().to_owned();
+    assert_eq!(state.len(), 32, "128 random bits, hex");
+    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
+    (state, cookie.split(';').next().unwrap().to_owned())
+}
+
+fn external_callback(world: &World, state: Option<&str>) -> String {
+    world
+        .sim
+        .sim
+        .begin(&Begin { account_id: vercel_sim::TEAM_ID, source: "external", state, ..Begin::default() })
+        .unwrap()
+}
+
+async fn arrive(url: &str, cookie: Option<&str>) -> reqwest::Response {
+    let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let mut request = client.get(url);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+fn exchanges(world: &World) -> usize {
+    world.sim.sim.snapshot().calls.iter().filter(|c| c.path == EXCHANGE).count()
+}
+
+#[tokio::test]
+async fn the_external_flow_works_once_in_the_browser_that_started_it() {
+    let world = world().await;
+    let (state, cookie) = start(&world).await;
+    let url = external_callback(&world, Some(&state));
+    let response = arrive(&url, Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cleared =
+        response.headers().get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().contains("Max-Age=0"));
+    assert!(cleared, "the state cookie is spent");
+    // The same state again, even with a copy of the old cookie: refused before any call.
+    let again = external_callback(&world, Some(&state));
+    let response = arrive(&again, Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("already used"));
+    assert_eq!(exchanges(&world), 1);
+}
+
+#[tokio::test]
+async fn bad_states_are_refused_before_anything_reaches_vercel() {
+    let world = world().await;
+    let (state, cookie) = start(&world).await;
+    let altered = format!("{}0", &state[..31]);
+    let expired_cookie = {
+        let (name_state, _) = cookie.rsplit_once('.').unwrap();
+        format!("{name_state}.{}", 1)
+    };
+    let cases: Vec<(&str, String, Option<String>)> = vec![
+        ("missing", external_callback(&world, None), Some(cookie.clone())),
+        ("altered", external_callback(&world, Some(&altered)), Some(cookie.clone())),
+        ("foreign browser", external_callback(&world, Some(&state)), None),
+        ("expired", external_callback(&world, Some(&state)), Some(expired_cookie)),
+    ];
+    for (case, url, cookie) in cases {
+        let response = arrive(&url, cookie.as_deref()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{case}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("Start again") && body.contains("/install/start"), "{case}: a way to start over");
+        assert!(body.contains("Return to Vercel"), "{case}");
+    }
+    assert_eq!(exchanges(&world), 0, "no call reached Vercel");
+    assert_eq!(world.installation_rows().await, 0);
+}
+
+#[tokio::test]
+async fn the_deploy_button_preselects_its_project_and_reuses_the_installation() {
+    let world = world().await;
+    let first = world.open_popup(vercel_sim::TEAM_ID).await;
+    let project = world.sim.sim.create_project(vercel_sim::TEAM_ID).unwrap();
+    let url = world
+        .sim
+        .sim
+        .begin(&Begin {
+            account_id: vercel_sim::TEAM_ID,
+            source: "deploy-button",
+            current_project_id: Some(&project.id),
+            external_id: Some("template-42"),
+            ..Begin::default()
+        })
+        .unwrap();
+    assert!(url.contains(&first.configuration_id), "Vercel sends the existing configurationId");
+    let response = world.browser.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(world.installation_rows().await, 1, "never two rows for one installation");
+    let page = world
+        .browser
+        .get(format!("{}/install/{}", world.tether, first.configuration_id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = &page[page.find(&format!("choices[{}]", project.id)).expect("the new project is listed")..];
+    let select = &row[..row.find("</select>").unwrap()];
+    assert!(select.contains(r#"<option value="new" selected"#), "the deployed project is preselected: {select}");
+    let response = world.connect(&first.configuration_id, &[(&project.id, "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(world.link_external_id(&first.configuration_id, &project.id).await.as_deref(), Some("template-42"));
+    assert_eq!(world.sim.sim.snapshot().env[&project.id].len(), 3, "written with the current token");
+}
