@@ -38,7 +38,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             tracing::info!(%error, "callback refused");
             let next = CallbackParams::next_only(&query, allowed);
             return fail(
-                &state,
+                state,
                 StatusCode::BAD_REQUEST,
                 "This link is not valid",
                 &format!(
@@ -81,11 +81,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
 
     match state.store.claim_code(&params.code.digest(), configuration_id).await {
         Ok(true) => {}
-        Ok(false) => return replayed(&state, &headers, &params).await,
+        Ok(false) => return replayed(state, headers, &params).await,
         Err(error) => {
             tracing::error!(%error, "cannot record the code");
             return fail(
-                &state,
+                state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Please try again",
                 "Tether could not save your installation. Reload this page in a moment.",
@@ -98,13 +98,13 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
     let grant = match state.vercel.exchange_code(&params.code).await {
         Ok(grant) => grant,
         Err(VercelError::InvalidGrant) => {
-            return fail(&state, StatusCode::BAD_REQUEST, "This installation link has expired",
+            return fail(state, StatusCode::BAD_REQUEST, "This installation link has expired",
                 "Vercel no longer accepts this link's code: it was used already or is over 30 minutes old. Return to Vercel and install again.",
                 Some(&params.next)).await;
         }
         Err(error) => {
             tracing::warn!(%error, "code exchange failed");
-            return fail(&state, StatusCode::BAD_GATEWAY, "Vercel did not confirm the installation",
+            return fail(state, StatusCode::BAD_GATEWAY, "Vercel did not confirm the installation",
                 "Tether could not exchange the code with Vercel. The code can only be tried once, so return to Vercel and install again.",
                 Some(&params.next)).await;
         }
@@ -119,7 +119,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             token_installation_id = %grant.installation_id,
             "the callback's parameters disagree with Vercel's token response"
         );
-        return fail(&state, StatusCode::BAD_REQUEST, "This installation link does not match",
+        return fail(state, StatusCode::BAD_REQUEST, "This installation link does not match",
             "The link's details disagree with what Vercel confirmed, so nothing was saved. Return to Vercel and install again.",
             Some(&params.next)).await;
     }
@@ -152,7 +152,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
     if let Err(error) = stored.await {
         tracing::error!(%error, "cannot store the installation");
         return fail(
-            &state,
+            state,
             StatusCode::SERVICE_UNAVAILABLE,
             "Please try again",
             "Tether could not save your installation. Return to Vercel and install again.",
