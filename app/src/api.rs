@@ -43,3 +43,46 @@ pub async fn finish_install(configuration_id: String) -> Result<String, AppError
     leptos_axum::redirect(&next);
     Ok(next)
 }
+
+/// Where a Configure form returns, with a fixed notice key the page turns into a message.
+pub fn configure_url(configuration_id: &str, notice: &str) -> String {
+    format!("/configure?configurationId={configuration_id}&notice={notice}")
+}
+
+/// Runs a Configure action and sends a plain form back to the Configure page either way.
+#[cfg(feature = "ssr")]
+fn back_to_configure(configuration_id: &str, result: Result<(), AppError>, done: &str) -> Result<(), AppError> {
+    let notice = match &result {
+        Ok(()) => done,
+        Err(AppError::NotYours) => "not-yours",
+        Err(_) => "failed",
+    };
+    leptos_axum::redirect(&configure_url(configuration_id, notice));
+    result
+}
+
+#[server(prefix = "/api", endpoint = "unlink_project")]
+pub async fn unlink_project(configuration_id: String, project_id: String) -> Result<(), AppError> {
+    let (backend, headers) = backend_and_headers().await?;
+    let result = backend.unlink_project(&headers, &configuration_id, &project_id).await;
+    back_to_configure(&configuration_id, result, "unlinked")
+}
+
+#[server(prefix = "/api", endpoint = "rotate_credentials")]
+pub async fn rotate_credentials(configuration_id: String, resource_id: String) -> Result<(), AppError> {
+    let (backend, headers) = backend_and_headers().await?;
+    let result = backend.rotate_credentials(&headers, &configuration_id, &resource_id).await;
+    back_to_configure(&configuration_id, result, "rotated")
+}
+
+/// `confirm` must be `yes`: the form's checkbox, so nobody uninstalls by a stray click.
+#[server(prefix = "/api", endpoint = "uninstall")]
+pub async fn uninstall(configuration_id: String, #[server(default)] confirm: Option<String>) -> Result<(), AppError> {
+    let (backend, headers) = backend_and_headers().await?;
+    if confirm.as_deref() != Some("yes") {
+        return back_to_configure(&configuration_id, Err(AppError::BadRequest("Tick the box to confirm.".into())), "");
+    }
+    backend.uninstall(&headers, &configuration_id).await?;
+    leptos_axum::redirect("/uninstalled");
+    Ok(())
+}

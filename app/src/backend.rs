@@ -20,6 +20,25 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Marks the popup done and returns the validated `next` to send it to.
     fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String>;
+
+    /// Removes exactly the env vars Tether created in a project, then the link.
+    fn unlink_project<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        configuration_id: &'a str,
+        project_id: &'a str,
+    ) -> BackendFuture<'a, ()>;
+
+    /// New credentials for a resource, written to every project this installation linked to it.
+    fn rotate_credentials<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        configuration_id: &'a str,
+        resource_id: &'a str,
+    ) -> BackendFuture<'a, ()>;
+
+    /// Uninstalls at Vercel, then forgets the token and ends the sessions.
+    fn uninstall<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

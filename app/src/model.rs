@@ -75,3 +75,34 @@ impl LinkReport {
         self.outcomes.iter().all(|o| o.ok)
     }
 }
+
+/// The Configure page: what this installation linked, and what the user can change.
+#[derive(Debug, Clone)]
+pub struct ConfigureView {
+    pub configuration_id: String,
+    pub scope_name: String,
+    pub is_team: bool,
+    pub vendor_name: String,
+    pub links: Vec<LinkView>,
+    pub resources: Vec<ResourceView>,
+    /// A message about the last action, chosen by the server from a fixed set.
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub project_id: String,
+    pub project_name: String,
+    pub resource_name: String,
+    /// Keys of the variables Tether created, never their values.
+    pub env_keys: Vec<String>,
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceView {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub linked_projects: usize,
+}

@@ -3,8 +3,12 @@
 use leptos::prelude::*;
 
 use crate::{
+    api::{RotateCredentials, Uninstall, UnlinkProject},
     islands::{LinkForm, ProjectSearch},
-    model::{ErrorView, InstallView, ProjectRow, RowState, CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP},
+    model::{
+        ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceView, RowState, CHOICE_EXISTING_PREFIX,
+        CHOICE_NEW, CHOICE_SKIP,
+    },
 };
 
 /// Which page a response shows; the server picks it after loading what it needs.
@@ -12,6 +16,7 @@ use crate::{
 pub enum Page {
     Landing { simulator_url: Option<String> },
     Install(InstallView),
+    Configure(ConfigureView),
     Error(ErrorView),
 }
 
@@ -20,6 +25,7 @@ impl Page {
         match self {
             Page::Landing { .. } => "Tether".into(),
             Page::Install(view) => format!("Connect {} · Tether", view.vendor_name),
+            Page::Configure(view) => format!("{} · Configure · Tether", view.scope_name),
             Page::Error(view) => format!("{} · Tether", view.title),
         }
     }
@@ -54,6 +60,7 @@ fn page_body(page: Page) -> AnyView {
     match page {
         Page::Landing { simulator_url } => view! { <Landing simulator_url/> }.into_any(),
         Page::Install(view) => view! { <InstallPage view/> }.into_any(),
+        Page::Configure(view) => view! { <ConfigurePage view/> }.into_any(),
         Page::Error(view) => view! { <ErrorPage view/> }.into_any(),
     }
 }
@@ -171,6 +178,88 @@ fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> i
             <div class="project-choice">{control}</div>
             {failure}
             <span class="status" data-status-for=status_id role="status"></span>
+        </li>
+    }
+}
+
+fn action_path<T: leptos::server_fn::ServerFn>() -> &'static str {
+    T::PATH
+}
+
+#[component]
+fn ConfigurePage(view: ConfigureView) -> impl IntoView {
+    let ConfigureView { configuration_id, scope_name, is_team, vendor_name, links, resources, notice } = view;
+    let scope_kind = if is_team { "team" } else { "personal account" };
+    let link_count = links.len();
+    let links = links.into_iter().map(|link| linked_project(&configuration_id, link)).collect_view();
+    let resources = resources.into_iter().map(|r| resource_row(&configuration_id, r)).collect_view();
+    view! {
+        <h1>{format!("{vendor_name} on Vercel")}</h1>
+        <p class="scope" data-testid="scope">
+            "Installed for " <strong>{scope_name}</strong> {format!(" ({scope_kind})")}
+        </p>
+        {notice.map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })}
+        <section aria-labelledby="linked-heading">
+            <h2 id="linked-heading">{format!("Connected projects ({link_count})")}</h2>
+            <ul class="links">{links}</ul>
+            <p><a class="button secondary" href=format!("/install/{configuration_id}")>"Connect more projects"</a></p>
+        </section>
+        <section aria-labelledby="resources-heading">
+            <h2 id="resources-heading">"Resources"</h2>
+            <ul class="links">{resources}</ul>
+        </section>
+        <section aria-labelledby="uninstall-heading" class="danger">
+            <h2 id="uninstall-heading">"Uninstall"</h2>
+            <form method="post" action={action_path::<Uninstall>()}>
+                <input type="hidden" name="configuration_id" value=configuration_id.clone()/>
+                <label class="confirm">
+                    <input type="checkbox" name="confirm" value="yes" required=true/>
+                    " Remove the integration from Vercel, with the variables it created"
+                </label>
+                <button type="submit" class="danger">"Uninstall"</button>
+            </form>
+        </section>
+    }
+}
+
+fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
+    let LinkView { project_id, project_name, resource_name, env_keys, failed } = link;
+    let count = env_keys.len();
+    view! {
+        <li class="link" data-project=project_name.clone()>
+            <div>
+                <strong>{project_name.clone()}</strong>
+                " → " {resource_name}
+                <div class="keys">{env_keys.join(", ")}</div>
+                {failed.map(|message| view! { <p class="failure">{message}</p> })}
+            </div>
+            <form method="post" action={action_path::<UnlinkProject>()}>
+                <input type="hidden" name="configuration_id" value=configuration_id.to_owned()/>
+                <input type="hidden" name="project_id" value=project_id/>
+                <button type="submit" class="secondary" aria-label=format!("Disconnect {project_name}")>
+                    {format!("Disconnect ({count} variables)")}
+                </button>
+            </form>
+        </li>
+    }
+}
+
+fn resource_row(configuration_id: &str, resource: ResourceView) -> impl IntoView {
+    let ResourceView { id, name, url, linked_projects } = resource;
+    view! {
+        <li class="link" data-resource=name.clone()>
+            <div>
+                <strong>{name.clone()}</strong>
+                <div class="keys">{url}</div>
+                <div class="keys">{format!("used by {linked_projects} project(s) here")}</div>
+            </div>
+            <form method="post" action={action_path::<RotateCredentials>()}>
+                <input type="hidden" name="configuration_id" value=configuration_id.to_owned()/>
+                <input type="hidden" name="resource_id" value=id/>
+                <button type="submit" class="secondary" aria-label=format!("Rotate credentials of {name}")>
+                    "Rotate credentials"
+                </button>
+            </form>
         </li>
     }
 }

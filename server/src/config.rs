@@ -63,6 +63,31 @@ pub struct EnvTemplate {
     /// Secret values are `sensitive` on production and preview and `encrypted` on development.
     #[serde(default)]
     pub secret: bool,
+    /// Which Vercel environments get it; all three unless narrowed.
+    #[serde(default = "all_targets")]
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Production,
+    Preview,
+    Development,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Production => "production",
+            Target::Preview => "preview",
+            Target::Development => "development",
+        }
+    }
+}
+
+pub fn all_targets() -> Vec<Target> {
+    vec![Target::Production, Target::Preview, Target::Development]
 }
 
 impl Default for ProviderSettings {
@@ -72,8 +97,13 @@ impl Default for ProviderSettings {
             region: "iad1".into(),
             resource_url: "https://{id}.db.acme.example".into(),
             env: vec![
-                EnvTemplate { key: "ACME_URL".into(), value: "{url}".into(), secret: false },
-                EnvTemplate { key: "ACME_API_KEY".into(), value: "{api_key}".into(), secret: true },
+                EnvTemplate { key: "ACME_URL".into(), value: "{url}".into(), secret: false, targets: all_targets() },
+                EnvTemplate {
+                    key: "ACME_API_KEY".into(),
+                    value: "{api_key}".into(),
+                    secret: true,
+                    targets: all_targets(),
+                },
             ],
         }
     }
@@ -201,6 +231,9 @@ impl Settings {
             problems.push("[provider] must list at least one env var".into());
         }
         for template in &provider.env {
+            if template.targets.is_empty() {
+                problems.push(format!("[provider.env] `{}` has no targets", template.key));
+            }
             let valid = !template.key.is_empty()
                 && template.key.len() <= 256
                 && template.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -1,6 +1,7 @@
 //! Tether's server: a Vercel integration's Redirect URL, Configure page and API, in one binary.
 
 pub mod config;
+pub mod configure;
 pub mod install;
 pub mod params;
 pub mod provider;

@@ -6,7 +6,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use rand::{distributions::Alphanumeric, Rng};
 
 use crate::{
-    config::{EnvTemplate, ProviderSettings},
+    config::{EnvTemplate, ProviderSettings, Target},
     seal::Sealer,
     store::{resources::ResourceRow, Store},
 };
@@ -25,6 +25,7 @@ pub struct EnvValue {
     pub key: String,
     pub value: String,
     pub secret: bool,
+    pub targets: Vec<Target>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,8 @@ pub trait Provider: Send + Sync + 'static {
     /// Creates a resource for a project; `project_name` only inspires the resource's name.
     fn create<'a>(&'a self, owner: &'a str, project_name: &'a str) -> ProviderFuture<'a, Resource>;
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
+    /// Issues new credentials for a resource; the old ones stop working.
+    fn rotate<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
 }
 
 pub struct BuiltinProvider {
@@ -53,6 +56,10 @@ pub struct BuiltinProvider {
 
 fn random_lower(len: usize) -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(|b| (b as char).to_ascii_lowercase()).collect()
+}
+
+fn new_api_key() -> String {
+    format!("sk_{}", random_lower(40))
 }
 
 fn key_binding(resource_id: &str) -> String {
@@ -75,7 +82,7 @@ impl BuiltinProvider {
 
     async fn insert(&self, owner: &str, name: String) -> Result<Resource, ProviderError> {
         let id = format!("res_{}", random_lower(14));
-        let api_key = format!("sk_{}", random_lower(40));
+        let api_key = new_api_key();
         let row = ResourceRow {
             url: self.settings.resource_url.replace("{id}", &id),
             sealed_api_key: self.sealer.seal(api_key.as_bytes(), &key_binding(&id)),
@@ -105,6 +112,17 @@ fn to_resource(row: ResourceRow) -> Resource {
     Resource { id: row.id, name: row.name, region: row.region, url: row.url }
 }
 
+impl BuiltinProvider {
+    async fn owned_row(&self, owner: &str, resource_id: &str) -> Result<ResourceRow, ProviderError> {
+        self.store
+            .resource(resource_id)
+            .await
+            .map_err(|e| ProviderError::Failed(e.to_string()))?
+            .filter(|r| r.owner_id == owner)
+            .ok_or_else(|| ProviderError::UnknownResource(resource_id.to_owned()))
+    }
+}
+
 impl Provider for BuiltinProvider {
     fn name(&self) -> &str {
         &self.settings.name
@@ -123,13 +141,7 @@ impl Provider for BuiltinProvider {
 
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
         Box::pin(async move {
-            let row = self
-                .store
-                .resource(resource_id)
-                .await
-                .map_err(|e| ProviderError::Failed(e.to_string()))?
-                .filter(|r| r.owner_id == owner)
-                .ok_or_else(|| ProviderError::UnknownResource(resource_id.to_owned()))?;
+            let row = self.owned_row(owner, resource_id).await?;
             let api_key = self
                 .sealer
                 .open_string(&row.sealed_api_key, &key_binding(&row.id))
@@ -138,8 +150,21 @@ impl Provider for BuiltinProvider {
                 .settings
                 .env
                 .iter()
-                .map(|t| EnvValue { key: t.key.clone(), value: fill(t, &row, &api_key), secret: t.secret })
+                .map(|t| EnvValue {
+                    key: t.key.clone(),
+                    value: fill(t, &row, &api_key),
+                    secret: t.secret,
+                    targets: t.targets.clone(),
+                })
                 .collect())
+        })
+    }
+
+    fn rotate<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let row = self.owned_row(owner, resource_id).await?;
+            let sealed = self.sealer.seal(new_api_key().as_bytes(), &key_binding(&row.id));
+            self.store.replace_resource_key(&row.id, &sealed).await.map_err(|e| ProviderError::Failed(e.to_string()))
         })
     }
 }

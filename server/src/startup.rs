@@ -17,6 +17,7 @@ use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 use crate::{
     config::Settings,
+    configure::{configure_page, uninstalled},
     install::{callback::callback, page::install_page, start::start},
     provider::BuiltinProvider,
     state::{AppState, Inner},
@@ -69,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(landing))
         .route("/callback", get(callback))
         .route("/install/start", get(start))
+        .route("/configure", get(configure_page))
+        .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
         .route("/api/{*fn_name}", server_fns)
         .route("/healthz", get(|| async { "ok" }))

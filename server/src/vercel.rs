@@ -130,7 +130,11 @@ impl Installation {
             };
             let status = response.status();
             if status.is_success() {
-                return response.json().await.map_err(|e| VercelError::Decode(e.without_url().to_string()));
+                let bytes =
+                    response.bytes().await.map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
+                // 204 and other empty answers read as `null`, which `IgnoredAny` and `Option` accept.
+                let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+                return serde_json::from_slice(body).map_err(|e| VercelError::Decode(e.to_string()));
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = rate_limit_wait(response.headers());

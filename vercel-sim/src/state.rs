@@ -141,6 +141,8 @@ pub struct Snapshot {
     pub project_names: HashMap<String, String>,
     pub calls: Vec<CallRecord>,
     pub exchanges: usize,
+    /// The integration's Configuration URL: the dashboard's Configure buttons open it.
+    pub configuration_url: String,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -218,6 +220,15 @@ impl Sim {
             project_names,
             calls: inner.calls.clone(),
             exchanges: inner.exchanges,
+            configuration_url: self.configuration_url(),
+        }
+    }
+
+    /// The Redirect URL's origin with `/configure`, as the integration would register it.
+    pub fn configuration_url(&self) -> String {
+        match url::Url::parse(&self.config.redirect_url) {
+            Ok(url) => format!("{}/configure", url.origin().ascii_serialization()),
+            Err(_) => String::new(),
         }
     }
 
@@ -242,7 +253,11 @@ impl Sim {
         let active = inner.installations.iter().position(|i| i.team_id == team_id && i.status == "active");
         let configuration_id = match active {
             // The Deploy Button sends the scope's most recent existing installation.
-            Some(index) if begin.source == "deploy-button" => inner.installations[index].id.clone(),
+            // The Deploy Button, and an external flow into an installed scope, continue the
+            // scope's installation.
+            Some(index) if begin.source == "deploy-button" || begin.source == "external" => {
+                inner.installations[index].id.clone()
+            }
             _ => {
                 // One installation per scope: a reinstall replaces the previous one with a new id.
                 if let Some(index) = active {

@@ -55,29 +55,32 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
     // that started it, with its state, in time.
     let checked = match start::check_state(params.state.as_deref(), params.source, state_cookie, now_ms()) {
         // The cookie is cleared on use, but a copied cookie must not work twice either.
-        Ok(()) => match &params.state {
+        Ok(then) => match &params.state {
             Some(value) => match state.store.claim_code(&start::state_digest(value), configuration_id).await {
-                Ok(true) => Ok(()),
+                Ok(true) => Ok(then),
                 Ok(false) => Err(start::StateError::Reused),
                 Err(error) => {
                     tracing::error!(%error, "cannot record the state");
                     Err(start::StateError::Reused)
                 }
             },
-            None => Ok(()),
+            None => Ok(then),
         },
         Err(error) => Err(error),
     };
-    if let Err(error) = checked {
-        tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
-        let page = error_view(
-            StatusCode::BAD_REQUEST,
-            "This installation link is not valid here",
-            format!("Tether refused it because {error}. Nothing was sent to Vercel. Start the installation again."),
-            vec![action("Start again", "/install/start"), action("Return to Vercel", params.next.as_str())],
-        );
-        return web::render(state, StatusCode::BAD_REQUEST, page).await;
-    }
+    let then = match checked {
+        Ok(then) => then,
+        Err(error) => {
+            tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
+            let page = error_view(
+                StatusCode::BAD_REQUEST,
+                "This installation link is not valid here",
+                format!("Tether refused it because {error}. Nothing was sent to Vercel. Start the installation again."),
+                vec![action("Start again", "/install/start"), action("Return to Vercel", params.next.as_str())],
+            );
+            return web::render(state, StatusCode::BAD_REQUEST, page).await;
+        }
+    };
 
     match state.store.claim_code(&params.code.digest(), configuration_id).await {
         Ok(true) => {}
@@ -169,7 +172,13 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
     (
         StatusCode::SEE_OTHER,
         [
-            (header::LOCATION, format!("/install/{configuration_id}")),
+            (
+                header::LOCATION,
+                match then {
+                    start::Then::Install => format!("/install/{configuration_id}"),
+                    start::Then::Configure => format!("/configure?configurationId={configuration_id}"),
+                },
+            ),
             (header::SET_COOKIE, web::session_cookie(state.settings.secure_cookies(), &session_id)),
         ],
     )

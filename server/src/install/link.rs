@@ -113,14 +113,10 @@ impl AppState {
             .await
             .map_err(internal)?
             .iter()
-            .flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret))
+            .flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets))
             .collect();
         let outcome = owned.vercel.upsert_env(&project.id, &vars).await.map_err(vercel_error)?;
-        let created: Vec<CreatedEnvVar> = outcome
-            .created
-            .into_iter()
-            .map(|c| CreatedEnvVar { vercel_env_id: c.id, key: c.key, kind: c.kind, targets: c.target.join(",") })
-            .collect();
+        let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
         // Keep the ids of what did get created even when some keys failed: unlinking needs them.
         if !outcome.failed.is_empty() {
             let keys: Vec<String> =
@@ -152,6 +148,28 @@ impl Backend for AppState {
                 .await;
             Ok(LinkReport { outcomes })
         })
+    }
+
+    fn unlink_project<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        configuration_id: &'a str,
+        project_id: &'a str,
+    ) -> BackendFuture<'a, ()> {
+        crate::configure::unlink_project(self, headers, configuration_id, project_id)
+    }
+
+    fn rotate_credentials<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        configuration_id: &'a str,
+        resource_id: &'a str,
+    ) -> BackendFuture<'a, ()> {
+        crate::configure::rotate_credentials(self, headers, configuration_id, resource_id)
+    }
+
+    fn uninstall<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()> {
+        crate::configure::uninstall(self, headers, configuration_id)
     }
 
     fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String> {

@@ -3,7 +3,7 @@
 //! same `state` back to this browser within ten minutes, or nothing is sent to Vercel.
 
 use axum::{
-    extract::State,
+    extract::{Query, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -22,13 +22,28 @@ pub fn state_cookie_name(secure: bool) -> &'static str {
     }
 }
 
-pub async fn start(State(state): State<AppState>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct StartQuery {
+    /// `configure`: after Vercel, land on the Configure page (proving ownership) instead of
+    /// the install page. Anything else is ignored.
+    then: Option<String>,
+}
+
+/// Where a successful external-flow callback sends the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    Install,
+    Configure,
+}
+
+pub async fn start(State(state): State<AppState>, Query(query): Query<StartQuery>) -> Response {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     let value = hex::encode(bytes);
     let secure = state.settings.secure_cookies();
+    let then = if query.then.as_deref() == Some("configure") { ".configure" } else { "" };
     let cookie = format!(
-        "{}={value}.{}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        "{}={value}.{}{then}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         state_cookie_name(secure),
         now_ms(),
         STATE_LIFETIME_MS / 1000,
@@ -71,12 +86,20 @@ pub fn state_digest(state: &str) -> String {
 
 /// Checks the callback's `state` against the cookie. A marketplace or Deploy Button callback
 /// carries no state and needs none.
-pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, now: i64) -> Result<(), StateError> {
+pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, now: i64) -> Result<Then, StateError> {
     let Some(query) = query else {
-        return if source == Source::External { Err(StateError::Missing) } else { Ok(()) };
+        return if source == Source::External { Err(StateError::Missing) } else { Ok(Then::Install) };
     };
     let cookie = cookie.ok_or(StateError::NoCookie)?;
-    let (expected, issued) = cookie.split_once('.').ok_or(StateError::Mismatch)?;
+    let mut parts = cookie.split('.');
+    let (Some(expected), Some(issued), then) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(StateError::Mismatch);
+    };
+    let then = match then {
+        None => Then::Install,
+        Some("configure") => Then::Configure,
+        Some(_) => return Err(StateError::Mismatch),
+    };
     let issued: i64 = issued.parse().map_err(|_| StateError::Mismatch)?;
     if !bool::from(expected.as_bytes().ct_eq(query.as_bytes())) || expected.len() != 32 {
         return Err(StateError::Mismatch);
@@ -84,7 +107,7 @@ pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, no
     if now - issued > STATE_LIFETIME_MS || issued > now + 60_000 {
         return Err(StateError::Expired);
     }
-    Ok(())
+    Ok(then)
 }
 
 /// The state cookie's value from the request, if present.
@@ -104,13 +127,17 @@ mod tests {
 
     #[test]
     fn a_matching_fresh_state_passes() {
-        assert_eq!(check_state(Some(STATE), Source::External, Some(&cookie(1_000)), 2_000), Ok(()));
+        assert_eq!(check_state(Some(STATE), Source::External, Some(&cookie(1_000)), 2_000), Ok(Then::Install));
+        let configure = format!("{}.configure", cookie(1_000));
+        assert_eq!(check_state(Some(STATE), Source::External, Some(&configure), 2_000), Ok(Then::Configure));
+        let odd = format!("{}.elsewhere", cookie(1_000));
+        assert_eq!(check_state(Some(STATE), Source::External, Some(&odd), 2_000), Err(StateError::Mismatch));
     }
 
     #[test]
     fn marketplace_callbacks_need_no_state() {
-        assert_eq!(check_state(None, Source::Marketplace, None, 0), Ok(()));
-        assert_eq!(check_state(None, Source::DeployButton, Some(&cookie(0)), 0), Ok(()));
+        assert_eq!(check_state(None, Source::Marketplace, None, 0), Ok(Then::Install));
+        assert_eq!(check_state(None, Source::DeployButton, Some(&cookie(0)), 0), Ok(Then::Install));
     }
 
     #[test]

@@ -90,6 +90,29 @@ impl Store {
         Ok(())
     }
 
+    /// After an uninstall: the token is destroyed, sessions end, and the env var records go
+    /// (Vercel removes those variables itself). Links stay as history, marked closed.
+    pub async fn mark_uninstalled(&self, configuration_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE installations SET status = 'uninstalled', sealed_token = x'', updated_at = ? WHERE configuration_id = ?",
+        )
+        .bind(now)
+        .bind(configuration_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE configuration_id = ?").bind(configuration_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM env_vars WHERE configuration_id = ?").bind(configuration_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ?")
+            .bind(now)
+            .bind(configuration_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn count_installations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM installations").fetch_one(&self.pool).await?)
     }

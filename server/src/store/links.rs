@@ -34,6 +34,12 @@ pub struct CreatedEnvVar {
     pub targets: String,
 }
 
+impl From<crate::vercel::env::CreatedEnv> for CreatedEnvVar {
+    fn from(created: crate::vercel::env::CreatedEnv) -> Self {
+        Self { vercel_env_id: created.id, key: created.key, kind: created.kind, targets: created.target.join(",") }
+    }
+}
+
 impl Store {
     pub async fn links_of(&self, configuration_id: &str) -> Result<Vec<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
@@ -127,6 +133,34 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .flatten())
+    }
+
+    /// The env vars Tether created for an installation: (project id, Vercel's id, key).
+    pub async fn env_vars_of(&self, configuration_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT project_id, vercel_env_id, key FROM env_vars WHERE configuration_id = ? ORDER BY project_id, key",
+        )
+        .bind(configuration_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn forget_env_var(&self, project_id: &str, vercel_env_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM env_vars WHERE project_id = ? AND vercel_env_id = ?")
+            .bind(project_id)
+            .bind(vercel_env_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_link(&self, configuration_id: &str, project_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM links WHERE configuration_id = ? AND project_id = ?")
+            .bind(configuration_id)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn env_var_ids(&self, configuration_id: &str, project_id: &str) -> Result<Vec<String>, StoreError> {

@@ -32,6 +32,15 @@ impl Store {
             .await?)
     }
 
+    pub async fn replace_resource_key(&self, id: &str, sealed_api_key: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE resources SET sealed_api_key = ? WHERE id = ?")
+            .bind(sealed_api_key)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn insert_resource(&self, row: &ResourceRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO resources (id, owner_id, name, region, url, sealed_api_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Installation, VercelError};
+use crate::config::Target;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct EnvVarInput {
@@ -19,18 +20,24 @@ pub struct EnvVarInput {
 impl EnvVarInput {
     /// Vercel's rules: secrets are `sensitive` where they can be (production, preview) and
     /// `encrypted` on development, which `sensitive` cannot target; others are `plain` everywhere.
-    pub fn for_value(key: &str, value: &str, secret: bool) -> Vec<Self> {
-        let one = |kind, target: &[&'static str]| Self {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            kind,
-            target: target.to_vec(),
+    pub fn for_value(key: &str, value: &str, secret: bool, targets: &[Target]) -> Vec<Self> {
+        let one = |kind, target: Vec<&'static str>| Self { key: key.to_owned(), value: value.to_owned(), kind, target };
+        let pick = |wanted: &[Target]| -> Vec<&'static str> {
+            [Target::Production, Target::Preview, Target::Development]
+                .into_iter()
+                .filter(|t| wanted.contains(t) && targets.contains(t))
+                .map(Target::as_str)
+                .collect()
         };
-        if secret {
-            vec![one("sensitive", &["production", "preview"]), one("encrypted", &["development"])]
+        let vars = if secret {
+            vec![
+                one("sensitive", pick(&[Target::Production, Target::Preview])),
+                one("encrypted", pick(&[Target::Development])),
+            ]
         } else {
-            vec![one("plain", &["production", "preview", "development"])]
-        }
+            vec![one("plain", pick(&[Target::Production, Target::Preview, Target::Development]))]
+        };
+        vars.into_iter().filter(|v| !v.target.is_empty()).collect()
     }
 }
 
@@ -96,13 +103,34 @@ impl Installation {
     }
 }
 
+impl Installation {
+    /// Removes one env var Tether created. One already gone counts as removed.
+    pub async fn delete_env(&self, project_id: &str, env_id: &str) -> Result<(), VercelError> {
+        let path = format!("/v9/projects/{project_id}/env/{env_id}");
+        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &path, &[], None).await {
+            Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Uninstalls the integration from the vendor's side; Vercel removes the env vars it created.
+    pub async fn uninstall(&self, configuration_id: &str) -> Result<(), VercelError> {
+        let path = format!("/v1/integrations/configuration/{configuration_id}");
+        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &path, &[], None).await {
+            Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::all_targets;
 
     #[test]
     fn secrets_are_sensitive_except_on_development() {
-        let vars = EnvVarInput::for_value("API_KEY", "k", true);
+        let vars = EnvVarInput::for_value("API_KEY", "k", true, &all_targets());
         assert_eq!(vars.len(), 2);
         assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production", "preview"][..]));
         assert_eq!((vars[1].kind, vars[1].target.as_slice()), ("encrypted", &["development"][..]));
@@ -111,15 +139,24 @@ mod tests {
 
     #[test]
     fn plain_values_cover_every_target() {
-        let vars = EnvVarInput::for_value("URL", "https://x", false);
+        let vars = EnvVarInput::for_value("URL", "https://x", false, &all_targets());
         assert_eq!(vars.len(), 1);
         assert_eq!(vars[0].kind, "plain");
         assert_eq!(vars[0].target, ["production", "preview", "development"]);
     }
 
     #[test]
+    fn narrowed_targets_are_respected() {
+        let vars = EnvVarInput::for_value("K", "v", true, &[Target::Production]);
+        assert_eq!(vars.len(), 1);
+        assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production"][..]));
+        let vars = EnvVarInput::for_value("K", "v", false, &[Target::Development, Target::Preview]);
+        assert_eq!(vars[0].target, ["preview", "development"]);
+    }
+
+    #[test]
     fn serialises_as_vercel_expects() {
-        let json = serde_json::to_value(EnvVarInput::for_value("K", "v", false)).unwrap();
+        let json = serde_json::to_value(EnvVarInput::for_value("K", "v", false, &all_targets())).unwrap();
         assert_eq!(json[0]["type"], "plain");
         assert_eq!(json[0]["key"], "K");
     }

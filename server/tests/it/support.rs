@@ -16,6 +16,11 @@ pub struct World {
 }
 
 pub async fn world() -> World {
+    world_with(None).await
+}
+
+/// A world whose Tether reads this Leptos.toml text.
+pub async fn world_with(config_file: Option<&str>) -> World {
     let tether_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tether = format!("http://{}", tether_listener.local_addr().unwrap());
@@ -27,7 +32,7 @@ pub async fn world() -> World {
         ("TETHER_SIMULATOR_URL", sim_url.clone()),
         ("TETHER_DATA_DIR", data_dir.display().to_string()),
     ]);
-    let settings = Settings::from_sources(None, |k| env.get(k).cloned()).unwrap();
+    let settings = Settings::from_sources(config_file, |k| env.get(k).cloned()).unwrap();
     let state = startup::build_state(settings).await.unwrap();
     tokio::spawn(startup::serve(tether_listener, state));
     let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
@@ -60,6 +65,22 @@ impl World {
         assert!(page.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the response's nonce");
         assert!(csp.contains("'wasm-unsafe-eval'") && !csp.contains("'unsafe-eval'"));
         Installed { configuration_id, callback_url, page }
+    }
+
+    /// Submits one of Tether's forms as a browser without JavaScript would.
+    pub async fn post_form(&self, action: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.browser
+            .post(format!("{}/api/{action}", self.tether))
+            .header(header::ACCEPT, "text/html")
+            .header(header::ORIGIN, &self.tether)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.browser.get(format!("{}{path}", self.tether)).send().await.unwrap()
     }
 
     /// Presses Connect on the page without JavaScript: a plain form post.

@@ -1,0 +1,233 @@
+//! The Configure button's page (`GET /configure?configurationId=…`) and what it can change.
+//! The request is unsigned, so only a session bound to the installation sees anything; anyone
+//! else gets the same answer whether the id exists or not, and a way to prove ownership through
+//! Vercel (the external flow) that lands back here.
+
+use std::collections::{BTreeSet, HashMap};
+
+use app::{
+    backend::BackendFuture,
+    model::{ConfigureView, LinkView, ResourceView},
+    pages::Page,
+    AppError,
+};
+use axum::{
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde::Deserialize;
+
+use crate::{
+    install::{internal, vercel_error, Owned},
+    state::AppState,
+    store::links::{CreatedEnvVar, FAILED, LINKED},
+    vercel::env::EnvVarInput,
+    web::{self, action, error_view},
+};
+
+#[derive(Deserialize)]
+pub struct ConfigureQuery {
+    #[serde(rename = "configurationId", default)]
+    configuration_id: String,
+    #[serde(default)]
+    notice: String,
+}
+
+/// Notices come from a fixed list: the query string never reaches the page as text.
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "unlinked" => "The project was disconnected and the variables Tether created in it were removed.",
+        "rotated" => "New credentials were issued and written to every connected project.",
+        "failed" => "That did not work: Vercel may be unavailable. Nothing was lost; try again.",
+        "not-yours" => "This browser is not signed in for that installation.",
+        "" => return None,
+        _ => return None,
+    })
+}
+
+pub async fn configure_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ConfigureQuery>,
+) -> Response {
+    match load(&state, &headers, &query).await {
+        Ok(view) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
+        Err(AppError::NotYours) => {
+            let page = error_view(
+                StatusCode::NOT_FOUND,
+                "Sign in to configure this installation",
+                "This installation was not found, or this browser is not signed in for it. Sign in through \
+                 Vercel to prove it is yours.",
+                vec![
+                    action("Sign in with Vercel", "/install/start?then=configure"),
+                    action("Return to Vercel", state.settings.vercel.dashboard_url.as_str()),
+                ],
+            );
+            web::render(&state, StatusCode::NOT_FOUND, page).await
+        }
+        Err(error) => {
+            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let retry = format!("/configure?configurationId={}", query.configuration_id);
+            let page = error_view(
+                status,
+                "The installation could not be loaded",
+                error.to_string(),
+                vec![
+                    action("Try again", retry),
+                    action("Return to Vercel", state.settings.vercel.dashboard_url.as_str()),
+                ],
+            );
+            web::render(&state, status, page).await
+        }
+    }
+}
+
+async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> Result<ConfigureView, AppError> {
+    let owned = state.owned(headers, &query.configuration_id).await?;
+    let configuration_id = owned.configuration_id.as_str();
+    let scope_name = owned.vercel.scope_name().await.map_err(vercel_error)?;
+    let resources = state.provider.resources(owned.installation.owner_id()).await.map_err(internal)?;
+    let links: Vec<_> = state
+        .store
+        .links_of(configuration_id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|l| l.status == LINKED || l.status == FAILED)
+        .collect();
+    let mut keys: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (project, _, key) in state.store.env_vars_of(configuration_id).await.map_err(internal)? {
+        keys.entry(project).or_default().insert(key);
+    }
+    let resource_name = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| resources.iter().find(|r| &r.id == id))
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| "no resource".into())
+    };
+    let mut link_views: Vec<LinkView> = links
+        .iter()
+        .map(|l| LinkView {
+            project_id: l.project_id.clone(),
+            project_name: l.project_name.clone(),
+            resource_name: resource_name(&l.resource_id),
+            env_keys: keys.remove(&l.project_id).unwrap_or_default().into_iter().collect(),
+            failed: (l.status == FAILED).then(|| l.error.clone().unwrap_or_default()),
+        })
+        .collect();
+    link_views.sort_by(|a, b| a.project_name.cmp(&b.project_name));
+    let resource_views = resources
+        .iter()
+        .map(|r| ResourceView {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            url: r.url.clone(),
+            linked_projects: links.iter().filter(|l| l.resource_id.as_deref() == Some(r.id.as_str())).count(),
+        })
+        .collect();
+    Ok(ConfigureView {
+        configuration_id: configuration_id.to_owned(),
+        scope_name,
+        is_team: owned.installation.team_id.is_some(),
+        vendor_name: state.provider.name().to_owned(),
+        links: link_views,
+        resources: resource_views,
+        notice: notice_text(&query.notice).map(str::to_owned),
+    })
+}
+
+pub async fn uninstalled(State(state): State<AppState>) -> Response {
+    let page = error_view(
+        StatusCode::OK,
+        "Tether was uninstalled",
+        "Vercel removed the integration and the variables it created. Tether no longer holds a token for it.",
+        vec![action("Return to Vercel", state.settings.vercel.dashboard_url.as_str())],
+    );
+    web::render(&state, StatusCode::OK, page).await
+}
+
+impl AppState {
+    pub(crate) async fn unlink(&self, owned: &Owned, project_id: &str) -> Result<(), AppError> {
+        let configuration_id = owned.configuration_id.as_str();
+        let ours: Vec<_> = self
+            .store
+            .env_vars_of(configuration_id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|(project, _, _)| project == project_id)
+            .collect();
+        // Exactly the variables Tether created, by Vercel's ids: a hand-made one with the same
+        // key is a different id and stays.
+        for (project, env_id, _) in &ours {
+            owned.vercel.delete_env(project, env_id).await.map_err(vercel_error)?;
+            self.store.forget_env_var(project, env_id).await.map_err(internal)?;
+        }
+        self.store.delete_link(configuration_id, project_id).await.map_err(internal)?;
+        tracing::info!(configuration_id, project_id, removed = ours.len(), "project unlinked");
+        Ok(())
+    }
+
+    pub(crate) async fn rotate(&self, owned: &Owned, resource_id: &str) -> Result<(), AppError> {
+        let configuration_id = owned.configuration_id.as_str();
+        let owner = owned.installation.owner_id();
+        self.provider.rotate(owner, resource_id).await.map_err(internal)?;
+        let env = self.provider.env_for(owner, resource_id).await.map_err(internal)?;
+        let vars: Vec<EnvVarInput> =
+            env.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect();
+        let projects: Vec<_> = self
+            .store
+            .links_of(configuration_id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|l| l.status == LINKED && l.resource_id.as_deref() == Some(resource_id))
+            .collect();
+        for link in projects {
+            let outcome = owned.vercel.upsert_env(&link.project_id, &vars).await.map_err(vercel_error)?;
+            let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
+            self.store.complete_link(configuration_id, &link.project_id, &created).await.map_err(internal)?;
+            if !outcome.failed.is_empty() {
+                return Err(AppError::Vercel(format!("Vercel refused new values for {}", link.project_name)));
+            }
+        }
+        tracing::info!(configuration_id, resource_id, "credentials rotated");
+        Ok(())
+    }
+
+    pub(crate) async fn uninstall_installation(&self, owned: &Owned) -> Result<(), AppError> {
+        let configuration_id = owned.configuration_id.as_str();
+        owned.vercel.uninstall(configuration_id).await.map_err(vercel_error)?;
+        self.store.mark_uninstalled(configuration_id).await.map_err(internal)?;
+        tracing::info!(configuration_id, "uninstalled from the Configure page");
+        Ok(())
+    }
+}
+
+/// The Backend methods behind the Configure page's forms.
+pub(crate) fn unlink_project<'a>(
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    configuration_id: &'a str,
+    project_id: &'a str,
+) -> BackendFuture<'a, ()> {
+    Box::pin(async move { state.unlink(&state.owned(headers, configuration_id).await?, project_id).await })
+}
+
+pub(crate) fn rotate_credentials<'a>(
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    configuration_id: &'a str,
+    resource_id: &'a str,
+) -> BackendFuture<'a, ()> {
+    Box::pin(async move { state.rotate(&state.owned(headers, configuration_id).await?, resource_id).await })
+}
+
+pub(crate) fn uninstall<'a>(
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    configuration_id: &'a str,
+) -> BackendFuture<'a, ()> {
+    Box::pin(async move { state.uninstall_installation(&state.owned(headers, configuration_id).await?).await })
+}
