@@ -96,6 +96,8 @@ pub struct LinkView {
     pub resource_name: String,
     /// Keys of the variables Tether created, never their values.
     pub env_keys: Vec<String>,
+    /// How many variables those keys make (a secret is one per environment type).
+    pub env_count: usize,
     pub failed: Option<String>,
 }
 

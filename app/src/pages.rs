@@ -223,8 +223,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
 }
 
 fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
-    let LinkView { project_id, project_name, resource_name, env_keys, failed } = link;
-    let count = env_keys.len();
+    let LinkView { project_id, project_name, resource_name, env_keys, env_count, failed } = link;
     view! {
         <li class="link" data-project=project_name.clone()>
             <div>
@@ -237,7 +236,7 @@ fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
                 <input type="hidden" name="configuration_id" value=configuration_id.to_owned()/>
                 <input type="hidden" name="project_id" value=project_id/>
                 <button type="submit" class="secondary" aria-label=format!("Disconnect {project_name}")>
-                    {format!("Disconnect ({count} variables)")}
+                    {format!("Disconnect ({env_count} variables)")}
                 </button>
             </form>
         </li>

@@ -96,9 +96,11 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         .into_iter()
         .filter(|l| l.status == LINKED || l.status == FAILED)
         .collect();
-    let mut keys: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut keys: HashMap<String, (BTreeSet<String>, usize)> = HashMap::new();
     for (project, _, key) in state.store.env_vars_of(configuration_id).await.map_err(internal)? {
-        keys.entry(project).or_default().insert(key);
+        let entry = keys.entry(project).or_default();
+        entry.0.insert(key);
+        entry.1 += 1;
     }
     let resource_name = |id: &Option<String>| {
         id.as_ref()
@@ -108,12 +110,16 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
     };
     let mut link_views: Vec<LinkView> = links
         .iter()
-        .map(|l| LinkView {
-            project_id: l.project_id.clone(),
-            project_name: l.project_name.clone(),
-            resource_name: resource_name(&l.resource_id),
-            env_keys: keys.remove(&l.project_id).unwrap_or_default().into_iter().collect(),
-            failed: (l.status == FAILED).then(|| l.error.clone().unwrap_or_default()),
+        .map(|l| {
+            let (env_keys, env_count) = keys.remove(&l.project_id).unwrap_or_default();
+            LinkView {
+                project_id: l.project_id.clone(),
+                project_name: l.project_name.clone(),
+                resource_name: resource_name(&l.resource_id),
+                env_keys: env_keys.into_iter().collect(),
+                env_count,
+                failed: (l.status == FAILED).then(|| l.error.clone().unwrap_or_default()),
+            }
         })
         .collect();
     link_views.sort_by(|a, b| a.project_name.cmp(&b.project_name));

@@ -19,6 +19,7 @@ async fn the_page_shows_keys_to_its_session_and_nothing_to_anyone_else() {
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert!(page.contains("Acme Robotics") && page.contains("acme-app-010") && page.contains("ACME_API_KEY"));
+    assert!(page.contains("Disconnect (3 variables)"), "counts every variable Tether created");
     let secret = world.sim.sim.env_value("prj_acme010", "ACME_API_KEY", "production").unwrap();
     assert!(!page.contains(&secret), "values never appear, only keys");
 
