@@ -173,3 +173,57 @@ async fn twenty_concurrent_callbacks_with_one_code_make_one_exchange_and_one_row
     assert_eq!(world.sim.sim.snapshot().exchanges, 1);
     assert_eq!(world.installation_rows().await, 1);
 }
+
+#[tokio::test]
+async fn identities_in_the_query_that_disagree_with_vercel_abort_the_install() {
+    let world = world().await;
+    for tamper in ["configurationId", "teamId"] {
+        let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+        let forged = match tamper {
+            "configurationId" => {
+                let real = url.split("configurationId=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+                url.replace(&real, "icfg_forgedbyattacker")
+            }
+            _ => url.replace(&format!("&teamId={}", vercel_sim::TEAM_ID), ""),
+        };
+        let response = world.browser.get(&forged).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{tamper}");
+        assert!(response.headers().get(header::SET_COOKIE).is_none(), "{tamper}: no session");
+        assert!(response.text().await.unwrap().contains("does not match"), "{tamper}");
+    }
+    assert_eq!(world.installation_rows().await, 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn an_unknown_or_expired_code_gets_a_page_with_the_way_back() {
+    let world = world().await;
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let real = url.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let response = world.browser.get(url.replace(&real, "codeVercelNeverIssued1234")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("has expired") && body.contains("Return to Vercel"), "{body}");
+    assert_eq!(world.installation_rows().await, 0);
+}
+
+#[tokio::test]
+async fn connect_after_a_failure_finishes_without_a_second_resource() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    for _ in 0..4 {
+        // More 500s than the client retries: this attempt fails.
+        world.sim.sim.fail_next("POST", "/v10/projects/prj_acme060/env", 500);
+    }
+    let response = world.connect(&popup.configuration_id, &[("prj_acme060", "new")]).await;
+    assert_eq!(response.headers()[header::LOCATION].to_str().unwrap(), format!("/install/{}", popup.configuration_id));
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(page.contains("Vercel did not answer as expected"), "the failure is shown on the row");
+    assert!(!world.sim.sim.snapshot().env.contains_key("prj_acme060"));
+
+    let response = world.connect(&popup.configuration_id, &[("prj_acme060", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().starts_with(&world.sim.url()), "on to next");
+    assert_eq!(world.sim.sim.snapshot().env["prj_acme060"].len(), 3);
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
+    assert_eq!(page.matches(r#"data-resource="acme-app-060-db""#).count(), 1, "the retry reused the first resource");
+}
