@@ -6,7 +6,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use app::{
-    backend::BackendFuture,
     model::{ConfigureView, LinkView, ResourceView},
     pages::Page,
     AppError,
@@ -209,31 +208,4 @@ impl AppState {
         tracing::info!(configuration_id, "uninstalled from the Configure page");
         Ok(())
     }
-}
-
-/// The Backend methods behind the Configure page's forms.
-pub(crate) fn unlink_project<'a>(
-    state: &'a AppState,
-    headers: &'a HeaderMap,
-    configuration_id: &'a str,
-    project_id: &'a str,
-) -> BackendFuture<'a, ()> {
-    Box::pin(async move { state.unlink(&state.owned(headers, configuration_id).await?, project_id).await })
-}
-
-pub(crate) fn rotate_credentials<'a>(
-    state: &'a AppState,
-    headers: &'a HeaderMap,
-    configuration_id: &'a str,
-    resource_id: &'a str,
-) -> BackendFuture<'a, ()> {
-    Box::pin(async move { state.rotate(&state.owned(headers, configuration_id).await?, resource_id).await })
-}
-
-pub(crate) fn uninstall<'a>(
-    state: &'a AppState,
-    headers: &'a HeaderMap,
-    configuration_id: &'a str,
-) -> BackendFuture<'a, ()> {
-    Box::pin(async move { state.uninstall_installation(&state.owned(headers, configuration_id).await?).await })
 }

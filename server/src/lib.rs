@@ -1,5 +1,6 @@
 //! Tether's server: a Vercel integration's Redirect URL, Configure page and API, in one binary.
 
+pub mod backend;
 pub mod config;
 pub mod configure;
 pub mod install;

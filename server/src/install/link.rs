@@ -5,11 +5,9 @@
 use std::collections::HashMap;
 
 use app::{
-    backend::{Backend, BackendFuture},
     model::{LinkReport, ProjectOutcome, CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP},
     AppError,
 };
-use axum::http::HeaderMap;
 use futures::{stream, StreamExt};
 
 use super::{internal, vercel_error, Owned};
@@ -47,6 +45,20 @@ fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)
 }
 
 impl AppState {
+    pub(crate) async fn provision(
+        &self,
+        owned: &Owned,
+        choices: HashMap<String, String>,
+    ) -> Result<LinkReport, AppError> {
+        let picks = parse_choices(choices)?;
+        let outcomes = stream::iter(picks)
+            .map(|(project, choice)| self.link_one(owned, project, choice))
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        Ok(LinkReport { outcomes })
+    }
+
     async fn link_one(&self, owned: &Owned, project_id: ProjectId, choice: Choice) -> ProjectOutcome {
         let id = project_id.as_str().to_owned();
         match self.try_link_one(owned, &project_id, choice).await {
@@ -127,56 +139,5 @@ impl AppState {
         self.store.complete_link(configuration_id, &project.id, &created).await.map_err(internal)?;
         tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = created.len(), "project linked");
         Ok(format!("Connected to {}", resource.name))
-    }
-}
-
-impl Backend for AppState {
-    fn link_projects<'a>(
-        &'a self,
-        headers: &'a HeaderMap,
-        configuration_id: &'a str,
-        choices: HashMap<String, String>,
-    ) -> BackendFuture<'a, LinkReport> {
-        Box::pin(async move {
-            let owned = self.owned(headers, configuration_id).await?;
-            let picks = parse_choices(choices)?;
-            let owned = &owned;
-            let outcomes = stream::iter(picks)
-                .map(|(project, choice)| self.link_one(owned, project, choice))
-                .buffer_unordered(CONCURRENCY)
-                .collect::<Vec<_>>()
-                .await;
-            Ok(LinkReport { outcomes })
-        })
-    }
-
-    fn unlink_project<'a>(
-        &'a self,
-        headers: &'a HeaderMap,
-        configuration_id: &'a str,
-        project_id: &'a str,
-    ) -> BackendFuture<'a, ()> {
-        crate::configure::unlink_project(self, headers, configuration_id, project_id)
-    }
-
-    fn rotate_credentials<'a>(
-        &'a self,
-        headers: &'a HeaderMap,
-        configuration_id: &'a str,
-        resource_id: &'a str,
-    ) -> BackendFuture<'a, ()> {
-        crate::configure::rotate_credentials(self, headers, configuration_id, resource_id)
-    }
-
-    fn uninstall<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()> {
-        crate::configure::uninstall(self, headers, configuration_id)
-    }
-
-    fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String> {
-        Box::pin(async move {
-            let owned = self.owned(headers, configuration_id).await?;
-            self.store.mark_finished(owned.configuration_id.as_str()).await.map_err(internal)?;
-            Ok(owned.session.next_url)
-        })
     }
 }
