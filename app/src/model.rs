@@ -85,6 +85,8 @@ pub struct ConfigureView {
     pub vendor_name: String,
     pub links: Vec<LinkView>,
     pub resources: Vec<ResourceView>,
+    /// Projects Vercel reported as created since the install (webhooks), not yet linked.
+    pub new_projects: Vec<String>,
     /// A message about the last action, chosen by the server from a fixed set.
     pub notice: Option<String>,
 }
@@ -98,6 +100,8 @@ pub struct LinkView {
     pub env_keys: Vec<String>,
     /// How many variables those keys make (a secret is one per environment type).
     pub env_count: usize,
+    /// The latest deployment state Vercel reported for the project, e.g. `succeeded https://…`.
+    pub last_deployment: Option<String>,
     pub failed: Option<String>,
 }
 

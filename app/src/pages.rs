@@ -188,7 +188,15 @@ fn action_path<T: leptos::server_fn::ServerFn>() -> &'static str {
 
 #[component]
 fn ConfigurePage(view: ConfigureView) -> impl IntoView {
-    let ConfigureView { configuration_id, scope_name, is_team, vendor_name, links, resources, notice } = view;
+    let ConfigureView { configuration_id, scope_name, is_team, vendor_name, links, resources, new_projects, notice } =
+        view;
+    let new_projects = (!new_projects.is_empty()).then(|| {
+        view! {
+            <p class="note" data-testid="new-projects">
+                "New on Vercel since the install: " {new_projects.join(", ")}
+            </p>
+        }
+    });
     let scope_kind = if is_team { "team" } else { "personal account" };
     let link_count = links.len();
     let links = links.into_iter().map(|link| linked_project(&configuration_id, link)).collect_view();
@@ -202,6 +210,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
         <section aria-labelledby="linked-heading">
             <h2 id="linked-heading">{format!("Connected projects ({link_count})")}</h2>
             <ul class="links">{links}</ul>
+            {new_projects}
             <p><a class="button secondary" href=format!("/install/{configuration_id}")>"Connect more projects"</a></p>
         </section>
         <section aria-labelledby="resources-heading">
@@ -223,13 +232,15 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
 }
 
 fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
-    let LinkView { project_id, project_name, resource_name, env_keys, env_count, failed } = link;
+    let LinkView { project_id, project_name, resource_name, env_keys, env_count, last_deployment, failed } = link;
     view! {
         <li class="link" data-project=project_name.clone()>
             <div>
                 <strong>{project_name.clone()}</strong>
                 " → " {resource_name}
                 <div class="keys">{env_keys.join(", ")}</div>
+                {last_deployment
+                    .map(|d| view! { <div class="keys" data-testid="deployment">{format!("Last deployment: {d}")}</div> })}
                 {failed.map(|message| view! { <p class="failure">{message}</p> })}
             </div>
             <form method="post" action={action_path::<UnlinkProject>()}>

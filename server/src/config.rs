@@ -30,6 +30,9 @@ pub struct VercelSettings {
     pub dashboard_url: Url,
     pub client_id: String,
     pub client_secret: ClientSecret,
+    /// Keys that verify webhook signatures: the client secret, and the previous one while
+    /// Vercel rotates it.
+    pub webhook_secrets: Vec<ClientSecret>,
     pub integration_slug: String,
     /// The only origin `next` may point to.
     pub next_origin: Url,
@@ -51,6 +54,17 @@ pub struct ProviderSettings {
     /// `{id}` is replaced with the resource id.
     pub resource_url: String,
     pub env: Vec<EnvTemplate>,
+    /// What happens to an uninstalled installation's resources: kept for the customer (the
+    /// default), or released when no other installation uses them.
+    pub on_uninstall: OnUninstall,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUninstall {
+    #[default]
+    Keep,
+    Release,
 }
 
 /// One env var written for every linked project. `{url}`, `{api_key}`, `{name}` and `{region}`
@@ -105,6 +119,7 @@ impl Default for ProviderSettings {
                     targets: all_targets(),
                 },
             ],
+            on_uninstall: OnUninstall::Keep,
         }
     }
 }
@@ -257,6 +272,7 @@ impl Settings {
                 dashboard_url: simulator_url.clone(),
                 client_id: vercel_sim::DEFAULT_CLIENT_ID.into(),
                 client_secret: ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET),
+                webhook_secrets: vec![ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET)],
                 integration_slug: pick("TETHER_INTEGRATION_SLUG", &file.vercel.integration_slug, "tether"),
                 next_origin: simulator_url,
             }
@@ -266,6 +282,11 @@ impl Settings {
                 next_origin: dashboard_url.clone(),
                 dashboard_url,
                 client_id,
+                webhook_secrets: [client_secret.clone(), env("TETHER_VERCEL_CLIENT_SECRET_PREVIOUS")]
+                    .into_iter()
+                    .flatten()
+                    .map(ClientSecret::new)
+                    .collect(),
                 client_secret: ClientSecret::new(client_secret.unwrap_or_default()),
                 integration_slug: pick("TETHER_INTEGRATION_SLUG", &file.vercel.integration_slug, "tether"),
             }

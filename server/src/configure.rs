@@ -52,6 +52,16 @@ pub async fn configure_page(
 ) -> Response {
     match load(&state, &headers, &query).await {
         Ok(view) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
+        Err(AppError::NotYours) if removed_here(&state, &headers, &query.configuration_id).await => {
+            let page = error_view(
+                StatusCode::GONE,
+                "This installation was removed",
+                "The integration was uninstalled from Vercel. Tether destroyed its token and no longer changes \
+                 anything in these projects.",
+                vec![action("Return to Vercel", state.settings.vercel.dashboard_url.as_str())],
+            );
+            web::render(&state, StatusCode::GONE, page).await
+        }
         Err(AppError::NotYours) => {
             let page = error_view(
                 StatusCode::NOT_FOUND,
@@ -82,6 +92,12 @@ pub async fn configure_page(
     }
 }
 
+/// Only a browser whose session was bound to the installation learns that it was removed.
+async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &str) -> bool {
+    let Some(hash) = web::session_hash(headers, state.settings.secure_cookies()) else { return false };
+    matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
+}
+
 async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> Result<ConfigureView, AppError> {
     let owned = state.owned(headers, &query.configuration_id).await?;
     let configuration_id = owned.configuration_id.as_str();
@@ -101,6 +117,17 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         entry.0.insert(key);
         entry.1 += 1;
     }
+    let mut deployments = HashMap::new();
+    let mut new_projects = Vec::new();
+    for (project, kind, detail) in state.store.project_events_of(configuration_id).await.map_err(internal)? {
+        match kind.as_str() {
+            "deployment" => {
+                deployments.insert(project, detail);
+            }
+            _ if !links.iter().any(|l| l.project_id == project) => new_projects.push(detail),
+            _ => {}
+        }
+    }
     let resource_name = |id: &Option<String>| {
         id.as_ref()
             .and_then(|id| resources.iter().find(|r| &r.id == id))
@@ -117,6 +144,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
                 resource_name: resource_name(&l.resource_id),
                 env_keys: env_keys.into_iter().collect(),
                 env_count,
+                last_deployment: deployments.remove(&l.project_id),
                 failed: (l.status == FAILED).then(|| l.error.clone().unwrap_or_default()),
             }
         })
@@ -138,6 +166,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         vendor_name: state.provider.name().to_owned(),
         links: link_views,
         resources: resource_views,
+        new_projects,
         notice: notice_text(&query.notice).map(str::to_owned),
     })
 }

@@ -13,3 +13,4 @@ pub mod state;
 pub mod store;
 pub mod vercel;
 pub mod web;
+pub mod webhook;

@@ -50,7 +50,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.vercel.client_secret.clone(),
         settings.redirect_url(),
     );
-    Ok(AppState::new(Inner { leptos: leptos_options(&settings), settings, store, vercel, provider }))
+    let state = AppState::new(Inner {
+        leptos: leptos_options(&settings),
+        settings,
+        store,
+        vercel,
+        provider,
+        worker: Default::default(),
+    });
+    crate::webhook::worker::spawn(state.clone());
+    Ok(state)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -74,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
         .route("/api/{*fn_name}", server_fns)
+        .route(
+            "/webhooks/vercel",
+            post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/pkg", pkg)
         .route_service(

@@ -15,6 +15,8 @@ pub struct Inner {
     pub vercel: Vercel,
     pub provider: Arc<dyn Provider>,
     pub leptos: LeptosOptions,
+    /// Wakes the webhook worker when an event is stored.
+    pub worker: crate::webhook::worker::Wakeup,
 }
 
 impl AppState {

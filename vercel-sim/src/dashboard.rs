@@ -2,11 +2,12 @@
 //! Redirect URL in a popup, the `next` page that marks the install complete, and a JSON view of
 //! the state for the dashboard and for tests.
 
+use axum::extract::Path;
 use axum::{
     extract::{Query, State},
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
 use serde::Deserialize;
@@ -20,6 +21,11 @@ pub fn routes() -> Router<Sim> {
         .route("/integrations/{slug}/new", get(choose_scope))
         .route("/integrations/tether/installed", get(installed))
         .route("/sim/api/state", get(state))
+        .route("/sim/api/installations/{id}/uninstall", post(uninstall))
+        .route("/sim/api/projects/{id}/remove", post(remove_project))
+        .route("/sim/api/projects/{id}/deploy", post(deploy))
+        .route("/sim/api/deliveries/{id}/replay", post(replay))
+        .route("/sim/api/deliveries", get(deliveries))
 }
 
 async fn dashboard() -> Html<&'static str> {
@@ -120,4 +126,38 @@ async fn installed(State(sim): State<Sim>, Query(q): Query<Installed>) -> Respon
 
 async fn state(State(sim): State<Sim>) -> Json<crate::Snapshot> {
     Json(sim.snapshot())
+}
+
+fn found(ok: bool) -> StatusCode {
+    if ok {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+async fn uninstall(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {
+    found(sim.uninstall(&id))
+}
+
+async fn remove_project(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {
+    found(sim.remove_project(&id))
+}
+
+async fn deploy(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {
+    found(sim.deploy(&id).is_some())
+}
+
+#[derive(Deserialize)]
+struct Replay {
+    #[serde(default)]
+    tamper: bool,
+}
+
+async fn replay(State(sim): State<Sim>, Path(id): Path<String>, Query(q): Query<Replay>) -> StatusCode {
+    found(sim.deliver(&id, q.tamper))
+}
+
+async fn deliveries(State(sim): State<Sim>) -> Json<Vec<crate::webhooks::Delivery>> {
+    Json(sim.deliveries())
 }

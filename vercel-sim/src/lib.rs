@@ -6,6 +6,7 @@ mod api;
 mod dashboard;
 mod oauth;
 pub mod state;
+pub mod webhooks;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -30,6 +31,8 @@ pub struct SimConfig {
     pub client_secret: String,
     /// Where the simulator itself is reachable; `next` points here.
     pub public_url: String,
+    /// The integration's Webhook URL; without one, events are recorded but not sent.
+    pub webhook_url: Option<String>,
 }
 
 impl SimConfig {
@@ -39,6 +42,7 @@ impl SimConfig {
             client_id: DEFAULT_CLIENT_ID.into(),
             client_secret: DEFAULT_CLIENT_SECRET.into(),
             public_url: public_url.into(),
+            webhook_url: None,
         }
     }
 }

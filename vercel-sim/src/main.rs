@@ -12,6 +12,10 @@ async fn main() -> anyhow::Result<()> {
     let public_url = std::env::var("SIM_PUBLIC_URL").unwrap_or_else(|_| format!("http://{addr}"));
     let redirect_url = std::env::var("SIM_REDIRECT_URL").unwrap_or_else(|_| "http://127.0.0.1:3000/callback".into());
     let mut config = SimConfig::new(public_url.clone(), redirect_url);
+    config.webhook_url = Some(std::env::var("SIM_WEBHOOK_URL").unwrap_or_else(|_| {
+        let origin = redirect_origin(&config.redirect_url);
+        format!("{origin}/webhooks/vercel")
+    }));
     if let Ok(secret) = std::env::var("SIM_CLIENT_SECRET") {
         config.client_secret = secret;
     }
@@ -27,4 +31,8 @@ async fn main() -> anyhow::Result<()> {
         _ = terminate.recv() => {}
     }
     Ok(())
+}
+
+fn redirect_origin(redirect_url: &str) -> String {
+    url::Url::parse(redirect_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }

@@ -111,6 +111,7 @@ pub(crate) struct Inner {
     /// Env writes per account in the current 60 s window: (window start in s, count).
     pub env_rate: HashMap<String, (i64, u32)>,
     pub faults: Vec<Fault>,
+    pub deliveries: Vec<crate::webhooks::Delivery>,
 }
 
 /// An answer forced on the next matching request, as a flaky or rate-limiting Vercel would give.
@@ -324,6 +325,8 @@ impl Sim {
             updated_at: now,
         };
         inner.projects.push(project.clone());
+        drop(inner);
+        self.emit("project.created", self.owner_payload(&project, serde_json::json!({})));
         Some(project)
     }
 

@@ -90,30 +90,53 @@ impl Store {
         Ok(())
     }
 
-    /// After an uninstall: the token is destroyed, sessions end, and the env var records go
-    /// (Vercel removes those variables itself). Links stay as history, marked closed.
+    /// After an uninstall from the Configure page; the webhook path calls `mark_removed` itself.
     pub async fn mark_uninstalled(&self, configuration_id: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let now = now_ms();
-        sqlx::query(
-            "UPDATE installations SET status = 'uninstalled', sealed_token = x'', updated_at = ? WHERE configuration_id = ?",
-        )
-        .bind(now)
-        .bind(configuration_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sessions WHERE configuration_id = ?").bind(configuration_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM env_vars WHERE configuration_id = ?").bind(configuration_id).execute(&mut *tx).await?;
-        sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ?")
-            .bind(now)
-            .bind(configuration_id)
-            .execute(&mut *tx)
-            .await?;
+        mark_removed(&mut tx, configuration_id, now_ms()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// When the installation was removed, if it was, for a browser whose session was bound to it.
+    pub async fn removed_for_session(&self, id_hash: &str, configuration_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.removed_at FROM installations i JOIN sessions s ON s.configuration_id = i.configuration_id \
+             WHERE s.id_hash = ? AND i.configuration_id = ? AND i.status = 'uninstalled'",
+        )
+        .bind(id_hash)
+        .bind(configuration_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
     }
 
     pub async fn count_installations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM installations").fetch_one(&self.pool).await?)
     }
+}
+
+/// The token is destroyed, the links closed, and the records of env vars dropped (Vercel removes
+/// those variables itself). Sessions stay, powerless, so their browser can be told what happened.
+pub async fn mark_removed(
+    conn: &mut sqlx::SqliteConnection,
+    configuration_id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE installations SET status = 'uninstalled', sealed_token = x'', updated_at = ?, \
+         removed_at = COALESCE(removed_at, ?) WHERE configuration_id = ?",
+    )
+    .bind(now_ms())
+    .bind(at)
+    .bind(configuration_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM env_vars WHERE configuration_id = ?").bind(configuration_id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ?")
+        .bind(now_ms())
+        .bind(configuration_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -145,6 +145,16 @@ impl Store {
         .await?)
     }
 
+    /// What webhooks reported per project: (project id, kind, detail).
+    pub async fn project_events_of(&self, configuration_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT project_id, kind, detail FROM project_events WHERE configuration_id = ? ORDER BY event_created_at",
+        )
+        .bind(configuration_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn forget_env_var(&self, project_id: &str, vercel_env_id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM env_vars WHERE project_id = ? AND vercel_env_id = ?")
             .bind(project_id)

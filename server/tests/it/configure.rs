@@ -121,7 +121,8 @@ async fn uninstalling_needs_confirmation_then_removes_it_at_vercel_and_here() {
     assert_eq!(sim.installations.last().unwrap().status, "removed");
     assert!(!sim.env.contains_key("prj_acme040"), "Vercel removed the installation's variables");
     let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await;
-    assert_eq!(page.status(), StatusCode::NOT_FOUND, "the session ended");
+    assert_eq!(page.status(), StatusCode::GONE, "the session can no longer act, only learn it is gone");
+    assert!(page.text().await.unwrap().contains("was removed"));
     let token = world.sim.sim.issued_tokens().pop().unwrap();
     assert!(!world.database_bytes().windows(token.len()).any(|w| w == token.as_bytes()));
 }

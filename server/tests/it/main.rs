@@ -6,3 +6,4 @@ mod faults;
 mod flows;
 mod install;
 mod support;
+mod webhooks;

@@ -25,7 +25,9 @@ pub async fn world_with(config_file: Option<&str>) -> World {
     let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tether = format!("http://{}", tether_listener.local_addr().unwrap());
     let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
-    let sim = vercel_sim::serve(sim_listener, SimConfig::new(&sim_url, format!("{tether}/callback"))).await.unwrap();
+    let mut sim_config = SimConfig::new(&sim_url, format!("{tether}/callback"));
+    sim_config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
+    let sim = vercel_sim::serve(sim_listener, sim_config).await.unwrap();
     let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
     let env: HashMap<&str, String> = HashMap::from([
         ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
@@ -109,9 +111,32 @@ impl World {
     }
 
     /// A second connection to the test's database file, to look at what Tether stored.
-    async fn store(&self) -> server::store::Store {
+    pub async fn store(&self) -> server::store::Store {
         let url = format!("sqlite://{}/tether.db", self.data_dir.display());
         server::store::Store::connect(&url).await.unwrap()
+    }
+
+    /// Waits (up to ten seconds) until the worker has applied an event; returns its outcome.
+    pub async fn applied(&self, event_id: &str) -> String {
+        let store = self.store().await;
+        for _ in 0..200 {
+            if let Some((state, outcome)) = store.event_state(event_id).await.unwrap() {
+                if state == "done" {
+                    return outcome.unwrap_or_default();
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("event {event_id} was not applied");
+    }
+
+    /// Posts a body to the webhook endpoint with the given signature header.
+    pub async fn post_webhook(&self, body: &[u8], signature: Option<&str>) -> StatusCode {
+        let mut request = reqwest::Client::new().post(format!("{}/webhooks/vercel", self.tether)).body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("x-vercel-signature", signature);
+        }
+        request.send().await.unwrap().status()
     }
 
     pub fn database_bytes(&self) -> Vec<u8> {

@@ -1,0 +1,69 @@
+//! `POST /webhooks/vercel`: verify the signature on the raw bytes, store the event in the inbox
+//! keyed by its id, answer 200. The worker applies it afterwards, exactly once.
+
+pub mod effects;
+pub mod inbox;
+pub mod verify;
+pub mod worker;
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
+use serde::Deserialize;
+
+use crate::state::AppState;
+
+/// Larger bodies get 413 before any hashing: real events are a few KiB.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(rename = "createdAt", default)]
+    created_at: i64,
+    #[serde(default)]
+    payload: serde_json::Value,
+}
+
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let signature = headers.get("x-vercel-signature").and_then(|v| v.to_str().ok());
+    if !verify::verify(&body, signature, &state.settings.vercel.webhook_secrets) {
+        tracing::warn!(security_event = "webhook_signature_rejected", bytes = body.len(), "webhook refused");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    if envelope.id.is_empty() || envelope.id.len() > 128 || envelope.kind.len() > 128 {
+        return StatusCode::BAD_REQUEST;
+    }
+    let configuration_id = envelope.payload["configuration"]["id"].as_str();
+    let stored = state
+        .store
+        .store_event(inbox::NewEvent {
+            id: &envelope.id,
+            kind: &envelope.kind,
+            configuration_id,
+            body: std::str::from_utf8(&body).unwrap_or_default(),
+            created_at: envelope.created_at,
+        })
+        .await;
+    match stored {
+        Ok(fresh) => {
+            tracing::info!(event_id = %envelope.id, kind = %envelope.kind, fresh, "webhook stored");
+            if fresh {
+                state.worker.notify_one();
+            }
+            StatusCode::OK
+        }
+        Err(error) => {
+            // Not stored, so not acknowledged: Vercel will deliver it again.
+            tracing::error!(%error, "cannot store a webhook");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! What each event does to Tether's state. Every effect is a database change made in the same
+//! transaction that marks the event done, so it happens exactly once. Effects are written to give
+//! the same final state in any order: removal is final, and per-project records keep the newest.
+
+use serde_json::Value;
+use sqlx::SqliteConnection;
+
+use super::inbox::StoredEvent;
+use crate::{config::OnUninstall, store::now_ms};
+
+type Result<T> = std::result::Result<T, sqlx::Error>;
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(value, |v, key| v.get(key)).and_then(Value::as_str)
+}
+
+/// Ids from a list that Vercel may send as strings or as objects with an `id`.
+fn ids(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items.iter().filter_map(|item| item.as_str().or_else(|| item["id"].as_str())).map(str::to_owned).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Applies one event; the returned text says what was done, for the inbox's record.
+pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstall: OnUninstall) -> Result<String> {
+    let body: Value = serde_json::from_str(&event.body).unwrap_or_default();
+    let payload = &body["payload"];
+    let configuration = str_at(payload, &["configuration", "id"]);
+    match event.kind.as_str() {
+        "integration-configuration.removed" | "integration-configuration-removed" => match configuration {
+            Some(id) => remove_installation(conn, id, event.created_at, on_uninstall).await,
+            None => Ok("ignored: no configuration id".into()),
+        },
+        "integration-configuration.permission-upgraded" => {
+            let Some(id) = configuration else { return Ok("ignored: no configuration id".into()) };
+            let removed = ids(&payload["projects"]["removed"]);
+            for project in &removed {
+                close_link(conn, id, project).await?;
+            }
+            Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
+        }
+        "integration-configuration.scope-change-confirmed" => Ok(format!(
+            "recorded scopes {}",
+            payload["configuration"]["scopes"].to_string().chars().take(200).collect::<String>()
+        )),
+        "integration-configuration.transferred" => {
+            let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
+                return Ok("ignored: incomplete transfer".into());
+            };
+            sqlx::query("UPDATE installations SET team_id = ? WHERE configuration_id = ?")
+                .bind(team)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(format!("moved to team {team}"))
+        }
+        "project.removed" => {
+            let Some(project) = str_at(payload, &["project", "id"]) else {
+                return Ok("ignored: no project id".into());
+            };
+            let installations = installations_for(conn, payload, configuration).await?;
+            for id in &installations {
+                close_link(conn, id, project).await?;
+            }
+            Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
+        }
+        "project.created" => {
+            let Some(project) = str_at(payload, &["project", "id"]) else {
+                return Ok("ignored: no project id".into());
+            };
+            let name = str_at(payload, &["project", "name"]).unwrap_or(project);
+            let installations = installations_for(conn, payload, configuration).await?;
+            for id in &installations {
+                record(conn, id, project, "project.created", name, event.created_at).await?;
+            }
+            Ok(format!("recorded new project {name}"))
+        }
+        kind if kind.starts_with("deployment.") => {
+            let project = str_at(payload, &["project", "id"]).or_else(|| str_at(payload, &["projectId"]));
+            let Some(project) = project else { return Ok("ignored: no project id".into()) };
+            let state = kind.trim_start_matches("deployment.");
+            let url = str_at(payload, &["deployment", "url"]).unwrap_or_default();
+            let detail = format!("{state} {url}").trim().to_owned();
+            let mut recorded = 0;
+            for id in installations_for(conn, payload, configuration).await? {
+                if is_linked(conn, &id, project).await? {
+                    record(conn, &id, project, "deployment", &detail, event.created_at).await?;
+                    recorded += 1;
+                }
+            }
+            Ok(format!("recorded deployment {state} for {recorded} link(s)"))
+        }
+        other => Ok(format!("ignored unknown type {other}")),
+    }
+}
+
+async fn remove_installation(
+    conn: &mut SqliteConnection,
+    configuration_id: &str,
+    at: i64,
+    on_uninstall: OnUninstall,
+) -> Result<String> {
+    if on_uninstall == OnUninstall::Release {
+        // Resources only this installation used go with it.
+        sqlx::query(
+            "DELETE FROM resources WHERE id IN (SELECT resource_id FROM links WHERE configuration_id = ?) \
+             AND id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? AND status = 'linked' \
+                            AND resource_id IS NOT NULL)",
+        )
+        .bind(configuration_id)
+        .bind(configuration_id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE links SET resource_id = NULL WHERE configuration_id = ?")
+            .bind(configuration_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    crate::store::installations::mark_removed(conn, configuration_id, if at > 0 { at } else { now_ms() }).await?;
+    Ok("uninstalled: token destroyed, links closed".into())
+}
+
+async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<()> {
+    // Vercel removed the variables with the access; what Tether recorded of them goes too.
+    sqlx::query("DELETE FROM env_vars WHERE configuration_id = ? AND project_id = ?")
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ? AND project_id = ?")
+        .bind(now_ms())
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn is_linked(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = ? AND project_id = ? AND status = 'linked'")
+            .bind(configuration_id)
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// The installations an event concerns: the one it names, else those of its team or user.
+async fn installations_for(
+    conn: &mut SqliteConnection,
+    payload: &Value,
+    configuration: Option<&str>,
+) -> Result<Vec<String>> {
+    if let Some(id) = configuration {
+        return Ok(vec![id.to_owned()]);
+    }
+    let (column, owner) = match (str_at(payload, &["team", "id"]), str_at(payload, &["user", "id"])) {
+        (Some(team), _) => ("team_id", team),
+        (None, Some(user)) => ("user_id", user),
+        (None, None) => return Ok(Vec::new()),
+    };
+    let team_filter = if column == "user_id" { " AND team_id IS NULL" } else { "" };
+    let sql =
+        format!("SELECT configuration_id FROM installations WHERE {column} = ?{team_filter} AND status = 'active'");
+    sqlx::query_scalar(&sql).bind(owner).fetch_all(&mut *conn).await
+}
+
+/// Keeps the newest record per project and kind, whatever order events arrive in.
+async fn record(
+    conn: &mut SqliteConnection,
+    configuration_id: &str,
+    project_id: &str,
+    kind: &str,
+    detail: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO project_events (configuration_id, project_id, kind, detail, event_created_at) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (configuration_id, project_id, kind) DO UPDATE SET \
+           detail = excluded.detail, event_created_at = excluded.event_created_at \
+         WHERE excluded.event_created_at >= project_events.event_created_at",
+    )
+    .bind(configuration_id)
+    .bind(project_id)
+    .bind(kind)
+    .bind(detail)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! The inbox: every verified event, once, with what the worker did with it.
+
+use sqlx::FromRow;
+
+use crate::store::{now_ms, Store, StoreError};
+
+pub struct NewEvent<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub configuration_id: Option<&'a str>,
+    pub body: &'a str,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredEvent {
+    pub id: String,
+    pub kind: String,
+    pub body: String,
+    pub created_at: i64,
+    pub attempts: i64,
+}
+
+/// Failures back off from 1 s, doubling, to at most five minutes; after this many, the event is
+/// parked as failed for a person to look at.
+pub const MAX_ATTEMPTS: i64 = 12;
+
+impl Store {
+    /// True when the event is new; a repeat delivery stores nothing.
+    pub async fn store_event(&self, event: NewEvent<'_>) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "INSERT INTO webhook_events (id, kind, configuration_id, body, created_at, received_at, next_attempt_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(event.id)
+        .bind(event.kind)
+        .bind(event.configuration_id)
+        .bind(event.body)
+        .bind(event.created_at)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn due_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, body, created_at, attempts FROM webhook_events \
+             WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY received_at, id LIMIT ?",
+        )
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn event_failed(&self, event: &StoredEvent, error: &str) -> Result<(), StoreError> {
+        let attempts = event.attempts + 1;
+        let backoff_ms = (1000i64 << attempts.min(9)).min(5 * 60 * 1000);
+        let state = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+        sqlx::query(
+            "UPDATE webhook_events SET attempts = ?, next_attempt_at = ?, state = ?, outcome = ? \
+             WHERE id = ? AND state = 'pending'",
+        )
+        .bind(attempts)
+        .bind(now_ms() + backoff_ms)
+        .bind(state)
+        .bind(error)
+        .bind(&event.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (state, outcome) of one event, for tests and operators.
+    pub async fn event_state(&self, id: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+        Ok(sqlx::query_as("SELECT state, outcome FROM webhook_events WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn count_events(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events").fetch_one(&self.pool).await?)
+    }
+}

@@ -1,0 +1,199 @@
+//! Webhooks as Vercel sends them: signed by the simulator, verified on the raw bytes, stored
+//! once, applied once, in any order, across restarts.
+
+use std::{process::Stdio, time::Duration};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use server::webhook::verify::sign;
+
+use crate::support::world;
+
+const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
+
+fn event(id: &str, kind: &str, payload: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"id": id, "type": kind, "createdAt": 1_700_000_000_000i64, "payload": payload})).unwrap()
+}
+
+async fn wait_for_delivery(world: &crate::support::World, kind: &str) -> String {
+    for _ in 0..200 {
+        if let Some(d) = world.sim.sim.deliveries().into_iter().find(|d| d.kind == kind && d.statuses.contains(&200)) {
+            return d.id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no successful {kind} delivery");
+}
+
+#[tokio::test]
+async fn a_deployment_is_recorded_once_however_often_it_is_delivered() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.connect(&popup.configuration_id, &[("prj_acme070", "new")]).await;
+    world.sim.sim.deploy("prj_acme070").unwrap();
+    let id = wait_for_delivery(&world, "deployment.succeeded").await;
+    assert!(world.applied(&id).await.contains("1 link"));
+    let store = world.store().await;
+    let events = store.count_events().await.unwrap();
+
+    // Ten times in a row, then ten at once: acknowledged, never stored or applied again.
+    for _ in 0..10 {
+        assert!(world.sim.sim.deliver(&id, false));
+    }
+    let body = world.sim.sim.deliveries().into_iter().find(|d| d.id == id).unwrap().body;
+    let signature = sign(&body, SECRET);
+    let concurrent = (0..10).map(|_| world.post_webhook(&body, Some(&signature)));
+    assert!(futures::future::join_all(concurrent).await.iter().all(|s| *s == StatusCode::OK));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(store.count_events().await.unwrap(), events);
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
+    assert_eq!(page.matches("Last deployment: succeeded").count(), 1, "{page}");
+}
+
+#[tokio::test]
+async fn bad_signatures_and_oversized_bodies_store_nothing() {
+    let world = world().await;
+    let body = event("evt_bad", "deployment.created", json!({}));
+    let good = sign(&body, SECRET);
+    let mut flipped = body.clone();
+    flipped[10] ^= 0x04;
+    let reserialised = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body).unwrap()).unwrap();
+    let wrong = sign(&body, "another secret");
+    let cases: [(&[u8], Option<&str>); 7] = [
+        (&body, None),
+        (&body, Some("")),
+        (&body, Some("zz")),
+        (&body, Some(&good[..30])),
+        (&body, Some(&wrong)),
+        (&flipped, Some(&good)),
+        (&reserialised, Some(&good)),
+    ];
+    for (i, (body, signature)) in cases.into_iter().enumerate() {
+        assert_eq!(world.post_webhook(body, signature).await, StatusCode::UNAUTHORIZED, "case {i}");
+    }
+    let huge = vec![b' '; server::webhook::BODY_LIMIT + 1];
+    assert_eq!(world.post_webhook(&huge, Some(&sign(&huge, SECRET))).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(world.store().await.count_events().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn uninstalling_at_vercel_removes_the_installation_here_in_any_order() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.connect(&popup.configuration_id, &[("prj_acme071", "new")]).await;
+    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let configuration = json!({"configuration": {"id": popup.configuration_id}});
+
+    // The legacy spelling, twice, before a deployment that Vercel sent earlier but that arrives late.
+    let removed = event("evt_removed", "integration-configuration-removed", configuration.clone());
+    for _ in 0..2 {
+        assert_eq!(world.post_webhook(&removed, Some(&sign(&removed, SECRET))).await, StatusCode::OK);
+    }
+    let late = event(
+        "evt_late",
+        "deployment.succeeded",
+        json!({"project": {"id": "prj_acme071"}, "team": {"id": vercel_sim::TEAM_ID}}),
+    );
+    assert_eq!(world.post_webhook(&late, Some(&sign(&late, SECRET))).await, StatusCode::OK);
+    assert!(world.applied("evt_removed").await.starts_with("uninstalled"));
+    world.applied("evt_late").await;
+
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await;
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(page.text().await.unwrap().contains("was removed"));
+    assert!(!world.database_bytes().windows(token.len()).any(|w| w == token.as_bytes()));
+    let install = world.get(&format!("/install/{}", popup.configuration_id)).await;
+    assert_eq!(install.status(), StatusCode::NOT_FOUND, "nothing can be linked any more");
+}
+
+#[tokio::test]
+async fn the_simulators_uninstall_and_project_events_reach_tether() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.connect(&popup.configuration_id, &[("prj_acme072", "new"), ("prj_acme073", "new")]).await;
+    assert!(world.sim.sim.remove_project("prj_acme072"));
+    let removed = wait_for_delivery(&world, "project.removed").await;
+    assert!(world.applied(&removed).await.contains("1 installation"));
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(page.contains("Connected projects (1)") && !page.contains(r#"data-project="acme-app-072""#));
+
+    assert!(world.sim.sim.uninstall(&popup.configuration_id));
+    let id = wait_for_delivery(&world, "integration-configuration.removed").await;
+    world.applied(&id).await;
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await;
+    assert_eq!(page.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn an_acknowledged_event_survives_kill_9_and_is_applied_after_restart() {
+    let world = world().await;
+    let dir = std::env::temp_dir().join(format!("tether-kill-{}", rand::random::<u64>()));
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
+            .env("TETHER_SIMULATOR_URL", world.sim.url())
+            .env("TETHER_DATA_DIR", &dir)
+            .env("TETHER_CONFIG", "/dev/null")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let up = || async {
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("Tether did not start");
+    };
+    let mut tether = spawn();
+    up().await;
+    let body = event(
+        "evt_durable",
+        "project.created",
+        json!({"project": {"id": "prj_x", "name": "x"}, "team": {"id": "team_nobody"}}),
+    );
+    let signature = sign(&body, SECRET);
+    let response = client
+        .post(format!("{base}/webhooks/vercel"))
+        .header("x-vercel-signature", &signature)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    tether.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    tether.wait().unwrap();
+
+    let mut tether = spawn();
+    up().await;
+    let again = client
+        .post(format!("{base}/webhooks/vercel"))
+        .header("x-vercel-signature", &signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK, "a repeat after the restart is acknowledged");
+    let store = server::store::Store::connect(&format!("sqlite://{}/tether.db", dir.display())).await.unwrap();
+    let mut state = None;
+    for _ in 0..100 {
+        state = store.event_state("evt_durable").await.unwrap();
+        if state.as_ref().is_some_and(|(s, _)| s == "done") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tether.kill().unwrap();
+    tether.wait().unwrap();
+    assert_eq!(state.map(|(s, _)| s).as_deref(), Some("done"), "stored before the 200, applied after the restart");
+    assert_eq!(store.count_events().await.unwrap(), 1);
+}

@@ -1,0 +1,155 @@
+//! Signed webhook delivery, as Vercel does it: one URL for the integration, the body signed with
+//! HMAC-SHA1 under the client secret, non-2xx answers retried with backoff. Tests can replay a
+//! delivery or send it with one bit flipped.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha1::Sha1;
+
+use crate::state::{now_ms, random_id, Sim};
+
+/// Vercel retries for a day; the simulator compresses that into a few seconds.
+const ATTEMPTS: u32 = 6;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// The HTTP status of each attempt; 0 when the request failed outright.
+    pub statuses: Vec<u16>,
+}
+
+pub fn sign(body: &[u8], secret: &str) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+impl Sim {
+    /// Records an event and delivers it in the background; returns its id.
+    pub fn emit(&self, kind: &str, payload: Value) -> String {
+        let id = random_id("evt_", 20);
+        let body = serde_json::to_vec(&json!({
+            "id": id, "type": kind, "createdAt": now_ms(), "region": "sim1", "payload": payload
+        }))
+        .unwrap_or_default();
+        self.lock().deliveries.push(Delivery { id: id.clone(), kind: kind.into(), body, statuses: Vec::new() });
+        self.deliver(&id, false);
+        id
+    }
+
+    /// Sends a recorded delivery again, exactly as before or with one bit of the body flipped
+    /// (the signature stays the original's).
+    pub fn deliver(&self, id: &str, tamper: bool) -> bool {
+        let Some(url) = self.config.webhook_url.clone() else { return false };
+        let Some(mut body) = self.lock().deliveries.iter().find(|d| d.id == id).map(|d| d.body.clone()) else {
+            return false;
+        };
+        let signature = sign(&body, &self.config.client_secret);
+        if tamper {
+            let middle = body.len() / 2;
+            body[middle] ^= 0x01;
+        }
+        let sim = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut backoff = FIRST_BACKOFF;
+            for _ in 0..ATTEMPTS {
+                let status = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-vercel-signature", &signature)
+                    .body(body.clone())
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                if let Some(delivery) = sim.lock().deliveries.iter_mut().find(|d| d.id == id) {
+                    delivery.statuses.push(status);
+                }
+                if (200..300).contains(&status) {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        });
+        true
+    }
+
+    /// The dashboard's Uninstall: the installation and its env vars go, and Vercel tells the
+    /// integration.
+    pub fn uninstall(&self, configuration_id: &str) -> bool {
+        let installation = {
+            let mut inner = self.lock();
+            let Some(installation) = inner.installations.iter_mut().find(|i| i.id == configuration_id) else {
+                return false;
+            };
+            installation.status = "removed".into();
+            let installation = installation.clone();
+            for vars in inner.env.values_mut() {
+                vars.retain(|v| v.configuration_id.as_deref() != Some(configuration_id));
+            }
+            installation
+        };
+        self.emit(
+            "integration-configuration.removed",
+            json!({
+                "configuration": {"id": installation.id, "projectSelection": "all"},
+                "team": installation.team_id.as_ref().map(|id| json!({"id": id})),
+                "user": {"id": installation.user_id},
+            }),
+        );
+        true
+    }
+
+    /// Deletes a project in the account, as a user would in Vercel.
+    pub fn remove_project(&self, project_id: &str) -> bool {
+        let project = {
+            let mut inner = self.lock();
+            let Some(index) = inner.projects.iter().position(|p| p.id == project_id) else { return false };
+            inner.env.remove(project_id);
+            inner.projects.remove(index)
+        };
+        self.emit("project.removed", self.owner_payload(&project, json!({})));
+        true
+    }
+
+    /// A production deployment of a project: `deployment.created`, then `deployment.succeeded`.
+    pub fn deploy(&self, project_id: &str) -> Option<String> {
+        let project = self.lock().projects.iter().find(|p| p.id == project_id).cloned()?;
+        let deployment = random_id("dpl_", 16);
+        let details = json!({
+            "deployment": {"id": deployment, "url": format!("{}-{}.vercel.app", project.name, &deployment[4..10])},
+            "target": "production",
+        });
+        self.emit("deployment.created", self.owner_payload(&project, details.clone()));
+        self.emit("deployment.succeeded", self.owner_payload(&project, details));
+        Some(deployment)
+    }
+
+    pub(crate) fn owner_payload(&self, project: &crate::Project, mut extra: Value) -> Value {
+        let is_team = self.lock().accounts.iter().any(|a| a.id == project.account_id && a.is_team);
+        extra["project"] = json!({"id": project.id, "name": project.name});
+        if is_team {
+            extra["team"] = json!({"id": project.account_id});
+        } else {
+            extra["user"] = json!({"id": project.account_id});
+        }
+        extra
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock().deliveries.clone()
+    }
+}
