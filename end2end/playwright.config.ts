@@ -37,7 +37,11 @@ export default defineConfig({
   webServer: [
     {
       command: "../target/release/vercel-sim",
-      env: { SIM_ADDR: "127.0.0.1:3410", SIM_REDIRECT_URL: `${TETHER}/callback` },
+      env: {
+        SIM_ADDR: "127.0.0.1:3410",
+        SIM_REDIRECT_URL: `${TETHER}/callback`,
+        SIM_WEBHOOK_URL: `${TETHER}/webhooks/vercel`,
+      },
       url: `${SIM}/sim/api/state`,
       reuseExistingServer: false,
       stdout: "ignore",

@@ -389,6 +389,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_leptos_toml_is_valid() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")).unwrap();
+        let s = load(Some(&text), &[]).unwrap();
+        assert_eq!(s.provider.env.len(), 2);
+        assert_eq!(s.provider.on_uninstall, OnUninstall::Keep);
+    }
+
+    #[test]
     fn typos_and_bad_values_are_reported_together() {
         let err = load(Some("[server]\nadress = \"x\"\n"), &[]).unwrap_err().to_string();
         assert!(err.contains("adress"), "{err}");

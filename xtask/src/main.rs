@@ -13,7 +13,8 @@ use anyhow::{bail, Context, Result};
 const USAGE: &str = "usage: cargo xtask <run|test>
   run   install what is missing, build the release site, start Tether (http://127.0.0.1:3000)
         and the Vercel simulator (http://127.0.0.1:3100) with SQLite
-  test  every test layer: unit and integration tests, then Playwright in Chromium";
+  test  every test layer: unit and integration tests, then Playwright in Chromium
+  bench measured figures (release build): webhook ingestion on SQLite";
 
 fn main() -> Result<()> {
     let root = workspace_root()?;
@@ -21,6 +22,7 @@ fn main() -> Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("run") => run(&root),
         Some("test") => test(&root),
+        Some("bench") => bench(),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -85,6 +87,11 @@ fn wait_either(a: &mut Child, b: &mut Child) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+fn bench() -> Result<()> {
+    step("Webhook ingestion benchmark (release build)");
+    sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "webhooks"]))
 }
 
 fn test(root: &Path) -> Result<()> {

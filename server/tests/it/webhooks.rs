@@ -71,9 +71,26 @@ async fn bad_signatures_and_oversized_bodies_store_nothing() {
     for (i, (body, signature)) in cases.into_iter().enumerate() {
         assert_eq!(world.post_webhook(body, signature).await, StatusCode::UNAUTHORIZED, "case {i}");
     }
+    // The simulator's own tampering: a delivery it sends with one bit flipped is refused.
+    world.sim.sim.emit("deployment.created", json!({"project": {"id": "prj_none"}}));
+    let id = wait_for_delivery(&world, "deployment.created").await;
+    let stored = world.store().await.count_events().await.unwrap();
+    assert!(world.sim.sim.deliver(&id, true));
+    let mut refused = false;
+    for _ in 0..100 {
+        let statuses = world.sim.sim.deliveries().into_iter().find(|d| d.id == id).unwrap().statuses;
+        if statuses.contains(&401) {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the tampered delivery got 401");
+    assert_eq!(world.store().await.count_events().await.unwrap(), stored);
+
     let huge = vec![b' '; server::webhook::BODY_LIMIT + 1];
     assert_eq!(world.post_webhook(&huge, Some(&sign(&huge, SECRET))).await, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(world.store().await.count_events().await.unwrap(), 0);
+    assert_eq!(world.store().await.count_events().await.unwrap(), stored, "only the simulator's genuine event");
 }
 
 #[tokio::test]
