@@ -193,7 +193,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
     let new_projects = (!new_projects.is_empty()).then(|| {
         view! {
             <p class="note" data-testid="new-projects">
-                "New on Vercel since the install: " {new_projects.join(", ")}
+                {format!("New on Vercel since the install: {}", new_projects.join(", "))}
             </p>
         }
     });

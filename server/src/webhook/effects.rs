@@ -104,20 +104,24 @@ async fn remove_installation(
     on_uninstall: OnUninstall,
 ) -> Result<String> {
     if on_uninstall == OnUninstall::Release {
-        // Resources only this installation used go with it.
-        sqlx::query(
-            "DELETE FROM resources WHERE id IN (SELECT resource_id FROM links WHERE configuration_id = ?) \
-             AND id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? AND status = 'linked' \
-                            AND resource_id IS NOT NULL)",
+        // Resources only this installation used go with it; one another installation still links stays.
+        let released: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT resource_id FROM links WHERE configuration_id = ? AND resource_id IS NOT NULL \
+             AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? \
+                                     AND status = 'linked' AND resource_id IS NOT NULL)",
         )
         .bind(configuration_id)
         .bind(configuration_id)
-        .execute(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        sqlx::query("UPDATE links SET resource_id = NULL WHERE configuration_id = ?")
-            .bind(configuration_id)
-            .execute(&mut *conn)
-            .await?;
+        for resource in &released {
+            // Closed links keep their history but let go of the resource first (foreign key).
+            sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = ?")
+                .bind(resource)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM resources WHERE id = ?").bind(resource).execute(&mut *conn).await?;
+        }
     }
     crate::store::installations::mark_removed(conn, configuration_id, if at > 0 { at } else { now_ms() }).await?;
     Ok("uninstalled: token destroyed, links closed".into())

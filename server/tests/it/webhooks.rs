@@ -214,3 +214,78 @@ async fn an_acknowledged_event_survives_kill_9_and_is_applied_after_restart() {
     assert_eq!(state.map(|(s, _)| s).as_deref(), Some("done"), "stored before the 200, applied after the restart");
     assert_eq!(store.count_events().await.unwrap(), 1);
 }
+
+async fn deliver(world: &crate::support::World, id: &str, kind: &str, payload: serde_json::Value) -> String {
+    let body = event(id, kind, payload);
+    assert_eq!(world.post_webhook(&body, Some(&sign(&body, SECRET))).await, StatusCode::OK, "{kind}");
+    world.applied(id).await
+}
+
+#[tokio::test]
+async fn permission_changes_transfers_new_projects_and_unknown_types() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let cfg = popup.configuration_id.clone();
+    world.connect(&cfg, &[("prj_acme080", "new"), ("prj_acme081", "new")]).await;
+    let configuration = json!({"id": cfg, "projectSelection": "selected", "projects": ["prj_acme081"]});
+
+    let outcome = deliver(
+        &world,
+        "evt_perm",
+        "integration-configuration.permission-upgraded",
+        json!({"configuration": configuration, "projects": {"added": [], "removed": ["prj_acme080"]}}),
+    )
+    .await;
+    assert!(outcome.contains("closed 1 link"), "{outcome}");
+    let page = world.get(&format!("/configure?configurationId={cfg}")).await.text().await.unwrap();
+    assert!(page.contains("Connected projects (1)") && page.contains(r#"data-project="acme-app-081""#));
+
+    let created = world.sim.sim.create_project(vercel_sim::TEAM_ID).unwrap();
+    let id = wait_for_delivery(&world, "project.created").await;
+    let outcome = world.applied(&id).await;
+    let page = world.get(&format!("/configure?configurationId={cfg}")).await.text().await.unwrap();
+    let shown = page.find("New on Vercel").map(|i| &page[i..i + 80]);
+    assert!(page.contains(&format!("New on Vercel since the install: {}", created.name)), "{outcome}: {shown:?}");
+
+    let outcome = deliver(&world, "evt_unknown", "integration-configuration.someday", json!({})).await;
+    assert!(outcome.starts_with("ignored unknown type"));
+
+    deliver(
+        &world,
+        "evt_moved",
+        "integration-configuration.transferred",
+        json!({"configuration": {"id": cfg}, "previousTeamId": vercel_sim::TEAM_ID, "newTeamId": "team_elsewhere"}),
+    )
+    .await;
+    let installation = world.store().await.installation(&cfg).await.unwrap().unwrap();
+    assert_eq!(installation.team_id.as_deref(), Some("team_elsewhere"));
+}
+
+#[tokio::test]
+async fn release_on_uninstall_deletes_resources_no_one_else_uses() {
+    let world = crate::support::world_with(Some("[provider]\non_uninstall = \"release\"\n")).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let shared = {
+        let start = popup.page.find("value=\"existing:").unwrap() + "value=\"existing:".len();
+        popup.page[start..].split('"').next().unwrap().to_owned()
+    };
+    let existing = format!("existing:{shared}");
+    world.connect(&popup.configuration_id, &[("prj_acme090", "new"), ("prj_acme091", &existing)]).await;
+    let store = world.store().await;
+    let before: Vec<String> =
+        store.resources_of(vercel_sim::TEAM_ID).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert!(before.contains(&"acme-app-090-db".to_string()));
+
+    deliver(
+        &world,
+        "evt_gone",
+        "integration-configuration.removed",
+        json!({"configuration": {"id": popup.configuration_id}}),
+    )
+    .await;
+    let after: Vec<String> =
+        store.resources_of(vercel_sim::TEAM_ID).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert!(!after.contains(&"acme-app-090-db".to_string()), "released: {after:?}");
+    assert!(!after.iter().any(|n| n == "shared-db"), "also released: only this installation used it");
+    assert!(after.contains(&"analytics-db".to_string()), "never linked, so not this installation's to release");
+}
