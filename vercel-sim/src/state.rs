@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     pub env_rate: HashMap<String, (i64, u32)>,
     pub faults: Vec<Fault>,
     pub deliveries: Vec<crate::webhooks::Delivery>,
+    pub last_event_at: i64,
 }
 
 /// An answer forced on the next matching request, as a flaky or rate-limiting Vercel would give.

@@ -37,11 +37,16 @@ impl Sim {
     /// Records an event and delivers it in the background; returns its id.
     pub fn emit(&self, kind: &str, payload: Value) -> String {
         let id = random_id("evt_", 20);
+        let mut inner = self.lock();
+        // Strictly increasing, as Vercel's events are: two in one millisecond keep their order.
+        let created_at = now_ms().max(inner.last_event_at + 1);
+        inner.last_event_at = created_at;
         let body = serde_json::to_vec(&json!({
-            "id": id, "type": kind, "createdAt": now_ms(), "region": "sim1", "payload": payload
+            "id": id, "type": kind, "createdAt": created_at, "region": "sim1", "payload": payload
         }))
         .unwrap_or_default();
-        self.lock().deliveries.push(Delivery { id: id.clone(), kind: kind.into(), body, statuses: Vec::new() });
+        inner.deliveries.push(Delivery { id: id.clone(), kind: kind.into(), body, statuses: Vec::new() });
+        drop(inner);
         self.deliver(&id, false);
         id
     }

@@ -147,3 +147,10 @@ impl World {
             .collect()
     }
 }
+
+/// The id of the resource the install page offers under this name.
+pub fn resource_id(page: &str, name: &str) -> String {
+    let label = page.find(&format!(">Connect {name}<")).expect("the resource is offered");
+    let start = page[..label].rfind("value=\"existing:").unwrap() + "value=\"existing:".len();
+    page[start..].split('"').next().unwrap().to_owned()
+}

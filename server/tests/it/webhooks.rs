@@ -31,7 +31,9 @@ async fn a_deployment_is_recorded_once_however_often_it_is_delivered() {
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     world.connect(&popup.configuration_id, &[("prj_acme070", "new")]).await;
     world.sim.sim.deploy("prj_acme070").unwrap();
+    let first = wait_for_delivery(&world, "deployment.created").await;
     let id = wait_for_delivery(&world, "deployment.succeeded").await;
+    world.applied(&first).await;
     assert!(world.applied(&id).await.contains("1 link"));
     let store = world.store().await;
     let events = store.count_events().await.unwrap();
@@ -265,10 +267,7 @@ async fn permission_changes_transfers_new_projects_and_unknown_types() {
 async fn release_on_uninstall_deletes_resources_no_one_else_uses() {
     let world = crate::support::world_with(Some("[provider]\non_uninstall = \"release\"\n")).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    let shared = {
-        let start = popup.page.find("value=\"existing:").unwrap() + "value=\"existing:".len();
-        popup.page[start..].split('"').next().unwrap().to_owned()
-    };
+    let shared = crate::support::resource_id(&popup.page, "shared-db");
     let existing = format!("existing:{shared}");
     world.connect(&popup.configuration_id, &[("prj_acme090", "new"), ("prj_acme091", &existing)]).await;
     let store = world.store().await;
