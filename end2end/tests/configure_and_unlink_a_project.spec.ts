@@ -10,9 +10,7 @@ test("open Configure from Vercel and disconnect a project", async ({ page, conte
   await popup.waitUntilHydrated();
   await popup.search("acme-app-088");
   await popup.choose("acme-app-088", "Create a new resource");
-  const closed = popup.page.waitForEvent("close");
-  await popup.connect();
-  await closed;
+  await popup.connectAndReturnToVercel();
   await expect(dashboard.envRows("acme-app-088")).toHaveCount(3);
 
   const configurationId = await page.locator("#installations tr").last().getAttribute("data-configuration-id");

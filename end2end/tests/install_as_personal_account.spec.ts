@@ -20,10 +20,7 @@ test("install on a personal account", async ({ page }) => {
 
   await popup.waitUntilHydrated();
   await popup.choose("alice-app-001", "Create a new resource");
-  const closed = popup.page.waitForEvent("close");
-  await popup.connect();
-  await expect(popup.page.getByTestId("installed")).toBeVisible();
-  await closed;
+  await popup.connectAndReturnToVercel();
 
   await expect(dashboard.latestInstallationState()).toHaveText("reached next");
   await expect(dashboard.envRows("alice-app-001")).toHaveCount(3);

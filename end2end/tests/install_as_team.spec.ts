@@ -22,10 +22,7 @@ test("install as a team: one new and one existing resource", async ({ page }) =>
   await popup.search("acme-app-199");
   await popup.choose("acme-app-199", "Connect shared-db");
 
-  const closed = popup.page.waitForEvent("close");
-  await popup.connect();
-  await expect(popup.page.getByTestId("installed")).toBeVisible();
-  await closed;
+  await popup.connectAndReturnToVercel();
   expect(popup.errors).toEqual([]);
 
   await expect(dashboard.latestInstallationState()).toHaveText("reached next");

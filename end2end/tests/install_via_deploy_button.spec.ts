@@ -11,9 +11,6 @@ test("install through the Deploy Button", async ({ page }) => {
   await expect(popup.page.getByLabel("Resource for deployed-app-00")).toHaveValue("new");
   await expect(popup.page.getByLabel("Resource for alice-app-000")).toHaveValue("skip");
   await popup.waitUntilHydrated();
-  const closed = popup.page.waitForEvent("close");
-  await popup.connect();
-  await expect(popup.page.getByTestId("installed")).toBeVisible();
-  await closed;
+  await popup.connectAndReturnToVercel();
   await expect(dashboard.envRows("deployed-app-00")).toHaveCount(3);
 });

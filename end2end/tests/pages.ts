@@ -74,4 +74,12 @@ export class Popup {
   async connect() {
     await this.page.getByRole("button", { name: "Connect" }).click();
   }
+
+  /** Connect, then see the popup reach Vercel's `next` and close, as Vercel's popup does. */
+  async connectAndReturnToVercel() {
+    const closed = this.page.waitForEvent("close");
+    await this.connect();
+    await expect(this.page.getByTestId("installed")).toBeVisible();
+    await closed;
+  }
 }

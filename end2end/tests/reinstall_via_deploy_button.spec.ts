@@ -16,8 +16,5 @@ test("deploy into a team that already has the integration", async ({ page }) => 
   expect(second.page.url()).toEqual(installed);
   await expect(second.page.locator("li.project select[name^='choices'] >> nth=0")).toHaveValue("new");
   await second.waitUntilHydrated();
-  const closed = second.page.waitForEvent("close");
-  await second.connect();
-  await expect(second.page.getByTestId("installed")).toBeVisible();
-  await closed;
+  await second.connectAndReturnToVercel();
 });

@@ -9,9 +9,7 @@ test("uninstall from Vercel's dashboard", async ({ page, context }) => {
   const popup = await dashboard.install("Alice Example");
   await popup.waitUntilHydrated();
   await popup.choose("alice-app-002", "Create a new resource");
-  const closed = popup.page.waitForEvent("close");
-  await popup.connect();
-  await closed;
+  await popup.connectAndReturnToVercel();
 
   const configurationId = await page.locator("#installations tr").last().getAttribute("data-configuration-id");
   const opened = context.waitForEvent("page");

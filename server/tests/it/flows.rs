@@ -107,15 +107,7 @@ async fn the_deploy_button_preselects_its_project_and_reuses_the_installation() 
     let response = world.browser.get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(world.installation_rows().await, 1, "never two rows for one installation");
-    let page = world
-        .browser
-        .get(format!("{}/install/{}", world.tether, first.configuration_id))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = world.get(&format!("/install/{}", first.configuration_id)).await.text().await.unwrap();
     let row = &page[page.find(&format!("choices[{}]", project.id)).expect("the new project is listed")..];
     let select = &row[..row.find("</select>").unwrap()];
     assert!(select.contains(r#"<option value="new" selected"#), "the deployed project is preselected: {select}");
