@@ -74,7 +74,8 @@ pub fn router(state: AppState) -> Router {
             )
         }
     });
-    let pkg = ServeDir::new(state.settings.site_root.join("pkg"));
+    // xtask writes a max-quality `.br` beside each asset at build time.
+    let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
     Router::new()
         .route("/", get(landing))
         .route("/callback", get(callback))

@@ -51,8 +51,32 @@ pub fn sh(command: &mut Command) -> Result<()> {
 fn build_release(root: &Path) -> Result<()> {
     step("Building the release site (wasm, CSS, server) with cargo-leptos");
     sh(Command::new("cargo").args(["leptos", "build", "--release"]).env("PATH", tools::path_with_tools(root)))?;
+    precompress(&root.join("target/site/pkg"))?;
     step("Building the Vercel simulator");
     sh(Command::new("cargo").args(["build", "--release", "-p", "vercel-sim"]))
+}
+
+/// Brotli at its highest quality, once at build time, beside each asset: the server sends the
+/// `.br` file to browsers that accept it, instead of compressing on every request at a lower level.
+fn precompress(pkg: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(pkg).with_context(|| format!("reading {}", pkg.display()))? {
+        let path = entry?.path();
+        let wanted = matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css"));
+        if !wanted {
+            continue;
+        }
+        let input = std::fs::read(&path)?;
+        let mut output = Vec::new();
+        {
+            let mut writer = brotli::CompressorWriter::new(&mut output, 64 * 1024, 11, 22);
+            std::io::Write::write_all(&mut writer, &input)?;
+        }
+        let mut target = path.clone().into_os_string();
+        target.push(".br");
+        std::fs::write(&target, &output)?;
+        eprintln!("    {} {} B -> {} B brotli", path.display(), input.len(), output.len());
+    }
+    Ok(())
 }
 
 fn run(root: &Path) -> Result<()> {
