@@ -12,7 +12,7 @@ use super::start;
 use crate::{
     params::{CallbackParams, NextUrl},
     state::AppState,
-    store::{installations::token_binding, now_ms, sessions::NewSession},
+    store::{installations::token_binding, sessions::NewSession},
     vercel::VercelError,
     web::{self, action, error_view},
 };
@@ -53,21 +53,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
 
     // Before anything reaches Vercel: an external-flow callback must come back to the browser
     // that started it, with its state, in time.
-    let checked = match start::check_state(params.state.as_deref(), params.source, state_cookie, now_ms()) {
-        // The cookie is cleared on use, but a copied cookie must not work twice either.
-        Ok(then) => match &params.state {
-            Some(value) => match state.store.claim_code(&start::state_digest(value), configuration_id).await {
-                Ok(true) => Ok(then),
-                Ok(false) => Err(start::StateError::Reused),
-                Err(error) => {
-                    tracing::error!(%error, "cannot record the state");
-                    Err(start::StateError::Reused)
-                }
-            },
-            None => Ok(then),
-        },
-        Err(error) => Err(error),
-    };
+    let checked = start::verify(&state.store, &params, state_cookie).await;
     let then = match checked {
         Ok(then) => then,
         Err(error) => {

@@ -10,7 +10,11 @@ use axum::{
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-use crate::{params::Source, state::AppState, store::now_ms};
+use crate::{
+    params::{CallbackParams, Source},
+    state::AppState,
+    store::{now_ms, Store},
+};
 
 pub const STATE_LIFETIME_MS: i64 = 10 * 60 * 1000;
 
@@ -108,6 +112,22 @@ pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, no
         return Err(StateError::Expired);
     }
     Ok(then)
+}
+
+/// The whole check for a callback: the state against this browser's cookie, then claimed like a
+/// code, since the cookie is cleared on use but a copied cookie must not work twice either.
+pub async fn verify(store: &Store, params: &CallbackParams, cookie: Option<&str>) -> Result<Then, StateError> {
+    let then = check_state(params.state.as_deref(), params.source, cookie, now_ms())?;
+    let Some(value) = &params.state else { return Ok(then) };
+    match store.claim_code(&state_digest(value), params.configuration_id.as_str()).await {
+        Ok(true) => Ok(then),
+        Ok(false) => Err(StateError::Reused),
+        Err(error) => {
+            // Refusing is the safe answer; the page offers to start again.
+            tracing::error!(%error, "cannot record the state");
+            Err(StateError::Reused)
+        }
+    }
 }
 
 /// The state cookie's value from the request, if present.
