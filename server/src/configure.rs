@@ -184,19 +184,12 @@ pub async fn uninstalled(State(state): State<AppState>) -> Response {
 impl AppState {
     pub(crate) async fn unlink(&self, owned: &Owned, project_id: &str) -> Result<(), AppError> {
         let configuration_id = owned.configuration_id.as_str();
-        let ours: Vec<_> = self
-            .store
-            .env_vars_of(configuration_id)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .filter(|(project, _, _)| project == project_id)
-            .collect();
+        let ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
         // Exactly the variables Tether created, by Vercel's ids: a hand-made one with the same
         // key is a different id and stays.
-        for (project, env_id, _) in &ours {
-            owned.vercel.delete_env(project, env_id).await.map_err(vercel_error)?;
-            self.store.forget_env_var(project, env_id).await.map_err(internal)?;
+        for env_id in &ours {
+            owned.vercel.delete_env(project_id, env_id).await.map_err(vercel_error)?;
+            self.store.forget_env_var(project_id, env_id).await.map_err(internal)?;
         }
         self.store.delete_link(configuration_id, project_id).await.map_err(internal)?;
         tracing::info!(configuration_id, project_id, removed = ours.len(), "project unlinked");
