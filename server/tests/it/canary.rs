@@ -1,0 +1,114 @@
+//! Secrets never leave their place: with unique canary values for the client secret, and the
+//! simulator's random token and code, run an install, a link, the Configure page and a webhook
+//! against the real binary at RUST_LOG=trace, then search its output, every response and the
+//! database files. The code may appear only as its hash.
+
+use std::{process::Stdio, time::Duration};
+
+use reqwest::{header, redirect::Policy, StatusCode};
+use server::{seal::Sealer, webhook::verify::sign};
+use tokio::net::TcpListener;
+use vercel_sim::SimConfig;
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn token_secret_and_code_appear_nowhere() {
+    let secret = format!("canary-secret-{}", rand::random::<u64>());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tether = format!("http://127.0.0.1:{port}");
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let mut config = SimConfig::new(&sim_url, format!("{tether}/callback"));
+    config.client_secret = secret.clone();
+    config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
+    let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
+
+    let dir = std::env::temp_dir().join(format!("tether-canary-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = std::fs::File::create(dir.join("output.log")).unwrap();
+    // Production mode: real credentials from the environment, Vercel played by the simulator.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("RUST_LOG", "trace")
+        .env("TETHER_CONFIG", "/dev/null")
+        .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
+        .env("TETHER_DATA_DIR", &dir)
+        .env("TETHER_VERCEL_CLIENT_ID", vercel_sim::DEFAULT_CLIENT_ID)
+        .env("TETHER_VERCEL_CLIENT_SECRET", &secret)
+        .env("TETHER_SEAL_KEYS", Sealer::generate_spec("canary"))
+        .env("TETHER_VERCEL_API_URL", &sim_url)
+        .env("TETHER_VERCEL_DASHBOARD_URL", &sim_url)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+    for _ in 0..200 {
+        if browser.get(format!("{tether}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut responses: Vec<u8> = Vec::new();
+    let callback = sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let code = callback.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let first = browser.get(&callback).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let location = first.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let configuration_id = location.trim_start_matches("/install/").to_owned();
+    responses.extend(format!("{:?}", first.headers()).as_bytes());
+    // Production mode has no demo resources: create one for the project.
+    let pages = [location.clone(), format!("/configure?configurationId={configuration_id}")];
+    let linked = browser
+        .post(format!("{tether}/api/link_projects"))
+        .header(header::ACCEPT, "text/html")
+        .header(header::ORIGIN, &tether)
+        .form(&[("configuration_id", configuration_id.as_str()), ("choices[prj_acme001]", "new"), ("finish", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linked.status(), StatusCode::FOUND);
+    responses.extend(format!("{:?}", linked.headers()).as_bytes());
+    for page in pages {
+        let response = browser.get(format!("{tether}{page}")).send().await.unwrap();
+        responses.extend(format!("{:?}", response.headers()).as_bytes());
+        responses.extend(response.bytes().await.unwrap());
+    }
+    let body = serde_json::to_vec(&serde_json::json!({
+        "id": "evt_canary", "type": "integration-configuration.removed", "createdAt": 1,
+        "payload": {"configuration": {"id": configuration_id}}
+    }))
+    .unwrap();
+    let hook = reqwest::Client::new()
+        .post(format!("{tether}/webhooks/vercel"))
+        .header("x-vercel-signature", sign(&body, &secret))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let token = sim.sim.issued_tokens().pop().unwrap();
+    let output = std::fs::read(dir.join("output.log")).unwrap();
+    assert!(contains(&output, "webhook applied"), "the run reached the webhook worker");
+    // Positive controls: the search does find what is meant to be there.
+    assert!(contains(&output, "TRACE"), "trace logging was on");
+    assert!(contains(&output, &configuration_id));
+    let database: Vec<u8> = ["tether.db", "tether.db-wal", "tether.db-shm"]
+        .iter()
+        .filter_map(|f| std::fs::read(dir.join(f)).ok())
+        .flatten()
+        .collect();
+    assert!(contains(&database, &configuration_id));
+    for (place, bytes) in [("output", &output), ("responses", &responses), ("database", &database)] {
+        assert!(!contains(bytes, &token), "the token is in the {place}");
+        assert!(!contains(bytes, &secret), "the client secret is in the {place}");
+        assert!(!contains(bytes, &code), "the code is in the {place}");
+    }
+}
