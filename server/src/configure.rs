@@ -20,8 +20,7 @@ use serde::Deserialize;
 use crate::{
     install::{internal, vercel_error, Owned},
     state::AppState,
-    store::links::{CreatedEnvVar, FAILED, LINKED},
-    vercel::env::EnvVarInput,
+    store::links::{FAILED, LINKED},
     web::{self, action, error_view},
 };
 
@@ -200,9 +199,7 @@ impl AppState {
         let configuration_id = owned.configuration_id.as_str();
         let owner = owned.installation.owner_id();
         self.provider.rotate(owner, resource_id).await.map_err(internal)?;
-        let env = self.provider.env_for(owner, resource_id).await.map_err(internal)?;
-        let vars: Vec<EnvVarInput> =
-            env.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect();
+        let vars = self.env_inputs(owner, resource_id).await?;
         let projects: Vec<_> = self
             .store
             .links_of(configuration_id)
@@ -212,12 +209,7 @@ impl AppState {
             .filter(|l| l.status == LINKED && l.resource_id.as_deref() == Some(resource_id))
             .collect();
         for link in projects {
-            let outcome = owned.vercel.upsert_env(&link.project_id, &vars).await.map_err(vercel_error)?;
-            let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
-            self.store.complete_link(configuration_id, &link.project_id, &created).await.map_err(internal)?;
-            if !outcome.failed.is_empty() {
-                return Err(AppError::Vercel(format!("Vercel refused new values for {}", link.project_name)));
-            }
+            self.write_env(owned, &link.project_id, &vars).await?;
         }
         tracing::info!(configuration_id, resource_id, "credentials rotated");
         Ok(())

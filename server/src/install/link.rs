@@ -119,25 +119,34 @@ impl AppState {
             error: None,
         };
         self.store.set_link(configuration_id, progress).await.map_err(internal)?;
-        let vars: Vec<EnvVarInput> = self
-            .provider
-            .env_for(owner, &resource.id)
-            .await
-            .map_err(internal)?
-            .iter()
-            .flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets))
-            .collect();
-        let outcome = owned.vercel.upsert_env(&project.id, &vars).await.map_err(vercel_error)?;
+        let vars = self.env_inputs(owner, &resource.id).await?;
+        let written = self.write_env(owned, &project.id, &vars).await?;
+        tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = written, "project linked");
+        Ok(format!("Connected to {}", resource.name))
+    }
+
+    /// The env vars a resource gives a project, in Vercel's types and targets.
+    pub(crate) async fn env_inputs(&self, owner: &str, resource_id: &str) -> Result<Vec<EnvVarInput>, AppError> {
+        let values = self.provider.env_for(owner, resource_id).await.map_err(internal)?;
+        Ok(values.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect())
+    }
+
+    /// One batched upsert into a project. What Vercel created is recorded even when some keys
+    /// were refused (unlinking needs those ids); refused keys are then reported by name.
+    pub(crate) async fn write_env(
+        &self,
+        owned: &Owned,
+        project_id: &str,
+        vars: &[EnvVarInput],
+    ) -> Result<usize, AppError> {
+        let outcome = owned.vercel.upsert_env(project_id, vars).await.map_err(vercel_error)?;
         let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
-        // Keep the ids of what did get created even when some keys failed: unlinking needs them.
+        self.store.complete_link(owned.configuration_id.as_str(), project_id, &created).await.map_err(internal)?;
         if !outcome.failed.is_empty() {
             let keys: Vec<String> =
                 outcome.failed.iter().map(|f| format!("{} ({})", f.key.as_deref().unwrap_or("?"), f.message)).collect();
-            self.store.complete_link(configuration_id, &project.id, &created).await.map_err(internal)?;
             return Err(AppError::Vercel(format!("Vercel refused {}", keys.join("; "))));
         }
-        self.store.complete_link(configuration_id, &project.id, &created).await.map_err(internal)?;
-        tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = created.len(), "project linked");
-        Ok(format!("Connected to {}", resource.name))
+        Ok(created.len())
     }
 }
