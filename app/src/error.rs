@@ -13,6 +13,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("Vercel: {0}")]
     Vercel(String),
+    /// Vercel asked Tether to wait longer than a request may: nothing failed, try again shortly.
+    #[error("Still working: {message}")]
+    Busy { message: String, retry_after_secs: u64 },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
@@ -23,6 +26,7 @@ impl AppError {
             AppError::NotYours => 404,
             AppError::BadRequest(_) => 400,
             AppError::Vercel(_) => 502,
+            AppError::Busy { .. } => 503,
             AppError::Internal => 500,
         }
     }

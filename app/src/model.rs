@@ -11,6 +11,8 @@ pub const CHOICE_EXISTING_PREFIX: &str = "existing:";
 pub struct InstallView {
     pub configuration_id: String,
     pub scope_name: String,
+    /// Why the scope's name is missing (a scope the integration lacks), when it is.
+    pub scope_note: Option<String>,
     pub is_team: bool,
     pub vendor_name: String,
     pub projects: Vec<ProjectRow>,
@@ -81,6 +83,7 @@ impl LinkReport {
 pub struct ConfigureView {
     pub configuration_id: String,
     pub scope_name: String,
+    pub scope_note: Option<String>,
     pub is_team: bool,
     pub vendor_name: String,
     pub links: Vec<LinkView>,

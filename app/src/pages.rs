@@ -104,6 +104,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
     let InstallView {
         configuration_id,
         scope_name,
+        scope_note,
         is_team,
         vendor_name,
         projects,
@@ -120,6 +121,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         <p class="scope" data-testid="scope">
             "Installing for " <strong>{scope_name}</strong> {format!(" ({scope_kind})")}
         </p>
+        {scope_note.map(|text| view! { <p class="note" data-testid="scope-note">{text}</p> })}
         <p class="hint">
             "Pick, for each project, a new " {vendor_name.clone()} " resource, an existing one, or none. "
             "Tether writes the resource's environment variables into the project."
@@ -188,8 +190,17 @@ fn action_path<T: leptos::server_fn::ServerFn>() -> &'static str {
 
 #[component]
 fn ConfigurePage(view: ConfigureView) -> impl IntoView {
-    let ConfigureView { configuration_id, scope_name, is_team, vendor_name, links, resources, new_projects, notice } =
-        view;
+    let ConfigureView {
+        configuration_id,
+        scope_name,
+        scope_note,
+        is_team,
+        vendor_name,
+        links,
+        resources,
+        new_projects,
+        notice,
+    } = view;
     let new_projects = (!new_projects.is_empty()).then(|| {
         view! {
             <p class="note" data-testid="new-projects">
@@ -206,6 +217,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
         <p class="scope" data-testid="scope">
             "Installed for " <strong>{scope_name}</strong> {format!(" ({scope_kind})")}
         </p>
+        {scope_note.map(|text| view! { <p class="note" data-testid="scope-note">{text}</p> })}
         {notice.map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })}
         <section aria-labelledby="linked-heading">
             <h2 id="linked-heading">{format!("Connected projects ({link_count})")}</h2>

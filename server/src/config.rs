@@ -221,6 +221,15 @@ impl Settings {
         };
         let client_secret = env("TETHER_VERCEL_CLIENT_SECRET");
         let sandbox = client_secret.is_none();
+        // Vercel sends users and codes here: outside the sandbox only https will do, except on
+        // this machine's own loopback address (local tests against a Vercel double).
+        if let Some(url) = public_url.as_ref().filter(|url| !sandbox && url.scheme() != "https") {
+            if !is_loopback(url) {
+                problems.push(format!(
+                    "TETHER_PUBLIC_URL must be https outside sandbox mode (Vercel sends codes to it), got `{url}`"
+                ));
+            }
+        }
         let client_id = pick("TETHER_VERCEL_CLIENT_ID", &file.vercel.client_id, "");
         if !sandbox && client_id.is_empty() {
             problems.push("TETHER_VERCEL_CLIENT_ID is required when TETHER_VERCEL_CLIENT_SECRET is set".into());
@@ -319,6 +328,15 @@ impl Settings {
     }
 }
 
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Sandbox mode keeps a generated key beside the database so sealed rows survive restarts.
 fn sandbox_sealer(data_dir: &std::path::Path) -> Result<Sealer, String> {
     let path = data_dir.join("sandbox-seal.key");
@@ -386,6 +404,29 @@ mod tests {
         .unwrap();
         assert!(!s.sandbox);
         assert_eq!(s.vercel.next_origin.as_str(), "https://vercel.com/");
+    }
+
+    #[test]
+    fn production_public_url_must_be_https_except_on_loopback() {
+        let keys = Sealer::generate_spec("k1");
+        let production = |public_url: &str| {
+            load(
+                None,
+                &[
+                    ("TETHER_VERCEL_CLIENT_SECRET", "s"),
+                    ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+                    ("TETHER_SEAL_KEYS", &keys),
+                    ("TETHER_PUBLIC_URL", public_url),
+                ],
+            )
+        };
+        let err = production("http://tether.example.com").unwrap_err().to_string();
+        assert!(err.contains("TETHER_PUBLIC_URL must be https"), "{err}");
+        for ok in ["https://tether.example.com", "http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000"]
+        {
+            assert!(production(ok).is_ok(), "{ok} refused");
+        }
+        assert!(load(None, &[("TETHER_PUBLIC_URL", "http://tether.example.com")]).is_ok(), "sandbox allows http");
     }
 
     #[test]

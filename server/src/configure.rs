@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::{
     install::{internal, vercel_error, Owned},
+    params::ProjectId,
     state::AppState,
     store::links::{FAILED, LINKED},
     web::{self, action, error_view},
@@ -100,7 +101,7 @@ async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &
 async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> Result<ConfigureView, AppError> {
     let owned = state.owned(headers, &query.configuration_id).await?;
     let configuration_id = owned.configuration_id.as_str();
-    let scope_name = owned.vercel.scope_name().await.map_err(vercel_error)?;
+    let scope = owned.vercel.scope_name().await.map_err(vercel_error)?;
     let resources = state.provider.resources(owned.installation.owner_id()).await.map_err(internal)?;
     let links: Vec<_> = state
         .store
@@ -160,7 +161,8 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         .collect();
     Ok(ConfigureView {
         configuration_id: configuration_id.to_owned(),
-        scope_name,
+        scope_name: scope.name,
+        scope_note: scope.missing_scope.map(crate::install::page::scope_note),
         is_team: owned.installation.team_id.is_some(),
         vendor_name: state.provider.name().to_owned(),
         links: link_views,
@@ -182,6 +184,8 @@ pub async fn uninstalled(State(state): State<AppState>) -> Response {
 
 impl AppState {
     pub(crate) async fn unlink(&self, owned: &Owned, project_id: &str) -> Result<(), AppError> {
+        let project_id = ProjectId::parse(project_id).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
+        let project_id = project_id.as_str();
         let configuration_id = owned.configuration_id.as_str();
         let ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
         // Exactly the variables Tether created, by Vercel's ids: a hand-made one with the same

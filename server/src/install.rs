@@ -51,7 +51,11 @@ impl AppState {
                 tracing::error!(%error, configuration_id = %configuration_id, "stored token does not open");
                 AppError::Internal
             })?;
-        let vercel = self.vercel.as_installation(AccessToken::new(token), installation.team_id.clone());
+        // Every caller is a request handler: none may keep the user waiting on Vercel for long.
+        let vercel = self
+            .vercel
+            .as_installation(AccessToken::new(token), installation.team_id.clone())
+            .with_budget(vercel::REQUEST_BUDGET);
         Ok(Owned { configuration_id, session, installation, vercel })
     }
 }
@@ -63,18 +67,32 @@ pub fn internal(error: impl std::fmt::Display) -> AppError {
 }
 
 pub fn vercel_error(error: vercel::VercelError) -> AppError {
+    use vercel::VercelError as E;
     tracing::warn!(%error, "Vercel call failed");
     match error {
-        vercel::VercelError::Disabled => AppError::Vercel(
+        E::Disabled => AppError::Vercel(
             "this installation is disabled at Vercel (did its owner leave the team?). Reinstall the integration from Vercel."
                 .into(),
         ),
-        vercel::VercelError::RateLimited => {
+        E::Unauthorized => AppError::Vercel(
+            "Vercel no longer accepts this installation's access. Reinstall the integration from Vercel.".into(),
+        ),
+        E::MissingScope(scope) => AppError::Vercel(scope.fix()),
+        E::RateLimited => {
             AppError::Vercel("Vercel is rate limiting requests right now. Wait a minute and try again.".into())
         }
-        vercel::VercelError::Api { status: 403 | 404, .. } => {
-            AppError::Vercel("this installation cannot see that project any more.".into())
-        }
+        E::Busy { retry_after } => AppError::Busy {
+            message: format!(
+                "Vercel asked Tether to wait about {} s before going on. Nothing was lost: try again in a moment.",
+                retry_after.as_secs().max(1)
+            ),
+            retry_after_secs: retry_after.as_secs().max(1),
+        },
+        E::Api { status: 404, .. } => AppError::Vercel("this installation cannot see that project any more.".into()),
+        E::Pagination { endpoint } => AppError::Vercel(format!(
+            "{endpoint} kept answering with pages Tether had already seen, so the project list cannot be read. \
+             Try again later."
+        )),
         _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
     }
 }

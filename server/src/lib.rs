@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod config;
 pub mod configure;
+pub mod console;
 pub mod install;
 pub mod params;
 pub mod provider;

@@ -1,8 +1,32 @@
 use anyhow::Context;
 use server::{config::Settings, startup};
 
+const USAGE: &str = "usage: server [check-config]
+  (no argument)  serve Tether with the settings from Leptos.toml and TETHER_* variables
+  check-config   check the settings and print what to enter in Vercel's Integration Console";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let command = std::env::args().nth(1);
+    match command.as_deref() {
+        None => {}
+        Some("check-config") => {
+            return match Settings::load() {
+                Ok(settings) => {
+                    print!("{}", server::console::report(&settings));
+                    Ok(())
+                }
+                Err(error) => {
+                    eprintln!("tether: {error}");
+                    std::process::exit(2);
+                }
+            };
+        }
+        Some(_) => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
     let json = std::env::var("TETHER_LOG_FORMAT").is_ok_and(|v| v == "json");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());

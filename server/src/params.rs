@@ -61,8 +61,9 @@ id_type!(
     TeamId, "teamId", "team_"
 );
 id_type!(
-    /// A Vercel project id (`prj_…`).
-    ProjectId, "projectId", "prj_"
+    /// A Vercel project id. Usually `prj_…`, but older projects have other shapes (Vercel's own
+    /// docs show `QmXGTs7mvAMMC7WW5ebrM33qKG32QK3h4vmQ`): any id in the safe alphabet, no prefix.
+    ProjectId, "projectId", ""
 );
 
 /// The one-time code from the callback. Never stored: only its SHA-256 is.
@@ -365,6 +366,20 @@ mod tests {
     fn unknown_source_and_extra_params_are_tolerated() {
         let q = "code=abcdefgh1&configurationId=icfg_1&next=https%3A%2F%2Fvercel.com%2F&source=future&utm=1";
         assert_eq!(CallbackParams::parse(q, &vercel()).unwrap().source, Source::Marketplace);
+    }
+
+    #[test]
+    fn project_ids_of_every_documented_shape_are_accepted() {
+        for id in ["prj_abc123", "QmXGTs7mvAMMC7WW5ebrM33qKG32QK3h4vmQ", "my-project_2"] {
+            assert_eq!(ProjectId::parse(id).unwrap().as_str(), id);
+        }
+        let too_long = "a".repeat(129);
+        for bad in ["", "../x", "a/b", "a?b", "a b", "a%2f", "é", too_long.as_str()] {
+            assert!(ProjectId::parse(bad).is_err(), "accepted {bad:?}");
+        }
+        let q = "code=abcdefgh1&configurationId=icfg_1&next=https%3A%2F%2Fvercel.com%2F&currentProjectId=QmXGTs7mvAMMC7WW5ebrM33qKG32QK3h4vmQ";
+        let p = CallbackParams::parse(q, &vercel()).unwrap();
+        assert_eq!(p.current_project_id.unwrap().as_str(), "QmXGTs7mvAMMC7WW5ebrM33qKG32QK3h4vmQ");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let store = Store::connect(&settings.database_url).await?;
     let provider = BuiltinProvider::new(store.clone(), settings.sealer.clone(), settings.provider.clone());
     if settings.sandbox {
-        provider.seed_demo(&[vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID]).await?;
+        provider.seed_demo(&[vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID, vercel_sim::HOBBY_TEAM_ID]).await?;
     }
     let vercel = Vercel::new(
         settings.vercel.api_url.clone(),

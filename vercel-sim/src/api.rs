@@ -1,11 +1,13 @@
-//! The REST subset Tether calls, with Vercel's shapes: `teamId` scoping, `until` pagination,
-//! batched env upserts that can fail per item, error envelopes and rate-limit headers.
+//! The REST subset Tether calls, with Vercel's shapes: bearer tokens (401 when refused),
+//! `teamId` scoping, scopes enforced per endpoint, `from`/`until` pagination, batched env
+//! upserts that can fail per item, error envelopes and rate-limit headers. The crate docs hold
+//! the table of every rule.
 
 use std::collections::HashMap;
 
 use axum::{
     extract::{Path, Query, Request, State},
-    http::{HeaderMap, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -14,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::state::{now_ms, random_id, CallRecord, EnvVar, Fault, Sim};
+use crate::state::{now_ms, random_id, CallRecord, Canned, EnvVar, Fault, Paging, Sim};
 
 const ENV_WRITES_PER_MINUTE: u32 = 120;
 const GENERAL_LIMIT: u32 = 1000;
@@ -26,8 +28,8 @@ pub fn routes(sim: Sim) -> Router<Sim> {
         .merge(crate::oauth::routes())
         .route("/v2/user", get(user))
         .route("/v2/teams/{team_id}", get(team))
-        .route("/v9/projects", get(list_projects))
-        .route("/v10/projects", get(list_projects))
+        .route("/v9/projects", get(list_projects_v9))
+        .route("/v10/projects", get(list_projects_v10))
         .route("/v9/projects/{id_or_name}", get(one_project))
         .route("/v10/projects/{id_or_name}/env", post(upsert_env))
         .route("/v9/projects/{id_or_name}/env", get(list_env))
@@ -45,11 +47,19 @@ struct Caller {
     team_id: Option<String>,
 }
 
-struct ApiError(StatusCode, &'static str, String);
+/// A refusal in Vercel's REST shape: `{"error":{"code","message",…}}`.
+struct ApiError {
+    status: StatusCode,
+    body: Value,
+}
+
+fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    ApiError { status, body: json!({"error": {"code": code, "message": message.into()}}) }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": {"code": self.1, "message": self.2}}))).into_response()
+        (self.status, Json(self.body)).into_response()
     }
 }
 
@@ -62,36 +72,57 @@ struct Scoped {
 }
 
 fn forbidden(message: &str) -> ApiError {
-    ApiError(StatusCode::FORBIDDEN, "forbidden", message.into())
+    api_error(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
 fn not_found(what: &str) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    api_error(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
 }
 
-fn authorize(sim: &Sim, headers: &HeaderMap, team_query: Option<&str>) -> Result<Caller, ApiError> {
+/// A missing or unknown token: 401, with the flag Vercel's REST errors carry.
+fn unauthorized(flag: &str, message: &str) -> ApiError {
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        body: json!({"error": {"code": "forbidden", "message": message, flag: true}}),
+    }
+}
+
+/// Whether the granted scopes cover `needed` (`read:x` is covered by `read-write:x` too).
+fn granted(scopes: &[String], needed: &str) -> bool {
+    let (access, id) = needed.split_once(':').unwrap_or(("read", needed));
+    scopes.iter().any(|s| s == needed || (access == "read" && *s == format!("read-write:{id}")))
+}
+
+/// Checks the token, the installation's state, `teamId` and the endpoint's scope, in that
+/// order, each with Vercel's answer.
+fn authorize(sim: &Sim, headers: &HeaderMap, team_query: Option<&str>, scope: &str) -> Result<Caller, ApiError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| forbidden("Missing or malformed Authorization header"))?;
+        .ok_or_else(|| unauthorized("missingToken", "The request is missing an authentication token"))?;
     let inner = sim.lock();
-    let configuration_id = inner.tokens.get(token).ok_or_else(|| forbidden("The token is not valid"))?.clone();
+    let configuration_id =
+        inner.tokens.get(token).ok_or_else(|| unauthorized("invalidToken", "Not authorized"))?.clone();
     let installation = inner
         .installations
         .iter()
         .find(|i| i.id == configuration_id)
-        .ok_or_else(|| forbidden("The token is not valid"))?;
+        .ok_or_else(|| unauthorized("invalidToken", "Not authorized"))?;
     if installation.status != "active" {
-        return Err(ApiError(
+        return Err(api_error(
             StatusCode::FORBIDDEN,
             "integration_configuration_disabled",
-            "The integration configuration is disabled".into(),
+            "The integration configuration is disabled",
         ));
     }
     // Vercel answers 403 when a team token is used without its teamId, or with another one.
     if installation.team_id.as_deref() != team_query {
         return Err(forbidden("You don't have permission to access this scope"));
+    }
+    // Vercel's 403 for a scope the integration lacks does not say which scope it was.
+    if !granted(&inner.scopes, scope) {
+        return Err(forbidden("Not authorized"));
     }
     Ok(Caller {
         configuration_id,
@@ -118,8 +149,8 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
         .and_then(|token| sim.lock().tokens.get(token).cloned());
     let at_ms = now_ms();
     let mut response = match sim.take_fault(&method, &path) {
-        Some(Fault { status: Some(status), .. }) => fault_response(status),
-        Some(Fault { status: None, delay, .. }) => {
+        Some(Fault { answer: Some(answer), .. }) => fault_response(answer),
+        Some(Fault { answer: None, delay, .. }) => {
             let response = next.run(request).await;
             tokio::time::sleep(delay).await;
             response
@@ -144,25 +175,33 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
     response
 }
 
-fn fault_response(status: u16) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+fn fault_response(answer: Canned) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let code = match status {
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
         s if s.is_server_error() => "internal_server_error",
         _ => "bad_request",
     };
-    let mut response = ApiError(status, code, "Injected by the simulator".into()).into_response();
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        let headers = response.headers_mut();
+    let mut response = match answer.body {
+        Some(body) => (status, body).into_response(),
+        None => api_error(status, code, "Injected by the simulator").into_response(),
+    };
+    let headers = response.headers_mut();
+    if status == StatusCode::TOO_MANY_REQUESTS && answer.headers.is_empty() {
         headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
         headers.insert("x-ratelimit-reset", HeaderValue::from(now_ms() / 1000 + 1));
+    }
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.insert(name, value);
+        }
     }
     response
 }
 
 async fn user(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Scoped>) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:user")?;
     let inner = sim.lock();
     let account = inner.accounts.iter().find(|a| a.id == caller.user_id).ok_or_else(|| not_found("User"))?;
     Ok(Json(json!({"user": {
@@ -178,7 +217,7 @@ async fn team(
     Path(team_id): Path<String>,
     Query(q): Query<Scoped>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:team")?;
     if caller.team_id.as_deref() != Some(team_id.as_str()) {
         return Err(forbidden("You don't have permission to access this team"));
     }
@@ -193,27 +232,71 @@ struct ProjectQuery {
     team_id: Option<String>,
     limit: Option<String>,
     until: Option<String>,
+    from: Option<String>,
     search: Option<String>,
 }
 
-async fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<ProjectQuery>) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+/// `/v10`'s continuation token: opaque to clients, as Vercel documents it.
+fn encode_cursor(updated_at: i64) -> String {
+    format!("c{}", hex::encode(format!("updatedAt<{updated_at}")))
+}
+
+/// A `from` value: the simulator's own token, or a timestamp (also documented).
+fn decode_cursor(token: &str) -> Option<i64> {
+    if let Ok(ms) = token.parse::<i64>() {
+        return Some(ms);
+    }
+    let text = String::from_utf8(hex::decode(token.strip_prefix('c')?).ok()?).ok()?;
+    text.strip_prefix("updatedAt<")?.parse().ok()
+}
+
+async fn list_projects_v10(state: State<Sim>, headers: HeaderMap, query: Query<ProjectQuery>) -> ApiResult {
+    list_projects(state, headers, query, 10)
+}
+
+async fn list_projects_v9(state: State<Sim>, headers: HeaderMap, query: Query<ProjectQuery>) -> ApiResult {
+    list_projects(state, headers, query, 9)
+}
+
+/// `/v10` continues with `from` (an opaque token) and ignores `until`; `/v9` continues with
+/// `until` (a timestamp) and ignores `from`. The `paging` quirk plays older or broken servers.
+fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<ProjectQuery>, version: u8) -> ApiResult {
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:project")?;
     let limit = match q.limit.as_deref().map(str::parse::<usize>) {
         None => 20,
         Some(Ok(n @ 1..=100)) => n,
         Some(_) => {
-            return Err(ApiError(
+            return Err(api_error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
-                "Invalid request: `limit` should be less than or equal to 100.".into(),
+                "Invalid request: `limit` should be less than or equal to 100.",
             ))
         }
     };
-    let until = match q.until.as_deref().map(str::parse::<i64>) {
-        None => i64::MAX,
-        Some(Ok(ms)) => ms,
-        Some(Err(_)) => return Err(ApiError(StatusCode::BAD_REQUEST, "bad_request", "Invalid `until`".into())),
+    let paging = sim.lock().quirks.paging;
+    let opaque = version == 10 && paging == Paging::Documented;
+    let cursor = match (version, paging) {
+        (_, Paging::IgnoresCursor) => None,
+        (10, Paging::Documented) => match q.from.as_deref() {
+            None => None,
+            Some(token) => Some(decode_cursor(token).ok_or_else(|| {
+                api_error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `from` is not a valid cursor.")
+            })?),
+        },
+        (10, _) => None,
+        _ => match q.until.as_deref().map(str::parse::<i64>) {
+            None => None,
+            Some(Ok(ms)) => Some(ms),
+            Some(Err(_)) => {
+                return Err(api_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "Invalid request: `until` must be a number.",
+                ))
+            }
+        },
     };
+    let until = cursor.unwrap_or(i64::MAX);
     let inner = sim.lock();
     let mut matching: Vec<_> = inner
         .projects
@@ -225,10 +308,11 @@ async fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Que
     matching.sort_by_key(|p| std::cmp::Reverse(p.updated_at));
     let more = matching.len() > limit;
     let page: Vec<_> = matching.into_iter().take(limit).collect();
-    let next = if more { page.last().map(|p| p.updated_at) } else { None };
+    let stamp = |ms: i64| if opaque { json!(encode_cursor(ms)) } else { json!(ms) };
+    let next = if more { page.last().map(|p| stamp(p.updated_at)) } else { None };
     Ok(Json(json!({
         "projects": page,
-        "pagination": {"count": page.len(), "next": next, "prev": page.first().map(|p| p.updated_at)}
+        "pagination": {"count": page.len(), "next": next, "prev": page.first().map(|p| stamp(p.updated_at))}
     }))
     .into_response())
 }
@@ -248,7 +332,7 @@ async fn one_project(
     Path(id_or_name): Path<String>,
     Query(q): Query<Scoped>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:project")?;
     Ok(Json(find_project(&sim, &caller, &id_or_name)?).into_response())
 }
 
@@ -284,11 +368,12 @@ fn check_env_item(item: &Value) -> Result<ValidItem, (&'static str, String)> {
     if !["encrypted", "sensitive", "plain", "system", "secret"].contains(&kind) {
         return Err(("bad_request", format!("Invalid type for `{key}`")));
     }
-    let target: Vec<String> = item
-        .get("target")
-        .and_then(Value::as_array)
-        .map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+    // Vercel takes `target` as an array or as one string.
+    let target: Vec<String> = match item.get("target") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    };
     if target.is_empty() || target.iter().any(|t| !["production", "preview", "development"].contains(&t.as_str())) {
         return Err(("bad_request", format!("Invalid target for `{key}`")));
     }
@@ -305,7 +390,7 @@ async fn upsert_env(
     Query(q): Query<UpsertQuery>,
     Json(body): Json<Value>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read-write:project-env-vars")?;
     let project = find_project(&sim, &caller, &id_or_name)?;
     let now = now_ms();
     let mut inner = sim.lock();
@@ -316,7 +401,7 @@ async fn upsert_env(
     let reset = window.0 + 60;
     if window.1 >= ENV_WRITES_PER_MINUTE {
         let mut response =
-            ApiError(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests - try again later".into())
+            api_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests - try again later")
                 .into_response();
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));
@@ -330,7 +415,7 @@ async fn upsert_env(
     let items: Vec<Value> = match body {
         Value::Array(items) => items,
         item @ Value::Object(_) => vec![item],
-        _ => return Err(ApiError(StatusCode::BAD_REQUEST, "bad_request", "Invalid body".into())),
+        _ => return Err(api_error(StatusCode::BAD_REQUEST, "bad_request", "Invalid body")),
     };
     let upsert = q.upsert.as_deref() == Some("true");
     let vars = inner.env.entry(project.id.clone()).or_default();
@@ -380,7 +465,9 @@ async fn upsert_env(
         };
         created.push(var);
     }
-    let created = if single && created.len() == 1 { json!(created[0]) } else { json!(created) };
+    let sparse = inner.quirks.env_answers_without_ids;
+    let created: Vec<Value> = created.iter().map(|var| created_json(var, sparse)).collect();
+    let created = if single && created.len() == 1 { created[0].clone() } else { json!(created) };
     let mut response = (StatusCode::CREATED, Json(json!({"created": created, "failed": failed}))).into_response();
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));
@@ -389,16 +476,37 @@ async fn upsert_env(
     Ok(response)
 }
 
+/// One created variable as the answer shows it; with the sparse quirk, as the schema allows
+/// at its thinnest: no `id`, a single target as a plain string.
+fn created_json(var: &EnvVar, sparse: bool) -> Value {
+    let mut value = json!(var);
+    if sparse {
+        if let Some(object) = value.as_object_mut() {
+            object.remove("id");
+            if var.target.len() == 1 {
+                object.insert("target".into(), json!(var.target[0]));
+            }
+        }
+    }
+    value
+}
+
+/// `{envs, pagination}` when there are variables; `{}` when there are none (both are in
+/// Vercel's schema).
 async fn list_env(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
     Query(q): Query<Scoped>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:project-env-vars")?;
     let project = find_project(&sim, &caller, &id_or_name)?;
     let envs = sim.lock().env.get(&project.id).cloned().unwrap_or_default();
-    Ok(Json(json!({"envs": envs})).into_response())
+    if envs.is_empty() {
+        return Ok(Json(json!({})).into_response());
+    }
+    let pagination = json!({"count": envs.len(), "next": null, "prev": null});
+    Ok(Json(json!({"envs": envs, "pagination": pagination})).into_response())
 }
 
 async fn delete_env(
@@ -407,7 +515,7 @@ async fn delete_env(
     Path((id_or_name, env_id)): Path<(String, String)>,
     Query(q): Query<Scoped>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read-write:project-env-vars")?;
     let project = find_project(&sim, &caller, &id_or_name)?;
     let mut inner = sim.lock();
     let vars = inner.env.entry(project.id).or_default();
@@ -422,7 +530,7 @@ async fn get_configuration(
     Path(id): Path<String>,
     Query(q): Query<Scoped>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:integration-configuration")?;
     if caller.configuration_id != id {
         return Err(not_found("Configuration"));
     }
@@ -435,30 +543,25 @@ async fn get_configuration(
         "status": installation.status,
         "projectSelection": "all",
         "projects": [],
-        "scopes": ["read:project", "read-write:project-env-vars", "read:team", "read:user", "read-write:integration-configuration"],
+        "scopes": inner.scopes,
         "source": installation.source,
         "createdAt": installation.created_at,
     }))
     .into_response())
 }
 
+/// Vendor-side uninstall: 204, the installation and the variables it created go, and Vercel
+/// then sends the signed `integration-configuration.removed` webhook, as for a dashboard uninstall.
 async fn delete_configuration(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<Scoped>,
 ) -> ApiResult {
-    let caller = authorize(&sim, &headers, q.team_id.as_deref())?;
+    let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read-write:integration-configuration")?;
     if caller.configuration_id != id {
         return Err(not_found("Configuration"));
     }
-    let mut inner = sim.lock();
-    if let Some(installation) = inner.installations.iter_mut().find(|i| i.id == id) {
-        installation.status = "removed".into();
-    }
-    // Vercel removes the env vars an installation created when it goes.
-    for vars in inner.env.values_mut() {
-        vars.retain(|v| v.configuration_id.as_deref() != Some(id.as_str()));
-    }
+    sim.uninstall(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -87,7 +87,7 @@ async fn choose_scope(State(sim): State<Sim>, Query(q): Query<ChooseScope>) -> R
         .accounts
         .iter()
         .map(|a| {
-            let kind = if a.is_team { "team" } else { "personal account" };
+            let kind = if a.hobby { "Hobby team" } else if a.is_team { "team" } else { "personal account" };
             format!(
                 "<li><a class=button href=\"/integrations/tether/begin?account={}&amp;source=external&amp;state={state}\">\
                  Install for {} ({kind})</a></li>",

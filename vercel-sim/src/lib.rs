@@ -1,6 +1,39 @@
 //! A local stand-in for Vercel: the OAuth token endpoint, the REST subset Tether uses, and a
 //! dashboard that opens Tether's Redirect URL in a popup the way Vercel does. Tests start it
 //! in-process on port 0; `cargo xtask run` starts the binary beside Tether.
+//!
+//! It is strict by default: where Vercel's reference allows a stricter or a thinner answer, the
+//! simulator gives it, so a green test means "works on Vercel", not "works on a kind double".
+//! Tests relax or vary it with [`Sim::set_quirks`], [`Sim::set_scopes`], [`Sim::fail_next`],
+//! [`Sim::answer_next`] and [`Sim::stall_next`].
+//!
+//! | endpoint | what it checks | what it answers | source |
+//! |---|---|---|---|
+//! | every REST call | `Authorization: Bearer`; a missing token, an unknown one or one of a removed installation | 401 `{"error":{"code":"forbidden","message",missingToken\|invalidToken:true}}` | REST API reference, errors; issue 7 |
+//! | every REST call | the installation is active | 403 `integration_configuration_disabled` | protocol.md §3 |
+//! | every REST call | `teamId` equals the installation's team (absent for a personal one) | 403 `forbidden` | protocol.md §3 ("without it: 403") |
+//! | every REST call | the integration's scopes cover the endpoint (below) | 403 `forbidden`, "Not authorized", naming no scope | Integration permissions docs; protocol.md §6 |
+//! | every REST call | – | `X-RateLimit-Limit`, `-Remaining`, `-Reset` (epoch seconds) | REST API reference, rate limits |
+//! | `POST /v2/oauth/access_token` | form `client_id` + `client_secret` | 401 OAuth `invalid_client` | OAuth 2.0 (RFC 6749 §5.2) |
+//! | same | `redirect_uri` equals the registered Redirect URL | 400 OAuth `invalid_request`, "redirect_uri does not match" | RFC 6749 §4.1.3 |
+//! | same | code known, unused, under 30 minutes old | 400 OAuth `invalid_grant`, "Invalid grant: authorization code is invalid" | protocol.md §2 |
+//! | same | – | `{token_type, access_token, installation_id, user_id, team_id}` plus fields Tether does not know; quirk `token_omits_team` answers `team_id: null` for a team | protocol.md §2 |
+//! | `GET /v2/user` | scope `read:user` | `{user:{id,email,name,username,…}}` | REST API reference, user |
+//! | `GET /v2/teams/{id}` | scope `read:team`; the id is the caller's team | `{id,slug,name,…}` | REST API reference, teams |
+//! | `GET /v10/projects` | scope `read:project`; `limit` 1..=100 (400 otherwise) | 20 per page by default; continues with `from` = an opaque token (a timestamp is also taken), ignores `until`; `pagination.next` is an opaque string | REST API reference, "find projects" (`from`: "timestamp or continuation token") |
+//! | `GET /v9/projects` | as above | continues with `until` (a timestamp), ignores `from`; `next` is a number | older clients of `/v9` |
+//! | both, quirk `paging` | `UntilOnly`: `/v10` ignores `from` and answers numeric cursors; `IgnoresCursor`: every cursor ignored | the first page again | the "cursor had no effect" case in issue 7 |
+//! | `GET /v9/projects/{idOrName}` | scope `read:project`; the project is the caller's | the project, 404 `not_found` | REST API reference |
+//! | `POST /v10/projects/{id}/env?upsert=true` | scope `read-write:project-env-vars`; at most 120 writes per 60 s per account (429 with reset); each item: key `[A-Za-z_][A-Za-z0-9_]*` ≤ 256, value ≤ 64 KiB, type, target (array or string), `sensitive` never on development; an existing key with overlapping targets | 201 `{created: object\|array, failed:[{error:{code,message,key}}]}`; a clash not replaceable by upsert is `ENV_CONFLICT` in `failed`; quirk `env_answers_without_ids`: no `created[].id`, single targets as strings | REST API reference, "create one or more environment variables"; protocol.md §3 |
+//! | `GET /v9/projects/{id}/env` | scope `read:project-env-vars` | `{envs:[…], pagination}`, or `{}` when there are none | SDK schema `FilterProjectEnvsResponseBody` 1–3 |
+//! | `DELETE /v9/projects/{id}/env/{envId}` | scope `read-write:project-env-vars` | the removed variable, 404 `not_found` | REST API reference |
+//! | `GET /v1/integrations/configuration/{id}` | scope `read:integration-configuration`; the caller's own id | `{id,teamId,userId,status,projectSelection,projects,scopes,…}` | REST API reference |
+//! | `DELETE /v1/integrations/configuration/{id}` | scope `read-write:integration-configuration`; the caller's own id | 204; the installation's env vars go; then the signed `integration-configuration.removed` webhook | REST API reference; protocol.md §3, "shapes" |
+//! | webhooks | – | `POST` to the Webhook URL, `x-vercel-signature` = hex HMAC-SHA1 of the body under the client secret; non-2xx retried with backoff | protocol.md §4 |
+//!
+//! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme
+//! Robotics (a team with [`TEAM_PROJECTS`] projects) and Bob's projects (a Hobby team: a
+//! personal scope that the API treats as a team, so its callback carries `teamId`).
 
 mod api;
 mod dashboard;
@@ -13,12 +46,20 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use state::{Account, Begin, CallRecord, EnvVar, Fault, Installation, Project, Sim, Snapshot};
+pub use state::{
+    Account, Begin, CallRecord, Canned, EnvVar, Fault, Installation, Paging, Project, Quirks, Sim, Snapshot,
+    DEFAULT_SCOPES,
+};
 
 /// The simulator's seeded accounts, so a sandboxed Tether can seed matching vendor resources.
 pub const PERSONAL_USER_ID: &str = "user_sim_alice";
 pub const TEAM_ID: &str = "team_sim_acme";
 pub const TEAM_PROJECTS: usize = 250;
+/// A Hobby team: a personal scope that the API treats as a team, and who installs in it.
+pub const HOBBY_TEAM_ID: &str = "team_sim_bob";
+pub const HOBBY_USER_ID: &str = "user_sim_bob";
+/// An id in the shape of Vercel's older projects (from Vercel's own docs), in Alice's account.
+pub const LEGACY_PROJECT_ID: &str = "QmXGTs7mvAMMC7WW5ebrM33qKG32QK3h4vmQ";
 pub const PERSONAL_PROJECTS: usize = 3;
 pub const DEFAULT_CLIENT_ID: &str = "oac_sim_tether";
 pub const DEFAULT_CLIENT_SECRET: &str = "sim-client-secret-not-for-production";

@@ -51,7 +51,10 @@ async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Res
     if form.redirect_uri.as_deref() != Some(config.redirect_url.as_str()) {
         return (
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": {"code": "bad_request", "message": "redirect_uri does not match the integration's Redirect URL"}})),
+            Json(json!({
+                "error": "invalid_request",
+                "error_description": "The redirect_uri does not match the Redirect URL registered for this integration"
+            })),
         )
             .into_response();
     }
@@ -69,12 +72,17 @@ async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Res
     };
     let token = random_id("sim_tok_", 40);
     inner.tokens.insert(token.clone(), configuration_id.clone());
+    let team_id = installation.team_id.filter(|_| !inner.quirks.token_omits_team);
+    // Fields beyond the documented five stand for whatever Vercel adds next: a client must
+    // ignore what it does not know.
     Json(json!({
         "token_type": "Bearer",
         "access_token": token,
         "installation_id": configuration_id,
         "user_id": installation.user_id,
-        "team_id": installation.team_id,
+        "team_id": team_id,
+        "scope": inner.scopes.join(" "),
+        "issued_at": crate::state::now_ms() / 1000,
     }))
     .into_response()
 }

@@ -22,6 +22,11 @@ pub struct Account {
     pub slug: String,
     pub email: Option<String>,
     pub is_team: bool,
+    /// A Hobby team: the personal scope of a newer Vercel account, a team in the API.
+    pub hobby: bool,
+    /// Who installs in this scope (the team's member in the simulator, or the user).
+    #[serde(skip)]
+    pub installer: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -92,6 +97,35 @@ impl Default for Begin<'_> {
     }
 }
 
+/// Answers the real Vercel is documented to give and a kind simulator never would. Tests turn
+/// them on; `Sim::new` starts strict where Vercel's reference is clear.
+#[derive(Clone, Debug, Default)]
+pub struct Quirks {
+    pub paging: Paging,
+    /// `POST /v10/projects/{id}/env` answers without `created[].id`, single targets as strings.
+    pub env_answers_without_ids: bool,
+    /// The token answer says `team_id: null` although the installation is a (Hobby) team's.
+    pub token_omits_team: bool,
+    /// The Redirect URL is opened without `teamId` although the installation is a team's.
+    pub callback_omits_team: bool,
+}
+
+/// How the project list continues. Vercel documents `from` (an opaque token) on `/v10`, and
+/// `/v9` pages with `until` (a timestamp).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Paging {
+    #[default]
+    Documented,
+    /// An older `/v10`: numeric cursors, `from` ignored; `/v9` honours `until`.
+    UntilOnly,
+    /// Every cursor is ignored: each request returns the first page again.
+    IgnoresCursor,
+}
+
+/// The scopes an integration asks for in the Integration Console; `Sim::set_scopes` narrows them.
+pub const DEFAULT_SCOPES: [&str; 5] =
+    ["read:project", "read-write:project-env-vars", "read:team", "read:user", "read-write:integration-configuration"];
+
 pub(crate) struct Code {
     pub configuration_id: String,
     pub issued: SystemTime,
@@ -113,6 +147,8 @@ pub(crate) struct Inner {
     pub faults: Vec<Fault>,
     pub deliveries: Vec<crate::webhooks::Delivery>,
     pub last_event_at: i64,
+    pub quirks: Quirks,
+    pub scopes: Vec<String>,
 }
 
 /// An answer forced on the next matching request, as a flaky or rate-limiting Vercel would give.
@@ -120,9 +156,17 @@ pub(crate) struct Inner {
 pub struct Fault {
     pub method: String,
     pub path_prefix: String,
-    /// The status to answer with instead, or `None` to serve the call and then hold the answer.
-    pub status: Option<u16>,
+    /// The answer to give instead, or `None` to serve the call and then hold the answer.
+    pub answer: Option<Canned>,
     pub delay: std::time::Duration,
+}
+
+/// A forced answer: a status with Vercel's error body unless `body` says otherwise.
+#[derive(Clone, Debug, Default)]
+pub struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
 }
 
 /// Shared simulator state; cheap to clone.
@@ -164,6 +208,8 @@ fn seed_accounts() -> Vec<Account> {
             slug: "alice".into(),
             email: Some("alice@example.com".into()),
             is_team: false,
+            hobby: false,
+            installer: crate::PERSONAL_USER_ID.into(),
         },
         Account {
             id: crate::TEAM_ID.into(),
@@ -171,6 +217,17 @@ fn seed_accounts() -> Vec<Account> {
             slug: "acme".into(),
             email: None,
             is_team: true,
+            hobby: false,
+            installer: crate::PERSONAL_USER_ID.into(),
+        },
+        Account {
+            id: crate::HOBBY_TEAM_ID.into(),
+            name: "Bob's projects".into(),
+            slug: "bob".into(),
+            email: None,
+            is_team: true,
+            hobby: true,
+            installer: crate::HOBBY_USER_ID.into(),
         },
     ]
 }
@@ -179,18 +236,28 @@ const FRAMEWORKS: [&str; 4] = ["nextjs", "sveltekit", "astro", "remix"];
 
 impl Sim {
     pub fn new(config: Arc<SimConfig>) -> Self {
-        let mut inner = Inner { accounts: seed_accounts(), ..Inner::default() };
+        let mut inner = Inner {
+            accounts: seed_accounts(),
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            ..Inner::default()
+        };
         let base = now_ms() - 1_000_000;
         let seed = [
             (crate::PERSONAL_USER_ID, crate::PERSONAL_PROJECTS, "alice"),
             (crate::TEAM_ID, crate::TEAM_PROJECTS, "acme"),
+            (crate::HOBBY_TEAM_ID, 2, "bob"),
         ];
         for (account, count, stem) in seed {
             for n in 0..count {
-                // Distinct timestamps: pagination walks `updatedAt` like Vercel's `until` cursor.
+                // Distinct timestamps: pagination walks `updatedAt` like Vercel's cursors.
                 let updated = base + (count - n) as i64 * 1000;
+                // One of Alice's projects is old enough to have a legacy id, as Vercel's docs show.
+                let id = match (stem, n) {
+                    ("alice", 1) => crate::LEGACY_PROJECT_ID.to_owned(),
+                    _ => format!("prj_{stem}{n:03}"),
+                };
                 inner.projects.push(Project {
-                    id: format!("prj_{stem}{n:03}"),
+                    id,
                     name: format!("{stem}-app-{n:03}"),
                     framework: Some(FRAMEWORKS[n % FRAMEWORKS.len()].into()),
                     account_id: account.into(),
@@ -252,6 +319,7 @@ impl Sim {
         let mut inner = self.lock();
         let account = inner.accounts.iter().find(|a| a.id == begin.account_id)?.clone();
         let team_id = account.is_team.then(|| account.id.clone());
+        let callback_team = team_id.clone().filter(|_| !inner.quirks.callback_omits_team);
         let active = inner.installations.iter().position(|i| i.team_id == team_id && i.status == "active");
         let configuration_id = match active {
             // The Deploy Button sends the scope's most recent existing installation.
@@ -268,7 +336,7 @@ impl Sim {
                 let configuration_id = random_id("icfg_", 24);
                 inner.installations.push(Installation {
                     id: configuration_id.clone(),
-                    user_id: crate::PERSONAL_USER_ID.into(),
+                    user_id: account.installer.clone(),
                     team_id: team_id.clone(),
                     status: "active".into(),
                     source: begin.source.into(),
@@ -294,7 +362,7 @@ impl Sim {
             query.append_pair("code", &code);
             query.append_pair("configurationId", &configuration_id);
             query.append_pair("next", &next);
-            if let Some(team) = &team_id {
+            if let Some(team) = &callback_team {
                 query.append_pair("teamId", team);
             }
             query.append_pair("source", begin.source);
@@ -345,18 +413,33 @@ impl Sim {
     /// The next request with this method and path prefix gets `status` instead of an answer.
     /// A 429 carries `X-RateLimit-Reset` one second ahead. Several calls queue several faults.
     pub fn fail_next(&self, method: &str, path_prefix: &str, status: u16) {
+        self.answer_next(method, path_prefix, Canned { status, ..Canned::default() });
+    }
+
+    /// The next matching request gets exactly this answer (headers and body as given).
+    pub fn answer_next(&self, method: &str, path_prefix: &str, answer: Canned) {
         self.lock().faults.push(Fault {
             method: method.into(),
             path_prefix: path_prefix.into(),
-            status: Some(status),
+            answer: Some(answer),
             delay: Duration::ZERO,
         });
+    }
+
+    /// Turns on answers Vercel may give that the strict default does not.
+    pub fn set_quirks(&self, change: impl FnOnce(&mut Quirks)) {
+        change(&mut self.lock().quirks);
+    }
+
+    /// The scopes the integration was granted, e.g. without `read:team`.
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.lock().scopes = scopes.iter().map(|s| s.to_string()).collect();
     }
 
     /// The next matching call is served (a code is spent, an env var written) but its answer is
     /// held for `delay`: the caller sees a lost or very late answer.
     pub fn stall_next(&self, method: &str, path_prefix: &str, delay: Duration) {
-        self.lock().faults.push(Fault { method: method.into(), path_prefix: path_prefix.into(), status: None, delay });
+        self.lock().faults.push(Fault { method: method.into(), path_prefix: path_prefix.into(), answer: None, delay });
     }
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {

@@ -13,7 +13,7 @@ use crate::{
     params::{CallbackParams, NextUrl},
     state::AppState,
     store::{installations::token_binding, sessions::NewSession},
-    vercel::VercelError,
+    vercel::{oauth::TokenGrant, VercelError},
     web::{self, action, error_view},
 };
 
@@ -91,6 +91,33 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
                 "Vercel no longer accepts this link's code: it was used already or is over 30 minutes old. Return to Vercel and install again.",
                 Some(&params.next)).await;
         }
+        Err(VercelError::RedirectMismatch { sent }) => {
+            tracing::error!(
+                redirect_uri_sent = %sent,
+                "Vercel refused the redirect_uri: the integration's Redirect URL at Vercel must be exactly this value"
+            );
+            let message = format!(
+                "Vercel refused the installation because the integration's Redirect URL does not match this server. \
+                 The integration's owner must set the Redirect URL in Vercel's Integration Console to exactly \
+                 {sent} (or set TETHER_PUBLIC_URL to the address registered there). Then install again."
+            );
+            return fail(
+                state,
+                StatusCode::BAD_GATEWAY,
+                "The integration's Redirect URL does not match",
+                &message,
+                Some(&params.next),
+            )
+            .await;
+        }
+        Err(VercelError::InvalidClient) => {
+            tracing::error!(
+                "Vercel refused the client id or secret: check TETHER_VERCEL_CLIENT_ID and TETHER_VERCEL_CLIENT_SECRET"
+            );
+            return fail(state, StatusCode::BAD_GATEWAY, "The integration is misconfigured",
+                "Vercel did not accept this integration's credentials, so nothing was saved. The integration's owner has been told in the server's log. Return to Vercel and try again later.",
+                Some(&params.next)).await;
+        }
         Err(error) => {
             tracing::warn!(%error, "code exchange failed");
             return fail(state, StatusCode::BAD_GATEWAY, "Vercel did not confirm the installation",
@@ -100,18 +127,19 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
     };
 
     // Vercel's answer, not the query string, says which installation and scope this is.
-    let team_matches = grant.team_id.as_deref() == params.team_id.as_ref().map(|t| t.as_str());
-    if grant.installation_id != configuration_id || !team_matches {
+    let Some(identity) = agreed_identity(&grant, &params) else {
         tracing::warn!(
             security_event = "callback_identity_mismatch",
             query_configuration_id = configuration_id,
             token_installation_id = %grant.installation_id,
+            query_team_id = params.team_id.as_ref().map(|t| t.as_str()),
+            token_team_id = grant.team_id.as_deref(),
             "the callback's parameters disagree with Vercel's token response"
         );
         return fail(state, StatusCode::BAD_REQUEST, "This installation link does not match",
             "The link's details disagree with what Vercel confirmed, so nothing was saved. Return to Vercel and install again.",
             Some(&params.next)).await;
-    }
+    };
 
     let sealed = state.settings.sealer.seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
     let (session_id, session_hash) = web::new_session_id();
@@ -120,8 +148,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             .store
             .upsert_installation(
                 configuration_id,
-                grant.team_id.as_deref(),
-                &grant.user_id,
+                identity.team_id.as_deref(),
+                &identity.user_id,
                 params.source.as_str(),
                 &sealed,
             )
@@ -152,7 +180,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
     tracing::info!(
         configuration_id,
         source = params.source.as_str(),
-        team = grant.team_id.is_some(),
+        team = identity.team_id.is_some(),
         "installation stored"
     );
     (
@@ -169,6 +197,32 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         ],
     )
         .into_response()
+}
+
+/// The scope an installation acts in, as Vercel's token answer and the query agree on it.
+struct Identity {
+    team_id: Option<String>,
+    user_id: String,
+}
+
+/// The token answer is trusted and wins; the query only fills in what the answer leaves out
+/// (a Hobby team's answer may omit its `team_id`, a personal scope that is a team may arrive
+/// without `teamId`). Only a real disagreement, both present and different, is refused, and an
+/// answer that names no owner at all.
+fn agreed_identity(grant: &TokenGrant, params: &CallbackParams) -> Option<Identity> {
+    if grant.installation_id != params.configuration_id.as_str() {
+        return None;
+    }
+    let query_team = params.team_id.as_ref().map(|t| t.as_str().to_owned());
+    let team_id = match (grant.team_id.clone(), query_team) {
+        (Some(token), Some(query)) if token != query => return None,
+        (token, query) => token.or(query),
+    };
+    let user_id = grant.user_id.clone().unwrap_or_default();
+    if team_id.is_none() && user_id.is_empty() {
+        return None;
+    }
+    Some(Identity { team_id, user_id })
 }
 
 async fn replayed(state: &AppState, headers: &HeaderMap, params: &CallbackParams) -> Response {

@@ -139,7 +139,8 @@ impl AppState {
         project_id: &str,
         vars: &[EnvVarInput],
     ) -> Result<usize, AppError> {
-        let outcome = owned.vercel.upsert_env(project_id, vars).await.map_err(vercel_error)?;
+        let outcome =
+            owned.vercel.upsert_env(owned.configuration_id.as_str(), project_id, vars).await.map_err(vercel_error)?;
         let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
         self.store.complete_link(owned.configuration_id.as_str(), project_id, &created).await.map_err(internal)?;
         if !outcome.failed.is_empty() {

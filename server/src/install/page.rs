@@ -45,15 +45,20 @@ pub async fn install_page(
             actions.push(action("Return to Vercel", back));
             let title = match error {
                 AppError::NotYours => "Installation not found",
+                AppError::Busy { .. } => "Still working",
                 _ => "The projects could not be loaded",
             };
             let message = match error {
                 AppError::NotYours => "This installation was not found, or this browser did not start it. \
                                        Open the integration again from Vercel."
                     .to_owned(),
-                other => other.to_string(),
+                ref other => other.to_string(),
             };
-            web::render(&state, status, error_view(status, title, message, actions)).await
+            let mut response = web::render(&state, status, error_view(status, title, message, actions)).await;
+            if let AppError::Busy { retry_after_secs, .. } = error {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            }
+            response
         }
     }
 }
@@ -67,7 +72,7 @@ async fn load(
     let owned = state.owned(headers, configuration_id).await.map_err(|e| (e, None))?;
     let next = owned.session.next_url.clone();
     let fail = |e: AppError| (e, Some(next.clone()));
-    let (scope_name, projects) =
+    let (scope, projects) =
         tokio::try_join!(owned.vercel.scope_name(), owned.vercel.all_projects()).map_err(|e| fail(vercel_error(e)))?;
     let owner = owned.installation.owner_id();
     let resources = state.provider.resources(owner).await.map_err(|e| fail(internal(e)))?;
@@ -114,7 +119,8 @@ async fn load(
         .collect();
     Ok(InstallView {
         configuration_id: configuration_id.to_owned(),
-        scope_name,
+        scope_note: scope.missing_scope.map(scope_note),
+        scope_name: scope.name,
         is_team: owned.installation.team_id.is_some(),
         vendor_name: state.provider.name().to_owned(),
         projects: rows,
@@ -123,4 +129,13 @@ async fn load(
         resources: resources.into_iter().map(|r| ResourceOption { id: r.id, name: r.name }).collect(),
         next,
     })
+}
+
+/// What the popup says when Vercel would not name the scope: which scope would.
+pub fn scope_note(scope: &crate::vercel::scopes::Scope) -> String {
+    format!(
+        "Vercel did not share this account's name with the integration (it lacks the `{}` scope), \
+         so its id is shown instead. Everything else works.",
+        scope.token()
+    )
 }

@@ -34,8 +34,8 @@ pub struct CreatedEnvVar {
     pub targets: String,
 }
 
-impl From<crate::vercel::env::CreatedEnv> for CreatedEnvVar {
-    fn from(created: crate::vercel::env::CreatedEnv) -> Self {
+impl From<crate::vercel::env::WrittenEnv> for CreatedEnvVar {
+    fn from(created: crate::vercel::env::WrittenEnv) -> Self {
         Self { vercel_env_id: created.id, key: created.key, kind: created.kind, targets: created.target.join(",") }
     }
 }

@@ -47,14 +47,48 @@ impl std::fmt::Display for EnvVarInput {
     }
 }
 
+/// One variable as Vercel describes it. Every field but `key` is optional in Vercel's schema,
+/// and `target` is an array or a single string.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CreatedEnv {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub key: String,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub target: Vec<String>,
+    /// Set on variables an integration created; absent or null on hand-made ones.
+    #[serde(default, rename = "configurationId")]
+    pub configuration_id: Option<String>,
+}
+
+/// A variable Tether wrote, with the id Vercel gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenEnv {
     pub id: String,
     pub key: String,
-    #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
     pub target: Vec<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+        Nothing(()),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+        OneOrMany::Nothing(()) => Vec::new(),
+    })
+}
+
+fn same_targets(a: &[String], b: &[&str]) -> bool {
+    a.len() == b.len() && b.iter().all(|t| a.iter().any(|x| x == t))
 }
 
 #[derive(Debug, Clone)]
@@ -66,48 +100,119 @@ pub struct EnvFailure {
 
 #[derive(Debug, Default)]
 pub struct UpsertOutcome {
-    pub created: Vec<CreatedEnv>,
+    pub created: Vec<WrittenEnv>,
     pub failed: Vec<EnvFailure>,
 }
 
+/// `created` is one object or an array; `failed` may be absent.
+fn created_items(raw: &Value) -> Result<Vec<CreatedEnv>, VercelError> {
+    let items = match &raw["created"] {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    };
+    items
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .map_err(|e| VercelError::Decode(e.to_string()))
+}
+
+fn failed_items(raw: &Value) -> Vec<EnvFailure> {
+    raw["failed"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|f| EnvFailure {
+                    key: f["error"]["key"].as_str().map(str::to_owned),
+                    code: f["error"]["code"].as_str().unwrap_or("unknown").to_owned(),
+                    message: f["error"]["message"].as_str().unwrap_or("rejected").to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Installation {
-    pub async fn upsert_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<UpsertOutcome, VercelError> {
+    /// One batched upsert. When Vercel's answer leaves out ids, they are found by listing the
+    /// project's variables (key and targets as sent), so Disconnect can still remove exactly
+    /// what Tether wrote.
+    pub async fn upsert_env(
+        &self,
+        configuration_id: &str,
+        project_id: &str,
+        vars: &[EnvVarInput],
+    ) -> Result<UpsertOutcome, VercelError> {
         let body = serde_json::to_value(vars).map_err(|e| VercelError::Decode(e.to_string()))?;
         let raw: Value = self
-            .call(Method::POST, &format!("/v10/projects/{project_id}/env"), &[("upsert", "true".into())], Some(&body))
+            .call(Method::POST, &["v10", "projects", project_id, "env"], &[("upsert", "true".into())], Some(&body))
             .await?;
-        let created = match &raw["created"] {
-            Value::Array(items) => items.clone(),
-            Value::Null => Vec::new(),
-            one => vec![one.clone()],
+        let created = created_items(&raw)?;
+        let failed = failed_items(&raw);
+        let refused = |key: &str| failed.iter().any(|f| f.key.as_deref() == Some(key));
+        let accepted: Vec<&EnvVarInput> = vars.iter().filter(|v| !refused(&v.key)).collect();
+        let complete = created.iter().all(|c| c.id.is_some()) && created.len() >= accepted.len();
+        let created = if complete {
+            created
+                .into_iter()
+                .filter_map(|c| {
+                    let sent = accepted.iter().find(|v| v.key == c.key && same_targets(&c.target, &v.target));
+                    let kind = c.kind.or_else(|| sent.map(|v| v.kind.to_owned())).unwrap_or_default();
+                    Some(WrittenEnv { id: c.id?, key: c.key, kind, target: c.target })
+                })
+                .collect()
+        } else {
+            tracing::info!(project_id, "Vercel's answer left out env ids: looking them up");
+            let listed = self.list_env(project_id).await?;
+            let mut written = Vec::new();
+            for var in accepted {
+                let found = listed.iter().find(|l| {
+                    l.key == var.key
+                        && same_targets(&l.target, &var.target)
+                        && l.configuration_id.as_deref().is_none_or(|c| c == configuration_id)
+                });
+                match found.and_then(|l| l.id.clone()) {
+                    Some(id) => written.push(WrittenEnv {
+                        id,
+                        key: var.key.clone(),
+                        kind: var.kind.to_owned(),
+                        target: var.target.iter().map(|t| t.to_string()).collect(),
+                    }),
+                    None => {
+                        return Err(VercelError::Decode(format!(
+                            "{} was written but Vercel lists no id for it",
+                            var.key
+                        )))
+                    }
+                }
+            }
+            written
         };
-        let created = created
-            .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<Vec<CreatedEnv>, _>>()
-            .map_err(|e| VercelError::Decode(e.to_string()))?;
-        let failed = raw["failed"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|f| EnvFailure {
-                        key: f["error"]["key"].as_str().map(str::to_owned),
-                        code: f["error"]["code"].as_str().unwrap_or("unknown").to_owned(),
-                        message: f["error"]["message"].as_str().unwrap_or("rejected").to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(UpsertOutcome { created, failed })
+    }
+
+    /// A project's variables (`GET /v9/projects/{id}/env`): `{envs}` with or without
+    /// pagination, or `{}` when there are none.
+    pub async fn list_env(&self, project_id: &str) -> Result<Vec<CreatedEnv>, VercelError> {
+        let raw: Value = self.get(&["v9", "projects", project_id, "env"], &[]).await?;
+        let items = match raw {
+            Value::Array(items) => items,
+            Value::Object(mut object) => match object.remove("envs") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok(items.into_iter().filter_map(|item| serde_json::from_value(item).ok()).collect())
     }
 }
 
 impl Installation {
     /// Removes one env var Tether created. One already gone counts as removed.
     pub async fn delete_env(&self, project_id: &str, env_id: &str) -> Result<(), VercelError> {
-        let path = format!("/v9/projects/{project_id}/env/{env_id}");
-        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &path, &[], None).await {
+        let segments = ["v9", "projects", project_id, "env", env_id];
+        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &segments, &[], None).await {
             Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
             Err(error) => Err(error),
         }
@@ -115,8 +220,8 @@ impl Installation {
 
     /// Uninstalls the integration from the vendor's side; Vercel removes the env vars it created.
     pub async fn uninstall(&self, configuration_id: &str) -> Result<(), VercelError> {
-        let path = format!("/v1/integrations/configuration/{configuration_id}");
-        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &path, &[], None).await {
+        let segments = ["v1", "integrations", "configuration", configuration_id];
+        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &segments, &[], None).await {
             Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
             Err(error) => Err(error),
         }
@@ -152,6 +257,23 @@ mod tests {
         assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production"][..]));
         let vars = EnvVarInput::for_value("K", "v", false, &[Target::Development, Target::Preview]);
         assert_eq!(vars[0].target, ["preview", "development"]);
+    }
+
+    #[test]
+    fn created_answers_in_every_documented_shape() {
+        let one = serde_json::json!({"created": {"id": "env_1", "key": "K", "type": "plain", "target": "production"}});
+        let items = created_items(&one).unwrap();
+        assert_eq!(
+            (items[0].id.as_deref(), items[0].target.as_slice()),
+            (Some("env_1"), &["production".to_string()][..])
+        );
+        let many = serde_json::json!({"created": [{"key": "K", "target": ["preview", "production"]}, {"key": "L"}]});
+        let items = created_items(&many).unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|i| i.id.is_none()));
+        assert!(same_targets(&items[0].target, &["production", "preview"]));
+        assert!(items[1].target.is_empty());
+        assert!(created_items(&serde_json::json!({"failed": []})).unwrap().is_empty());
     }
 
     #[test]

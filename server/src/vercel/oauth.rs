@@ -5,27 +5,37 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Vercel, VercelError};
+use super::{read_capped, ErrorInfo, Vercel, VercelError};
 use crate::{params::AuthCode, secret::AccessToken};
 
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(8);
+const MAX_GRANT_BYTES: usize = 64 * 1024;
 
 pub struct TokenGrant {
     pub access_token: AccessToken,
     pub installation_id: String,
-    pub user_id: String,
+    /// Absent in some answers; the installation still has an owner through its team.
+    pub user_id: Option<String>,
     pub team_id: Option<String>,
 }
 
+/// The answer's fields Tether reads; any others Vercel adds are ignored.
 #[derive(Deserialize)]
 struct Raw {
     access_token: String,
     installation_id: String,
-    user_id: String,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
     team_id: Option<String>,
 }
 
 impl Vercel {
+    /// The Redirect URL this client sends as `redirect_uri`, for error pages and logs.
+    pub fn redirect_url(&self) -> &str {
+        &self.redirect_url
+    }
+
     pub async fn exchange_code(&self, code: &AuthCode) -> Result<TokenGrant, VercelError> {
         let form = [
             ("client_id", self.client_id.as_str()),
@@ -35,7 +45,7 @@ impl Vercel {
         ];
         let response = self
             .http
-            .post(self.url("/v2/oauth/access_token"))
+            .post(self.url(&["v2", "oauth", "access_token"]))
             .form(&form)
             // A lost answer must surface quickly: the user can only restart the installation.
             .timeout(EXCHANGE_TIMEOUT)
@@ -43,27 +53,36 @@ impl Vercel {
             .await
             .map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
+        if status.is_redirection() {
+            // Never followed: the form carries the client secret.
+            return Err(VercelError::Redirected(status.as_u16()));
+        }
+        let body = read_capped(response, MAX_GRANT_BYTES).await?;
         if status.is_success() {
-            let raw: Raw = serde_json::from_str(&text).map_err(|e| VercelError::Decode(e.to_string()))?;
+            let raw: Raw = serde_json::from_slice(&body).map_err(|e| VercelError::Decode(e.to_string()))?;
+            let present = |value: Option<String>| value.filter(|v| !v.is_empty());
             return Ok(TokenGrant {
                 access_token: AccessToken::new(raw.access_token),
                 installation_id: raw.installation_id,
-                user_id: raw.user_id,
-                team_id: raw.team_id,
+                user_id: present(raw.user_id),
+                team_id: present(raw.team_id),
             });
         }
-        // Both shapes are seen: OAuth's `{"error":"invalid_grant"}` and Vercel's `{"error":{"code":…}}`.
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let code = value["error"].as_str().or_else(|| value["error"]["code"].as_str()).unwrap_or_default().to_owned();
-        let message = value["error_description"]
-            .as_str()
-            .or_else(|| value["error"]["message"].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        if code == "invalid_grant" || message.to_ascii_lowercase().contains("invalid grant") {
-            return Err(VercelError::InvalidGrant);
+        Err(self.refusal(status.as_u16(), ErrorInfo::parse(&body)))
+    }
+
+    /// Why Vercel refused an exchange, whichever of its two error shapes it used.
+    fn refusal(&self, status: u16, info: ErrorInfo) -> VercelError {
+        let words = format!("{} {}", info.code, info.message).to_ascii_lowercase();
+        if words.contains("redirect_uri") || words.contains("redirect uri") || words.contains("redirect_url") {
+            return VercelError::RedirectMismatch { sent: self.redirect_url.clone() };
         }
-        Err(VercelError::Api { status: status.as_u16(), code, message })
+        if info.code == "invalid_grant" || words.contains("invalid grant") {
+            return VercelError::InvalidGrant;
+        }
+        if info.code == "invalid_client" || status == 401 {
+            return VercelError::InvalidClient;
+        }
+        VercelError::Api { status, code: info.code, message: info.message }
     }
 }

@@ -1,8 +1,11 @@
 //! Who is installing, and every project they can see (all pages, not just the first).
 
-use serde::Deserialize;
+use std::collections::HashSet;
 
-use super::{Installation, VercelError};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{scopes::Scope, Installation, VercelError};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Project {
@@ -14,14 +17,15 @@ pub struct Project {
 
 #[derive(Deserialize)]
 struct Page {
+    #[serde(default)]
     projects: Vec<Project>,
     pagination: Option<Pagination>,
 }
 
 #[derive(Deserialize)]
 struct Pagination {
-    /// A timestamp today; documented as possibly an opaque string later, so kept as either.
-    next: Option<serde_json::Value>,
+    /// A timestamp, or an opaque continuation token: both are documented.
+    next: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -39,39 +43,103 @@ struct Named {
 /// More pages than any real account has: a cursor that never ends must not loop forever.
 const MAX_PAGES: usize = 200;
 
-impl Installation {
-    /// The display name of the installing scope: the team's, or the user's.
-    pub async fn scope_name(&self) -> Result<String, VercelError> {
-        let named = match &self.team_id {
-            Some(team) => self.get::<Named>(&format!("/v2/teams/{team}"), &[]).await?,
-            None => self.get::<UserEnvelope>("/v2/user", &[]).await?.user,
-        };
-        Ok(named.name.or(named.slug).or(named.username).unwrap_or_else(|| "your account".into()))
-    }
+/// The installing scope as the popup names it.
+pub struct ScopeName {
+    pub name: String,
+    /// Set when Vercel refused to say (the integration lacks the `team` or `user` scope): the
+    /// popup still works, and says which scope would show the name.
+    pub missing_scope: Option<&'static Scope>,
+}
 
-    pub async fn all_projects(&self) -> Result<Vec<Project>, VercelError> {
-        let mut projects = Vec::new();
-        let mut until: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut query = vec![("limit", "100".to_string())];
-            if let Some(cursor) = &until {
-                query.push(("until", cursor.clone()));
-            }
-            let page: Page = self.get("/v10/projects", &query).await?;
-            projects.extend(page.projects);
-            until = match page.pagination.and_then(|p| p.next) {
-                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
-                _ => return Ok(projects),
-            };
+/// How a request asks for the page after `next`. The current reference documents only `from`
+/// on `/v10`; older code pages `/v9` with `until`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    From,
+    Until,
+}
+
+impl Cursor {
+    fn endpoint(self) -> (&'static [&'static str], &'static str, &'static str) {
+        match self {
+            Cursor::From => (&["v10", "projects"], "from", "GET /v10/projects"),
+            Cursor::Until => (&["v9", "projects"], "until", "GET /v9/projects"),
         }
-        Err(VercelError::Decode("project pagination did not end".into()))
+    }
+}
+
+fn cursor_text(next: Option<Value>) -> Option<String> {
+    match next? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s),
+        _ => None,
     }
 }
 
 impl Installation {
+    /// The display name of the installing scope: the team's, or the user's. Without the scope
+    /// that reads it, the id stands in.
+    pub async fn scope_name(&self) -> Result<ScopeName, VercelError> {
+        let named = match &self.team_id {
+            Some(team) => self.get::<Named>(&["v2", "teams", team], &[]).await,
+            None => self.get::<UserEnvelope>(&["v2", "user"], &[]).await.map(|e| e.user),
+        };
+        match named {
+            Ok(named) => Ok(ScopeName {
+                name: named.name.or(named.slug).or(named.username).unwrap_or_else(|| "your account".into()),
+                missing_scope: None,
+            }),
+            Err(VercelError::MissingScope(scope)) => Ok(ScopeName {
+                name: self.team_id.clone().unwrap_or_else(|| "your personal account".into()),
+                missing_scope: Some(scope),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Every project, following the continuation cursor. A page whose projects were all seen
+    /// already means the cursor had no effect: Tether switches to the other documented form
+    /// once, and gives up with an error naming the endpoint if that repeats too, so a server
+    /// that ignores the cursor costs two wasted requests, not two hundred.
+    pub async fn all_projects(&self) -> Result<Vec<Project>, VercelError> {
+        let mut projects = Vec::new();
+        let mut seen = HashSet::new();
+        let mut style = Cursor::From;
+        let mut cursor: Option<String> = None;
+        let mut wasted = 0;
+        for _ in 0..MAX_PAGES {
+            let (segments, param, endpoint) = style.endpoint();
+            let mut query = vec![("limit", "100".to_string())];
+            if let Some(cursor) = &cursor {
+                query.push((param, cursor.clone()));
+            }
+            let page: Page = self.get(segments, &query).await?;
+            let size = page.projects.len();
+            let before = projects.len();
+            projects.extend(page.projects.into_iter().filter(|p| seen.insert(p.id.clone())));
+            let next = cursor_text(page.pagination.and_then(|p| p.next));
+            if cursor.is_some() && size > 0 && projects.len() == before {
+                wasted += 1;
+                tracing::warn!(endpoint, wasted, "a project page repeated: the cursor had no effect");
+                if wasted >= 2 {
+                    return Err(VercelError::Pagination { endpoint });
+                }
+                style = match style {
+                    Cursor::From => Cursor::Until,
+                    Cursor::Until => Cursor::From,
+                };
+                continue;
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(projects),
+            }
+        }
+        Err(VercelError::Pagination { endpoint: style.endpoint().2 })
+    }
+
     /// One project, which also proves this installation may see it.
     pub async fn project(&self, id: &str) -> Result<Project, VercelError> {
-        self.get(&format!("/v9/projects/{id}"), &[]).await
+        self.get(&["v9", "projects", id], &[]).await
     }
 }

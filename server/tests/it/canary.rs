@@ -3,12 +3,14 @@
 //! against the real binary at RUST_LOG=trace, then search its output, every response and the
 //! database files. The code may appear only as its hash.
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use reqwest::{header, redirect::Policy, StatusCode};
-use server::{seal::Sealer, webhook::verify::sign};
+use server::webhook::verify::sign;
 use tokio::net::TcpListener;
 use vercel_sim::SimConfig;
+
+use crate::support::{production, serve_logged};
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -26,31 +28,9 @@ async fn token_secret_and_code_appear_nowhere() {
     config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
     let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
 
-    let dir = std::env::temp_dir().join(format!("tether-canary-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = std::fs::File::create(dir.join("output.log")).unwrap();
     // Production mode: real credentials from the environment, Vercel played by the simulator.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("RUST_LOG", "trace")
-        .env("TETHER_CONFIG", "/dev/null")
-        .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
-        .env("TETHER_DATA_DIR", &dir)
-        .env("TETHER_VERCEL_CLIENT_ID", vercel_sim::DEFAULT_CLIENT_ID)
-        .env("TETHER_VERCEL_CLIENT_SECRET", &secret)
-        .env("TETHER_SEAL_KEYS", Sealer::generate_spec("canary"))
-        .env("TETHER_VERCEL_API_URL", &sim_url)
-        .env("TETHER_VERCEL_DASHBOARD_URL", &sim_url)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
+    let (mut child, dir) = serve_logged(production(&secret).env("RUST_LOG", "trace"), port, &sim_url).await;
     let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-    for _ in 0..200 {
-        if browser.get(format!("{tether}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     let mut responses: Vec<u8> = Vec::new();
     let callback = sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();

@@ -75,7 +75,7 @@ async fn personal_install_sends_no_team_id_and_pressing_connect_twice_duplicates
     let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
     assert!(popup.page.contains("Alice Example"));
     assert_eq!(popup.page.matches("data-project=").count(), vercel_sim::PERSONAL_PROJECTS);
-    let choices = [("prj_alice000", "new"), ("prj_alice001", "new"), ("prj_alice002", "new")];
+    let choices = [("prj_alice000", "new"), (vercel_sim::LEGACY_PROJECT_ID, "new"), ("prj_alice002", "new")];
     assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
     assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
     let state = world.sim.sim.snapshot();
@@ -184,7 +184,12 @@ async fn identities_in_the_query_that_disagree_with_vercel_abort_the_install() {
                 let real = url.split("configurationId=").nth(1).unwrap().split('&').next().unwrap().to_owned();
                 url.replace(&real, "icfg_forgedbyattacker")
             }
-            _ => url.replace(&format!("&teamId={}", vercel_sim::TEAM_ID), ""),
+            // Another team than Vercel's answer names. (A missing teamId is no disagreement:
+            // the answer's team is used, as for a Hobby team.)
+            _ => url.replace(
+                &format!("&teamId={}", vercel_sim::TEAM_ID),
+                &format!("&teamId={}", vercel_sim::HOBBY_TEAM_ID),
+            ),
         };
         let response = world.browser.get(&forged).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{tamper}");

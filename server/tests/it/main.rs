@@ -3,8 +3,10 @@
 
 mod canary;
 mod configure;
+mod console;
 mod faults;
 mod flows;
 mod install;
 mod support;
+mod vercel_shapes;
 mod webhooks;

@@ -154,3 +154,42 @@ pub fn resource_id(page: &str, name: &str) -> String {
     let start = page[..label].rfind("value=\"existing:").unwrap() + "value=\"existing:".len();
     page[start..].split('"').next().unwrap().to_owned()
 }
+
+/// The real binary in production mode (credentials from the environment, no settings file).
+pub fn production(secret: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .env("TETHER_CONFIG", "/dev/null")
+        .env("TETHER_VERCEL_CLIENT_ID", vercel_sim::DEFAULT_CLIENT_ID)
+        .env("TETHER_VERCEL_CLIENT_SECRET", secret)
+        .env("TETHER_SEAL_KEYS", server::seal::Sealer::generate_spec("k1"));
+    command
+}
+
+/// Starts the binary on `port` against the simulator, with a fresh data directory whose
+/// `output.log` collects stdout and stderr; returns once `/healthz` answers.
+pub async fn serve_logged(
+    command: &mut std::process::Command,
+    port: u16,
+    sim_url: &str,
+) -> (std::process::Child, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tether-process-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = std::fs::File::create(dir.join("output.log")).unwrap();
+    let child = command
+        .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
+        .env("TETHER_DATA_DIR", &dir)
+        .env("TETHER_VERCEL_API_URL", sim_url)
+        .env("TETHER_VERCEL_DASHBOARD_URL", sim_url)
+        .stdout(std::process::Stdio::from(log.try_clone().unwrap()))
+        .stderr(std::process::Stdio::from(log))
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, dir)
+}

@@ -1,0 +1,76 @@
+//! What a vendor sees while registering the integration: `server check-config`, and the page
+//! and log line when the Redirect URL registered at Vercel is not Tether's.
+
+use std::time::Duration;
+
+use reqwest::{redirect::Policy, StatusCode};
+use tokio::net::TcpListener;
+use vercel_sim::SimConfig;
+
+use crate::support::{production, serve_logged};
+
+fn check_config(public_url: &str, secret: &str) -> std::process::Output {
+    production(secret).args(["check-config"]).env("TETHER_PUBLIC_URL", public_url).output().unwrap()
+}
+
+#[test]
+fn check_config_prints_every_console_value_for_the_public_url() {
+    let secret = format!("canary-{}", rand::random::<u64>());
+    let out = check_config("https://tether.example.com", &secret);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "Redirect URL        https://tether.example.com/callback",
+        "Configuration URL   https://tether.example.com/configure",
+        "Webhook URL         https://tether.example.com/webhooks/vercel",
+        "project-env-vars",
+        "integration-configuration",
+        "TETHER_VERCEL_CLIENT_SECRET",
+        "ACME_API_KEY",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains(&secret), "the secret is never printed");
+}
+
+#[test]
+fn check_config_refuses_a_plain_http_public_url_outside_sandbox() {
+    let out = check_config("http://tether.example.com", "s");
+    assert_eq!(out.status.code(), Some(2));
+    let errors = String::from_utf8(out.stderr).unwrap();
+    assert!(errors.contains("TETHER_PUBLIC_URL must be https"), "{errors}");
+    let loopback = check_config("http://127.0.0.1:3000", "s");
+    assert!(loopback.status.success(), "a loopback address is fine for local tests");
+}
+
+#[tokio::test]
+async fn a_redirect_uri_mismatch_has_its_own_page_and_log_line() {
+    let secret = format!("canary-{}", rand::random::<u64>());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Vercel knows the integration as 127.0.0.1; the operator set the public URL to localhost.
+    let registered = format!("http://127.0.0.1:{port}/callback");
+    let sent = format!("http://localhost:{port}/callback");
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let mut config = SimConfig::new(&sim_url, &registered);
+    config.client_secret = secret.clone();
+    let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
+    let public_url = format!("http://localhost:{port}");
+    let (mut child, dir) =
+        serve_logged(production(&secret).env("TETHER_PUBLIC_URL", &public_url), port, &sim_url).await;
+    let browser = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let callback = sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let response = browser.get(&callback).send().await.unwrap();
+    let status = response.status();
+    let page = response.text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(page.contains("Redirect URL") && page.contains(&sent), "the page names the exact value: {page}");
+    assert!(page.contains("Return to Vercel"));
+    let output = std::fs::read_to_string(dir.join("output.log")).unwrap();
+    let line = output.lines().find(|l| l.contains("redirect_uri")).unwrap_or_default();
+    assert!(line.contains(&sent), "the log line says what Tether sent: {output}");
+    assert!(!output.contains(&secret));
+}
