@@ -131,7 +131,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         tracing::warn!(
             security_event = "callback_identity_mismatch",
             query_configuration_id = configuration_id,
-            token_installation_id = %grant.installation_id,
+            token_installation_id = grant.installation_id.as_deref(),
             query_team_id = params.team_id.as_ref().map(|t| t.as_str()),
             token_team_id = grant.team_id.as_deref(),
             "the callback's parameters disagree with Vercel's token response"
@@ -210,7 +210,7 @@ struct Identity {
 /// without `teamId`). Only a real disagreement, both present and different, is refused, and an
 /// answer that names no owner at all.
 fn agreed_identity(grant: &TokenGrant, params: &CallbackParams) -> Option<Identity> {
-    if grant.installation_id != params.configuration_id.as_str() {
+    if grant.installation_id.as_deref().is_some_and(|id| id != params.configuration_id.as_str()) {
         return None;
     }
     let query_team = params.team_id.as_ref().map(|t| t.as_str().to_owned());

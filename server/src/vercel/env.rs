@@ -125,7 +125,8 @@ fn failed_items(raw: &Value) -> Vec<EnvFailure> {
             items
                 .iter()
                 .map(|f| EnvFailure {
-                    key: f["error"]["key"].as_str().map(str::to_owned),
+                    // Vercel names the key `key` or, in newer answers, `envVarKey`.
+                    key: f["error"]["key"].as_str().or_else(|| f["error"]["envVarKey"].as_str()).map(str::to_owned),
                     code: f["error"]["code"].as_str().unwrap_or("unknown").to_owned(),
                     message: f["error"]["message"].as_str().unwrap_or("rejected").to_owned(),
                 })
@@ -179,6 +180,8 @@ impl Installation {
                         kind: var.kind.to_owned(),
                         target: var.target.iter().map(|t| t.to_string()).collect(),
                     }),
+                    // A failure that named no key may be this one: it is reported with the rest.
+                    None if !failed.is_empty() => {}
                     None => {
                         return Err(VercelError::Decode(format!(
                             "{} was written but Vercel lists no id for it",

@@ -13,7 +13,9 @@ const MAX_GRANT_BYTES: usize = 64 * 1024;
 
 pub struct TokenGrant {
     pub access_token: AccessToken,
-    pub installation_id: String,
+    /// The installation the token belongs to; when an answer leaves it out, the callback's
+    /// `configurationId` is the only word on it.
+    pub installation_id: Option<String>,
     /// Absent in some answers; the installation still has an owner through its team.
     pub user_id: Option<String>,
     pub team_id: Option<String>,
@@ -23,7 +25,8 @@ pub struct TokenGrant {
 #[derive(Deserialize)]
 struct Raw {
     access_token: String,
-    installation_id: String,
+    #[serde(default)]
+    installation_id: Option<String>,
     #[serde(default)]
     user_id: Option<String>,
     #[serde(default)]
@@ -63,7 +66,7 @@ impl Vercel {
             let present = |value: Option<String>| value.filter(|v| !v.is_empty());
             return Ok(TokenGrant {
                 access_token: AccessToken::new(raw.access_token),
-                installation_id: raw.installation_id,
+                installation_id: present(raw.installation_id),
                 user_id: present(raw.user_id),
                 team_id: present(raw.team_id),
             });
