@@ -51,6 +51,7 @@ export default defineConfig({
       command: "./target/release/server",
       cwd: "..",
       env: {
+        TETHER_MODE: "sandbox",
         TETHER_ADDR: "127.0.0.1:3400",
         TETHER_PUBLIC_URL: TETHER,
         TETHER_SIMULATOR_URL: SIM,

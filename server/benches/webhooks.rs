@@ -20,8 +20,11 @@ async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let data_dir = std::env::temp_dir().join(format!("tether-bench-{}", rand::random::<u64>()));
-    let env: HashMap<&str, String> =
-        HashMap::from([("TETHER_ADDR", addr.to_string()), ("TETHER_DATA_DIR", data_dir.display().to_string())]);
+    let env: HashMap<&str, String> = HashMap::from([
+        ("TETHER_ADDR", addr.to_string()),
+        ("TETHER_DATA_DIR", data_dir.display().to_string()),
+        ("TETHER_MODE", "sandbox".to_string()),
+    ]);
     let settings = Settings::from_sources(None, |k| env.get(k).cloned()).unwrap();
     let state = startup::build_state(settings).await.unwrap();
     let store = state.store.clone();

@@ -19,7 +19,8 @@ pub struct Settings {
     pub log_json: bool,
     pub vercel: VercelSettings,
     pub provider: ProviderSettings,
-    /// No Vercel credentials: the simulator plays Vercel and the provider has demo resources.
+    /// `TETHER_MODE=sandbox`: the simulator plays Vercel and the provider has demo resources.
+    /// Always chosen explicitly, never inferred from a missing secret.
     pub sandbox: bool,
     pub sealer: Sealer,
 }
@@ -137,6 +138,7 @@ struct File {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct FileServer {
+    mode: Option<String>,
     addr: Option<String>,
     public_url: Option<String>,
     database_url: Option<String>,
@@ -167,8 +169,9 @@ pub struct ConfigError(pub Vec<String>);
 impl Settings {
     /// Loads from `TETHER_CONFIG` (default `Leptos.toml` when it exists) and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
-        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
-        let path = env("TETHER_CONFIG").unwrap_or_else(|| "Leptos.toml".into());
+        // Empty values are passed on: a secret set to "" must be an error, not "unset".
+        let env = |key: &str| std::env::var(key).ok();
+        let path = env("TETHER_CONFIG").filter(|p| !p.is_empty()).unwrap_or_else(|| "Leptos.toml".into());
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),
             Err(_) if env("TETHER_CONFIG").is_none() => None,
@@ -178,8 +181,10 @@ impl Settings {
     }
 
     /// The same rules over given sources, so tests can build settings without touching the process.
-    pub fn from_sources(file: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_sources(file: Option<&str>, raw_env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
+        // Outside the credentials, an empty variable means "not set".
+        let env = |key: &str| raw_env(key).filter(|v| !v.is_empty());
         let file: File = match file.map(toml::from_str).transpose() {
             Ok(parsed) => parsed.unwrap_or_default(),
             Err(error) => return Err(ConfigError(vec![format!("Leptos.toml: {error}")])),
@@ -219,8 +224,26 @@ impl Settings {
                 None
             }
         };
-        let client_secret = env("TETHER_VERCEL_CLIENT_SECRET");
-        let sandbox = client_secret.is_none();
+        let data_dir = PathBuf::from(pick("TETHER_DATA_DIR", &file.server.data_dir, "data"));
+        let mode = env("TETHER_MODE").or_else(|| file.server.mode.clone());
+        let sandbox = match mode.as_deref() {
+            Some("sandbox") => true,
+            Some("production") => false,
+            Some(other) => {
+                problems.push(format!("TETHER_MODE must be `sandbox` or `production`, got `{other}`"));
+                false
+            }
+            None => {
+                problems.push(
+                    "TETHER_MODE is not set: choose `production` (talk to Vercel) or `sandbox` (the bundled \
+                     simulator plays Vercel); it is never guessed from which secrets are present"
+                        .into(),
+                );
+                false
+            }
+        };
+        let credentials = Credentials::read(&raw_env, file.vercel.client_id.as_deref());
+        credentials.check(sandbox && mode.is_some(), &mut problems);
         // Vercel sends users and codes here: outside the sandbox only https will do, except on
         // this machine's own loopback address (local tests against a Vercel double).
         if let Some(url) = public_url.as_ref().filter(|url| !sandbox && url.scheme() != "https") {
@@ -230,21 +253,13 @@ impl Settings {
                 ));
             }
         }
-        let client_id = pick("TETHER_VERCEL_CLIENT_ID", &file.vercel.client_id, "");
-        if !sandbox && client_id.is_empty() {
-            problems.push("TETHER_VERCEL_CLIENT_ID is required when TETHER_VERCEL_CLIENT_SECRET is set".into());
-        }
-        let data_dir = PathBuf::from(pick("TETHER_DATA_DIR", &file.server.data_dir, "data"));
-        let sealer = match env("TETHER_SEAL_KEYS") {
-            Some(spec) => Sealer::from_spec(&spec).map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}"))).ok(),
-            None if sandbox => sandbox_sealer(&data_dir).map_err(|e| problems.push(e)).ok(),
-            None => {
-                problems.push(format!(
-                    "TETHER_SEAL_KEYS is required outside sandbox mode, e.g. TETHER_SEAL_KEYS={}",
-                    "k1:<32 random bytes, base64>"
-                ));
-                None
+        let sealer = match &credentials.seal_keys {
+            Some(spec) if !spec.is_empty() => {
+                Sealer::from_spec(spec).map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}"))).ok()
             }
+            None if sandbox => sandbox_sealer(&data_dir).map_err(|e| problems.push(e)).ok(),
+            // Already reported by the credentials check.
+            _ => None,
         };
         let log_format = pick("TETHER_LOG_FORMAT", &file.server.log_format, "text");
         if !["text", "json"].contains(&log_format.as_str()) {
@@ -275,6 +290,7 @@ impl Settings {
         else {
             unreachable!("every missing value pushed a problem");
         };
+        let Credentials { client_id, client_secret, .. } = credentials;
         let vercel = if sandbox {
             VercelSettings {
                 api_url: simulator_url.clone(),
@@ -290,7 +306,7 @@ impl Settings {
                 api_url,
                 next_origin: dashboard_url.clone(),
                 dashboard_url,
-                client_id,
+                client_id: client_id.unwrap_or_default(),
                 webhook_secrets: [client_secret.clone(), env("TETHER_VERCEL_CLIENT_SECRET_PREVIOUS")]
                     .into_iter()
                     .flatten()
@@ -325,6 +341,61 @@ impl Settings {
     /// Cookies get `Secure` and the `__Host-` prefix only where the browser accepts them.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+}
+
+/// The three values that make a production deployment. Each is either absent or present; an
+/// empty value counts as present (and wrong), so a blanked secret never slips into a default.
+struct Credentials {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    seal_keys: Option<String>,
+}
+
+const CREDENTIAL_VARS: [&str; 3] = ["TETHER_VERCEL_CLIENT_ID", "TETHER_VERCEL_CLIENT_SECRET", "TETHER_SEAL_KEYS"];
+
+impl Credentials {
+    fn read(env: &impl Fn(&str) -> Option<String>, file_client_id: Option<&str>) -> Self {
+        Self {
+            client_id: env("TETHER_VERCEL_CLIENT_ID")
+                .or_else(|| file_client_id.filter(|v| !v.is_empty()).map(str::to_owned)),
+            client_secret: env("TETHER_VERCEL_CLIENT_SECRET"),
+            seal_keys: env("TETHER_SEAL_KEYS"),
+        }
+    }
+
+    fn values(&self) -> [&Option<String>; 3] {
+        [&self.client_id, &self.client_secret, &self.seal_keys]
+    }
+
+    /// Sandbox takes none of them; production (or any one of them set) needs all three,
+    /// non-empty, and never the simulator's published secret.
+    fn check(&self, sandbox: bool, problems: &mut Vec<String>) {
+        let values = self.values();
+        if sandbox {
+            for (name, value) in CREDENTIAL_VARS.iter().zip(values) {
+                if value.is_some() {
+                    problems.push(format!(
+                        "{name} is set but TETHER_MODE is sandbox: set TETHER_MODE=production to use Vercel"
+                    ));
+                }
+            }
+            return;
+        }
+        for (name, value) in CREDENTIAL_VARS.iter().zip(values) {
+            match value.as_deref() {
+                None => problems.push(format!("{name} is required in production mode")),
+                Some("") => problems.push(format!("{name} is set but empty")),
+                Some(_) => {}
+            }
+        }
+        if self.client_secret.as_deref() == Some(vercel_sim::DEFAULT_CLIENT_SECRET) {
+            problems.push(
+                "TETHER_VERCEL_CLIENT_SECRET is the simulator's published secret: anyone could sign webhooks \
+                 with it; use the Client Secret from Vercel's Integration Console"
+                    .into(),
+            );
+        }
     }
 }
 
@@ -375,8 +446,8 @@ mod tests {
     }
 
     #[test]
-    fn defaults_run_in_sandbox_against_the_simulator() {
-        let s = load(None, &[]).unwrap();
+    fn sandbox_mode_runs_against_the_simulator() {
+        let s = load(None, &[("TETHER_MODE", "sandbox")]).unwrap();
         assert!(s.sandbox);
         assert_eq!(s.vercel.next_origin.as_str(), "http://127.0.0.1:3100/");
         assert_eq!(s.redirect_url(), "http://127.0.0.1:3000/callback");
@@ -385,25 +456,64 @@ mod tests {
     #[test]
     fn env_beats_file_beats_default() {
         let file = "[server]\naddr = \"127.0.0.1:4000\"\npublic_url = \"https://tether.example\"\n";
-        let s = load(Some(file), &[("TETHER_ADDR", "127.0.0.1:5000")]).unwrap();
+        let s = load(Some(file), &[("TETHER_ADDR", "127.0.0.1:5000"), ("TETHER_MODE", "sandbox")]).unwrap();
         assert_eq!(s.addr.port(), 5000);
         assert_eq!(s.public_url.as_str(), "https://tether.example/");
         assert!(s.secure_cookies());
     }
 
     #[test]
-    fn production_needs_client_id_and_seal_keys() {
-        let err = load(None, &[("TETHER_VERCEL_CLIENT_SECRET", "s")]).unwrap_err().to_string();
-        assert!(err.contains("TETHER_VERCEL_CLIENT_ID"), "{err}");
-        assert!(err.contains("TETHER_SEAL_KEYS"), "{err}");
+    fn the_mode_is_never_guessed_from_the_secrets() {
+        for vars in [&[][..], &[("TETHER_VERCEL_CLIENT_SECRET", "s")][..], &[("TETHER_MODE", "prod")][..]] {
+            let err = load(None, vars).unwrap_err().to_string();
+            assert!(err.contains("TETHER_MODE"), "{vars:?}: {err}");
+        }
+        let err = load(Some("[server]\nmode = \"production\"\n"), &[]).unwrap_err().to_string();
+        assert!(err.contains("TETHER_VERCEL_CLIENT_SECRET is required"), "the file's mode counts: {err}");
+    }
+
+    #[test]
+    fn production_needs_every_credential_non_empty() {
+        let err = load(None, &[("TETHER_MODE", "production")]).unwrap_err().to_string();
+        for name in ["TETHER_VERCEL_CLIENT_ID", "TETHER_VERCEL_CLIENT_SECRET", "TETHER_SEAL_KEYS"] {
+            assert!(err.contains(&format!("{name} is required")), "{err}");
+        }
         let keys = Sealer::generate_spec("k1");
+        let blank = [
+            ("TETHER_MODE", "production"),
+            ("TETHER_VERCEL_CLIENT_SECRET", ""),
+            ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+            ("TETHER_SEAL_KEYS", &keys),
+        ];
+        let err = load(None, &blank).unwrap_err().to_string();
+        assert!(err.contains("TETHER_VERCEL_CLIENT_SECRET is set but empty"), "{err}");
+        let published = [
+            ("TETHER_MODE", "production"),
+            ("TETHER_VERCEL_CLIENT_SECRET", vercel_sim::DEFAULT_CLIENT_SECRET),
+            ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+            ("TETHER_SEAL_KEYS", &keys),
+        ];
+        let err = load(None, &published).unwrap_err().to_string();
+        assert!(err.contains("simulator's published secret"), "{err}");
         let s = load(
             None,
-            &[("TETHER_VERCEL_CLIENT_SECRET", "s"), ("TETHER_VERCEL_CLIENT_ID", "oac_1"), ("TETHER_SEAL_KEYS", &keys)],
+            &[
+                ("TETHER_MODE", "production"),
+                ("TETHER_VERCEL_CLIENT_SECRET", "s"),
+                ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+                ("TETHER_SEAL_KEYS", &keys),
+            ],
         )
         .unwrap();
         assert!(!s.sandbox);
         assert_eq!(s.vercel.next_origin.as_str(), "https://vercel.com/");
+    }
+
+    #[test]
+    fn sandbox_takes_no_credentials() {
+        let keys = Sealer::generate_spec("k1");
+        let err = load(None, &[("TETHER_MODE", "sandbox"), ("TETHER_SEAL_KEYS", &keys)]).unwrap_err().to_string();
+        assert!(err.contains("TETHER_SEAL_KEYS is set but TETHER_MODE is sandbox"), "{err}");
     }
 
     #[test]
@@ -413,6 +523,7 @@ mod tests {
             load(
                 None,
                 &[
+                    ("TETHER_MODE", "production"),
                     ("TETHER_VERCEL_CLIENT_SECRET", "s"),
                     ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
                     ("TETHER_SEAL_KEYS", &keys),
@@ -426,13 +537,14 @@ mod tests {
         {
             assert!(production(ok).is_ok(), "{ok} refused");
         }
-        assert!(load(None, &[("TETHER_PUBLIC_URL", "http://tether.example.com")]).is_ok(), "sandbox allows http");
+        let sandbox = [("TETHER_MODE", "sandbox"), ("TETHER_PUBLIC_URL", "http://tether.example.com")];
+        assert!(load(None, &sandbox).is_ok(), "sandbox allows http");
     }
 
     #[test]
     fn the_shipped_leptos_toml_is_valid() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")).unwrap();
-        let s = load(Some(&text), &[]).unwrap();
+        let s = load(Some(&text), &[("TETHER_MODE", "sandbox")]).unwrap();
         assert_eq!(s.provider.env.len(), 2);
         assert_eq!(s.provider.on_uninstall, OnUninstall::Keep);
     }

@@ -88,7 +88,11 @@ fn run(root: &Path) -> Result<()> {
         .env("SIM_REDIRECT_URL", "http://127.0.0.1:3000/callback")
         .spawn()
         .context("cannot start the simulator")?;
-    let mut tether = Command::new(root.join("target/release/server")).spawn().context("cannot start Tether")?;
+    // Chosen here, never guessed by the server: `run` is the zero-setup demo against the simulator.
+    let mut tether = Command::new(root.join("target/release/server"))
+        .env("TETHER_MODE", "sandbox")
+        .spawn()
+        .context("cannot start Tether")?;
     eprintln!(
         "\n  Tether:            http://127.0.0.1:3000\n  Vercel simulator:  http://127.0.0.1:3100  <- open this and press Install\n"
     );

@@ -74,3 +74,51 @@ async fn a_redirect_uri_mismatch_has_its_own_page_and_log_line() {
     assert!(line.contains(&sent), "the log line says what Tether sent: {output}");
     assert!(!output.contains(&secret));
 }
+
+/// Runs the server binary with exactly these variables and expects it to refuse to start.
+fn refused_start(vars: &[(&str, &str)]) -> String {
+    let dir = std::env::temp_dir().join(format!("tether-refused-{}", rand::random::<u64>()));
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .env_clear()
+        .env("TETHER_CONFIG", "/dev/null")
+        .env("TETHER_DATA_DIR", &dir)
+        .env("TETHER_ADDR", "127.0.0.1:0");
+    let mut child = command.envs(vars.iter().copied()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(2), "{vars:?}");
+            let mut errors = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut errors).unwrap();
+            assert!(!dir.join("tether.db").exists(), "nothing was created before refusing");
+            return errors;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("the server started with {vars:?}");
+}
+
+#[test]
+fn the_server_never_guesses_its_mode_and_fails_closed() {
+    let errors = refused_start(&[]);
+    assert!(errors.contains("TETHER_MODE is not set"), "{errors}");
+    // A deployment that lost its secret must not fall back to trusting the simulator's.
+    let errors = refused_start(&[("TETHER_VERCEL_CLIENT_ID", "oac_1"), ("TETHER_VERCEL_CLIENT_SECRET", "")]);
+    assert!(errors.contains("TETHER_MODE is not set"), "{errors}");
+    let errors = refused_start(&[("TETHER_MODE", "production"), ("TETHER_VERCEL_CLIENT_SECRET", "")]);
+    for expected in [
+        "TETHER_VERCEL_CLIENT_ID is required",
+        "TETHER_VERCEL_CLIENT_SECRET is set but empty",
+        "TETHER_SEAL_KEYS is required",
+    ] {
+        assert!(errors.contains(expected), "missing {expected:?}: {errors}");
+    }
+    let errors = refused_start(&[
+        ("TETHER_MODE", "production"),
+        ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+        ("TETHER_VERCEL_CLIENT_SECRET", vercel_sim::DEFAULT_CLIENT_SECRET),
+        ("TETHER_SEAL_KEYS", &server::seal::Sealer::generate_spec("k1")),
+    ]);
+    assert!(errors.contains("published secret"), "{errors}");
+}

@@ -33,6 +33,7 @@ pub async fn world_with(config_file: Option<&str>) -> World {
         ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
         ("TETHER_SIMULATOR_URL", sim_url.clone()),
         ("TETHER_DATA_DIR", data_dir.display().to_string()),
+        ("TETHER_MODE", "sandbox".to_string()),
     ]);
     let settings = Settings::from_sources(config_file, |k| env.get(k).cloned()).unwrap();
     let state = startup::build_state(settings).await.unwrap();
@@ -160,6 +161,7 @@ pub fn production(secret: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .env("TETHER_CONFIG", "/dev/null")
+        .env("TETHER_MODE", "production")
         .env("TETHER_VERCEL_CLIENT_ID", vercel_sim::DEFAULT_CLIENT_ID)
         .env("TETHER_VERCEL_CLIENT_SECRET", secret)
         .env("TETHER_SEAL_KEYS", server::seal::Sealer::generate_spec("k1"));

@@ -157,6 +157,7 @@ async fn an_acknowledged_event_survives_kill_9_and_is_applied_after_restart() {
             .env("TETHER_SIMULATOR_URL", world.sim.url())
             .env("TETHER_DATA_DIR", &dir)
             .env("TETHER_CONFIG", "/dev/null")
+            .env("TETHER_MODE", "sandbox")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
