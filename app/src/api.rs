@@ -14,6 +14,17 @@ async fn backend_and_headers() -> Result<(crate::backend::SharedBackend, http::H
     Ok((backend, headers))
 }
 
+/// The installation id, checked before anything uses it: it goes into redirects, where a stray
+/// newline would be a broken header instead of a page. A malformed id reads like an unknown one.
+#[cfg(feature = "ssr")]
+fn checked(configuration_id: &str) -> Result<&str, AppError> {
+    let well_formed = configuration_id.len() <= 128
+        && configuration_id.strip_prefix("icfg_").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+        });
+    well_formed.then_some(configuration_id).ok_or(AppError::NotYours)
+}
+
 /// Links projects to resources. `finish` is set by the plain form: on success the browser goes
 /// on to Vercel's `next`, otherwise back to the page that shows what failed.
 #[server(prefix = "/api", endpoint = "link_projects")]
@@ -22,11 +33,12 @@ pub async fn link_projects(
     #[server(default)] choices: HashMap<String, String>,
     #[server(default)] finish: Option<String>,
 ) -> Result<LinkReport, AppError> {
+    let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let report = backend.link_projects(&headers, &configuration_id, choices).await?;
+    let report = backend.link_projects(&headers, configuration_id, choices).await?;
     if finish.is_some() {
         if report.all_ok() {
-            let next = backend.finish_install(&headers, &configuration_id).await?;
+            let next = backend.finish_install(&headers, configuration_id).await?;
             leptos_axum::redirect(&next);
         } else {
             leptos_axum::redirect(&format!("/install/{configuration_id}"));
@@ -38,8 +50,9 @@ pub async fn link_projects(
 /// Ends the popup: returns `next`, and redirects a plain form there.
 #[server(prefix = "/api", endpoint = "finish_install")]
 pub async fn finish_install(configuration_id: String) -> Result<String, AppError> {
+    let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let next = backend.finish_install(&headers, &configuration_id).await?;
+    let next = backend.finish_install(&headers, configuration_id).await?;
     leptos_axum::redirect(&next);
     Ok(next)
 }
@@ -63,26 +76,29 @@ fn back_to_configure(configuration_id: &str, result: Result<(), AppError>, done:
 
 #[server(prefix = "/api", endpoint = "unlink_project")]
 pub async fn unlink_project(configuration_id: String, project_id: String) -> Result<(), AppError> {
+    let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let result = backend.unlink_project(&headers, &configuration_id, &project_id).await;
-    back_to_configure(&configuration_id, result, "unlinked")
+    let result = backend.unlink_project(&headers, configuration_id, &project_id).await;
+    back_to_configure(configuration_id, result, "unlinked")
 }
 
 #[server(prefix = "/api", endpoint = "rotate_credentials")]
 pub async fn rotate_credentials(configuration_id: String, resource_id: String) -> Result<(), AppError> {
+    let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let result = backend.rotate_credentials(&headers, &configuration_id, &resource_id).await;
-    back_to_configure(&configuration_id, result, "rotated")
+    let result = backend.rotate_credentials(&headers, configuration_id, &resource_id).await;
+    back_to_configure(configuration_id, result, "rotated")
 }
 
 /// `confirm` must be `yes`: the form's checkbox, so nobody uninstalls by a stray click.
 #[server(prefix = "/api", endpoint = "uninstall")]
 pub async fn uninstall(configuration_id: String, #[server(default)] confirm: Option<String>) -> Result<(), AppError> {
+    let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
     if confirm.as_deref() != Some("yes") {
-        return back_to_configure(&configuration_id, Err(AppError::BadRequest("Tick the box to confirm.".into())), "");
+        return back_to_configure(configuration_id, Err(AppError::BadRequest("Tick the box to confirm.".into())), "");
     }
-    backend.uninstall(&headers, &configuration_id).await?;
+    backend.uninstall(&headers, configuration_id).await?;
     leptos_axum::redirect("/uninstalled");
     Ok(())
 }

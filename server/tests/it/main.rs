@@ -1,6 +1,7 @@
 //! Integration tests: Tether over real HTTP against an in-process simulator. One binary, so the
 //! server crate links once.
 
+mod abuse;
 mod canary;
 mod configure;
 mod console;
