@@ -31,11 +31,12 @@ fn checked(configuration_id: &str) -> Result<&str, AppError> {
 pub async fn link_projects(
     configuration_id: String,
     #[server(default)] choices: HashMap<String, String>,
+    #[server(default)] clashes: HashMap<String, String>,
     #[server(default)] finish: Option<String>,
 ) -> Result<LinkReport, AppError> {
     let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let report = backend.link_projects(&headers, configuration_id, choices).await?;
+    let report = backend.link_projects(&headers, configuration_id, choices, clashes).await?;
     if finish.is_some() {
         if report.all_ok() {
             let next = backend.finish_install(&headers, configuration_id).await?;

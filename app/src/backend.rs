@@ -10,12 +10,15 @@ use crate::{model::LinkReport, AppError};
 pub type BackendFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'a>>;
 
 pub trait Backend: Send + Sync + 'static {
-    /// Provisions the chosen projects for an installation the request's session owns.
+    /// Provisions the chosen projects for an installation the request's session owns;
+    /// `clashes` says, per project, whether to keep or replace same-named variables made by
+    /// someone else.
     fn link_projects<'a>(
         &'a self,
         headers: &'a HeaderMap,
         configuration_id: &'a str,
         choices: HashMap<String, String>,
+        clashes: HashMap<String, String>,
     ) -> BackendFuture<'a, LinkReport>;
 
     /// Marks the popup done and returns the validated `next` to send it to.

@@ -13,6 +13,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("Vercel: {0}")]
     Vercel(String),
+    /// The project already has variables of these names that Tether did not create.
+    #[error("{0} already exist in this project, made outside Tether: keep yours or replace them, then connect again.")]
+    Clash(String),
     /// Vercel asked Tether to wait longer than a request may: nothing failed, try again shortly.
     #[error("Still working: {message}")]
     Busy { message: String, retry_after_secs: u64 },
@@ -27,6 +30,7 @@ impl AppError {
             AppError::BadRequest(_) => 400,
             AppError::Vercel(_) => 502,
             AppError::Busy { .. } => 503,
+            AppError::Clash(_) => 409,
             AppError::Internal => 500,
         }
     }

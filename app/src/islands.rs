@@ -78,7 +78,7 @@ mod dom {
     use std::collections::HashMap;
 
     use wasm_bindgen::JsCast;
-    use web_sys::{Element, HtmlElement, HtmlSelectElement};
+    use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
     use crate::model::CHOICE_SKIP;
 
@@ -116,6 +116,18 @@ mod dom {
         }
     }
 
+    /// The keep/replace answers to clashes the server reported, by project.
+    fn clash_answers() -> HashMap<String, String> {
+        all("input[name^='clashes[']:checked")
+            .into_iter()
+            .filter_map(|el| el.dyn_into::<HtmlInputElement>().ok())
+            .filter_map(|input| {
+                let project = input.name().strip_prefix("clashes[")?.strip_suffix(']')?.to_owned();
+                Some((project, input.value()))
+            })
+            .collect()
+    }
+
     fn chosen() -> Vec<(String, String)> {
         all("select[name^='choices[']")
             .into_iter()
@@ -130,19 +142,24 @@ mod dom {
 
     pub async fn link_one_by_one(configuration_id: String) {
         let picks = chosen();
+        let answers = clash_answers();
         for (project, _) in &picks {
             set_status(project, "Waiting…", "waiting");
         }
         let mut all_ok = true;
+        let mut clashed = false;
         for (project, choice) in picks {
             set_status(&project, "Connecting…", "working");
             let choices = HashMap::from([(project.clone(), choice)]);
-            match crate::api::link_projects(configuration_id.clone(), choices, None).await {
+            let clashes =
+                answers.get(&project).map(|a| HashMap::from([(project.clone(), a.clone())])).unwrap_or_default();
+            match crate::api::link_projects(configuration_id.clone(), choices, clashes, None).await {
                 Ok(report) => {
                     for outcome in report.outcomes {
                         let state = if outcome.ok { "done" } else { "failed" };
                         set_status(&outcome.project_id, &outcome.message, state);
                         all_ok &= outcome.ok;
+                        clashed |= outcome.clash;
                     }
                 }
                 Err(error) => {
@@ -150,6 +167,13 @@ mod dom {
                     all_ok = false;
                 }
             }
+        }
+        if clashed {
+            // The keep-or-replace choice is rendered by the server: show the page again with it.
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+            return;
         }
         if !all_ok {
             return;

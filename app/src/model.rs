@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 pub const CHOICE_SKIP: &str = "skip";
 pub const CHOICE_NEW: &str = "new";
 pub const CHOICE_EXISTING_PREFIX: &str = "existing:";
+/// What to do with variables of the same name that someone else made (`clashes[project]`).
+pub const CLASH_KEEP: &str = "keep";
+pub const CLASH_REPLACE: &str = "replace";
 
 #[derive(Debug, Clone)]
 pub struct InstallView {
@@ -35,8 +38,17 @@ pub struct ProjectRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowState {
     Open,
-    Linked { resource_name: String },
-    Failed { message: String },
+    Linked {
+        resource_name: String,
+    },
+    Failed {
+        message: String,
+    },
+    /// Keys Tether would write that already exist in the project, made by someone else: the
+    /// user keeps theirs or replaces them, never silently.
+    Clash {
+        keys: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +77,9 @@ pub struct ProjectOutcome {
     pub project_id: String,
     pub ok: bool,
     pub message: String,
+    /// Nothing was written: the project has variables of the same names that Tether did not make.
+    #[serde(default)]
+    pub clash: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

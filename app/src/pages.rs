@@ -7,7 +7,7 @@ use crate::{
     islands::{LinkForm, ProjectSearch},
     model::{
         ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceView, RowState, CHOICE_EXISTING_PREFIX,
-        CHOICE_NEW, CHOICE_SKIP,
+        CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE,
     },
 };
 
@@ -147,7 +147,7 @@ fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> i
             <span class="linked">"Linked to " {resource_name.clone()}</span>
         }
         .into_any(),
-        RowState::Open | RowState::Failed { .. } => {
+        RowState::Open | RowState::Failed { .. } | RowState::Clash { .. } => {
             let option = |value: String, label: String| {
                 let selected = value == default_choice;
                 view! { <option value=value selected=selected>{label}</option> }
@@ -168,7 +168,8 @@ fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> i
         }
     };
     let failure = match state {
-        RowState::Failed { message } => Some(view! { <p class="failure">{message}</p> }),
+        RowState::Failed { message } => Some(view! { <p class="failure">{message}</p> }.into_any()),
+        RowState::Clash { keys } => Some(clash_choice(&row_id, &keys).into_any()),
         _ => None,
     };
     view! {
@@ -181,6 +182,27 @@ fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> i
             {failure}
             <span class="status" data-status-for=status_id role="status"></span>
         </li>
+    }
+}
+
+/// Variables of the same names made outside Tether: keep them (the default, nothing of theirs
+/// changes) or replace them, as an explicit choice.
+fn clash_choice(project_id: &str, keys: &[String]) -> impl IntoView {
+    let name = format!("clashes[{project_id}]");
+    let keep_id = format!("keep-{project_id}");
+    let replace_id = format!("replace-{project_id}");
+    view! {
+        <fieldset class="clash" data-testid="clash">
+            <legend>{format!("{} already exist in this project, made outside Tether.", keys.join(", "))}</legend>
+            <div>
+                <input type="radio" id=keep_id.clone() name=name.clone() value=CLASH_KEEP checked=true/>
+                <label for=keep_id>"Keep yours: Tether skips these keys"</label>
+            </div>
+            <div>
+                <input type="radio" id=replace_id.clone() name=name value=CLASH_REPLACE/>
+                <label for=replace_id>"Replace them with the resource's values"</label>
+            </div>
+        </fieldset>
     }
 }
 

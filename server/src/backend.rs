@@ -17,8 +17,9 @@ impl Backend for AppState {
         headers: &'a HeaderMap,
         configuration_id: &'a str,
         choices: HashMap<String, String>,
+        clashes: HashMap<String, String>,
     ) -> BackendFuture<'a, LinkReport> {
-        Box::pin(async move { self.provision(&self.owned(headers, configuration_id).await?, choices).await })
+        Box::pin(async move { self.provision(&self.owned(headers, configuration_id).await?, choices, clashes).await })
     }
 
     fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String> {

@@ -24,6 +24,7 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/api/installations/{id}/uninstall", post(uninstall))
         .route("/sim/api/projects/{id}/remove", post(remove_project))
         .route("/sim/api/projects/{id}/deploy", post(deploy))
+        .route("/sim/api/projects/{id}/env", post(add_env))
         .route("/sim/api/deliveries/{id}/replay", post(replay))
         .route("/sim/api/deliveries", get(deliveries))
 }
@@ -146,6 +147,20 @@ async fn remove_project(State(sim): State<Sim>, Path(id): Path<String>) -> Statu
 
 async fn deploy(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {
     found(sim.deploy(&id).is_some())
+}
+
+#[derive(Deserialize)]
+struct HandMade {
+    key: String,
+    value: String,
+    target: Vec<String>,
+}
+
+/// A variable the user adds by hand in Vercel's dashboard (not made by any integration).
+async fn add_env(State(sim): State<Sim>, Path(id): Path<String>, Json(var): Json<HandMade>) -> StatusCode {
+    let target: Vec<&str> = var.target.iter().map(String::as_str).collect();
+    sim.add_manual_env(&id, &var.key, &var.value, &target);
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Deserialize)]

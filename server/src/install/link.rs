@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use app::{
-    model::{LinkReport, ProjectOutcome, CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP},
+    model::{LinkReport, ProjectOutcome, CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE},
     AppError,
 };
 use futures::{stream, StreamExt};
@@ -14,9 +14,15 @@ use super::{internal, vercel_error, Owned};
 use crate::{
     params::ProjectId,
     state::AppState,
-    store::links::{CreatedEnvVar, LinkProgress, FAILED, LINKED, PROVISIONING},
+    store::links::{CreatedEnvVar, LinkProgress, CLASH, FAILED, LINKED, PROVISIONING},
     vercel::env::EnvVarInput,
 };
+
+/// What to write after clashes were settled, and which keys were kept as the user had them.
+struct Settled {
+    write: Vec<EnvVarInput>,
+    kept: Vec<String>,
+}
 
 /// Projects provisioned at once: enough to overlap latency, few enough for Vercel's env rate limit.
 const CONCURRENCY: usize = 4;
@@ -24,6 +30,29 @@ const CONCURRENCY: usize = 4;
 enum Choice {
     New,
     Existing(String),
+}
+
+/// The user's answer to variables of the same name that Tether did not make.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnClash {
+    /// Not asked yet: write nothing and ask.
+    Ask,
+    Keep,
+    Replace,
+}
+
+fn parse_clashes(raw: HashMap<String, String>) -> Result<HashMap<String, OnClash>, AppError> {
+    raw.into_iter()
+        .map(|(project, answer)| {
+            let project = ProjectId::parse(&project).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
+            let answer = match answer.as_str() {
+                CLASH_KEEP => OnClash::Keep,
+                CLASH_REPLACE => OnClash::Replace,
+                _ => return Err(AppError::BadRequest("Unknown answer to a clash.".into())),
+            };
+            Ok((project.as_str().to_owned(), answer))
+        })
+        .collect()
 }
 
 fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)>, AppError> {
@@ -49,41 +78,63 @@ impl AppState {
         &self,
         owned: &Owned,
         choices: HashMap<String, String>,
+        clashes: HashMap<String, String>,
     ) -> Result<LinkReport, AppError> {
         let picks = parse_choices(choices)?;
+        let clashes = parse_clashes(clashes)?;
         let outcomes = stream::iter(picks)
-            .map(|(project, choice)| self.link_one(owned, project, choice))
+            .map(|(project, choice)| {
+                let on_clash = clashes.get(project.as_str()).copied().unwrap_or(OnClash::Ask);
+                self.link_one(owned, project, choice, on_clash)
+            })
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
         Ok(LinkReport { outcomes })
     }
 
-    async fn link_one(&self, owned: &Owned, project_id: ProjectId, choice: Choice) -> ProjectOutcome {
+    async fn link_one(
+        &self,
+        owned: &Owned,
+        project_id: ProjectId,
+        choice: Choice,
+        on_clash: OnClash,
+    ) -> ProjectOutcome {
         let id = project_id.as_str().to_owned();
-        match self.try_link_one(owned, &project_id, choice).await {
-            Ok(message) => ProjectOutcome { project_id: id, ok: true, message },
+        match self.try_link_one(owned, &project_id, choice, on_clash).await {
+            Ok(message) => ProjectOutcome { project_id: id, ok: true, message, clash: false },
             Err(error) => {
                 let message = error.to_string();
+                // A clash keeps its keys, so the page can ask about exactly them.
+                let (status, detail, clash) = match &error {
+                    AppError::Clash(keys) => (CLASH, keys.clone(), true),
+                    _ => (FAILED, message.clone(), false),
+                };
                 let progress = LinkProgress {
                     project_id: &id,
                     // Only used when the row is new; an existing row keeps its project's name.
                     project_name: &id,
                     resource_id: None,
                     external_id: None,
-                    status: FAILED,
-                    error: Some(&message),
+                    status,
+                    error: Some(&detail),
                 };
                 let recorded = self.store.set_link(owned.configuration_id.as_str(), progress).await;
                 if let Err(store_error) = recorded {
                     tracing::error!(%store_error, "cannot record a failed link");
                 }
-                ProjectOutcome { project_id: id, ok: false, message }
+                ProjectOutcome { project_id: id, ok: false, message, clash }
             }
         }
     }
 
-    async fn try_link_one(&self, owned: &Owned, project_id: &ProjectId, choice: Choice) -> Result<String, AppError> {
+    async fn try_link_one(
+        &self,
+        owned: &Owned,
+        project_id: &ProjectId,
+        choice: Choice,
+        on_clash: OnClash,
+    ) -> Result<String, AppError> {
         let configuration_id = owned.configuration_id.as_str();
         let owner = owned.installation.owner_id();
         let existing = self.store.link(configuration_id, project_id.as_str()).await.map_err(internal)?;
@@ -120,9 +171,51 @@ impl AppState {
         };
         self.store.set_link(configuration_id, progress).await.map_err(internal)?;
         let vars = self.env_inputs(owner, &resource.id).await?;
-        let written = self.write_env(owned, &project.id, &vars).await?;
+        let vars = self.settle_clashes(owned, &project.id, vars, on_clash).await?;
+        let written = self.write_env(owned, &project.id, &vars.write).await?;
         tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = written, "project linked");
-        Ok(format!("Connected to {}", resource.name))
+        Ok(match vars.kept.is_empty() {
+            true => format!("Connected to {}", resource.name),
+            false => format!("Connected to {}; kept your {}", resource.name, vars.kept.join(", ")),
+        })
+    }
+
+    /// Reads the project's variables before writing: a key Tether would write that exists with
+    /// an overlapping target and is not one Tether recorded (by Vercel's id) belongs to someone
+    /// else. Unasked, nothing is written and the user is asked; kept, those keys are skipped;
+    /// replaced, theirs are deleted by id and ours written.
+    async fn settle_clashes(
+        &self,
+        owned: &Owned,
+        project_id: &str,
+        vars: Vec<EnvVarInput>,
+        on_clash: OnClash,
+    ) -> Result<Settled, AppError> {
+        let ours = self.store.env_var_ids(owned.configuration_id.as_str(), project_id).await.map_err(internal)?;
+        let present = owned.vercel.list_env(project_id).await.map_err(vercel_error)?;
+        let theirs: Vec<_> = present
+            .into_iter()
+            .filter(|p| p.id.as_ref().is_none_or(|id| !ours.contains(id)))
+            .filter(|p| vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.contains(&t.as_str()))))
+            .collect();
+        let mut keys: Vec<String> = theirs.iter().map(|p| p.key.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        match on_clash {
+            _ if keys.is_empty() => Ok(Settled { write: vars, kept: Vec::new() }),
+            OnClash::Ask => Err(AppError::Clash(keys.join(", "))),
+            OnClash::Keep => {
+                let write = vars.into_iter().filter(|v| !keys.contains(&v.key)).collect();
+                Ok(Settled { write, kept: keys })
+            }
+            OnClash::Replace => {
+                for env_id in theirs.iter().filter_map(|p| p.id.as_deref()) {
+                    owned.vercel.delete_env(project_id, env_id).await.map_err(vercel_error)?;
+                }
+                tracing::info!(project_id, keys = %keys.join(","), "replaced variables made outside Tether, as the user chose");
+                Ok(Settled { write: vars, kept: Vec::new() })
+            }
+        }
     }
 
     /// The env vars a resource gives a project, in Vercel's types and targets.

@@ -16,6 +16,8 @@ pub struct LinkRow {
 pub const LINKED: &str = "linked";
 pub const PROVISIONING: &str = "provisioning";
 pub const FAILED: &str = "failed";
+/// Stopped before writing: same-named variables made outside Tether; `error` holds their keys.
+pub const CLASH: &str = "clash";
 
 /// One project's progress, as `set_link` records it.
 pub struct LinkProgress<'a> {

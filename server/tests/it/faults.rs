@@ -54,21 +54,19 @@ async fn a_failed_exchange_is_never_retried_and_stores_nothing() {
 }
 
 #[tokio::test]
-async fn refused_keys_are_reported_and_a_hand_made_variable_is_kept() {
+async fn refused_keys_in_a_2xx_answer_are_reported_not_taken_as_success() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    // The user made ACME_URL for production by hand: Vercel refuses ours for overlapping targets.
-    world.sim.sim.add_manual_env("prj_acme005", "ACME_URL", "https://mine.example", &["production"]);
+    // Vercel answers 201 yet refuses one key in `failed[]`.
+    let body = br#"{"created":[],"failed":[{"error":{"code":"ENV_CONFLICT","message":"A variable with the name `ACME_URL` already exists","key":"ACME_URL"}}]}"#;
+    let canned = vercel_sim::Canned { status: 201, body: Some(body.to_vec()), ..Default::default() };
+    world.sim.sim.answer_next("POST", ENV_WRITE, canned);
     let response = world.connect(&popup.configuration_id, &[("prj_acme005", "new")]).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()[header::LOCATION].to_str().unwrap();
     assert_eq!(location, format!("/install/{}", popup.configuration_id), "back to the page, not to Vercel");
     let page = world.browser.get(format!("{}{location}", world.tether)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("ACME_URL"), "the refused key is named");
-    assert_eq!(
-        world.sim.sim.env_value("prj_acme005", "ACME_URL", "production").as_deref(),
-        Some("https://mine.example")
-    );
+    assert!(page.contains("Vercel refused ACME_URL"), "the refused key is named");
     let installed = world.sim.sim.snapshot().installations.last().unwrap().completed_at;
     assert!(installed.is_none(), "the popup did not go to next");
 }

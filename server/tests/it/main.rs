@@ -7,6 +7,7 @@ mod configure;
 mod console;
 mod faults;
 mod flows;
+mod hand_made;
 mod install;
 mod support;
 mod vercel_shapes;

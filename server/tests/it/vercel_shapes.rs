@@ -74,7 +74,8 @@ async fn env_answers_without_ids_are_completed_from_the_list_so_disconnect_remov
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     world.sim.sim.add_manual_env("prj_acme060", "DATABASE_URL", "postgres://mine", &["production"]);
     assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme060", "new")]).await.status(), StatusCode::FOUND);
-    assert_eq!(calls(&world, "GET", "/v9/projects/prj_acme060/env").len(), 1, "one lookup for the missing ids");
+    let reads = calls(&world, "GET", "/v9/projects/prj_acme060/env").len();
+    assert_eq!(reads, 2, "one read for clashes before writing, one lookup for the missing ids");
 
     let at_vercel = world.sim.sim.snapshot().env["prj_acme060"].clone();
     let mut theirs: Vec<_> = at_vercel.iter().filter(|v| v.key != "DATABASE_URL").map(|v| v.id.clone()).collect();
