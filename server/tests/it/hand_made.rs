@@ -8,23 +8,8 @@ use crate::support::{world, World};
 const PROJECT: &str = "prj_acme080";
 
 async fn connect_with(world: &World, configuration_id: &str, clash: Option<&str>) -> reqwest::Response {
-    let mut form = vec![
-        ("configuration_id".to_string(), configuration_id.to_string()),
-        ("finish".to_string(), "1".to_string()),
-        (format!("choices[{PROJECT}]"), "new".to_string()),
-    ];
-    if let Some(answer) = clash {
-        form.push((format!("clashes[{PROJECT}]"), answer.to_string()));
-    }
-    world
-        .browser
-        .post(format!("{}/api/link_projects", world.tether))
-        .header(header::ACCEPT, "text/html")
-        .header(header::ORIGIN, &world.tether)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+    let clashes: Vec<(&str, &str)> = clash.map(|answer| (PROJECT, answer)).into_iter().collect();
+    world.connect_answering(configuration_id, &[(PROJECT, "new")], &clashes).await
 }
 
 async fn disconnect(world: &World, configuration_id: &str) {

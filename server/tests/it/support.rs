@@ -88,11 +88,22 @@ impl World {
 
     /// Presses Connect on the page without JavaScript: a plain form post.
     pub async fn connect(&self, configuration_id: &str, choices: &[(&str, &str)]) -> reqwest::Response {
+        self.connect_answering(configuration_id, choices, &[]).await
+    }
+
+    /// Connect with answers to clashes: `(project, "keep" | "replace")`.
+    pub async fn connect_answering(
+        &self,
+        configuration_id: &str,
+        choices: &[(&str, &str)],
+        clashes: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut form = vec![
             ("configuration_id".to_string(), configuration_id.to_string()),
             ("finish".to_string(), "1".to_string()),
         ];
         form.extend(choices.iter().map(|(p, c)| (format!("choices[{p}]"), c.to_string())));
+        form.extend(clashes.iter().map(|(p, a)| (format!("clashes[{p}]"), a.to_string())));
         self.browser
             .post(format!("{}/api/link_projects", self.tether))
             .header(header::ACCEPT, "text/html")
