@@ -415,7 +415,7 @@ fn sandbox_sealer(data_dir: &std::path::Path) -> Result<Sealer, String> {
         Ok(spec) => spec,
         Err(_) => {
             let spec = Sealer::generate_spec("sandbox");
-            std::fs::create_dir_all(data_dir)
+            crate::store::private_file(&path)
                 .and_then(|_| std::fs::write(&path, &spec))
                 .map_err(|e| format!("cannot write the sandbox seal key to {}: {e}", path.display()))?;
             tracing::warn!(

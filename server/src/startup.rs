@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     });
     // xtask writes a max-quality `.br` beside each asset at build time.
     let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
+    let https = state.settings.secure_cookies();
     Router::new()
         .route("/", get(landing))
         .route("/callback", get(callback))
@@ -96,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(web::not_found)
         .layer(middleware::from_fn(web::same_origin_only))
-        .layer(middleware::from_fn(web::security_headers))
+        .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

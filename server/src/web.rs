@@ -54,8 +54,9 @@ pub fn action(label: &str, href: impl Into<String>) -> Action {
 }
 
 /// Headers on every response. The popup must not set a Cross-Origin-Opener-Policy other than
-/// `unsafe-none`, or Vercel's dashboard loses its handle on the popup.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// `unsafe-none`, or Vercel's dashboard loses its handle on the popup. Served over https, the
+/// browser is told to never come back over plain http (HSTS).
+pub async fn security_headers(https: bool, request: Request, next: Next) -> Response {
     let is_asset = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -68,6 +69,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("unsafe-none"));
     if !is_asset {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000"));
     }
     response
 }

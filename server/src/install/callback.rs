@@ -12,7 +12,10 @@ use super::start;
 use crate::{
     params::{CallbackParams, NextUrl},
     state::AppState,
-    store::{installations::token_binding, sessions::NewSession},
+    store::{
+        installations::{token_binding, NewInstallation},
+        sessions::NewSession,
+    },
     vercel::{oauth::TokenGrant, VercelError},
     web::{self, action, error_view},
 };
@@ -67,6 +70,24 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             return web::render(state, StatusCode::BAD_REQUEST, page).await;
         }
     };
+
+    // Removal is final: Vercel never reuses an id, so a callback for a removed installation
+    // gets no exchange, no row and no session.
+    match state.store.is_removed(configuration_id).await {
+        Ok(false) => {}
+        Ok(true) => return removed(state, &params.next).await,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the tombstones");
+            return fail(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "Tether could not check this installation. Return to Vercel and install again.",
+                Some(&params.next),
+            )
+            .await;
+        }
+    }
 
     match state.store.claim_code(&params.code.digest(), configuration_id).await {
         Ok(true) => {}
@@ -143,39 +164,36 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
 
     let sealed = state.settings.sealer.seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
     let (session_id, session_hash) = web::new_session_id();
-    let stored = async {
-        state
-            .store
-            .upsert_installation(
-                configuration_id,
-                identity.team_id.as_deref(),
-                &identity.user_id,
-                params.source.as_str(),
-                &sealed,
-            )
-            .await?;
-        state
-            .store
-            .create_session(NewSession {
-                id_hash: &session_hash,
-                configuration_id,
-                next_url: params.next.as_str(),
-                current_project_id: params.current_project_id.as_ref().map(|p| p.as_str()),
-                external_id: params.external_id.as_deref(),
-                lifetime_ms: web::SESSION_LIFETIME_MS,
-            })
-            .await
+    let installation = NewInstallation {
+        configuration_id,
+        team_id: identity.team_id.as_deref(),
+        user_id: &identity.user_id,
+        source: params.source.as_str(),
+        sealed_token: &sealed,
     };
-    if let Err(error) = stored.await {
-        tracing::error!(%error, "cannot store the installation");
-        return fail(
-            state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again",
-            "Tether could not save your installation. Return to Vercel and install again.",
-            Some(&params.next),
-        )
-        .await;
+    let session = NewSession {
+        id_hash: &session_hash,
+        configuration_id,
+        next_url: params.next.as_str(),
+        current_project_id: params.current_project_id.as_ref().map(|p| p.as_str()),
+        external_id: params.external_id.as_deref(),
+        lifetime_ms: web::SESSION_LIFETIME_MS,
+    };
+    match state.store.store_installation(installation, session).await {
+        Ok(true) => {}
+        // Vercel's removal webhook won the race with this callback.
+        Ok(false) => return removed(state, &params.next).await,
+        Err(error) => {
+            tracing::error!(%error, "cannot store the installation");
+            return fail(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "Tether could not save your installation. Return to Vercel and install again.",
+                Some(&params.next),
+            )
+            .await;
+        }
     }
     tracing::info!(
         configuration_id,
@@ -240,6 +258,19 @@ async fn replayed(state: &AppState, headers: &HeaderMap, params: &CallbackParams
         actions,
     );
     web::render(state, StatusCode::CONFLICT, page).await
+}
+
+async fn removed(state: &AppState, next: &NextUrl) -> Response {
+    tracing::info!(security_event = "callback_for_removed_installation", "a callback named a removed installation");
+    fail(
+        state,
+        StatusCode::GONE,
+        "This installation was removed",
+        "Vercel reported this installation as uninstalled, so Tether will not bring it back. Install the \
+         integration again from Vercel.",
+        Some(next),
+    )
+    .await
 }
 
 async fn fail(state: &AppState, status: StatusCode, title: &str, message: &str, next: Option<&NextUrl>) -> Response {

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Store, StoreError};
+use super::{now_ms, sessions::NewSession, Store, StoreError};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InstallationRow {
@@ -42,33 +42,54 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Inserts the installation, or replaces the token of the one Vercel sent again.
-    pub async fn upsert_installation(
+    /// Whether Vercel said this installation was removed (a tombstone, with or without a row).
+    pub async fn is_removed(&self, configuration_id: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = ?")
+            .bind(configuration_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Stores the installation (or the new token of one Vercel sent again) and the browser's
+    /// session in one transaction: neither exists without the other. Returns `false`, storing
+    /// nothing, when Vercel already said this installation was removed: removal is final.
+    pub async fn store_installation(
         &self,
-        configuration_id: &str,
-        team_id: Option<&str>,
-        user_id: &str,
-        source: &str,
-        sealed_token: &[u8],
-    ) -> Result<(), StoreError> {
+        installation: NewInstallation<'_>,
+        session: NewSession<'_>,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
+        // Write first, then read: a SQLite transaction that reads before it writes cannot take
+        // the write lock once another connection has written meanwhile ("database is locked").
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO installations \
                (configuration_id, team_id, user_id, source, sealed_token, status, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, 'active', ?, ?) \
              ON CONFLICT (configuration_id) DO UPDATE SET \
-               sealed_token = excluded.sealed_token, status = 'active', updated_at = excluded.updated_at",
+               sealed_token = excluded.sealed_token, updated_at = excluded.updated_at",
         )
-        .bind(configuration_id)
-        .bind(team_id)
-        .bind(user_id)
-        .bind(source)
-        .bind(sealed_token)
+        .bind(installation.configuration_id)
+        .bind(installation.team_id)
+        .bind(installation.user_id)
+        .bind(installation.source)
+        .bind(installation.sealed_token)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        let removed: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = ?")
+                .bind(installation.configuration_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if removed.is_some() {
+            return Ok(false);
+        }
+        super::sessions::insert_session(&mut tx, session).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn installation(&self, configuration_id: &str) -> Result<Option<InstallationRow>, StoreError> {
@@ -116,6 +137,15 @@ impl Store {
     }
 }
 
+/// A new installation as the callback learnt it.
+pub struct NewInstallation<'a> {
+    pub configuration_id: &'a str,
+    pub team_id: Option<&'a str>,
+    pub user_id: &'a str,
+    pub source: &'a str,
+    pub sealed_token: &'a [u8],
+}
+
 /// The token is destroyed, the links closed, and the records of env vars dropped (Vercel removes
 /// those variables itself). Sessions stay, powerless, so their browser can be told what happened.
 pub async fn mark_removed(
@@ -123,6 +153,14 @@ pub async fn mark_removed(
     configuration_id: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
+    // The tombstone stands even when no row exists yet: a later callback cannot bring it back.
+    sqlx::query(
+        "INSERT INTO removed_configurations (configuration_id, removed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(configuration_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "UPDATE installations SET status = 'uninstalled', sealed_token = x'', updated_at = ?, \
          removed_at = COALESCE(removed_at, ?) WHERE configuration_id = ?",

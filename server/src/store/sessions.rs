@@ -22,25 +22,29 @@ pub struct NewSession<'a> {
     pub lifetime_ms: i64,
 }
 
-impl Store {
-    pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), StoreError> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, configuration_id, next_url, current_project_id, external_id, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(session.id_hash)
-        .bind(session.configuration_id)
-        .bind(session.next_url)
-        .bind(session.current_project_id)
-        .bind(session.external_id)
-        .bind(now)
-        .bind(now + session.lifetime_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+/// Part of storing an installation: see `Store::store_installation`.
+pub(crate) async fn insert_session(
+    conn: &mut sqlx::SqliteConnection,
+    session: NewSession<'_>,
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, configuration_id, next_url, current_project_id, external_id, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(session.id_hash)
+    .bind(session.configuration_id)
+    .bind(session.next_url)
+    .bind(session.current_project_id)
+    .bind(session.external_id)
+    .bind(now)
+    .bind(now + session.lifetime_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
+impl Store {
     /// The live session with this id hash, if it is bound to this installation.
     pub async fn session_for(&self, id_hash: &str, configuration_id: &str) -> Result<Option<SessionRow>, StoreError> {
         Ok(sqlx::query_as(
@@ -52,5 +56,10 @@ impl Store {
         .bind(now_ms())
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// Some stored session's hash, for tests that need a colliding id.
+    pub async fn any_session_hash(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id_hash FROM sessions LIMIT 1").fetch_optional(&self.pool).await?)
     }
 }

@@ -24,8 +24,18 @@ fn ids(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Vercel retries a delivery for up to a day. An event older than this was captured and
+/// replayed, or is too stale to act on: it is acknowledged and recorded, not applied.
+pub const MAX_EVENT_AGE_MS: i64 = 48 * 60 * 60 * 1000;
+
 /// Applies one event; the returned text says what was done, for the inbox's record.
 pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstall: OnUninstall) -> Result<String> {
+    if event.created_at > 0 && now_ms() - event.created_at > MAX_EVENT_AGE_MS {
+        return Ok(format!(
+            "ignored: created {} h ago, older than the replay window",
+            (now_ms() - event.created_at) / 3_600_000
+        ));
+    }
     let body: Value = serde_json::from_str(&event.body).unwrap_or_default();
     let payload = &body["payload"];
     let configuration = str_at(payload, &["configuration", "id"]);

@@ -8,6 +8,7 @@ mod console;
 mod faults;
 mod flows;
 mod hand_made;
+mod hardening;
 mod install;
 mod support;
 mod vercel_shapes;

@@ -12,7 +12,8 @@ use crate::support::world;
 const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
 
 fn event(id: &str, kind: &str, payload: serde_json::Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"id": id, "type": kind, "createdAt": 1_700_000_000_000i64, "payload": payload})).unwrap()
+    serde_json::to_vec(&json!({"id": id, "type": kind, "createdAt": server::store::now_ms(), "payload": payload}))
+        .unwrap()
 }
 
 async fn wait_for_delivery(world: &crate::support::World, kind: &str) -> String {
