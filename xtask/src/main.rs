@@ -126,6 +126,31 @@ fn test(root: &Path) -> Result<()> {
     tools::ensure_all(root)?;
     step("Formatting");
     sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    step("Clippy with -D warnings (server, simulator and xtask with their tests; the wasm frontend)");
+    // Per package, as for the tests: the server and the frontend turn on different app features.
+    sh(Command::new("cargo").args([
+        "clippy",
+        "-p",
+        "server",
+        "-p",
+        "vercel-sim",
+        "-p",
+        "xtask",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    sh(Command::new("cargo").args([
+        "clippy",
+        "-p",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("Unit and integration tests (server against the in-process simulator)");
     // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
     sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim"]))?;
