@@ -1,9 +1,10 @@
 use anyhow::Context;
 use server::{config::Settings, startup};
 
-const USAGE: &str = "usage: server [check-config]
+const USAGE: &str = "usage: server [check-config | rewrap]
   (no argument)  serve Tether with the settings from Leptos.toml and TETHER_* variables
-  check-config   check the settings and print what to enter in Vercel's Integration Console";
+  check-config   check the settings and print what to enter in Vercel's Integration Console
+  rewrap         re-seal every stored secret under the first key of TETHER_SEAL_KEYS";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
         }
+        Some("rewrap") => return rewrap().await,
         Some(_) => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -56,5 +58,32 @@ async fn main() -> anyhow::Result<()> {
         None => tracing::info!(%public_url, "Tether listening"),
     }
     startup::serve(listener, state).await?;
+    Ok(())
+}
+
+/// Moves every sealed value to the newest key, so an old key can then be removed.
+async fn rewrap() -> anyhow::Result<()> {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("tether: {error}");
+            std::process::exit(2);
+        }
+    };
+    let store = server::store::Store::connect(&settings.database_url).await.context("cannot open the database")?;
+    let outcome = store.rewrap(&settings.sealer).await.context("rewrap stopped")?;
+    let current = settings.sealer.current_key_id();
+    println!(
+        "rewrap: {} re-sealed under `{current}`, {} already under it, {} could not be opened",
+        outcome.rewrapped, outcome.already_current, outcome.failed
+    );
+    let report = store.key_report(&settings.sealer).await?;
+    if outcome.failed > 0 || report.missing_rows() > 0 {
+        eprintln!(
+            "tether: values sealed under keys not configured: {:?}; add those keys and run again",
+            report.missing
+        );
+        std::process::exit(1);
+    }
     Ok(())
 }

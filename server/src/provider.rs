@@ -8,7 +8,10 @@ use rand::{distributions::Alphanumeric, Rng};
 use crate::{
     config::{EnvTemplate, ProviderSettings, Target},
     seal::Sealer,
-    store::{resources::ResourceRow, Store},
+    store::{
+        resources::{api_key_binding, ResourceRow},
+        Store,
+    },
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +65,6 @@ fn new_api_key() -> String {
     format!("sk_{}", random_lower(40))
 }
 
-fn key_binding(resource_id: &str) -> String {
-    format!("resource-api-key:{resource_id}")
-}
-
 fn fill(template: &EnvTemplate, row: &ResourceRow, api_key: &str) -> String {
     template
         .value
@@ -85,7 +84,7 @@ impl BuiltinProvider {
         let api_key = new_api_key();
         let row = ResourceRow {
             url: self.settings.resource_url.replace("{id}", &id),
-            sealed_api_key: self.sealer.seal(api_key.as_bytes(), &key_binding(&id)),
+            sealed_api_key: self.sealer.seal(api_key.as_bytes(), &api_key_binding(&id)),
             region: self.settings.region.clone(),
             owner_id: owner.to_owned(),
             name,
@@ -144,7 +143,7 @@ impl Provider for BuiltinProvider {
             let row = self.owned_row(owner, resource_id).await?;
             let api_key = self
                 .sealer
-                .open_string(&row.sealed_api_key, &key_binding(&row.id))
+                .open_string(&row.sealed_api_key, &api_key_binding(&row.id))
                 .map_err(|e| ProviderError::Failed(e.to_string()))?;
             Ok(self
                 .settings
@@ -163,7 +162,7 @@ impl Provider for BuiltinProvider {
     fn rotate<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
             let row = self.owned_row(owner, resource_id).await?;
-            let sealed = self.sealer.seal(new_api_key().as_bytes(), &key_binding(&row.id));
+            let sealed = self.sealer.seal(new_api_key().as_bytes(), &api_key_binding(&row.id));
             self.store.replace_resource_key(&row.id, &sealed).await.map_err(|e| ProviderError::Failed(e.to_string()))
         })
     }

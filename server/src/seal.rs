@@ -75,6 +75,21 @@ impl Sealer {
         &self.keys[0].0
     }
 
+    /// Whether a key with this id is configured (and so can open what it sealed).
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.iter().any(|(known, _)| known == id)
+    }
+
+    /// The id of the key a value was sealed under, read from its header without opening it.
+    pub fn key_id_of(sealed: &[u8]) -> Option<&str> {
+        let (&version, rest) = sealed.split_first()?;
+        let (&id_len, rest) = rest.split_first()?;
+        if version != FORMAT_VERSION || rest.len() < id_len as usize {
+            return None;
+        }
+        std::str::from_utf8(&rest[..id_len as usize]).ok()
+    }
+
     pub fn seal(&self, plaintext: &[u8], bound_to: &str) -> Vec<u8> {
         let (id, cipher) = &self.keys[0];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);

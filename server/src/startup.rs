@@ -7,7 +7,7 @@ use axum::{
     extract::State,
     http::StatusCode,
     middleware,
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
@@ -50,7 +50,21 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.vercel.client_secret.clone(),
         settings.redirect_url(),
     );
+    let key_report = store.key_report(&settings.sealer).await?;
+    if key_report.missing_rows() > 0 {
+        tracing::error!(
+            missing = ?key_report.missing,
+            "values are sealed under keys that are no longer configured: add the key back to TETHER_SEAL_KEYS, \
+             or they cannot be opened (then run `server rewrap` to move them to the newest key)"
+        );
+    } else if key_report.current < key_report.rows {
+        tracing::info!(
+            older = key_report.rows - key_report.current,
+            "some values are sealed under an older key; `server rewrap` moves them to the newest"
+        );
+    }
     let state = AppState::new(Inner {
+        key_report,
         leptos: leptos_options(&settings),
         settings,
         store,
@@ -90,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .nest_service("/pkg", pkg)
         .route_service(
             "/favicon.svg",
@@ -100,6 +115,21 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
         .layer(CompressionLayer::new())
         .with_state(state)
+}
+
+/// Ready to serve: the database answers and every sealed value has its key configured.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = state.store.ping().await.is_ok();
+    let missing = &state.key_report.missing;
+    let ready = database && missing.is_empty();
+    let body = serde_json::json!({
+        "ready": ready,
+        "database": if database { "ok" } else { "unreachable" },
+        "sealed_values": state.key_report.rows,
+        "sealed_under_missing_keys": missing,
+    });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn landing(State(state): State<AppState>) -> Response {

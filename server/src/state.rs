@@ -17,6 +17,8 @@ pub struct Inner {
     pub leptos: LeptosOptions,
     /// Wakes the webhook worker when an event is stored.
     pub worker: crate::webhook::worker::Wakeup,
+    /// Sealed values against the configured keys, as counted at start (for `/readyz`).
+    pub key_report: crate::store::sealed::KeyReport,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 pub mod installations;
 pub mod links;
 pub mod resources;
+pub mod sealed;
 pub mod sessions;
 
 use std::{str::FromStr, time::Duration};
@@ -68,5 +69,11 @@ impl Store {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// A round trip to the database, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 }

@@ -4,6 +4,11 @@ use sqlx::FromRow;
 
 use super::{now_ms, Store, StoreError};
 
+/// The associated data a resource's API key is sealed with: it only opens in its own row.
+pub fn api_key_binding(resource_id: &str) -> String {
+    format!("resource-api-key:{resource_id}")
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct ResourceRow {
     pub id: String,

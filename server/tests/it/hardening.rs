@@ -114,3 +114,72 @@ async fn https_deployments_send_hsts_and_plain_ones_do_not() {
     let plain = world().await;
     assert!(plain.get("/healthz").await.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
 }
+
+#[tokio::test]
+async fn seal_keys_rotate_a_missing_key_is_reported_at_start_and_rewrap_moves_everything() {
+    use server::seal::Sealer;
+
+    use crate::support::{production, serve_logged_in};
+    let secret = format!("canary-{}", rand::random::<u64>());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tether = format!("http://127.0.0.1:{port}");
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let mut config = vercel_sim::SimConfig::new(&sim_url, format!("{tether}/callback"));
+    config.client_secret = secret.clone();
+    let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("tether-keys-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (k1, k2) = (Sealer::generate_spec("k1"), Sealer::generate_spec("k2"));
+    let serve = |keys: String| {
+        let (sim_url, dir, secret) = (sim_url.clone(), dir.clone(), secret.clone());
+        async move { serve_logged_in(production(&secret).env("TETHER_SEAL_KEYS", keys), port, &sim_url, &dir).await }
+    };
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    // Under k1: an installation (its token) and a new resource (its API key).
+    let mut child = serve(k1.clone()).await;
+    let callback = sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let location =
+        browser.get(&callback).send().await.unwrap().headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let linked = browser
+        .post(format!("{tether}/api/link_projects"))
+        .header(header::ORIGIN, &tether)
+        .header(header::ACCEPT, "text/html")
+        .form(&[("configuration_id", location.trim_start_matches("/install/")), ("choices[prj_acme001]", "new")])
+        .send()
+        .await
+        .unwrap();
+    assert!(linked.status().is_success() || linked.status().is_redirection());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // k1 dropped by mistake: the start says so, and the load balancer hears "not ready".
+    let mut child = serve(k2.clone()).await;
+    let ready = browser.get(format!("{tether}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["sealed_under_missing_keys"]["k1"], 2, "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.join("output.log")).unwrap();
+    assert!(log.contains("no longer configured"), "reported at start");
+
+    // Rotation done right: k2 first, k1 still there; rewrap; then k1 can go.
+    let out = production(&secret)
+        .arg("rewrap")
+        .env("TETHER_SEAL_KEYS", format!("{k2},{k1}"))
+        .env("TETHER_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("2 re-sealed under `k2`"), "{said}");
+    let mut child = serve(k2).await;
+    assert_eq!(browser.get(format!("{tether}/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let page = browser.get(format!("{tether}{location}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the token opens under k2 alone");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

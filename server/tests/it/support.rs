@@ -188,10 +188,20 @@ pub async fn serve_logged(
 ) -> (std::process::Child, PathBuf) {
     let dir = std::env::temp_dir().join(format!("tether-process-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
-    let log = std::fs::File::create(dir.join("output.log")).unwrap();
+    (serve_logged_in(command, port, sim_url, &dir).await, dir)
+}
+
+/// The same in a given data directory (a restart keeps its database); output is appended.
+pub async fn serve_logged_in(
+    command: &mut std::process::Command,
+    port: u16,
+    sim_url: &str,
+    dir: &std::path::Path,
+) -> std::process::Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("output.log")).unwrap();
     let child = command
         .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
-        .env("TETHER_DATA_DIR", &dir)
+        .env("TETHER_DATA_DIR", dir)
         .env("TETHER_VERCEL_API_URL", sim_url)
         .env("TETHER_VERCEL_DASHBOARD_URL", sim_url)
         .stdout(std::process::Stdio::from(log.try_clone().unwrap()))
@@ -204,5 +214,5 @@ pub async fn serve_logged(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    (child, dir)
+    child
 }
