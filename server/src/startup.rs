@@ -1,6 +1,6 @@
 //! Wiring: settings in, a router out, and a server that stops gracefully.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use app::{backend::SharedBackend, pages::Page};
 use axum::{
@@ -13,6 +13,7 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 use crate::{
@@ -76,6 +77,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
+/// The largest body a server function accepts.
+pub const SERVER_FN_BODY_LIMIT: usize = 256 * 1024;
+
 pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let server_fns = post({
@@ -98,7 +102,8 @@ pub fn router(state: AppState) -> Router {
         .route("/configure", get(configure_page))
         .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
-        .route("/api/{*fn_name}", server_fns)
+        // Server functions read their own bodies: cap them here (a form of 1,000 choices is ~40 KB).
+        .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
         .route(
             "/webhooks/vercel",
             post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
@@ -114,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(web::same_origin_only))
         .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
         .layer(CompressionLayer::new())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(state)
 }
 
@@ -137,8 +143,54 @@ async fn landing(State(state): State<AppState>) -> Response {
     web::render(&state, StatusCode::OK, Page::Landing { simulator_url }).await
 }
 
+/// A client gets this long to send a request's headers: a slowloris connection that trickles
+/// them is closed, instead of holding a socket and a task for ever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most a whole request may take, Vercel's budget of 10 s included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a graceful shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Serves HTTP/1 and HTTP/2 with timeouts that `axum::serve` does not set (it gives hyper no
+/// timer, so hyper's header read timeout never fires), and stops gracefully on SIGINT/SIGTERM.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(
+            app.clone()
+                .map_request(|request: axum::http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new)),
+        );
+        let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+        builder.http2().timer(hyper_util::rt::TokioTimer::new()).keep_alive_interval(Duration::from_secs(30));
+        let connection =
+            builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended");
+            }
+        });
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("requests still running at shutdown were cut"),
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

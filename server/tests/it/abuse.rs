@@ -112,3 +112,40 @@ async fn random_parameters_on_every_route_never_make_a_5xx() {
     // The installation the junk aimed at is still there, untouched.
     assert_eq!(world.get(&format!("/install/{id}")).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_slowloris_connection_is_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let world = world().await;
+    let addr = world.tether.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    socket.write_all(b"GET /healthz HTTP/1.1\r\nHost: tether\r\n").await.unwrap();
+    // One header byte a second: never finishing, never idle long.
+    let closed_after = loop {
+        if socket.write_all(b"X").await.is_err() {
+            break started.elapsed();
+        }
+        let mut buffer = [0u8; 512];
+        match tokio::time::timeout(std::time::Duration::from_secs(1), socket.read(&mut buffer)).await {
+            Ok(Ok(_)) | Ok(Err(_)) => break started.elapsed(),
+            Err(_) => {}
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the connection is held beyond 20 s");
+    };
+    let limit = server::startup::HEADER_READ_TIMEOUT;
+    assert!(closed_after >= limit - std::time::Duration::from_secs(1), "closed after {closed_after:?}");
+    assert!(closed_after < limit + std::time::Duration::from_secs(3), "held for {closed_after:?}");
+    println!("slowloris connection held for {closed_after:?}");
+}
+
+#[tokio::test]
+async fn an_oversized_server_function_body_is_refused_before_it_is_read() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
+    let padding = "x".repeat(server::startup::SERVER_FN_BODY_LIMIT + 1);
+    let response =
+        world.post_form("link_projects", &[("configuration_id", &popup.configuration_id), ("padding", &padding)]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(world.sim.sim.snapshot().env.is_empty(), "nothing was linked");
+}
