@@ -17,6 +17,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub site_root: PathBuf,
     pub log_json: bool,
+    /// Behind a load balancer: the header whose last address is the client's (rate limits).
+    pub client_ip_header: Option<axum::http::HeaderName>,
     pub vercel: VercelSettings,
     pub provider: ProviderSettings,
     /// `TETHER_MODE=sandbox`: the simulator plays Vercel and the provider has demo resources.
@@ -145,6 +147,7 @@ struct FileServer {
     data_dir: Option<String>,
     site_root: Option<String>,
     log_format: Option<String>,
+    client_ip_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -261,6 +264,12 @@ impl Settings {
             // Already reported by the credentials check.
             _ => None,
         };
+        let client_ip_header = match env("TETHER_CLIENT_IP_HEADER").or_else(|| file.server.client_ip_header.clone()) {
+            None => None,
+            Some(name) => axum::http::HeaderName::try_from(name.to_ascii_lowercase())
+                .map_err(|_| problems.push(format!("TETHER_CLIENT_IP_HEADER `{name}` is not a header name")))
+                .ok(),
+        };
         let log_format = pick("TETHER_LOG_FORMAT", &file.server.log_format, "text");
         if !["text", "json"].contains(&log_format.as_str()) {
             problems.push(format!("TETHER_LOG_FORMAT must be text or json, got `{log_format}`"));
@@ -327,6 +336,7 @@ impl Settings {
             site_root: PathBuf::from(pick("TETHER_SITE_ROOT", &file.server.site_root, "target/site")),
             data_dir,
             log_json: log_format == "json",
+            client_ip_header,
             vercel,
             provider,
             sandbox,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod configure;
 pub mod console;
 pub mod install;
+pub mod limits;
 pub mod params;
 pub mod provider;
 pub mod seal;

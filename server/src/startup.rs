@@ -20,6 +20,7 @@ use crate::{
     config::Settings,
     configure::{configure_page, uninstalled},
     install::{callback::callback, page::install_page, start::start},
+    limits,
     provider::BuiltinProvider,
     state::{AppState, Inner},
     store::Store,
@@ -95,15 +96,21 @@ pub fn router(state: AppState) -> Router {
     // xtask writes a max-quality `.br` beside each asset at build time.
     let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
     let https = state.settings.secure_cookies();
+    let client = limits::ClientIp { header: state.settings.client_ip_header.clone() };
+    // Server functions read their own bodies: capped here (a form of 1,000 choices is ~40 KB),
+    // and rate limited per client as a group.
+    let api = Router::new()
+        .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
+        .layer(limits::layer(&limits::SERVER_FUNCTIONS, &client));
     Router::new()
+        .merge(api)
         .route("/", get(landing))
-        .route("/callback", get(callback))
-        .route("/install/start", get(start))
+        .route("/callback", get(callback).layer(limits::layer(&limits::CALLBACK, &client)))
+        .route("/install/start", get(start).layer(limits::layer(&limits::CALLBACK, &client)))
         .route("/configure", get(configure_page))
         .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
         // Server functions read their own bodies: cap them here (a form of 1,000 choices is ~40 KB).
-        .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
         .route(
             "/webhooks/vercel",
             post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
@@ -158,9 +165,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: pause rather than spin.
                     tracing::warn!(%error, "accept failed");
@@ -170,10 +177,14 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             },
             _ = &mut shutdown => break,
         };
-        let service = hyper_util::service::TowerToHyperService::new(
-            app.clone()
-                .map_request(|request: axum::http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new)),
-        );
+        let service = hyper_util::service::TowerToHyperService::new(app.clone().map_request(
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                // The peer address, for per-client rate limits.
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
         builder.http2().timer(hyper_util::rt::TokioTimer::new()).keep_alive_interval(Duration::from_secs(30));

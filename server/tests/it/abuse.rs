@@ -4,7 +4,11 @@
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use reqwest::{header, StatusCode};
 
-use crate::support::{world, World};
+use crate::support::{world, world_with, World};
+
+/// Tether behind a load balancer that names the client in X-Forwarded-For, so a test can play
+/// many clients from one machine.
+const BEHIND_A_BALANCER: &str = "[server]\nclient_ip_header = \"x-forwarded-for\"\n";
 
 /// Pieces that have broken parsers, headers and redirects before.
 const PIECES: [&str; 24] = [
@@ -57,7 +61,8 @@ async fn assert_survives(world: &World, what: &str, request: reqwest::RequestBui
 
 #[tokio::test]
 async fn random_parameters_on_every_route_never_make_a_5xx() {
-    let world = world().await;
+    // Each round is another client, so the rate limits do not hide the parsers from the junk.
+    let world = world_with(Some(BEHIND_A_BALANCER)).await;
     let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
     let id = popup.configuration_id.clone();
     let mut rng = StdRng::seed_from_u64(7);
@@ -83,8 +88,10 @@ async fn random_parameters_on_every_route_never_make_a_5xx() {
             format!("{base}/configure?{}", query(&[("configurationId", &a), ("notice", &b)])),
             format!("{base}/install/start?{}", query(&[("then", &a)])),
         ];
+        let client = format!("10.0.{}.{}", round / 250, round % 250 + 1);
         for url in gets {
-            assert_survives(&world, &format!("round {round}: GET {url:.200}"), world.browser.get(&url)).await;
+            let request = world.browser.get(&url).header("x-forwarded-for", &client);
+            assert_survives(&world, &format!("round {round}: GET {url:.200}"), request).await;
         }
         let choice = format!("choices[{c}]");
         let forms: [(&str, Vec<(&str, &str)>); 5] = [
@@ -100,6 +107,7 @@ async fn random_parameters_on_every_route_never_make_a_5xx() {
                 .post(format!("{base}/api/{name}"))
                 .header(header::ACCEPT, "text/html")
                 .header(header::ORIGIN, base)
+                .header("x-forwarded-for", &client)
                 .form(&form);
             assert_survives(&world, &format!("round {round}: POST {name} {form:?}"), request).await;
         }
@@ -148,4 +156,41 @@ async fn an_oversized_server_function_body_is_refused_before_it_is_read() {
         world.post_form("link_projects", &[("configuration_id", &popup.configuration_id), ("padding", &padding)]).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(world.sim.sim.snapshot().env.is_empty(), "nothing was linked");
+}
+
+#[tokio::test]
+async fn a_junk_code_flood_is_rate_limited_per_client_while_real_installs_go_on() {
+    let world = world_with(Some(BEHIND_A_BALANCER)).await;
+    let real = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let configuration_id = real.split("configurationId=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let next = format!("{}/integrations/tether/installed", world.sim.url());
+    let flood = (0..1000).map(|n| {
+        let url = format!(
+            "{}/callback?code=junkcode{n:06}&configurationId={configuration_id}&next={}",
+            world.tether,
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        // An attacker may claim any address in the header: the balancer appends the real one last.
+        world.browser.get(url).header("x-forwarded-for", format!("1.2.3.{}, 10.66.0.1", n % 250)).send()
+    });
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> =
+        futures::future::join_all(flood).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    let took = started.elapsed();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    let exchanges = world.sim.sim.snapshot().exchanges;
+    let bound =
+        server::limits::CALLBACK.burst as u64 + took.as_millis() as u64 / server::limits::CALLBACK.refill_every_ms + 1;
+    assert!(exchanges as u64 <= bound, "{exchanges} exchange calls for 1,000 junk callbacks in {took:?}");
+    assert!(limited >= 900, "{limited} of 1,000 were refused with 429");
+    println!(
+        "junk-code flood: 1,000 callbacks in {took:?} made {exchanges} exchange calls at Vercel, {limited} got 429"
+    );
+
+    // Another client installs normally meanwhile.
+    let response = world.browser.get(&real).header("x-forwarded-for", "10.7.0.1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let refused = world.browser.get(&real).header("x-forwarded-for", "10.66.0.1").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers()[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
 }
