@@ -75,11 +75,28 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         worker: Default::default(),
     });
     crate::webhook::worker::spawn(state.clone());
+    spawn_housekeeping(state.store.clone());
     Ok(state)
 }
 
 /// The largest body a server function accepts.
 pub const SERVER_FN_BODY_LIMIT: usize = 256 * 1024;
+
+/// How often expired rows are purged.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
+
+fn spawn_housekeeping(store: Store) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+        loop {
+            every.tick().await;
+            match store.purge(crate::store::now_ms()).await {
+                Ok(purged) => tracing::debug!(?purged, "housekeeping"),
+                Err(error) => tracing::warn!(%error, "housekeeping failed; retrying later"),
+            }
+        }
+    });
+}
 
 pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());

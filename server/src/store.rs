@@ -1,5 +1,6 @@
 //! The database: SQLite by default (WAL, one file), with migrations applied at start.
 
+pub mod housekeeping;
 pub mod installations;
 pub mod links;
 pub mod resources;

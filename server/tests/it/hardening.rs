@@ -183,3 +183,40 @@ async fn seal_keys_rotate_a_missing_key_is_reported_at_start_and_rewrap_moves_ev
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn housekeeping_keeps_every_table_bounded_over_simulated_days() {
+    const DAY: i64 = 24 * 3_600_000;
+    let world = world().await;
+    let store = world.store().await;
+    let mut largest = server::store::housekeeping::Sizes::default();
+    for day in 0..10 {
+        for _ in 0..3 {
+            world.open_popup(vercel_sim::TEAM_ID).await;
+        }
+        for n in 0..5 {
+            let id = format!("evt_day{day}_{n}");
+            let body = serde_json::to_vec(&json!({
+                "id": id, "type": "deployment.created", "createdAt": server::store::now_ms(),
+                "payload": {"project": {"id": "prj_acme000"}, "team": {"id": vercel_sim::TEAM_ID}}
+            }))
+            .unwrap();
+            assert_eq!(world.post_webhook(&body, Some(&sign(&body, SECRET))).await, StatusCode::OK);
+            world.applied(&id).await;
+        }
+        let sizes = store.sizes().await.unwrap();
+        largest.sessions = largest.sessions.max(sizes.sessions);
+        largest.used_codes = largest.used_codes.max(sizes.used_codes);
+        largest.webhook_events = largest.webhook_events.max(sizes.webhook_events);
+        // A day passes; the periodic purge runs.
+        store.age_by(DAY).await.unwrap();
+        store.purge(server::store::now_ms()).await.unwrap();
+    }
+    println!("largest tables over 10 simulated days: {largest:?}");
+    // Without purging: 30 sessions, 30 code hashes, 50 events. With it: a day's sessions and
+    // codes, and a week of applied events.
+    assert!(largest.sessions <= 3 && largest.used_codes <= 3, "{largest:?}");
+    assert!(largest.webhook_events <= 7 * 5 + 5, "{largest:?}");
+    let after = store.sizes().await.unwrap();
+    assert_eq!((after.sessions, after.used_codes), (0, 0), "all expired");
+}

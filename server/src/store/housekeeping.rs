@@ -1,0 +1,67 @@
+//! What Tether may forget, and when: expired sessions, used code and state hashes once Vercel
+//! would refuse the code anyway, and applied webhook events once they are past the replay
+//! window. Run periodically, so no table grows with traffic alone.
+
+use super::{Store, StoreError};
+
+/// Codes live 30 minutes at Vercel and states 10 here: a hash older than an hour guards nothing.
+pub const USED_CODE_RETENTION_MS: i64 = 60 * 60 * 1000;
+/// Applied events are kept well past the 48 h replay window, for the operator's record.
+pub const APPLIED_EVENT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub codes: u64,
+    pub events: u64,
+}
+
+/// Row counts of the tables traffic grows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub sessions: i64,
+    pub used_codes: i64,
+    pub webhook_events: i64,
+}
+
+impl Store {
+    /// Deletes what has expired as of `now` (Unix ms; a parameter so tests can drive the clock).
+    pub async fn purge(&self, now: i64) -> Result<Purged, StoreError> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        let codes = sqlx::query("DELETE FROM used_codes WHERE used_at < ?")
+            .bind(now - USED_CODE_RETENTION_MS)
+            .execute(&self.pool)
+            .await?;
+        let events = sqlx::query("DELETE FROM webhook_events WHERE state = 'done' AND processed_at < ?")
+            .bind(now - APPLIED_EVENT_RETENTION_MS)
+            .execute(&self.pool)
+            .await?;
+        Ok(Purged { sessions: sessions.rows_affected(), codes: codes.rows_affected(), events: events.rows_affected() })
+    }
+
+    pub async fn sizes(&self) -> Result<Sizes, StoreError> {
+        let count = |table: &'static str| {
+            let pool = self.pool.clone();
+            async move { sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&pool).await }
+        };
+        Ok(Sizes {
+            sessions: count("sessions").await?,
+            used_codes: count("used_codes").await?,
+            webhook_events: count("webhook_events").await?,
+        })
+    }
+
+    /// Moves every timestamp these tables hold back by `ms`: simulated time passing, for tests and
+    /// drills of the retention rules (never called by the server).
+    pub async fn age_by(&self, ms: i64) -> Result<(), StoreError> {
+        for sql in [
+            "UPDATE sessions SET created_at = created_at - ?1, expires_at = expires_at - ?1",
+            "UPDATE used_codes SET used_at = used_at - ?1",
+            "UPDATE webhook_events SET received_at = received_at - ?1, created_at = created_at - ?1, \
+             processed_at = processed_at - ?1, next_attempt_at = next_attempt_at - ?1",
+        ] {
+            sqlx::query(sql).bind(ms).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+}
