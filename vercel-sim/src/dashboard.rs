@@ -25,6 +25,7 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/api/projects/{id}/remove", post(remove_project))
         .route("/sim/api/projects/{id}/deploy", post(deploy))
         .route("/sim/api/projects/{id}/env", post(add_env))
+        .route("/sim/api/accounts/{id}/name", post(rename_account))
         .route("/sim/api/deliveries/{id}/replay", post(replay))
         .route("/sim/api/deliveries", get(deliveries))
 }
@@ -161,6 +162,16 @@ async fn add_env(State(sim): State<Sim>, Path(id): Path<String>, Json(var): Json
     let target: Vec<&str> = var.target.iter().map(String::as_str).collect();
     sim.add_manual_env(&id, &var.key, &var.value, &target);
     StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Rename {
+    name: String,
+}
+
+/// A user renames their team (any text Vercel accepts, markup included).
+async fn rename_account(State(sim): State<Sim>, Path(id): Path<String>, Json(rename): Json<Rename>) -> StatusCode {
+    found(sim.rename_account(&id, &rename.name))
 }
 
 #[derive(Deserialize)]

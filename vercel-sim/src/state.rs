@@ -456,6 +456,18 @@ impl Sim {
         self.lock().tokens.keys().cloned().collect()
     }
 
+    /// Renames an account, as its owner would in Vercel's settings.
+    pub fn rename_account(&self, account_id: &str, name: &str) -> bool {
+        let mut inner = self.lock();
+        match inner.accounts.iter_mut().find(|a| a.id == account_id) {
+            Some(account) => {
+                account.name = name.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Adds an env var by hand, as a user would in Vercel's dashboard.
     pub fn add_manual_env(&self, project_id: &str, key: &str, value: &str, target: &[&str]) {
         let now = now_ms();

@@ -220,3 +220,46 @@ async fn housekeeping_keeps_every_table_bounded_over_simulated_days() {
     let after = store.sizes().await.unwrap();
     assert_eq!((after.sessions, after.used_codes), (0, 0), "all expired");
 }
+
+#[tokio::test]
+async fn every_route_sends_the_security_headers() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
+    let pages = [
+        "/".to_owned(),
+        format!("/install/{}", popup.configuration_id),
+        format!("/configure?configurationId={}", popup.configuration_id),
+        "/callback?code=x".to_owned(),
+        "/install/icfg_unknown".to_owned(),
+        "/uninstalled".to_owned(),
+        "/no/such/page".to_owned(),
+    ];
+    let others = ["/healthz", "/readyz", "/install/start", "/pkg/missing.wasm", "/favicon.svg"];
+    let check = |path: &str, response: &reqwest::Response, html: bool| {
+        let get = |name: header::HeaderName| {
+            response.headers().get(&name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+        };
+        assert_eq!(get(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
+        assert_eq!(get(header::REFERRER_POLICY), "no-referrer", "{path}");
+        let csp = get(header::CONTENT_SECURITY_POLICY);
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{path}: {csp}");
+        let coop = get(header::HeaderName::from_static("cross-origin-opener-policy"));
+        assert!(coop.is_empty() || coop == "unsafe-none", "{path}: the popup must keep its opener");
+        if html {
+            assert!(csp.contains("object-src 'none'") && csp.contains("'nonce-"), "{path}: {csp}");
+            assert!(csp.contains("'wasm-unsafe-eval'"), "{path}");
+            assert_eq!(get(header::CACHE_CONTROL), "no-store", "{path}");
+        }
+    };
+    for path in &pages {
+        let response = world.get(path).await;
+        assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}");
+        check(path, &response, true);
+    }
+    for path in others {
+        check(path, &world.get(path).await, false);
+    }
+    let hook = reqwest::Client::new().post(format!("{}/webhooks/vercel", world.tether)).body("x").send().await.unwrap();
+    check("/webhooks/vercel", &hook, false);
+}
