@@ -21,7 +21,7 @@ use crate::{
     install::{internal, vercel_error, Owned},
     params::ProjectId,
     state::AppState,
-    store::links::{FAILED, LINKED},
+    store::links::{FAILED, LINKED, PROVISIONING},
     web::{self, action, error_view},
 };
 
@@ -32,6 +32,10 @@ pub struct ConfigureQuery {
     #[serde(default)]
     notice: String,
 }
+
+/// What an interrupted link says on the Configure and install pages.
+pub const INTERRUPTED: &str = "Interrupted while its variables were being written. Connect it again to finish, \
+                               or disconnect to remove what was written.";
 
 /// Notices come from a fixed list: the query string never reaches the page as text.
 fn notice_text(key: &str) -> Option<&'static str> {
@@ -109,7 +113,9 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         .await
         .map_err(internal)?
         .into_iter()
-        .filter(|l| l.status == LINKED || l.status == FAILED)
+        // An interrupted link (a crash between Vercel's write and Tether's record) is shown too,
+        // so the user can finish it (connect again) or undo it (disconnect).
+        .filter(|l| [LINKED, FAILED, PROVISIONING].contains(&l.status.as_str()))
         .collect();
     let mut keys: HashMap<String, (BTreeSet<String>, usize)> = HashMap::new();
     for (project, _, key) in state.store.env_vars_of(configuration_id).await.map_err(internal)? {
@@ -145,7 +151,11 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
                 env_keys: env_keys.into_iter().collect(),
                 env_count,
                 last_deployment: deployments.remove(&l.project_id),
-                failed: (l.status == FAILED).then(|| l.error.clone().unwrap_or_default()),
+                failed: match l.status.as_str() {
+                    FAILED => Some(l.error.clone().unwrap_or_default()),
+                    PROVISIONING => Some(INTERRUPTED.to_owned()),
+                    _ => None,
+                },
             }
         })
         .collect();
@@ -187,9 +197,17 @@ impl AppState {
         let project_id = ProjectId::parse(project_id).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
         let project_id = project_id.as_str();
         let configuration_id = owned.configuration_id.as_str();
-        let ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
-        // Exactly the variables Tether created, by Vercel's ids: a hand-made one with the same
-        // key is a different id and stays.
+        let mut ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
+        // A write cut short by a crash left variables at Vercel that Tether never recorded; Vercel
+        // marks them with this installation's id, which proves them Tether's as well as a
+        // recorded id would. A hand-made variable with the same key has neither and stays.
+        let at_vercel = owned.vercel.list_env(project_id).await.map_err(vercel_error)?;
+        for var in at_vercel {
+            let marked = var.configuration_id.as_deref() == Some(configuration_id);
+            if let Some(id) = var.id.filter(|id| marked && !ours.contains(id)) {
+                ours.push(id);
+            }
+        }
         for env_id in &ours {
             owned.vercel.delete_env(project_id, env_id).await.map_err(vercel_error)?;
             self.store.forget_env_var(project_id, env_id).await.map_err(internal)?;

@@ -193,8 +193,12 @@ impl AppState {
     ) -> Result<Settled, AppError> {
         let ours = self.store.env_var_ids(owned.configuration_id.as_str(), project_id).await.map_err(internal)?;
         let present = owned.vercel.list_env(project_id).await.map_err(vercel_error)?;
+        // Tether's own: recorded by id, or marked by Vercel with this installation (a write a
+        // crash cut short before it was recorded). Anything else with the same key is theirs.
+        let configuration_id = owned.configuration_id.as_str();
         let theirs: Vec<_> = present
             .into_iter()
+            .filter(|p| p.configuration_id.as_deref() != Some(configuration_id))
             .filter(|p| p.id.as_ref().is_none_or(|id| !ours.contains(id)))
             .filter(|p| vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.contains(&t.as_str()))))
             .collect();

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{internal, vercel_error};
 use crate::{
     state::AppState,
-    store::links::{CLASH, FAILED, LINKED},
+    store::links::{CLASH, FAILED, LINKED, PROVISIONING},
     web::{self, action, error_view},
 };
 
@@ -103,6 +103,9 @@ async fn load(
                 },
                 Some(l) if l.status == FAILED => {
                     RowState::Failed { message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
+                }
+                Some(l) if l.status == PROVISIONING => {
+                    RowState::Failed { message: crate::configure::INTERRUPTED.to_owned() }
                 }
                 Some(l) if l.status == CLASH => RowState::Clash {
                     keys: l.error.as_deref().unwrap_or_default().split(", ").map(str::to_owned).collect(),

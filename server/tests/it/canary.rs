@@ -5,12 +5,10 @@
 
 use std::time::Duration;
 
-use reqwest::{header, redirect::Policy, StatusCode};
+use reqwest::{header, StatusCode};
 use server::webhook::verify::sign;
-use tokio::net::TcpListener;
-use vercel_sim::SimConfig;
 
-use crate::support::{production, serve_logged};
+use crate::support::{production, serve_logged_in, Deployment};
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -18,19 +16,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test]
 async fn token_secret_and_code_appear_nowhere() {
-    let secret = format!("canary-secret-{}", rand::random::<u64>());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let tether = format!("http://127.0.0.1:{port}");
-    let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
-    let mut config = SimConfig::new(&sim_url, format!("{tether}/callback"));
-    config.client_secret = secret.clone();
-    config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
-    let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
-
+    let deployment = Deployment::new().await;
+    let (secret, tether, sim, dir) = (&deployment.secret, &deployment.tether, &deployment.sim, &deployment.dir);
     // Production mode: real credentials from the environment, Vercel played by the simulator.
-    let (mut child, dir) = serve_logged(production(&secret).env("RUST_LOG", "trace"), port, &sim_url).await;
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+    let mut command = production(secret);
+    command.env("RUST_LOG", "trace");
+    let mut child = serve_logged_in(&mut command, deployment.port, &sim.url(), dir).await;
+    let browser = Deployment::browser();
 
     let mut responses: Vec<u8> = Vec::new();
     let callback = sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
@@ -45,7 +37,7 @@ async fn token_secret_and_code_appear_nowhere() {
     let linked = browser
         .post(format!("{tether}/api/link_projects"))
         .header(header::ACCEPT, "text/html")
-        .header(header::ORIGIN, &tether)
+        .header(header::ORIGIN, tether)
         .form(&[("configuration_id", configuration_id.as_str()), ("choices[prj_acme001]", "new"), ("finish", "1")])
         .send()
         .await
@@ -64,7 +56,7 @@ async fn token_secret_and_code_appear_nowhere() {
     .unwrap();
     let hook = reqwest::Client::new()
         .post(format!("{tether}/webhooks/vercel"))
-        .header("x-vercel-signature", sign(&body, &secret))
+        .header("x-vercel-signature", sign(&body, secret))
         .body(body)
         .send()
         .await
@@ -88,7 +80,7 @@ async fn token_secret_and_code_appear_nowhere() {
     assert!(contains(&database, &configuration_id));
     for (place, bytes) in [("output", &output), ("responses", &responses), ("database", &database)] {
         assert!(!contains(bytes, &token), "the token is in the {place}");
-        assert!(!contains(bytes, &secret), "the client secret is in the {place}");
+        assert!(!contains(bytes, secret), "the client secret is in the {place}");
         assert!(!contains(bytes, &code), "the code is in the {place}");
     }
 }

@@ -11,7 +11,7 @@ use server::{
     webhook::verify::sign,
 };
 
-use crate::support::{world, world_with};
+use crate::support::{kill, production, world, world_with, Deployment};
 
 const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
 
@@ -118,70 +118,47 @@ async fn https_deployments_send_hsts_and_plain_ones_do_not() {
 #[tokio::test]
 async fn seal_keys_rotate_a_missing_key_is_reported_at_start_and_rewrap_moves_everything() {
     use server::seal::Sealer;
-
-    use crate::support::{production, serve_logged_in};
-    let secret = format!("canary-{}", rand::random::<u64>());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let tether = format!("http://127.0.0.1:{port}");
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
-    let mut config = vercel_sim::SimConfig::new(&sim_url, format!("{tether}/callback"));
-    config.client_secret = secret.clone();
-    let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("tether-keys-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let deployment = Deployment::new().await;
+    let tether = &deployment.tether;
     let (k1, k2) = (Sealer::generate_spec("k1"), Sealer::generate_spec("k2"));
-    let serve = |keys: String| {
-        let (sim_url, dir, secret) = (sim_url.clone(), dir.clone(), secret.clone());
-        async move { serve_logged_in(production(&secret).env("TETHER_SEAL_KEYS", keys), port, &sim_url, &dir).await }
-    };
-    let browser =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = Deployment::browser();
 
     // Under k1: an installation (its token) and a new resource (its API key).
-    let mut child = serve(k1.clone()).await;
-    let callback = sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
-    let location =
-        browser.get(&callback).send().await.unwrap().headers()[header::LOCATION].to_str().unwrap().to_owned();
-    let linked = browser
-        .post(format!("{tether}/api/link_projects"))
-        .header(header::ORIGIN, &tether)
-        .header(header::ACCEPT, "text/html")
-        .form(&[("configuration_id", location.trim_start_matches("/install/")), ("choices[prj_acme001]", "new")])
-        .send()
-        .await
-        .unwrap();
+    let child = deployment.start(&k1).await;
+    let configuration_id = deployment.install(&browser).await;
+    let form = [
+        ("configuration_id".to_owned(), configuration_id.clone()),
+        ("choices[prj_acme001]".to_owned(), "new".to_owned()),
+    ];
+    let linked = deployment.post(&browser, "link_projects", &form).await;
     assert!(linked.status().is_success() || linked.status().is_redirection());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill(child);
 
     // k1 dropped by mistake: the start says so, and the load balancer hears "not ready".
-    let mut child = serve(k2.clone()).await;
+    let child = deployment.start(&k2).await;
     let ready = browser.get(format!("{tether}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["sealed_under_missing_keys"]["k1"], 2, "{body}");
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.join("output.log")).unwrap();
+    kill(child);
+    let log = std::fs::read_to_string(deployment.dir.join("output.log")).unwrap();
     assert!(log.contains("no longer configured"), "reported at start");
 
     // Rotation done right: k2 first, k1 still there; rewrap; then k1 can go.
-    let out = production(&secret)
+    let out = production(&deployment.secret)
         .arg("rewrap")
         .env("TETHER_SEAL_KEYS", format!("{k2},{k1}"))
-        .env("TETHER_DATA_DIR", &dir)
+        .env("TETHER_DATA_DIR", &deployment.dir)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("2 re-sealed under `k2`"), "{said}");
-    let mut child = serve(k2).await;
+    let child = deployment.start(&k2).await;
     assert_eq!(browser.get(format!("{tether}/readyz")).send().await.unwrap().status(), StatusCode::OK);
-    let page = browser.get(format!("{tether}{location}")).send().await.unwrap();
+    let page = browser.get(format!("{tether}/install/{configuration_id}")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK, "the token opens under k2 alone");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill(child);
 }
 
 #[tokio::test]
@@ -262,4 +239,74 @@ async fn every_route_sends_the_security_headers() {
     }
     let hook = reqwest::Client::new().post(format!("{}/webhooks/vercel", world.tether)).body("x").send().await.unwrap();
     check("/webhooks/vercel", &hook, false);
+}
+
+#[tokio::test]
+async fn a_link_cut_by_kill_9_after_vercel_wrote_is_shown_then_finished_or_undone() {
+    let deployment = Deployment::new().await;
+    let sim = &deployment.sim.sim;
+    let keys = server::seal::Sealer::generate_spec("k1");
+    let browser = Deployment::browser();
+    let project = "prj_acme090";
+
+    let child = deployment.start(&keys).await;
+    let configuration_id = deployment.install(&browser).await;
+    let form = vec![
+        ("configuration_id".to_owned(), configuration_id.clone()),
+        (format!("choices[{project}]"), "new".to_owned()),
+        ("finish".to_owned(), "1".to_owned()),
+    ];
+    // Vercel writes the variables, then its answer is held: Tether dies before recording them.
+    sim.stall_next("POST", &format!("/v10/projects/{project}/env"), Duration::from_secs(60));
+    let pending = {
+        let (browser, form, tether) = (browser.clone(), form.clone(), deployment.tether.clone());
+        tokio::spawn(async move {
+            browser.post(format!("{tether}/api/link_projects")).header(header::ORIGIN, &tether).form(&form).send().await
+        })
+    };
+    for _ in 0..200 {
+        if sim.snapshot().env.get(project).is_some_and(|vars| vars.len() == 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sim.snapshot().env[project].len(), 3, "Vercel holds the variables");
+    kill(child);
+    pending.abort();
+
+    // After the restart the Configure page shows what was interrupted.
+    let child = deployment.start(&keys).await;
+    let configure = format!("{}/configure?configurationId={configuration_id}", deployment.tether);
+    let page = browser.get(configure).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("acme-app-090") && page.contains("Interrupted"), "{page}");
+
+    // Connecting again finishes it: no clash with its own variables, and their ids recorded.
+    let finished = deployment.post(&browser, "link_projects", &form).await;
+    assert!(finished.headers()[header::LOCATION].to_str().unwrap().contains("/integrations/tether/installed"));
+    assert_eq!(sim.snapshot().env[project].len(), 3, "rewritten in place, not duplicated");
+
+    // And disconnecting removes all three.
+    let unlink = [("configuration_id".to_owned(), configuration_id), ("project_id".to_owned(), project.to_owned())];
+    let undone = deployment.post(&browser, "unlink_project", &unlink).await;
+    assert!(undone.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=unlinked"));
+    assert!(!sim.snapshot().env.contains_key(project), "nothing written at Vercel is forgotten");
+    kill(child);
+}
+
+#[tokio::test]
+async fn disconnecting_an_interrupted_link_removes_the_variables_vercel_marked_as_ours() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    // The write succeeds at Vercel but its answer is lost within the request's budget.
+    world.sim.sim.stall_next("POST", "/v10/projects/prj_acme091/env", Duration::from_secs(14));
+    let response = world.connect(&popup.configuration_id, &[("prj_acme091", "new")]).await;
+    assert_eq!(response.headers()[header::LOCATION], format!("/install/{}", popup.configuration_id).as_str());
+    assert_eq!(world.sim.sim.snapshot().env["prj_acme091"].len(), 3);
+    world.sim.sim.add_manual_env("prj_acme091", "THEIRS", "keep me", &["production"]);
+    let response = world
+        .post_form("unlink_project", &[("configuration_id", &popup.configuration_id), ("project_id", "prj_acme091")])
+        .await;
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=unlinked"));
+    let left: Vec<_> = world.sim.sim.snapshot().env["prj_acme091"].iter().map(|v| v.key.clone()).collect();
+    assert_eq!(left, ["THEIRS"]);
 }

@@ -216,3 +216,73 @@ pub async fn serve_logged_in(
     }
     child
 }
+
+/// The real binary in production mode against its own simulator, restartable in one data
+/// directory: for crash, restart and key-rotation tests.
+pub struct Deployment {
+    pub tether: String,
+    pub port: u16,
+    pub sim: SimHandle,
+    pub dir: PathBuf,
+    pub secret: String,
+}
+
+impl Deployment {
+    pub async fn new() -> Self {
+        let secret = format!("canary-{}", rand::random::<u64>());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let tether = format!("http://127.0.0.1:{port}");
+        let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+        let mut config = SimConfig::new(&sim_url, format!("{tether}/callback"));
+        config.client_secret = secret.clone();
+        config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
+        let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("tether-deployment-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { tether, port, sim, dir, secret }
+    }
+
+    /// Starts the server with these seal keys; returns once it answers.
+    pub async fn start(&self, seal_keys: &str) -> std::process::Child {
+        let mut command = production(&self.secret);
+        command.env("TETHER_SEAL_KEYS", seal_keys);
+        serve_logged_in(&mut command, self.port, &self.sim.url(), &self.dir).await
+    }
+
+    /// A browser that keeps its cookies across restarts and does not follow redirects.
+    pub fn browser() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    }
+
+    /// Vercel opens the popup; returns the configuration id from Tether's redirect.
+    pub async fn install(&self, browser: &reqwest::Client) -> String {
+        let callback = self.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+        let response = browser.get(&callback).send().await.unwrap();
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        location.trim_start_matches("/install/").to_owned()
+    }
+
+    /// Posts a form to a server function as the popup's plain form would.
+    pub async fn post(
+        &self,
+        browser: &reqwest::Client,
+        function: &str,
+        form: &[(String, String)],
+    ) -> reqwest::Response {
+        browser
+            .post(format!("{}/api/{function}", self.tether))
+            .header(header::ORIGIN, &self.tether)
+            .header(header::ACCEPT, "text/html")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Stops a server process the hard way and waits for it.
+pub fn kill(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
