@@ -129,4 +129,6 @@ pub struct ResourceView {
     pub name: String,
     pub url: String,
     pub linked_projects: usize,
+    /// A rotation did not finish: old and new credentials both work until it does.
+    pub rotating: bool,
 }

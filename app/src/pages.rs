@@ -289,19 +289,28 @@ fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
 }
 
 fn resource_row(configuration_id: &str, resource: ResourceView) -> impl IntoView {
-    let ResourceView { id, name, url, linked_projects } = resource;
+    let ResourceView { id, name, url, linked_projects, rotating } = resource;
+    let pending = rotating.then(|| {
+        view! {
+            <p class="failure" data-testid="rotation-pending">
+                "A rotation did not finish: some projects still have the old credentials, and both keep working \
+                 until every project has the new ones."
+            </p>
+        }
+    });
     view! {
         <li class="link" data-resource=name.clone()>
             <div>
                 <strong>{name.clone()}</strong>
                 <div class="keys">{url}</div>
                 <div class="keys">{format!("used by {linked_projects} project(s) here")}</div>
+                {pending}
             </div>
             <form method="post" action={action_path::<RotateCredentials>()}>
                 <input type="hidden" name="configuration_id" value=configuration_id.to_owned()/>
                 <input type="hidden" name="resource_id" value=id/>
                 <button type="submit" class="secondary" aria-label=format!("Rotate credentials of {name}")>
-                    "Rotate credentials"
+                    {if rotating { "Finish rotation" } else { "Rotate credentials" }}
                 </button>
             </form>
         </li>

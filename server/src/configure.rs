@@ -167,6 +167,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
             name: r.name.clone(),
             url: r.url.clone(),
             linked_projects: links.iter().filter(|l| l.resource_id.as_deref() == Some(r.id.as_str())).count(),
+            rotating: r.rotating,
         })
         .collect();
     Ok(ConfigureView {
@@ -217,11 +218,15 @@ impl AppState {
         Ok(())
     }
 
+    /// Two phases, so no project is left with revoked credentials: new credentials are issued
+    /// beside the old ones and written to every linked project; only when all have them are the
+    /// old ones revoked. A failure leaves both working and the resource marked as rotating;
+    /// rotating again resumes with the same new credentials.
     pub(crate) async fn rotate(&self, owned: &Owned, resource_id: &str) -> Result<(), AppError> {
         let configuration_id = owned.configuration_id.as_str();
         let owner = owned.installation.owner_id();
-        self.provider.rotate(owner, resource_id).await.map_err(internal)?;
-        let vars = self.env_inputs(owner, resource_id).await?;
+        let values = self.provider.begin_rotation(owner, resource_id).await.map_err(internal)?;
+        let vars = crate::install::link::inputs_of(&values);
         let projects: Vec<_> = self
             .store
             .links_of(configuration_id)
@@ -230,10 +235,28 @@ impl AppState {
             .into_iter()
             .filter(|l| l.status == LINKED && l.resource_id.as_deref() == Some(resource_id))
             .collect();
-        for link in projects {
-            self.write_env(owned, &link.project_id, &vars).await?;
+        let mut missed = Vec::new();
+        for link in &projects {
+            if let Err(error) = self.rewrite_env(owned, &link.project_id, &vars).await {
+                tracing::warn!(configuration_id, resource_id, project_id = %link.project_id, %error, "rotation not written");
+                missed.push(link.project_name.clone());
+            }
         }
-        tracing::info!(configuration_id, resource_id, "credentials rotated");
+        if !missed.is_empty() {
+            return Err(AppError::Vercel(format!(
+                "the new credentials reached {} of {} projects (not {}); the old ones still work. Rotate again to finish.",
+                projects.len() - missed.len(),
+                projects.len(),
+                missed.join(", ")
+            )));
+        }
+        self.provider.finish_rotation(owner, resource_id).await.map_err(internal)?;
+        tracing::info!(
+            configuration_id,
+            resource_id,
+            projects = projects.len(),
+            "credentials rotated; the old ones revoked"
+        );
         Ok(())
     }
 

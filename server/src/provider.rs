@@ -9,7 +9,7 @@ use crate::{
     config::{EnvTemplate, ProviderSettings, Target},
     seal::Sealer,
     store::{
-        resources::{api_key_binding, ResourceRow},
+        resources::{api_key_binding, pending_key_binding, ResourceRow},
         Store,
     },
 };
@@ -20,6 +20,8 @@ pub struct Resource {
     pub name: String,
     pub region: String,
     pub url: String,
+    /// A rotation began and did not finish: old and new credentials both work.
+    pub rotating: bool,
 }
 
 /// One env var value for a project; `secret` decides its Vercel type.
@@ -46,9 +48,13 @@ pub trait Provider: Send + Sync + 'static {
     fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>>;
     /// Creates a resource for a project; `project_name` only inspires the resource's name.
     fn create<'a>(&'a self, owner: &'a str, project_name: &'a str) -> ProviderFuture<'a, Resource>;
+    /// The env vars a project needs; during a rotation, with the new credentials.
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
-    /// Issues new credentials for a resource; the old ones stop working.
-    fn rotate<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
+    /// Issues new credentials beside the old ones, which keep working, and returns the env vars
+    /// with the new ones. A rotation that did not finish is resumed with the same new credentials.
+    fn begin_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
+    /// Every project has the new credentials: the old ones stop working.
+    fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
 }
 
 pub struct BuiltinProvider {
@@ -87,6 +93,7 @@ impl BuiltinProvider {
             sealed_api_key: self.sealer.seal(api_key.as_bytes(), &api_key_binding(&id)),
             region: self.settings.region.clone(),
             owner_id: owner.to_owned(),
+            sealed_pending_key: None,
             name,
             id,
         };
@@ -108,7 +115,17 @@ impl BuiltinProvider {
 }
 
 fn to_resource(row: ResourceRow) -> Resource {
-    Resource { id: row.id, name: row.name, region: row.region, url: row.url }
+    Resource {
+        rotating: row.sealed_pending_key.is_some(),
+        id: row.id,
+        name: row.name,
+        region: row.region,
+        url: row.url,
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Failed(error.to_string())
 }
 
 impl BuiltinProvider {
@@ -119,6 +136,27 @@ impl BuiltinProvider {
             .map_err(|e| ProviderError::Failed(e.to_string()))?
             .filter(|r| r.owner_id == owner)
             .ok_or_else(|| ProviderError::UnknownResource(resource_id.to_owned()))
+    }
+
+    /// The key projects should hold now: a rotation's new one while it runs, else the current.
+    fn key_for_projects(&self, row: &ResourceRow) -> Result<String, ProviderError> {
+        match &row.sealed_pending_key {
+            Some(pending) => self.sealer.open_string(pending, &pending_key_binding(&row.id)).map_err(failed),
+            None => self.sealer.open_string(&row.sealed_api_key, &api_key_binding(&row.id)).map_err(failed),
+        }
+    }
+
+    fn env_values(&self, row: &ResourceRow, api_key: &str) -> Vec<EnvValue> {
+        self.settings
+            .env
+            .iter()
+            .map(|t| EnvValue {
+                key: t.key.clone(),
+                value: fill(t, row, api_key),
+                secret: t.secret,
+                targets: t.targets.clone(),
+            })
+            .collect()
     }
 }
 
@@ -141,29 +179,33 @@ impl Provider for BuiltinProvider {
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
         Box::pin(async move {
             let row = self.owned_row(owner, resource_id).await?;
-            let api_key = self
-                .sealer
-                .open_string(&row.sealed_api_key, &api_key_binding(&row.id))
-                .map_err(|e| ProviderError::Failed(e.to_string()))?;
-            Ok(self
-                .settings
-                .env
-                .iter()
-                .map(|t| EnvValue {
-                    key: t.key.clone(),
-                    value: fill(t, &row, &api_key),
-                    secret: t.secret,
-                    targets: t.targets.clone(),
-                })
-                .collect())
+            let api_key = self.key_for_projects(&row)?;
+            Ok(self.env_values(&row, &api_key))
         })
     }
 
-    fn rotate<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
+    fn begin_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
+        Box::pin(async move {
+            let mut row = self.owned_row(owner, resource_id).await?;
+            if row.sealed_pending_key.is_none() {
+                let sealed = self.sealer.seal(new_api_key().as_bytes(), &pending_key_binding(&row.id));
+                self.store.set_pending_key(&row.id, &sealed).await.map_err(failed)?;
+                row.sealed_pending_key = Some(sealed);
+            }
+            let api_key = self.key_for_projects(&row)?;
+            Ok(self.env_values(&row, &api_key))
+        })
+    }
+
+    fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
             let row = self.owned_row(owner, resource_id).await?;
-            let sealed = self.sealer.seal(new_api_key().as_bytes(), &api_key_binding(&row.id));
-            self.store.replace_resource_key(&row.id, &sealed).await.map_err(|e| ProviderError::Failed(e.to_string()))
+            if row.sealed_pending_key.is_none() {
+                return Ok(());
+            }
+            let new_key = self.key_for_projects(&row)?;
+            let sealed = self.sealer.seal(new_key.as_bytes(), &api_key_binding(&row.id));
+            self.store.promote_pending_key(&row.id, &sealed).await.map_err(failed)
         })
     }
 }

@@ -18,6 +18,11 @@ use crate::{
     vercel::env::EnvVarInput,
 };
 
+/// Provider values as Vercel env var inputs.
+pub(crate) fn inputs_of(values: &[crate::provider::EnvValue]) -> Vec<EnvVarInput> {
+    values.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect()
+}
+
 /// What to write after clashes were settled, and which keys were kept as the user had them.
 struct Settled {
     write: Vec<EnvVarInput>,
@@ -225,7 +230,19 @@ impl AppState {
     /// The env vars a resource gives a project, in Vercel's types and targets.
     pub(crate) async fn env_inputs(&self, owner: &str, resource_id: &str) -> Result<Vec<EnvVarInput>, AppError> {
         let values = self.provider.env_for(owner, resource_id).await.map_err(internal)?;
-        Ok(values.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect())
+        Ok(inputs_of(&values))
+    }
+
+    /// Rewrites a linked project's variables (a rotation): keys someone else has since taken
+    /// over are left to them, as Connect's "keep yours" would.
+    pub(crate) async fn rewrite_env(
+        &self,
+        owned: &Owned,
+        project_id: &str,
+        vars: &[EnvVarInput],
+    ) -> Result<usize, AppError> {
+        let settled = self.settle_clashes(owned, project_id, vars.to_vec(), OnClash::Keep).await?;
+        self.write_env(owned, project_id, &settled.write).await
     }
 
     /// One batched upsert into a project. What Vercel created is recorded even when some keys

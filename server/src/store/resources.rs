@@ -9,6 +9,11 @@ pub fn api_key_binding(resource_id: &str) -> String {
     format!("resource-api-key:{resource_id}")
 }
 
+/// The same for a key issued by a rotation that is not finished: it cannot pass for the current one.
+pub fn pending_key_binding(resource_id: &str) -> String {
+    format!("resource-pending-api-key:{resource_id}")
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct ResourceRow {
     pub id: String,
@@ -17,12 +22,14 @@ pub struct ResourceRow {
     pub region: String,
     pub url: String,
     pub sealed_api_key: Vec<u8>,
+    /// A rotation's new key, until every linked project has it.
+    pub sealed_pending_key: Option<Vec<u8>>,
 }
 
 impl Store {
     pub async fn resources_of(&self, owner_id: &str) -> Result<Vec<ResourceRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, owner_id, name, region, url, sealed_api_key FROM resources \
+            "SELECT id, owner_id, name, region, url, sealed_api_key, sealed_pending_key FROM resources \
              WHERE owner_id = ? ORDER BY created_at, id",
         )
         .bind(owner_id)
@@ -31,18 +38,34 @@ impl Store {
     }
 
     pub async fn resource(&self, id: &str) -> Result<Option<ResourceRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT id, owner_id, name, region, url, sealed_api_key FROM resources WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT id, owner_id, name, region, url, sealed_api_key, sealed_pending_key FROM resources WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
-    pub async fn replace_resource_key(&self, id: &str, sealed_api_key: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE resources SET sealed_api_key = ? WHERE id = ?")
-            .bind(sealed_api_key)
+    /// Starts a rotation: the new key waits beside the old one.
+    pub async fn set_pending_key(&self, id: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE resources SET sealed_pending_key = ? WHERE id = ?")
+            .bind(sealed)
             .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Ends a rotation: the waiting key replaces the old one, which stops existing.
+    pub async fn promote_pending_key(&self, id: &str, sealed_current: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE resources SET sealed_api_key = ?, sealed_pending_key = NULL \
+             WHERE id = ? AND sealed_pending_key IS NOT NULL",
+        )
+        .bind(sealed_current)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -3,13 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use super::{installations::token_binding, resources::api_key_binding, Store, StoreError};
+use super::{
+    installations::token_binding,
+    resources::{api_key_binding, pending_key_binding},
+    Store, StoreError,
+};
 use crate::seal::Sealer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SealedKind {
     Token,
     ApiKey,
+    /// A rotation's new API key, not yet the current one.
+    PendingKey,
 }
 
 pub struct SealedRow {
@@ -24,6 +30,7 @@ impl SealedRow {
         match self.kind {
             SealedKind::Token => token_binding(&self.id),
             SealedKind::ApiKey => api_key_binding(&self.id),
+            SealedKind::PendingKey => pending_key_binding(&self.id),
         }
     }
 }
@@ -62,10 +69,15 @@ impl Store {
                 .await?;
         let keys: Vec<(String, Vec<u8>)> =
             sqlx::query_as("SELECT id, sealed_api_key FROM resources").fetch_all(&self.pool).await?;
+        let pending: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, sealed_pending_key FROM resources WHERE sealed_pending_key IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
         let rows = tokens
             .into_iter()
             .map(|(id, sealed)| SealedRow { kind: SealedKind::Token, id, sealed })
-            .chain(keys.into_iter().map(|(id, sealed)| SealedRow { kind: SealedKind::ApiKey, id, sealed }));
+            .chain(keys.into_iter().map(|(id, sealed)| SealedRow { kind: SealedKind::ApiKey, id, sealed }))
+            .chain(pending.into_iter().map(|(id, sealed)| SealedRow { kind: SealedKind::PendingKey, id, sealed }));
         Ok(rows.collect())
     }
 
@@ -103,6 +115,9 @@ impl Store {
                     "UPDATE installations SET sealed_token = ? WHERE configuration_id = ? AND sealed_token = ?"
                 }
                 SealedKind::ApiKey => "UPDATE resources SET sealed_api_key = ? WHERE id = ? AND sealed_api_key = ?",
+                SealedKind::PendingKey => {
+                    "UPDATE resources SET sealed_pending_key = ? WHERE id = ? AND sealed_pending_key = ?"
+                }
             };
             let done = sqlx::query(sql).bind(&resealed).bind(&row.id).bind(&row.sealed).execute(&self.pool).await?;
             outcome.rewrapped += usize::from(done.rows_affected() == 1);

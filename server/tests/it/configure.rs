@@ -105,6 +105,39 @@ async fn rotating_writes_new_credentials_to_every_linked_project() {
 }
 
 #[tokio::test]
+async fn old_credentials_are_revoked_only_once_every_project_has_the_new_ones() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let resource = crate::support::resource_id(&popup.page, "shared-db");
+    let existing = format!("existing:{resource}");
+    let choices = [("prj_acme032", existing.as_str()), ("prj_acme033", existing.as_str())];
+    assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
+    let key = |project| world.sim.sim.env_value(project, "ACME_API_KEY", "production").unwrap();
+    let old = key("prj_acme032");
+    let form = [("configuration_id", popup.configuration_id.as_str()), ("resource_id", resource.as_str())];
+    let rotate = || world.post_form("rotate_credentials", &form);
+    let pending = || async { world.store().await.resource(&resource).await.unwrap().unwrap().sealed_pending_key };
+
+    // Vercel refuses the write to one project: that project keeps the old key, so it stays valid.
+    world.sim.sim.fail_next("POST", "/v10/projects/prj_acme033/env", 400);
+    assert!(rotate().await.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=failed"));
+    let new = key("prj_acme032");
+    assert_ne!(new, old);
+    assert_eq!(key("prj_acme033"), old, "not reached");
+    assert!(pending().await.is_some(), "the old key is not revoked while a project still uses it");
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(page.contains("A rotation did not finish") && page.contains("Finish rotation"));
+
+    // Rotating again resumes with the same new key, then revokes the old one.
+    assert!(rotate().await.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=rotated"));
+    assert_eq!(key("prj_acme033"), new, "the same new key everywhere");
+    assert_eq!(key("prj_acme032"), new);
+    assert!(pending().await.is_none(), "finished: the new key is the only one");
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(!page.contains("A rotation did not finish"));
+}
+
+#[tokio::test]
 async fn uninstalling_needs_confirmation_then_removes_it_at_vercel_and_here() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
