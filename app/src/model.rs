@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The hidden field that carries `form_token` in every form.
+pub const FORM_TOKEN_FIELD: &str = "form_token";
+
 /// A user's choice for one project, as the form posts it.
 pub const CHOICE_SKIP: &str = "skip";
 pub const CHOICE_NEW: &str = "new";
@@ -24,6 +27,9 @@ pub struct InstallView {
     pub query: String,
     pub resources: Vec<ResourceOption>,
     pub next: String,
+    /// Proves a plain form post came from this page, for browsers that send neither `Origin`
+    /// nor `Sec-Fetch-Site`; derived from the session, never stored.
+    pub form_token: String,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +113,7 @@ pub struct ConfigureView {
     pub new_projects: Vec<String>,
     /// A message about the last action, chosen by the server from a fixed set.
     pub notice: Option<String>,
+    pub form_token: String,
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use crate::{
     islands::{LinkForm, ProjectSearch},
     model::{
         ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceView, RowState, CHOICE_EXISTING_PREFIX,
-        CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE,
+        CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE, FORM_TOKEN_FIELD,
     },
 };
 
@@ -112,6 +112,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         query,
         resources,
         next,
+        form_token,
     } = view;
     let shown = projects.len();
     let scope_kind = if is_team { "team" } else { "personal account" };
@@ -128,7 +129,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         </p>
         <ProjectSearch query shown total=total_projects/>
         <LinkForm configuration_id=configuration_id.clone()>
-            <input type="hidden" name="configuration_id" value=configuration_id/>
+            <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
             <input type="hidden" name="finish" value="1"/>
             <ul class="projects" aria-label="Vercel projects">{rows}</ul>
         </LinkForm>
@@ -206,6 +207,16 @@ fn clash_choice(project_id: &str, keys: &[String]) -> impl IntoView {
     }
 }
 
+/// What every form of an installation carries: its id, and the token that proves the post came
+/// from this page.
+#[component]
+fn FormFields(configuration_id: String, form_token: String) -> impl IntoView {
+    view! {
+        <input type="hidden" name="configuration_id" value=configuration_id/>
+        <input type="hidden" name=FORM_TOKEN_FIELD value=form_token/>
+    }
+}
+
 fn action_path<T: leptos::server_fn::ServerFn>() -> &'static str {
     T::PATH
 }
@@ -222,6 +233,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
         resources,
         new_projects,
         notice,
+        form_token,
     } = view;
     let new_projects = (!new_projects.is_empty()).then(|| {
         view! {
@@ -232,8 +244,8 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
     });
     let scope_kind = if is_team { "team" } else { "personal account" };
     let link_count = links.len();
-    let links = links.into_iter().map(|link| linked_project(&configuration_id, link)).collect_view();
-    let resources = resources.into_iter().map(|r| resource_row(&configuration_id, r)).collect_view();
+    let links = links.into_iter().map(|link| linked_project(&configuration_id, &form_token, link)).collect_view();
+    let resources = resources.into_iter().map(|r| resource_row(&configuration_id, &form_token, r)).collect_view();
     view! {
         <h1>{format!("{vendor_name} on Vercel")}</h1>
         <p class="scope" data-testid="scope">
@@ -254,7 +266,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
         <section aria-labelledby="uninstall-heading" class="danger">
             <h2 id="uninstall-heading">"Uninstall"</h2>
             <form method="post" action={action_path::<Uninstall>()}>
-                <input type="hidden" name="configuration_id" value=configuration_id.clone()/>
+                <FormFields configuration_id=configuration_id.clone() form_token=form_token.clone()/>
                 <label class="confirm">
                     <input type="checkbox" name="confirm" value="yes" required=true/>
                     " Remove the integration from Vercel, with the variables it created"
@@ -265,7 +277,7 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
     }
 }
 
-fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
+fn linked_project(configuration_id: &str, form_token: &str, link: LinkView) -> impl IntoView {
     let LinkView { project_id, project_name, resource_name, env_keys, env_count, last_deployment, failed } = link;
     view! {
         <li class="link" data-project=project_name.clone()>
@@ -278,7 +290,7 @@ fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
                 {failed.map(|message| view! { <p class="failure">{message}</p> })}
             </div>
             <form method="post" action={action_path::<UnlinkProject>()}>
-                <input type="hidden" name="configuration_id" value=configuration_id.to_owned()/>
+                <FormFields configuration_id=configuration_id.to_owned() form_token=form_token.to_owned()/>
                 <input type="hidden" name="project_id" value=project_id/>
                 <button type="submit" class="secondary" aria-label=format!("Disconnect {project_name}")>
                     {format!("Disconnect ({env_count} variables)")}
@@ -288,7 +300,7 @@ fn linked_project(configuration_id: &str, link: LinkView) -> impl IntoView {
     }
 }
 
-fn resource_row(configuration_id: &str, resource: ResourceView) -> impl IntoView {
+fn resource_row(configuration_id: &str, form_token: &str, resource: ResourceView) -> impl IntoView {
     let ResourceView { id, name, url, linked_projects, rotating } = resource;
     let pending = rotating.then(|| {
         view! {
@@ -307,7 +319,7 @@ fn resource_row(configuration_id: &str, resource: ResourceView) -> impl IntoView
                 {pending}
             </div>
             <form method="post" action={action_path::<RotateCredentials>()}>
-                <input type="hidden" name="configuration_id" value=configuration_id.to_owned()/>
+                <FormFields configuration_id=configuration_id.to_owned() form_token=form_token.to_owned()/>
                 <input type="hidden" name="resource_id" value=id/>
                 <button type="submit" class="secondary" aria-label=format!("Rotate credentials of {name}")>
                     {if rotating { "Finish rotation" } else { "Rotate credentials" }}

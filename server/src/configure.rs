@@ -180,6 +180,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         resources: resource_views,
         new_projects,
         notice: notice_text(&query.notice).map(str::to_owned),
+        form_token: web::form_token_of(headers, state.settings.secure_cookies()),
     })
 }
 

@@ -114,6 +114,10 @@ pub fn router(state: AppState) -> Router {
     let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
     let https = state.settings.secure_cookies();
     let client = limits::ClientIp { header: state.settings.client_ip_header.clone() };
+    let same_origin = web::SameOrigin {
+        origin: state.settings.public_url.origin().ascii_serialization(),
+        secure_cookies: state.settings.secure_cookies(),
+    };
     // Server functions read their own bodies: capped here (a form of 1,000 choices is ~40 KB),
     // and rate limited per client as a group.
     let api = Router::new()
@@ -140,7 +144,7 @@ pub fn router(state: AppState) -> Router {
             tower_http::services::ServeFile::new(state.settings.site_root.join("favicon.svg")),
         )
         .fallback(web::not_found)
-        .layer(middleware::from_fn(web::same_origin_only))
+        .layer(middleware::from_fn_with_state(same_origin, web::same_origin_only))
         .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
         .layer(CompressionLayer::new())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

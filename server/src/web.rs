@@ -76,31 +76,67 @@ pub async fn security_headers(https: bool, request: Request, next: Next) -> Resp
     response
 }
 
-/// Refuses state-changing requests that a browser marks as cross-site, before any handler runs.
-pub async fn same_origin_only(request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+/// What a state-changing request must show to be taken as the popup's own.
+#[derive(Clone)]
+pub struct SameOrigin {
+    /// The public origin, scheme included: `https://tether.example.com`.
+    pub origin: String,
+    pub secure_cookies: bool,
+}
+
+/// Refuses state-changing requests that are not the popup's own, before any handler runs.
+/// `Sec-Fetch-Site` must say same-origin; without it, `Origin` must be Tether's public origin
+/// exactly (scheme included); a browser that sends neither must post the page's form token.
+/// Vercel's webhooks are exempt: their signature is their proof.
+pub async fn same_origin_only(State(policy): State<SameOrigin>, request: Request, next: Next) -> Response {
+    let exempt = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || request.uri().path() == "/webhooks/vercel";
+    if exempt {
         return next.run(request).await;
     }
-    if !is_same_origin(request.headers()) {
-        tracing::warn!(path = request.uri().path(), "refused a cross-site request");
-        return (StatusCode::FORBIDDEN, "Cross-site requests are not accepted.").into_response();
-    }
+    let path = request.uri().path().to_owned();
+    let request = match judge(&policy, request).await {
+        Ok(request) => request,
+        Err(why) => {
+            tracing::warn!(path, why, security_event = "cross_site_refused", "refused a state-changing request");
+            return (StatusCode::FORBIDDEN, "Cross-site requests are not accepted.").into_response();
+        }
+    };
     next.run(request).await
 }
 
-fn is_same_origin(headers: &HeaderMap) -> bool {
+async fn judge(policy: &SameOrigin, request: Request) -> Result<Request, &'static str> {
+    let headers = request.headers();
     let get = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     if let Some(site) = get("sec-fetch-site") {
-        return site == "same-origin" || site == "none";
+        return if site == "same-origin" || site == "none" { Ok(request) } else { Err("sec-fetch-site") };
     }
-    match (get("origin"), get("host")) {
-        (Some(origin), Some(host)) => {
-            origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
-        }
-        (Some(_), None) => false,
-        // No browser marker at all: not a browser, so it carries no victim's cookies.
-        (None, _) => true,
+    if let Some(origin) = get("origin") {
+        return if origin.eq_ignore_ascii_case(&policy.origin) { Ok(request) } else { Err("origin") };
     }
+    // Neither header: only a form that carries this session's token.
+    let expected = session_id(headers, policy.secure_cookies).map(form_token).ok_or("no session")?;
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, crate::startup::SERVER_FN_BODY_LIMIT).await.map_err(|_| "body")?;
+    let sent = url::form_urlencoded::parse(&bytes)
+        .find(|(key, _)| key == app::model::FORM_TOKEN_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .ok_or("no form token")?;
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected.as_bytes())) {
+        return Err("form token");
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The form token of a session: derived from its id (which only the cookie holds), and unlike
+/// the hash the database keeps, so a database leak does not yield it.
+pub fn form_token(session_id: &str) -> String {
+    hex::encode(Sha256::digest(format!("tether-form-token:{session_id}").as_bytes()))
+}
+
+/// The token for the session the request carries, or an empty one (the form then fails closed).
+pub fn form_token_of(headers: &HeaderMap, secure: bool) -> String {
+    session_id(headers, secure).map(form_token).unwrap_or_default()
 }
 
 pub const SESSION_LIFETIME_MS: i64 = 12 * 60 * 60 * 1000;
@@ -146,11 +182,15 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
-/// The hashed session id from the request's cookies, if any.
-pub fn session_hash(headers: &HeaderMap, secure: bool) -> Option<String> {
+/// The session id from the request's cookies, if it has the right shape.
+fn session_id(headers: &HeaderMap, secure: bool) -> Option<&str> {
     cookie(headers, session_cookie_name(secure))
         .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(hash_session_id)
+}
+
+/// The hashed session id from the request's cookies, if any.
+pub fn session_hash(headers: &HeaderMap, secure: bool) -> Option<String> {
+    session_id(headers, secure).map(hash_session_id)
 }
 
 pub async fn not_found(State(state): State<AppState>) -> Response {
@@ -175,14 +215,25 @@ mod tests {
         map
     }
 
-    #[test]
-    fn cross_site_markers_are_refused() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")])));
-        assert!(!is_same_origin(&headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")])));
-        assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));
+    #[tokio::test]
+    async fn only_the_popups_own_posts_pass() {
+        let policy = SameOrigin { origin: "http://127.0.0.1:3000".into(), secure_cookies: false };
+        let passes = |pairs: &'static [(&'static str, &'static str)]| {
+            let policy = policy.clone();
+            async move {
+                let mut request = Request::new(Body::empty());
+                *request.headers_mut() = headers(pairs);
+                judge(&policy, request).await.is_ok()
+            }
+        };
+        assert!(passes(&[("sec-fetch-site", "same-origin")]).await);
+        assert!(!passes(&[("sec-fetch-site", "cross-site")]).await);
+        assert!(!passes(&[("sec-fetch-site", "same-site")]).await);
+        assert!(passes(&[("origin", "http://127.0.0.1:3000")]).await);
+        assert!(!passes(&[("origin", "https://127.0.0.1:3000")]).await, "the scheme counts");
+        assert!(!passes(&[("origin", "http://evil.example")]).await);
+        assert!(!passes(&[("origin", "null")]).await);
+        assert!(!passes(&[]).await, "no marker and no form token");
     }
 
     #[test]

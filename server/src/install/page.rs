@@ -134,6 +134,7 @@ async fn load(
         query,
         resources: resources.into_iter().map(|r| ResourceOption { id: r.id, name: r.name }).collect(),
         next,
+        form_token: web::form_token_of(headers, state.settings.secure_cookies()),
     })
 }
 

@@ -310,3 +310,45 @@ async fn disconnecting_an_interrupted_link_removes_the_variables_vercel_marked_a
     let left: Vec<_> = world.sim.sim.snapshot().env["prj_acme091"].iter().map(|v| v.key.clone()).collect();
     assert_eq!(left, ["THEIRS"]);
 }
+
+#[tokio::test]
+async fn a_post_without_origin_headers_needs_the_pages_form_token() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let marker = "name=\"form_token\" value=\"";
+    let start = popup.page.find(marker).expect("the form carries a token") + marker.len();
+    let token = popup.page[start..].split('"').next().unwrap().to_owned();
+    assert_eq!(token.len(), 64);
+    let post = |form: Vec<(&'static str, String)>, origin: Option<&'static str>| {
+        // A browser's plain form: it asks for HTML.
+        let mut request = world
+            .browser
+            .post(format!("{}/api/link_projects", world.tether))
+            .header(header::ACCEPT, "text/html")
+            .form(&form);
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send()
+    };
+    let form = |token: &str| {
+        vec![
+            ("configuration_id", popup.configuration_id.clone()),
+            ("choices[prj_acme081]", "new".to_owned()),
+            ("finish", "1".to_owned()),
+            ("form_token", token.to_owned()),
+        ]
+    };
+    // An old browser (neither Origin nor Sec-Fetch-Site) without the token, or with another's.
+    assert_eq!(post(form(""), None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(post(form(&"0".repeat(64)), None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    // The right host with the wrong scheme is another origin.
+    let https = world.tether.replace("http://", "https://");
+    let https: &'static str = Box::leak(https.into_boxed_str());
+    assert_eq!(post(form(&token), Some(https)).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert!(!world.sim.sim.snapshot().env.contains_key("prj_acme081"), "nothing was written");
+    // With the page's token, the plain form works.
+    let response = post(form(&token), None).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(world.sim.sim.snapshot().env["prj_acme081"].len(), 3);
+}
