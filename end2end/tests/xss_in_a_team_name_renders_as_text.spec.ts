@@ -1,7 +1,8 @@
 // A team whose name is markup: the popup and the Configure page show it as text, no script
-// runs, and a whole install and Configure session reports no Content Security Policy violation.
+// runs, and a whole install and Configure session reports no Content Security Policy violation
+// and makes no request to a third origin.
 import { test, expect } from "@playwright/test";
-import { Dashboard } from "./pages";
+import { Dashboard, TETHER_URL } from "./pages";
 
 const MARKUP = "<img src=x onerror=alert(1)>";
 
@@ -9,6 +10,11 @@ test("a team named like markup renders as text with zero CSP violations", async 
   const violations: string[] = [];
   context.on("console", (message) => {
     if (/Content Security Policy|Refused to/.test(message.text())) violations.push(message.text());
+  });
+  // Every request of the session goes to Tether or to "Vercel" (the simulator): no third origin.
+  const origins = new Set<string>();
+  context.on("request", (request) => {
+    if (!request.url().startsWith("data:")) origins.add(new URL(request.url()).origin);
   });
   const dialogs: string[] = [];
   context.on("dialog", async (dialog) => {
@@ -37,6 +43,8 @@ test("a team named like markup renders as text with zero CSP violations", async 
 
     expect(dialogs).toEqual([]);
     expect(violations).toEqual([]);
+    const simulator = new URL(page.url()).origin;
+    expect([...origins].sort()).toEqual([TETHER_URL, simulator].sort());
 
     // Positive control: an inline script injected into the page is refused, and the listener hears it.
     await configure.evaluate(() => {
