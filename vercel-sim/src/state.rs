@@ -456,6 +456,36 @@ impl Sim {
         self.lock().tokens.keys().cloned().collect()
     }
 
+    /// Adds a team with `projects` projects (`{id}-app-{n}`), for load and durability tests that
+    /// need many scopes (each scope holds one installation at a time). Returns the project ids.
+    pub fn add_team(&self, id: &str, name: &str, projects: usize) -> Vec<String> {
+        let mut inner = self.lock();
+        inner.accounts.push(Account {
+            id: id.into(),
+            name: name.into(),
+            slug: id.into(),
+            email: None,
+            is_team: true,
+            hobby: false,
+            installer: crate::PERSONAL_USER_ID.into(),
+        });
+        let now = now_ms();
+        (0..projects)
+            .map(|n| {
+                let project = Project {
+                    id: format!("prj_{id}_{n}"),
+                    name: format!("{id}-app-{n}"),
+                    framework: None,
+                    account_id: id.into(),
+                    created_at: now - n as i64,
+                    updated_at: now - n as i64,
+                };
+                inner.projects.push(project.clone());
+                project.id
+            })
+            .collect()
+    }
+
     /// Renames an account, as its owner would in Vercel's settings.
     pub fn rename_account(&self, account_id: &str, name: &str) -> bool {
         let mut inner = self.lock();

@@ -6,6 +6,7 @@ mod abuse;
 mod canary;
 mod configure;
 mod console;
+mod durability;
 mod faults;
 mod flows;
 mod hand_made;

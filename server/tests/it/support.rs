@@ -245,8 +245,13 @@ impl Deployment {
 
     /// Starts the server with these seal keys; returns once it answers.
     pub async fn start(&self, seal_keys: &str) -> std::process::Child {
+        self.start_with(seal_keys, &[]).await
+    }
+
+    /// The same with more environment variables.
+    pub async fn start_with(&self, seal_keys: &str, vars: &[(&str, &str)]) -> std::process::Child {
         let mut command = production(&self.secret);
-        command.env("TETHER_SEAL_KEYS", seal_keys);
+        command.env("TETHER_SEAL_KEYS", seal_keys).envs(vars.iter().copied());
         serve_logged_in(&mut command, self.port, &self.sim.url(), &self.dir).await
     }
 
