@@ -352,3 +352,32 @@ async fn a_post_without_origin_headers_needs_the_pages_form_token() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(world.sim.sim.snapshot().env["prj_acme081"].len(), 3);
 }
+
+#[tokio::test]
+async fn an_injected_code_writes_nothing_until_the_user_confirms_on_a_page_naming_the_team() {
+    let world = world().await;
+    // An attacker's code, opened in the victim's browser: the callback alone must not write.
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert!(popup.page.contains("Acme Robotics"), "the page names whose projects these are");
+    let snapshot = world.sim.sim.snapshot();
+    assert!(snapshot.env.is_empty(), "no variable was written");
+    assert!(snapshot.calls.iter().all(|c| c.method == "GET" || c.path == "/v2/oauth/access_token"), "only reads");
+}
+
+#[tokio::test]
+async fn a_token_that_fails_to_open_is_never_sent_to_vercel() {
+    use server::seal::Sealer;
+    let deployment = Deployment::new().await;
+    let browser = Deployment::browser();
+    let child = deployment.start(&Sealer::generate_spec("k1")).await;
+    let configuration_id = deployment.install(&browser).await;
+    kill(child);
+    // Same key id, other key bytes: every stored ciphertext fails authentication, as a flipped bit would.
+    let child = deployment.start(&Sealer::generate_spec("k1")).await;
+    let before = deployment.sim.sim.snapshot().calls.len();
+    let page = browser.get(format!("{}/install/{configuration_id}", deployment.tether)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(page.text().await.unwrap().contains("Return to Vercel"), "a way forward");
+    assert_eq!(deployment.sim.sim.snapshot().calls.len(), before, "nothing reached Vercel");
+    kill(child);
+}
