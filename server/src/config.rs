@@ -19,6 +19,8 @@ pub struct Settings {
     pub log_json: bool,
     /// Behind a load balancer: the header whose last address is the client's (rate limits).
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// The most a whole request may take before it is answered 408.
+    pub request_timeout: std::time::Duration,
     pub vercel: VercelSettings,
     pub provider: ProviderSettings,
     /// `TETHER_MODE=sandbox`: the simulator plays Vercel and the provider has demo resources.
@@ -148,6 +150,7 @@ struct FileServer {
     site_root: Option<String>,
     log_format: Option<String>,
     client_ip_header: Option<String>,
+    request_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,6 +273,13 @@ impl Settings {
                 .map_err(|_| problems.push(format!("TETHER_CLIENT_IP_HEADER `{name}` is not a header name")))
                 .ok(),
         };
+        let request_timeout = match env("TETHER_REQUEST_TIMEOUT_SECS") {
+            Some(text) => text.parse::<u64>().ok().filter(|s| *s > 0).unwrap_or_else(|| {
+                problems.push(format!("TETHER_REQUEST_TIMEOUT_SECS must be a whole number of seconds, got `{text}`"));
+                30
+            }),
+            None => file.server.request_timeout_secs.unwrap_or(30),
+        };
         let log_format = pick("TETHER_LOG_FORMAT", &file.server.log_format, "text");
         if !["text", "json"].contains(&log_format.as_str()) {
             problems.push(format!("TETHER_LOG_FORMAT must be text or json, got `{log_format}`"));
@@ -337,6 +347,7 @@ impl Settings {
             data_dir,
             log_json: log_format == "json",
             client_ip_header,
+            request_timeout: std::time::Duration::from_secs(request_timeout),
             vercel,
             provider,
             sandbox,

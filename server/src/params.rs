@@ -322,6 +322,30 @@ mod tests {
     }
 
     #[test]
+    fn the_callback_parser_takes_arbitrary_bytes_without_panicking() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(32);
+        let alphabet: Vec<u8> = b"=&%0123456789abcdefABCDEF_-.~+/:?#\\ \n\0\xff\xc3\xa9"
+            .iter()
+            .copied()
+            .chain(
+                b"codeconfigurationIdnextteamIdsourcestatecurrentProjectIdexternal-idicfg_team_prj_https"
+                    .iter()
+                    .copied(),
+            )
+            .collect();
+        for _ in 0..50_000 {
+            let len = rng.gen_range(0..300);
+            let bytes: Vec<u8> = (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect();
+            let query = String::from_utf8_lossy(&bytes);
+            if let Ok(params) = CallbackParams::parse(&query, &vercel()) {
+                assert!(params.next.as_str().starts_with("https://vercel.com/"));
+            }
+            let _ = CallbackParams::next_only(&query, &vercel());
+        }
+    }
+
+    #[test]
     fn simulator_origin_in_sandbox() {
         let sim = Url::parse("http://127.0.0.1:3100").unwrap();
         assert!(NextUrl::parse("http://127.0.0.1:3100/integrations/x", &sim).is_ok());

@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
     // xtask writes a max-quality `.br` beside each asset at build time.
     let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
     let https = state.settings.secure_cookies();
+    let request_timeout = state.settings.request_timeout;
     let client = limits::ClientIp { header: state.settings.client_ip_header.clone() };
     let same_origin = web::SameOrigin {
         origin: state.settings.public_url.origin().ascii_serialization(),
@@ -147,7 +148,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(same_origin, web::same_origin_only))
         .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
         .layer(CompressionLayer::new())
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // The whole request, Vercel's budget of 10 s included (30 s unless configured).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .with_state(state)
 }
 
@@ -174,8 +176,6 @@ async fn landing(State(state): State<AppState>) -> Response {
 /// A client gets this long to send a request's headers: a slowloris connection that trickles
 /// them is closed, instead of holding a socket and a task for ever.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most a whole request may take, Vercel's budget of 10 s included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 

@@ -194,3 +194,97 @@ async fn a_junk_code_flood_is_rate_limited_per_client_while_real_installs_go_on(
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers()[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
 }
+
+/// A random JSON value, nested a little: what a confused or hostile sender could sign.
+fn random_json(rng: &mut StdRng, depth: u32) -> serde_json::Value {
+    use serde_json::{json, Value};
+    match rng.gen_range(0..if depth > 2 { 4 } else { 7 }) {
+        0 => Value::Null,
+        1 => json!(rng.gen::<i64>()),
+        2 => json!(PIECES.choose(rng).unwrap()),
+        3 => json!(rng.gen::<bool>()),
+        4 => Value::Array((0..rng.gen_range(0..4)).map(|_| random_json(rng, depth + 1)).collect()),
+        _ => {
+            let keys = [
+                "id",
+                "configuration",
+                "project",
+                "projects",
+                "team",
+                "user",
+                "added",
+                "removed",
+                "deployment",
+                "url",
+                "scopes",
+                "newTeamId",
+                "previousTeamId",
+                "target",
+            ];
+            Value::Object(
+                (0..rng.gen_range(0..5))
+                    .map(|_| (keys.choose(rng).unwrap().to_string(), random_json(rng, depth + 1)))
+                    .collect(),
+            )
+        }
+    }
+}
+
+#[tokio::test]
+async fn signed_junk_webhooks_are_answered_and_applied_without_a_panic() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let mut rng = StdRng::seed_from_u64(19);
+    let kinds = [
+        "integration-configuration.removed",
+        "integration-configuration-removed",
+        "integration-configuration.permission-upgraded",
+        "integration-configuration.scope-change-confirmed",
+        "integration-configuration.transferred",
+        "project.created",
+        "project.removed",
+        "deployment.created",
+        "deployment.succeeded",
+        "deployment.error",
+        "something.new",
+    ];
+    let mut stored = Vec::new();
+    for n in 0..300 {
+        let body = if n % 5 == 0 {
+            // Not even JSON, but correctly signed: refused as a bad request, not a crash.
+            (0..rng.gen_range(0..200)).map(|_| rng.gen::<u8>()).collect::<Vec<u8>>()
+        } else {
+            let mut payload = random_json(&mut rng, 0);
+            if rng.gen_bool(0.3) {
+                // Now and then aimed at the real installation.
+                payload = serde_json::json!({"configuration": {"id": popup.configuration_id}, "extra": payload});
+            }
+            let id = format!("evt_junk_{n}");
+            stored.push(id.clone());
+            serde_json::to_vec(&serde_json::json!({
+                "id": id, "type": kinds.choose(&mut rng).unwrap(), "createdAt": server::store::now_ms(), "payload": payload
+            }))
+            .unwrap()
+        };
+        let signature = server::webhook::verify::sign(&body, vercel_sim::DEFAULT_CLIENT_SECRET);
+        let status = world.post_webhook(&body, Some(&signature)).await;
+        assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "event {n}: {status}");
+    }
+    // The worker got through every stored one: nothing it could not apply stopped it.
+    for id in &stored {
+        world.applied(id).await;
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_runs_past_the_request_timeout_is_answered_408() {
+    let world = world_with(Some("[server]\nrequest_timeout_secs = 2\n")).await;
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let location = world.browser.get(&url).send().await.unwrap().headers()[header::LOCATION].clone();
+    // Vercel holds its answer longer than the whole request may take.
+    world.sim.sim.stall_next("GET", "/v10/projects", std::time::Duration::from_secs(8));
+    let started = std::time::Instant::now();
+    let response = world.get(location.to_str().unwrap()).await;
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "answered after {:?}", started.elapsed());
+}
