@@ -1,11 +1,13 @@
 //! The database: SQLite by default (WAL, one file), with migrations applied at start.
 
 pub mod housekeeping;
+pub mod inbox;
 pub mod installations;
 pub mod links;
 pub mod resources;
 pub mod sealed;
 pub mod sessions;
+pub mod webhook_effects;
 
 use std::{str::FromStr, time::Duration};
 

@@ -2,7 +2,6 @@
 //! keyed by its id, answer 200. The worker applies it afterwards, exactly once.
 
 pub mod effects;
-pub mod inbox;
 pub mod verify;
 pub mod worker;
 
@@ -44,7 +43,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let configuration_id = envelope.payload["configuration"]["id"].as_str();
     let stored = state
         .store
-        .store_event(inbox::NewEvent {
+        .store_event(crate::store::inbox::NewEvent {
             id: &envelope.id,
             kind: &envelope.kind,
             configuration_id,

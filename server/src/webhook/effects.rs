@@ -5,8 +5,10 @@
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
-use super::inbox::StoredEvent;
-use crate::{config::OnUninstall, store::now_ms};
+use crate::{
+    config::OnUninstall,
+    store::{inbox::StoredEvent, now_ms, webhook_effects as store},
+};
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -48,7 +50,7 @@ pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstal
             let Some(id) = configuration else { return Ok("ignored: no configuration id".into()) };
             let removed = ids(&payload["projects"]["removed"]);
             for project in &removed {
-                close_link(conn, id, project).await?;
+                store::close_link(conn, id, project).await?;
             }
             Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
         }
@@ -60,11 +62,7 @@ pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstal
             let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
                 return Ok("ignored: incomplete transfer".into());
             };
-            sqlx::query("UPDATE installations SET team_id = ? WHERE configuration_id = ?")
-                .bind(team)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            store::move_to_team(conn, id, team).await?;
             Ok(format!("moved to team {team}"))
         }
         "project.removed" => {
@@ -73,7 +71,7 @@ pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstal
             };
             let installations = installations_for(conn, payload, configuration).await?;
             for id in &installations {
-                close_link(conn, id, project).await?;
+                store::close_link(conn, id, project).await?;
             }
             Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
         }
@@ -84,7 +82,7 @@ pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstal
             let name = str_at(payload, &["project", "name"]).unwrap_or(project);
             let installations = installations_for(conn, payload, configuration).await?;
             for id in &installations {
-                record(conn, id, project, "project.created", name, event.created_at).await?;
+                store::record_project_event(conn, id, project, "project.created", name, event.created_at).await?;
             }
             Ok(format!("recorded new project {name}"))
         }
@@ -96,8 +94,8 @@ pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstal
             let detail = format!("{state} {url}").trim().to_owned();
             let mut recorded = 0;
             for id in installations_for(conn, payload, configuration).await? {
-                if is_linked(conn, &id, project).await? {
-                    record(conn, &id, project, "deployment", &detail, event.created_at).await?;
+                if store::is_linked(conn, &id, project).await? {
+                    store::record_project_event(conn, &id, project, "deployment", &detail, event.created_at).await?;
                     recorded += 1;
                 }
             }
@@ -114,53 +112,10 @@ async fn remove_installation(
     on_uninstall: OnUninstall,
 ) -> Result<String> {
     if on_uninstall == OnUninstall::Release {
-        // Resources only this installation used go with it; one another installation still links stays.
-        let released: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT resource_id FROM links WHERE configuration_id = ? AND resource_id IS NOT NULL \
-             AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? \
-                                     AND status = 'linked' AND resource_id IS NOT NULL)",
-        )
-        .bind(configuration_id)
-        .bind(configuration_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        for resource in &released {
-            // Closed links keep their history but let go of the resource first (foreign key).
-            sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = ?")
-                .bind(resource)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("DELETE FROM resources WHERE id = ?").bind(resource).execute(&mut *conn).await?;
-        }
+        store::release_unshared_resources(conn, configuration_id).await?;
     }
     crate::store::installations::mark_removed(conn, configuration_id, if at > 0 { at } else { now_ms() }).await?;
     Ok("uninstalled: token destroyed, links closed".into())
-}
-
-async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<()> {
-    // Vercel removed the variables with the access; what Tether recorded of them goes too.
-    sqlx::query("DELETE FROM env_vars WHERE configuration_id = ? AND project_id = ?")
-        .bind(configuration_id)
-        .bind(project_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ? AND project_id = ?")
-        .bind(now_ms())
-        .bind(configuration_id)
-        .bind(project_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-async fn is_linked(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = ? AND project_id = ? AND status = 'linked'")
-            .bind(configuration_id)
-            .bind(project_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(found.is_some())
 }
 
 /// The installations an event concerns: the one it names, else those of its team or user.
@@ -172,38 +127,10 @@ async fn installations_for(
     if let Some(id) = configuration {
         return Ok(vec![id.to_owned()]);
     }
-    let (column, owner) = match (str_at(payload, &["team", "id"]), str_at(payload, &["user", "id"])) {
-        (Some(team), _) => ("team_id", team),
-        (None, Some(user)) => ("user_id", user),
+    let owner = match (str_at(payload, &["team", "id"]), str_at(payload, &["user", "id"])) {
+        (Some(team), _) => store::Owner::Team(team),
+        (None, Some(user)) => store::Owner::User(user),
         (None, None) => return Ok(Vec::new()),
     };
-    let team_filter = if column == "user_id" { " AND team_id IS NULL" } else { "" };
-    let sql =
-        format!("SELECT configuration_id FROM installations WHERE {column} = ?{team_filter} AND status = 'active'");
-    sqlx::query_scalar(&sql).bind(owner).fetch_all(&mut *conn).await
-}
-
-/// Keeps the newest record per project and kind, whatever order events arrive in.
-async fn record(
-    conn: &mut SqliteConnection,
-    configuration_id: &str,
-    project_id: &str,
-    kind: &str,
-    detail: &str,
-    at: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO project_events (configuration_id, project_id, kind, detail, event_created_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (configuration_id, project_id, kind) DO UPDATE SET \
-           detail = excluded.detail, event_created_at = excluded.event_created_at \
-         WHERE excluded.event_created_at >= project_events.event_created_at",
-    )
-    .bind(configuration_id)
-    .bind(project_id)
-    .bind(kind)
-    .bind(detail)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    store::active_installations_of(conn, owner).await
 }

@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
 
-use super::{effects, inbox::StoredEvent};
-use crate::{state::AppState, store::now_ms};
+use super::effects;
+use crate::{state::AppState, store::inbox::StoredEvent};
 
 const BATCH: i64 = 64;
 
@@ -34,26 +34,9 @@ pub fn spawn(state: AppState) {
 /// Claims the event and applies its effect in one transaction: done exactly once, or not at all.
 async fn process(state: &AppState, event: &StoredEvent) {
     let result = async {
-        let mut tx = state.store.pool.begin().await?;
-        // Writing first takes SQLite's write lock at once, and tells whether another worker won.
-        let claimed = sqlx::query(
-            "UPDATE webhook_events SET state = 'done', processed_at = ? WHERE id = ? AND state = 'pending'",
-        )
-        .bind(now_ms())
-        .bind(&event.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            return Ok::<_, sqlx::Error>(None);
-        }
-        let outcome = effects::apply(&mut tx, event, state.settings.provider.on_uninstall).await?;
-        sqlx::query("UPDATE webhook_events SET outcome = ? WHERE id = ?")
-            .bind(&outcome)
-            .bind(&event.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let Some(mut claim) = state.store.claim_event(&event.id).await? else { return Ok::<_, sqlx::Error>(None) };
+        let outcome = effects::apply(claim.conn(), event, state.settings.provider.on_uninstall).await?;
+        claim.finish(&outcome).await?;
         Ok(Some(outcome))
     }
     .await;

@@ -1,8 +1,8 @@
 //! The inbox: every verified event, once, with what the worker did with it.
 
-use sqlx::FromRow;
+use sqlx::{FromRow, Sqlite, SqliteConnection, Transaction};
 
-use crate::store::{now_ms, Store, StoreError};
+use super::{now_ms, Store, StoreError};
 
 pub struct NewEvent<'a> {
     pub id: &'a str,
@@ -25,7 +25,46 @@ pub struct StoredEvent {
 /// parked as failed for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 12;
 
+/// An event this worker claimed: its effect and its outcome are written in the same transaction
+/// as the claim, so the event is applied exactly once or not at all.
+pub struct Claim {
+    tx: Transaction<'static, Sqlite>,
+    id: String,
+}
+
+impl Claim {
+    /// Where the effect writes: inside the claim's transaction.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    /// Records what was done and commits claim, effect and outcome together.
+    pub async fn finish(mut self, outcome: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE webhook_events SET outcome = ? WHERE id = ?")
+            .bind(outcome)
+            .bind(&self.id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await
+    }
+}
+
 impl Store {
+    /// Claims a pending event; `None` when another worker has it already. Writing first takes
+    /// SQLite's write lock at once.
+    pub async fn claim_event(&self, id: &str) -> Result<Option<Claim>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE webhook_events SET state = 'done', processed_at = ? WHERE id = ? AND state = 'pending'",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        Ok((claimed == 1).then(|| Claim { tx, id: id.to_owned() }))
+    }
+
     /// True when the event is new; a repeat delivery stores nothing.
     pub async fn store_event(&self, event: NewEvent<'_>) -> Result<bool, StoreError> {
         let now = now_ms();

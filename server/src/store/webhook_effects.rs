@@ -1,0 +1,112 @@
+//! The writes webhook effects make, each inside the claim's transaction (see `inbox::Claim`):
+//! `webhook::effects` decides what an event means, this module is how it is stored.
+
+use sqlx::SqliteConnection;
+
+use super::now_ms;
+
+type Result<T> = std::result::Result<T, sqlx::Error>;
+
+/// The owner an event names when it names no installation: a team, or a user's personal scope.
+pub enum Owner<'a> {
+    Team(&'a str),
+    User(&'a str),
+}
+
+/// The active installations of an owner.
+pub async fn active_installations_of(conn: &mut SqliteConnection, owner: Owner<'_>) -> Result<Vec<String>> {
+    let (sql, id) = match owner {
+        Owner::Team(team) => {
+            ("SELECT configuration_id FROM installations WHERE team_id = ? AND status = 'active'", team)
+        }
+        Owner::User(user) => (
+            "SELECT configuration_id FROM installations WHERE user_id = ? AND team_id IS NULL AND status = 'active'",
+            user,
+        ),
+    };
+    sqlx::query_scalar(sql).bind(id).fetch_all(&mut *conn).await
+}
+
+/// An installation moved to another team (`integration-configuration.transferred`).
+pub async fn move_to_team(conn: &mut SqliteConnection, configuration_id: &str, team_id: &str) -> Result<()> {
+    sqlx::query("UPDATE installations SET team_id = ? WHERE configuration_id = ?")
+        .bind(team_id)
+        .bind(configuration_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the resources only this installation used (one another installation still links
+/// stays); closed links keep their history but let go of the resource first (foreign key).
+pub async fn release_unshared_resources(conn: &mut SqliteConnection, configuration_id: &str) -> Result<usize> {
+    let released: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT resource_id FROM links WHERE configuration_id = ? AND resource_id IS NOT NULL \
+         AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? \
+                                 AND status = 'linked' AND resource_id IS NOT NULL)",
+    )
+    .bind(configuration_id)
+    .bind(configuration_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for resource in &released {
+        sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = ?")
+            .bind(resource)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM resources WHERE id = ?").bind(resource).execute(&mut *conn).await?;
+    }
+    Ok(released.len())
+}
+
+/// Closes a link whose project the installation can no longer see; Vercel removed the
+/// variables with the access, so what Tether recorded of them goes too.
+pub async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM env_vars WHERE configuration_id = ? AND project_id = ?")
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ? AND project_id = ?")
+        .bind(now_ms())
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn is_linked(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = ? AND project_id = ? AND status = 'linked'")
+            .bind(configuration_id)
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Keeps the newest record per project and kind, whatever order events arrive in.
+pub async fn record_project_event(
+    conn: &mut SqliteConnection,
+    configuration_id: &str,
+    project_id: &str,
+    kind: &str,
+    detail: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO project_events (configuration_id, project_id, kind, detail, event_created_at) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (configuration_id, project_id, kind) DO UPDATE SET \
+           detail = excluded.detail, event_created_at = excluded.event_created_at \
+         WHERE excluded.event_created_at >= project_events.event_created_at",
+    )
+    .bind(configuration_id)
+    .bind(project_id)
+    .bind(kind)
+    .bind(detail)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
