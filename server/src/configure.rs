@@ -21,7 +21,7 @@ use crate::{
     install::{internal, vercel_error, Owned},
     params::ProjectId,
     state::AppState,
-    store::links::{FAILED, LINKED, PROVISIONING},
+    store::links::LinkStatus,
     web::{self, action, error_view},
 };
 
@@ -115,7 +115,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         .into_iter()
         // An interrupted link (a crash between Vercel's write and Tether's record) is shown too,
         // so the user can finish it (connect again) or undo it (disconnect).
-        .filter(|l| [LINKED, FAILED, PROVISIONING].contains(&l.status.as_str()))
+        .filter(|l| matches!(l.status, LinkStatus::Linked | LinkStatus::Failed | LinkStatus::Provisioning))
         .collect();
     let mut keys: HashMap<String, (BTreeSet<String>, usize)> = HashMap::new();
     for (project, _, key) in state.store.env_vars_of(configuration_id).await.map_err(internal)? {
@@ -151,9 +151,9 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
                 env_keys: env_keys.into_iter().collect(),
                 env_count,
                 last_deployment: deployments.remove(&l.project_id),
-                failed: match l.status.as_str() {
-                    FAILED => Some(l.error.clone().unwrap_or_default()),
-                    PROVISIONING => Some(INTERRUPTED.to_owned()),
+                failed: match l.status {
+                    LinkStatus::Failed => Some(l.error.clone().unwrap_or_default()),
+                    LinkStatus::Provisioning => Some(INTERRUPTED.to_owned()),
                     _ => None,
                 },
             }
@@ -234,7 +234,7 @@ impl AppState {
             .await
             .map_err(internal)?
             .into_iter()
-            .filter(|l| l.status == LINKED && l.resource_id.as_deref() == Some(resource_id))
+            .filter(|l| l.status == LinkStatus::Linked && l.resource_id.as_deref() == Some(resource_id))
             .collect();
         let mut missed = Vec::new();
         for link in &projects {

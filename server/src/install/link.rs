@@ -14,7 +14,7 @@ use super::{internal, vercel_error, Owned};
 use crate::{
     params::ProjectId,
     state::AppState,
-    store::links::{CreatedEnvVar, LinkProgress, CLASH, FAILED, LINKED, PROVISIONING},
+    store::links::{CreatedEnvVar, LinkProgress, LinkStatus},
     vercel::env::EnvVarInput,
 };
 
@@ -112,8 +112,8 @@ impl AppState {
                 let message = error.to_string();
                 // A clash keeps its keys, so the page can ask about exactly them.
                 let (status, detail, clash) = match &error {
-                    AppError::Clash(keys) => (CLASH, keys.clone(), true),
-                    _ => (FAILED, message.clone(), false),
+                    AppError::Clash(keys) => (LinkStatus::Clash, keys.clone(), true),
+                    _ => (LinkStatus::Failed, message.clone(), false),
                 };
                 let progress = LinkProgress {
                     project_id: &id,
@@ -143,7 +143,7 @@ impl AppState {
         let configuration_id = owned.configuration_id.as_str();
         let owner = owned.installation.owner_id();
         let existing = self.store.link(configuration_id, project_id.as_str()).await.map_err(internal)?;
-        if let Some(link) = existing.as_ref().filter(|l| l.status == LINKED) {
+        if let Some(link) = existing.as_ref().filter(|l| l.status == LinkStatus::Linked) {
             return Ok(format!("Already connected ({})", link.resource_id.as_deref().unwrap_or("resource")));
         }
         // Also proves this installation may see the project.
@@ -171,7 +171,7 @@ impl AppState {
             project_name: &project.name,
             resource_id: Some(&resource.id),
             external_id,
-            status: PROVISIONING,
+            status: LinkStatus::Provisioning,
             error: None,
         };
         self.store.set_link(configuration_id, progress).await.map_err(internal)?;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{internal, vercel_error};
 use crate::{
     state::AppState,
-    store::links::{CLASH, FAILED, LINKED, PROVISIONING},
+    store::links::LinkStatus,
     web::{self, action, error_view},
 };
 
@@ -94,20 +94,20 @@ async fn load(
         .map(|p| {
             let link = links.get(&p.id);
             let state = match link {
-                Some(l) if l.status == LINKED => RowState::Linked {
+                Some(l) if l.status == LinkStatus::Linked => RowState::Linked {
                     resource_name: l
                         .resource_id
                         .as_ref()
                         .and_then(|r| resource_names.get(r).cloned())
                         .unwrap_or_else(|| "a resource".into()),
                 },
-                Some(l) if l.status == FAILED => {
+                Some(l) if l.status == LinkStatus::Failed => {
                     RowState::Failed { message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
                 }
-                Some(l) if l.status == PROVISIONING => {
+                Some(l) if l.status == LinkStatus::Provisioning => {
                     RowState::Failed { message: crate::configure::INTERRUPTED.to_owned() }
                 }
-                Some(l) if l.status == CLASH => RowState::Clash {
+                Some(l) if l.status == LinkStatus::Clash => RowState::Clash {
                     keys: l.error.as_deref().unwrap_or_default().split(", ").map(str::to_owned).collect(),
                 },
                 _ => RowState::Open,

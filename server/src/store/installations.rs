@@ -171,7 +171,8 @@ pub async fn mark_removed(
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM env_vars WHERE configuration_id = ?").bind(configuration_id).execute(&mut *conn).await?;
-    sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ?")
+    sqlx::query("UPDATE links SET status = ?, updated_at = ? WHERE configuration_id = ?")
+        .bind(super::links::LinkStatus::Closed)
         .bind(now_ms())
         .bind(configuration_id)
         .execute(&mut *conn)

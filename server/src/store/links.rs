@@ -9,15 +9,25 @@ pub struct LinkRow {
     pub project_id: String,
     pub project_name: String,
     pub resource_id: Option<String>,
-    pub status: String,
+    pub status: LinkStatus,
     pub error: Option<String>,
 }
 
-pub const LINKED: &str = "linked";
-pub const PROVISIONING: &str = "provisioning";
-pub const FAILED: &str = "failed";
-/// Stopped before writing: same-named variables made outside Tether; `error` holds their keys.
-pub const CLASH: &str = "clash";
+/// Where a link between a project and a resource stands, stored as its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum LinkStatus {
+    /// Chosen, and being written: after a crash, an interrupted link to finish or undo.
+    Provisioning,
+    /// Every variable written and recorded.
+    Linked,
+    /// The last attempt failed; `error` says why.
+    Failed,
+    /// Stopped before writing: same-named variables made outside Tether; `error` holds their keys.
+    Clash,
+    /// Vercel took the project away (a webhook); kept as history.
+    Closed,
+}
 
 /// One project's progress, as `set_link` records it.
 pub struct LinkProgress<'a> {
@@ -25,7 +35,7 @@ pub struct LinkProgress<'a> {
     pub project_name: &'a str,
     pub resource_id: Option<&'a str>,
     pub external_id: Option<&'a str>,
-    pub status: &'a str,
+    pub status: LinkStatus,
     pub error: Option<&'a str>,
 }
 
@@ -114,7 +124,7 @@ impl Store {
         sqlx::query(
             "UPDATE links SET status = ?, error = NULL, updated_at = ? WHERE configuration_id = ? AND project_id = ?",
         )
-        .bind(super::links::LINKED)
+        .bind(LinkStatus::Linked)
         .bind(now)
         .bind(configuration_id)
         .bind(project_id)

@@ -3,7 +3,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::now_ms;
+use super::{links::LinkStatus, now_ms};
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -43,10 +43,11 @@ pub async fn release_unshared_resources(conn: &mut SqliteConnection, configurati
     let released: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT resource_id FROM links WHERE configuration_id = ? AND resource_id IS NOT NULL \
          AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? \
-                                 AND status = 'linked' AND resource_id IS NOT NULL)",
+                                 AND status = ? AND resource_id IS NOT NULL)",
     )
     .bind(configuration_id)
     .bind(configuration_id)
+    .bind(LinkStatus::Linked)
     .fetch_all(&mut *conn)
     .await?;
     for resource in &released {
@@ -67,7 +68,8 @@ pub async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, pro
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE links SET status = 'closed', updated_at = ? WHERE configuration_id = ? AND project_id = ?")
+    sqlx::query("UPDATE links SET status = ?, updated_at = ? WHERE configuration_id = ? AND project_id = ?")
+        .bind(LinkStatus::Closed)
         .bind(now_ms())
         .bind(configuration_id)
         .bind(project_id)
@@ -78,9 +80,10 @@ pub async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, pro
 
 pub async fn is_linked(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<bool> {
     let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = ? AND project_id = ? AND status = 'linked'")
+        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = ? AND project_id = ? AND status = ?")
             .bind(configuration_id)
             .bind(project_id)
+            .bind(LinkStatus::Linked)
             .fetch_optional(&mut *conn)
             .await?;
     Ok(found.is_some())
