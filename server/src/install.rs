@@ -41,7 +41,7 @@ impl AppState {
             .installation(configuration_id.as_str())
             .await
             .map_err(internal)?
-            .filter(|i| i.status == "active")
+            .filter(|i| i.status == crate::store::installations::InstallationStatus::Active)
             .ok_or(AppError::NotYours)?;
         let token = self
             .settings

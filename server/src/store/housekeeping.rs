@@ -32,7 +32,8 @@ impl Store {
             .bind(now - USED_CODE_RETENTION_MS)
             .execute(&self.pool)
             .await?;
-        let events = sqlx::query("DELETE FROM webhook_events WHERE state = 'done' AND processed_at < ?")
+        let events = sqlx::query("DELETE FROM webhook_events WHERE state = ? AND processed_at < ?")
+            .bind(super::inbox::EventState::Done)
             .bind(now - APPLIED_EVENT_RETENTION_MS)
             .execute(&self.pool)
             .await?;

@@ -21,6 +21,18 @@ pub struct StoredEvent {
     pub attempts: i64,
 }
 
+/// Where an event stands in the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum EventState {
+    /// Stored and acknowledged, not yet applied (or to be tried again).
+    Pending,
+    /// Applied exactly once; `outcome` says what it did.
+    Done,
+    /// Parked after too many failed attempts, for a person to look at.
+    Failed,
+}
+
 /// Failures back off from 1 s, doubling, to at most five minutes; after this many, the event is
 /// parked as failed for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -54,14 +66,14 @@ impl Store {
     /// SQLite's write lock at once.
     pub async fn claim_event(&self, id: &str) -> Result<Option<Claim>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE webhook_events SET state = 'done', processed_at = ? WHERE id = ? AND state = 'pending'",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let claimed = sqlx::query("UPDATE webhook_events SET state = ?, processed_at = ? WHERE id = ? AND state = ?")
+            .bind(EventState::Done)
+            .bind(now_ms())
+            .bind(id)
+            .bind(EventState::Pending)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         Ok((claimed == 1).then(|| Claim { tx, id: id.to_owned() }))
     }
 
@@ -87,8 +99,9 @@ impl Store {
     pub async fn due_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, kind, body, created_at, attempts FROM webhook_events \
-             WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY received_at, id LIMIT ?",
+             WHERE state = ? AND next_attempt_at <= ? ORDER BY received_at, id LIMIT ?",
         )
+        .bind(EventState::Pending)
         .bind(now_ms())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -98,16 +111,17 @@ impl Store {
     pub async fn event_failed(&self, event: &StoredEvent, error: &str) -> Result<(), StoreError> {
         let attempts = event.attempts + 1;
         let backoff_ms = (1000i64 << attempts.min(9)).min(5 * 60 * 1000);
-        let state = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+        let state = if attempts >= MAX_ATTEMPTS { EventState::Failed } else { EventState::Pending };
         sqlx::query(
             "UPDATE webhook_events SET attempts = ?, next_attempt_at = ?, state = ?, outcome = ? \
-             WHERE id = ? AND state = 'pending'",
+             WHERE id = ? AND state = ?",
         )
         .bind(attempts)
         .bind(now_ms() + backoff_ms)
         .bind(state)
         .bind(error)
         .bind(&event.id)
+        .bind(EventState::Pending)
         .execute(&self.pool)
         .await?;
         Ok(())

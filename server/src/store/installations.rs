@@ -11,7 +11,7 @@ pub struct InstallationRow {
     pub user_id: String,
     pub source: String,
     pub sealed_token: Vec<u8>,
-    pub status: String,
+    pub status: InstallationStatus,
     pub finished_at: Option<i64>,
 }
 
@@ -66,7 +66,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO installations \
                (configuration_id, team_id, user_id, source, sealed_token, status, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, 'active', ?, ?) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (configuration_id) DO UPDATE SET \
                sealed_token = excluded.sealed_token, updated_at = excluded.updated_at",
         )
@@ -75,6 +75,7 @@ impl Store {
         .bind(installation.user_id)
         .bind(installation.source)
         .bind(installation.sealed_token)
+        .bind(InstallationStatus::Active)
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
@@ -123,10 +124,11 @@ impl Store {
     pub async fn removed_for_session(&self, id_hash: &str, configuration_id: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT i.removed_at FROM installations i JOIN sessions s ON s.configuration_id = i.configuration_id \
-             WHERE s.id_hash = ? AND i.configuration_id = ? AND i.status = 'uninstalled'",
+             WHERE s.id_hash = ? AND i.configuration_id = ? AND i.status = ?",
         )
         .bind(id_hash)
         .bind(configuration_id)
+        .bind(InstallationStatus::Uninstalled)
         .fetch_optional(&self.pool)
         .await?
         .flatten())
@@ -135,6 +137,14 @@ impl Store {
     pub async fn count_installations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM installations").fetch_one(&self.pool).await?)
     }
+}
+
+/// Whether an installation can act: removal (a webhook, or Uninstall on the Configure page) is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum InstallationStatus {
+    Active,
+    Uninstalled,
 }
 
 /// A new installation as the callback learnt it.
@@ -162,9 +172,10 @@ pub async fn mark_removed(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE installations SET status = 'uninstalled', sealed_token = x'', updated_at = ?, \
+        "UPDATE installations SET status = ?, sealed_token = x'', updated_at = ?, \
          removed_at = COALESCE(removed_at, ?) WHERE configuration_id = ?",
     )
+    .bind(InstallationStatus::Uninstalled)
     .bind(now_ms())
     .bind(at)
     .bind(configuration_id)

@@ -3,7 +3,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::{links::LinkStatus, now_ms};
+use super::{installations::InstallationStatus, links::LinkStatus, now_ms};
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -16,15 +16,12 @@ pub enum Owner<'a> {
 /// The active installations of an owner.
 pub async fn active_installations_of(conn: &mut SqliteConnection, owner: Owner<'_>) -> Result<Vec<String>> {
     let (sql, id) = match owner {
-        Owner::Team(team) => {
-            ("SELECT configuration_id FROM installations WHERE team_id = ? AND status = 'active'", team)
+        Owner::Team(team) => ("SELECT configuration_id FROM installations WHERE team_id = ? AND status = ?", team),
+        Owner::User(user) => {
+            ("SELECT configuration_id FROM installations WHERE user_id = ? AND team_id IS NULL AND status = ?", user)
         }
-        Owner::User(user) => (
-            "SELECT configuration_id FROM installations WHERE user_id = ? AND team_id IS NULL AND status = 'active'",
-            user,
-        ),
     };
-    sqlx::query_scalar(sql).bind(id).fetch_all(&mut *conn).await
+    sqlx::query_scalar(sql).bind(id).bind(InstallationStatus::Active).fetch_all(&mut *conn).await
 }
 
 /// An installation moved to another team (`integration-configuration.transferred`).
