@@ -74,7 +74,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         provider,
         worker: Default::default(),
     });
-    crate::webhook::worker::spawn(state.clone());
+    crate::webhook::worker::spawn(crate::webhook::worker::Worker {
+        store: state.store.clone(),
+        on_uninstall: state.settings.provider.on_uninstall,
+        wakeup: state.worker.clone(),
+    });
     spawn_housekeeping(state.store.clone());
     Ok(state)
 }

@@ -6,17 +6,29 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
 use super::effects;
-use crate::{state::AppState, store::inbox::StoredEvent};
+use crate::{
+    config::OnUninstall,
+    store::{inbox::StoredEvent, Store},
+};
 
 const BATCH: i64 = 64;
 
-pub fn spawn(state: AppState) {
+/// What the worker needs, and nothing else of the server's state.
+pub struct Worker {
+    pub store: Store,
+    /// What an uninstall does to the installation's resources.
+    pub on_uninstall: OnUninstall,
+    /// Notified when the receiver stores an event.
+    pub wakeup: Wakeup,
+}
+
+pub fn spawn(worker: Worker) {
     tokio::spawn(async move {
         loop {
-            match state.store.due_events(BATCH).await {
+            match worker.store.due_events(BATCH).await {
                 Ok(events) if !events.is_empty() => {
                     for event in events {
-                        process(&state, &event).await;
+                        process(&worker, &event).await;
                     }
                     continue;
                 }
@@ -24,7 +36,7 @@ pub fn spawn(state: AppState) {
                 Err(error) => tracing::error!(%error, "webhook worker cannot read the inbox"),
             }
             tokio::select! {
-                _ = state.worker.notified() => {}
+                _ = worker.wakeup.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
@@ -32,10 +44,10 @@ pub fn spawn(state: AppState) {
 }
 
 /// Claims the event and applies its effect in one transaction: done exactly once, or not at all.
-async fn process(state: &AppState, event: &StoredEvent) {
+async fn process(worker: &Worker, event: &StoredEvent) {
     let result = async {
-        let Some(mut claim) = state.store.claim_event(&event.id).await? else { return Ok::<_, sqlx::Error>(None) };
-        let outcome = effects::apply(claim.conn(), event, state.settings.provider.on_uninstall).await?;
+        let Some(mut claim) = worker.store.claim_event(&event.id).await? else { return Ok::<_, sqlx::Error>(None) };
+        let outcome = effects::apply(claim.conn(), event, worker.on_uninstall).await?;
         claim.finish(&outcome).await?;
         Ok(Some(outcome))
     }
@@ -45,7 +57,7 @@ async fn process(state: &AppState, event: &StoredEvent) {
         Ok(None) => {}
         Err(error) => {
             tracing::warn!(event_id = %event.id, %error, attempt = event.attempts + 1, "webhook effect failed; will retry");
-            if let Err(error) = state.store.event_failed(event, &error.to_string()).await {
+            if let Err(error) = worker.store.event_failed(event, &error.to_string()).await {
                 tracing::error!(%error, "cannot record a webhook failure");
             }
         }
