@@ -199,17 +199,8 @@ impl AppState {
         let project_id = ProjectId::parse(project_id).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
         let project_id = project_id.as_str();
         let configuration_id = owned.configuration_id.as_str();
-        let mut ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
-        // A write cut short by a crash left variables at Vercel that Tether never recorded; Vercel
-        // marks them with this installation's id, which proves them Tether's as well as a
-        // recorded id would. A hand-made variable with the same key has neither and stays.
-        let at_vercel = owned.vercel.list_env(project_id).await.map_err(vercel_error)?;
-        for var in at_vercel {
-            let marked = var.configuration_id.as_deref() == Some(configuration_id);
-            if let Some(id) = var.id.filter(|id| marked && !ours.contains(id)) {
-                ours.push(id);
-            }
-        }
+        // Exactly Tether's variables: a hand-made one with the same key stays.
+        let (ours, _) = self.variables_at_vercel(owned, project_id).await?;
         for env_id in &ours {
             owned.vercel.delete_env(project_id, env_id).await.map_err(vercel_error)?;
             self.store.forget_env_var(project_id, env_id).await.map_err(internal)?;

@@ -15,7 +15,7 @@ use crate::{
     params::ProjectId,
     state::AppState,
     store::links::{CreatedEnvVar, LinkProgress, LinkStatus},
-    vercel::env::EnvVarInput,
+    vercel::env::{CreatedEnv, EnvVarInput},
 };
 
 /// Provider values as Vercel env var inputs.
@@ -196,15 +196,9 @@ impl AppState {
         vars: Vec<EnvVarInput>,
         on_clash: OnClash,
     ) -> Result<Settled, AppError> {
-        let ours = self.store.env_var_ids(owned.configuration_id.as_str(), project_id).await.map_err(internal)?;
-        let present = owned.vercel.list_env(project_id).await.map_err(vercel_error)?;
-        // Tether's own: recorded by id, or marked by Vercel with this installation (a write a
-        // crash cut short before it was recorded). Anything else with the same key is theirs.
-        let configuration_id = owned.configuration_id.as_str();
-        let theirs: Vec<_> = present
+        let (_, others) = self.variables_at_vercel(owned, project_id).await?;
+        let theirs: Vec<_> = others
             .into_iter()
-            .filter(|p| p.configuration_id.as_deref() != Some(configuration_id))
-            .filter(|p| p.id.as_ref().is_none_or(|id| !ours.contains(id)))
             .filter(|p| vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.contains(&t.as_str()))))
             .collect();
         let mut keys: Vec<String> = theirs.iter().map(|p| p.key.clone()).collect();
@@ -225,6 +219,30 @@ impl AppState {
                 Ok(Settled { write: vars, kept: Vec::new() })
             }
         }
+    }
+
+    /// A project's variables at Vercel, split by who made them. Tether's are proven by an id it
+    /// recorded, or by Vercel's mark of this installation (a write a crash cut short before it
+    /// was recorded); their ids include recorded ones Vercel no longer lists. The rest belong to
+    /// someone else, whatever their key.
+    pub(crate) async fn variables_at_vercel(
+        &self,
+        owned: &Owned,
+        project_id: &str,
+    ) -> Result<(Vec<String>, Vec<CreatedEnv>), AppError> {
+        let configuration_id = owned.configuration_id.as_str();
+        let mut ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
+        let mut others = Vec::new();
+        for var in owned.vercel.list_env(project_id).await.map_err(vercel_error)? {
+            let recorded = var.id.as_ref().is_some_and(|id| ours.contains(id));
+            let marked = var.configuration_id.as_deref() == Some(configuration_id);
+            match var.id {
+                Some(id) if marked && !recorded => ours.push(id),
+                _ if recorded || marked => {}
+                _ => others.push(var),
+            }
+        }
+        Ok((ours, others))
     }
 
     /// The env vars a resource gives a project, in Vercel's types and targets.
