@@ -82,12 +82,7 @@ impl Sealer {
 
     /// The id of the key a value was sealed under, read from its header without opening it.
     pub fn key_id_of(sealed: &[u8]) -> Option<&str> {
-        let (&version, rest) = sealed.split_first()?;
-        let (&id_len, rest) = rest.split_first()?;
-        if version != FORMAT_VERSION || rest.len() < id_len as usize {
-            return None;
-        }
-        std::str::from_utf8(&rest[..id_len as usize]).ok()
+        split(sealed).ok().map(|(id, _, _)| id)
     }
 
     pub fn seal(&self, plaintext: &[u8], bound_to: &str) -> Vec<u8> {
@@ -107,14 +102,7 @@ impl Sealer {
     }
 
     pub fn open(&self, sealed: &[u8], bound_to: &str) -> Result<Vec<u8>, SealError> {
-        let (&version, rest) = sealed.split_first().ok_or(SealError::Malformed)?;
-        let (&id_len, rest) = rest.split_first().ok_or(SealError::Malformed)?;
-        if version != FORMAT_VERSION || rest.len() < id_len as usize + NONCE_LEN {
-            return Err(SealError::Malformed);
-        }
-        let (id, rest) = rest.split_at(id_len as usize);
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let id = std::str::from_utf8(id).map_err(|_| SealError::Malformed)?;
+        let (id, nonce, ciphertext) = split(sealed)?;
         let cipher = self
             .keys
             .iter()
@@ -129,6 +117,18 @@ impl Sealer {
     pub fn open_string(&self, sealed: &[u8], bound_to: &str) -> Result<String, SealError> {
         String::from_utf8(self.open(sealed, bound_to)?).map_err(|_| SealError::Malformed)
     }
+}
+
+/// A sealed value's parts: version 1, the key id's length and the id, the nonce, the ciphertext.
+fn split(sealed: &[u8]) -> Result<(&str, &[u8], &[u8]), SealError> {
+    let (&version, rest) = sealed.split_first().ok_or(SealError::Malformed)?;
+    let (&id_len, rest) = rest.split_first().ok_or(SealError::Malformed)?;
+    if version != FORMAT_VERSION || rest.len() < id_len as usize + NONCE_LEN {
+        return Err(SealError::Malformed);
+    }
+    let (id, rest) = rest.split_at(id_len as usize);
+    let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+    Ok((std::str::from_utf8(id).map_err(|_| SealError::Malformed)?, nonce, ciphertext))
 }
 
 #[cfg(test)]

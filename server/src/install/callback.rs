@@ -78,12 +78,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         Ok(true) => return removed(state, &params.next).await,
         Err(error) => {
             tracing::error!(%error, "cannot read the tombstones");
-            return fail(
+            return try_again(
                 state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
                 "Tether could not check this installation. Return to Vercel and install again.",
-                Some(&params.next),
+                &params.next,
             )
             .await;
         }
@@ -94,12 +92,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         Ok(false) => return replayed(state, headers, &params).await,
         Err(error) => {
             tracing::error!(%error, "cannot record the code");
-            return fail(
+            return try_again(
                 state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
                 "Tether could not save your installation. Reload this page in a moment.",
-                Some(&params.next),
+                &params.next,
             )
             .await;
         }
@@ -185,12 +181,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         Ok(false) => return removed(state, &params.next).await,
         Err(error) => {
             tracing::error!(%error, "cannot store the installation");
-            return fail(
+            return try_again(
                 state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
                 "Tether could not save your installation. Return to Vercel and install again.",
-                Some(&params.next),
+                &params.next,
             )
             .await;
         }
@@ -271,6 +265,11 @@ async fn removed(state: &AppState, next: &NextUrl) -> Response {
         Some(next),
     )
     .await
+}
+
+/// Tether's own store failed: nothing was decided, so the user may simply try again.
+async fn try_again(state: &AppState, message: &str, next: &NextUrl) -> Response {
+    fail(state, StatusCode::SERVICE_UNAVAILABLE, "Please try again", message, Some(next)).await
 }
 
 async fn fail(state: &AppState, status: StatusCode, title: &str, message: &str, next: Option<&NextUrl>) -> Response {

@@ -34,11 +34,6 @@ struct Raw {
 }
 
 impl Vercel {
-    /// The Redirect URL this client sends as `redirect_uri`, for error pages and logs.
-    pub fn redirect_url(&self) -> &str {
-        &self.redirect_url
-    }
-
     pub async fn exchange_code(&self, code: &AuthCode) -> Result<TokenGrant, VercelError> {
         let form = [
             ("client_id", self.client_id.as_str()),
