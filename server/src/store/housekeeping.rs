@@ -41,15 +41,15 @@ impl Store {
     }
 
     pub async fn sizes(&self) -> Result<Sizes, StoreError> {
-        let count = |table: &'static str| {
-            let pool = self.pool.clone();
-            async move { sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&pool).await }
-        };
         Ok(Sizes {
-            sessions: count("sessions").await?,
-            used_codes: count("used_codes").await?,
-            webhook_events: count("webhook_events").await?,
+            sessions: self.count("sessions").await?,
+            used_codes: self.count("used_codes").await?,
+            webhook_events: self.count("webhook_events").await?,
         })
+    }
+
+    async fn count(&self, table: &'static str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.pool).await
     }
 
     /// Moves every timestamp these tables hold back by `ms`: simulated time passing, for tests and

@@ -44,11 +44,7 @@ impl Store {
 
     /// Whether Vercel said this installation was removed (a tombstone, with or without a row).
     pub async fn is_removed(&self, configuration_id: &str) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = ?")
-            .bind(configuration_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(found.is_some())
+        Ok(tombstoned(&mut *self.pool.acquire().await?, configuration_id).await?)
     }
 
     /// Stores the installation (or the new token of one Vercel sent again) and the browser's
@@ -80,12 +76,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let removed: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = ?")
-                .bind(installation.configuration_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if removed.is_some() {
+        if tombstoned(&mut tx, installation.configuration_id).await? {
             return Ok(false);
         }
         super::sessions::insert_session(&mut tx, session).await?;
@@ -145,6 +136,14 @@ impl Store {
 pub enum InstallationStatus {
     Active,
     Uninstalled,
+}
+
+async fn tombstoned(conn: &mut sqlx::SqliteConnection, configuration_id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = ?")
+        .bind(configuration_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// A new installation as the callback learnt it.
