@@ -467,7 +467,9 @@ async fn upsert_env(
     }
     let sparse = inner.quirks.env_answers_without_ids;
     let created: Vec<Value> = created.iter().map(|var| created_json(var, sparse)).collect();
-    let created = if single && created.len() == 1 { created[0].clone() } else { json!(created) };
+    // One created item may come back as an object rather than an array: always for a single
+    // item sent, and with the sparse quirk for any batch that created just one.
+    let created = if (single || sparse) && created.len() == 1 { created[0].clone() } else { json!(created) };
     let mut response = (StatusCode::CREATED, Json(json!({"created": created, "failed": failed}))).into_response();
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(ENV_WRITES_PER_MINUTE));

@@ -55,20 +55,25 @@ async fn a_failed_exchange_is_never_retried_and_stores_nothing() {
 
 #[tokio::test]
 async fn refused_keys_in_a_2xx_answer_are_reported_not_taken_as_success() {
-    let world = world().await;
-    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    // Vercel answers 201 yet refuses one key in `failed[]`.
-    let body = br#"{"created":[],"failed":[{"error":{"code":"ENV_CONFLICT","message":"A variable with the name `ACME_URL` already exists","key":"ACME_URL"}}]}"#;
-    let canned = vercel_sim::Canned { status: 201, body: Some(body.to_vec()), ..Default::default() };
-    world.sim.sim.answer_next("POST", ENV_WRITE, canned);
-    let response = world.connect(&popup.configuration_id, &[("prj_acme005", "new")]).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response.headers()[header::LOCATION].to_str().unwrap();
-    assert_eq!(location, format!("/install/{}", popup.configuration_id), "back to the page, not to Vercel");
-    let page = world.browser.get(format!("{}{location}", world.tether)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Vercel refused ACME_URL"), "the refused key is named");
-    let installed = world.sim.sim.snapshot().installations.last().unwrap().completed_at;
-    assert!(installed.is_none(), "the popup did not go to next");
+    // Vercel names the refused key `key`, or `envVarKey` in newer answers.
+    for field in ["key", "envVarKey"] {
+        let world = world().await;
+        let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+        // Vercel answers 201 yet refuses one key in `failed[]`.
+        let body = format!(
+            r#"{{"created":[],"failed":[{{"error":{{"code":"ENV_CONFLICT","message":"A variable with the name `ACME_URL` already exists","{field}":"ACME_URL"}}}}]}}"#
+        );
+        let canned = vercel_sim::Canned { status: 201, body: Some(body.into_bytes()), ..Default::default() };
+        world.sim.sim.answer_next("POST", ENV_WRITE, canned);
+        let response = world.connect(&popup.configuration_id, &[("prj_acme005", "new")]).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{field}");
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        assert_eq!(location, format!("/install/{}", popup.configuration_id), "back to the page, not to Vercel");
+        let page = world.browser.get(format!("{}{location}", world.tether)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Vercel refused ACME_URL"), "{field}: the refused key is named");
+        let installed = world.sim.sim.snapshot().installations.last().unwrap().completed_at;
+        assert!(installed.is_none(), "the popup did not go to next");
+    }
 }
 
 #[tokio::test]

@@ -95,6 +95,25 @@ async fn env_answers_without_ids_are_completed_from_the_list_so_disconnect_remov
 }
 
 #[tokio::test]
+async fn a_single_created_object_without_id_and_with_a_string_target_is_completed_too() {
+    // One template on one target: Vercel's answer may be `created: {key, target: "production"}`.
+    let config = "[provider]\n[[provider.env]]\nkey = \"ACME_URL\"\nvalue = \"{url}\"\ntargets = [\"production\"]\n";
+    let world = crate::support::world_with(Some(config)).await;
+    world.sim.sim.set_quirks(|q| q.env_answers_without_ids = true);
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme061", "new")]).await.status(), StatusCode::FOUND);
+    let at_vercel = world.sim.sim.snapshot().env["prj_acme061"].clone();
+    assert_eq!(at_vercel.len(), 1);
+    let recorded = world.store().await.env_var_ids(&popup.configuration_id, "prj_acme061").await.unwrap();
+    assert_eq!(recorded, [at_vercel[0].id.clone()], "the id was found from the list");
+    let response = world
+        .post_form("unlink_project", &[("configuration_id", &popup.configuration_id), ("project_id", "prj_acme061")])
+        .await;
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=unlinked"));
+    assert!(!world.sim.sim.snapshot().env.contains_key("prj_acme061"));
+}
+
+#[tokio::test]
 async fn a_legacy_project_id_is_preselected_linked_and_unlinked() {
     let world = world().await;
     let legacy = vercel_sim::LEGACY_PROJECT_ID;
