@@ -165,7 +165,9 @@ impl Installation {
         }
         let path = url.path().to_owned();
         let mut backoff = Duration::from_millis(200);
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let (timeout, cut_by_budget) = self.attempt_timeout()?;
             let mut request =
                 self.vercel.http.request(method.clone(), url.clone()).bearer_auth(self.token.expose()).timeout(timeout);
@@ -217,7 +219,6 @@ impl Installation {
             self.wait(pause).await?;
             backoff *= 2;
         }
-        unreachable!("the last attempt returns")
     }
 
     async fn get<T: DeserializeOwned>(&self, segments: &[&str], query: &[(&str, String)]) -> Result<T, VercelError> {
