@@ -249,7 +249,7 @@ impl Settings {
             }
         };
         let credentials = Credentials::read(&raw_env, file.vercel.client_id.as_deref());
-        credentials.check(sandbox && mode.is_some(), &mut problems);
+        credentials.check(sandbox, &mut problems);
         // Vercel sends users and codes here: outside the sandbox only https will do, except on
         // this machine's own loopback address (local tests against a Vercel double).
         if let Some(url) = public_url.as_ref().filter(|url| !sandbox && url.scheme() != "https") {
