@@ -1,5 +1,5 @@
-//! The server's side of `app::backend::Backend`: each server function's work, behind the
-//! session check that every one of them starts with.
+//! The server's side of `app::backend::Backend`: each server function authorizes the
+//! installation, then runs one operation on it.
 
 use std::collections::HashMap;
 
@@ -9,7 +9,7 @@ use app::{
 };
 use axum::http::HeaderMap;
 
-use crate::{install::internal, state::AppState};
+use crate::state::AppState;
 
 impl Backend for AppState {
     fn link_projects<'a>(
@@ -19,15 +19,11 @@ impl Backend for AppState {
         choices: HashMap<String, String>,
         clashes: HashMap<String, String>,
     ) -> BackendFuture<'a, LinkReport> {
-        Box::pin(async move { self.provision(&self.owned(headers, configuration_id).await?, choices, clashes).await })
+        Box::pin(async move { self.authorize(headers, configuration_id).await?.provision(choices, clashes).await })
     }
 
     fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String> {
-        Box::pin(async move {
-            let owned = self.owned(headers, configuration_id).await?;
-            self.store.mark_finished(owned.configuration_id.as_str()).await.map_err(internal)?;
-            Ok(owned.session.next_url)
-        })
+        Box::pin(async move { self.authorize(headers, configuration_id).await?.finish().await })
     }
 
     fn unlink_project<'a>(
@@ -36,7 +32,7 @@ impl Backend for AppState {
         configuration_id: &'a str,
         project_id: &'a str,
     ) -> BackendFuture<'a, ()> {
-        Box::pin(async move { self.unlink(&self.owned(headers, configuration_id).await?, project_id).await })
+        Box::pin(async move { self.authorize(headers, configuration_id).await?.unlink(project_id).await })
     }
 
     fn rotate_credentials<'a>(
@@ -45,10 +41,10 @@ impl Backend for AppState {
         configuration_id: &'a str,
         resource_id: &'a str,
     ) -> BackendFuture<'a, ()> {
-        Box::pin(async move { self.rotate(&self.owned(headers, configuration_id).await?, resource_id).await })
+        Box::pin(async move { self.authorize(headers, configuration_id).await?.rotate(resource_id).await })
     }
 
     fn uninstall<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()> {
-        Box::pin(async move { self.uninstall_installation(&self.owned(headers, configuration_id).await?).await })
+        Box::pin(async move { self.authorize(headers, configuration_id).await?.uninstall().await })
     }
 }

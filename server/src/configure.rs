@@ -18,8 +18,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    install::{internal, vercel_error, Owned},
-    params::ProjectId,
+    ops::INTERRUPTED,
     state::AppState,
     store::links::LinkStatus,
     web::{self, action, error_view},
@@ -32,10 +31,6 @@ pub struct ConfigureQuery {
     #[serde(default)]
     notice: String,
 }
-
-/// What an interrupted link says on the Configure and install pages.
-pub const INTERRUPTED: &str = "Interrupted while its variables were being written. Connect it again to finish, \
-                               or disconnect to remove what was written.";
 
 /// Notices come from a fixed list: the query string never reaches the page as text.
 fn notice_text(key: &str) -> Option<&'static str> {
@@ -103,29 +98,28 @@ async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &
 }
 
 async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> Result<ConfigureView, AppError> {
-    let owned = state.owned(headers, &query.configuration_id).await?;
-    let configuration_id = owned.configuration_id.as_str();
-    let scope = owned.vercel.scope_name().await.map_err(vercel_error)?;
-    let resources = state.provider.resources(owned.installation.owner_id()).await.map_err(internal)?;
+    let authorized = state.authorize(headers, &query.configuration_id).await?;
+    let configuration_id = authorized.id();
+    let scope = authorized.vercel.scope_name().await?;
+    let resources = state.provider.resources(authorized.owner()).await?;
     let links: Vec<_> = state
         .store
         .links_of(configuration_id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         // An interrupted link (a crash between Vercel's write and Tether's record) is shown too,
         // so the user can finish it (connect again) or undo it (disconnect).
         .filter(|l| matches!(l.status, LinkStatus::Linked | LinkStatus::Failed | LinkStatus::Provisioning))
         .collect();
     let mut keys: HashMap<String, (BTreeSet<String>, usize)> = HashMap::new();
-    for (project, _, key) in state.store.env_vars_of(configuration_id).await.map_err(internal)? {
+    for (project, _, key) in state.store.env_vars_of(configuration_id).await? {
         let entry = keys.entry(project).or_default();
         entry.0.insert(key);
         entry.1 += 1;
     }
     let mut deployments = HashMap::new();
     let mut new_projects = Vec::new();
-    for (project, kind, detail) in state.store.project_events_of(configuration_id).await.map_err(internal)? {
+    for (project, kind, detail) in state.store.project_events_of(configuration_id).await? {
         match kind.as_str() {
             "deployment" => {
                 deployments.insert(project, detail);
@@ -174,7 +168,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         configuration_id: configuration_id.to_owned(),
         scope_name: scope.name,
         scope_note: scope.missing_scope.map(crate::install::page::scope_note),
-        is_team: owned.installation.team_id.is_some(),
+        is_team: authorized.installation.team_id.is_some(),
         vendor_name: state.provider.name().to_owned(),
         links: link_views,
         resources: resource_views,
@@ -192,71 +186,4 @@ pub async fn uninstalled(State(state): State<AppState>) -> Response {
         vec![action("Return to Vercel", state.settings.vercel.dashboard_url.as_str())],
     );
     web::render(&state, StatusCode::OK, page).await
-}
-
-impl AppState {
-    pub(crate) async fn unlink(&self, owned: &Owned, project_id: &str) -> Result<(), AppError> {
-        let project_id = ProjectId::parse(project_id).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
-        let project_id = project_id.as_str();
-        let configuration_id = owned.configuration_id.as_str();
-        // Exactly Tether's variables: a hand-made one with the same key stays.
-        let (ours, _) = self.variables_at_vercel(owned, project_id).await?;
-        for env_id in &ours {
-            owned.vercel.delete_env(project_id, env_id).await.map_err(vercel_error)?;
-            self.store.forget_env_var(project_id, env_id).await.map_err(internal)?;
-        }
-        self.store.delete_link(configuration_id, project_id).await.map_err(internal)?;
-        tracing::info!(configuration_id, project_id, removed = ours.len(), "project unlinked");
-        Ok(())
-    }
-
-    /// Two phases, so no project is left with revoked credentials: new credentials are issued
-    /// beside the old ones and written to every linked project; only when all have them are the
-    /// old ones revoked. A failure leaves both working and the resource marked as rotating;
-    /// rotating again resumes with the same new credentials.
-    pub(crate) async fn rotate(&self, owned: &Owned, resource_id: &str) -> Result<(), AppError> {
-        let configuration_id = owned.configuration_id.as_str();
-        let owner = owned.installation.owner_id();
-        let values = self.provider.begin_rotation(owner, resource_id).await.map_err(internal)?;
-        let vars = crate::install::link::inputs_of(&values);
-        let projects: Vec<_> = self
-            .store
-            .links_of(configuration_id)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .filter(|l| l.status == LinkStatus::Linked && l.resource_id.as_deref() == Some(resource_id))
-            .collect();
-        let mut missed = Vec::new();
-        for link in &projects {
-            if let Err(error) = self.rewrite_env(owned, &link.project_id, &vars).await {
-                tracing::warn!(configuration_id, resource_id, project_id = %link.project_id, %error, "rotation not written");
-                missed.push(link.project_name.clone());
-            }
-        }
-        if !missed.is_empty() {
-            return Err(AppError::Vercel(format!(
-                "the new credentials reached {} of {} projects (not {}); the old ones still work. Rotate again to finish.",
-                projects.len() - missed.len(),
-                projects.len(),
-                missed.join(", ")
-            )));
-        }
-        self.provider.finish_rotation(owner, resource_id).await.map_err(internal)?;
-        tracing::info!(
-            configuration_id,
-            resource_id,
-            projects = projects.len(),
-            "credentials rotated; the old ones revoked"
-        );
-        Ok(())
-    }
-
-    pub(crate) async fn uninstall_installation(&self, owned: &Owned) -> Result<(), AppError> {
-        let configuration_id = owned.configuration_id.as_str();
-        owned.vercel.uninstall(configuration_id).await.map_err(vercel_error)?;
-        self.store.mark_uninstalled(configuration_id).await.map_err(internal)?;
-        tracing::info!(configuration_id, "uninstalled from the Configure page");
-        Ok(())
-    }
 }

@@ -8,6 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use app::model::Action;
+
 use super::start;
 use crate::{
     params::{CallbackParams, NextUrl},
@@ -15,6 +17,7 @@ use crate::{
     store::{
         installations::{token_binding, NewInstallation},
         sessions::NewSession,
+        StoreError,
     },
     vercel::{oauth::TokenGrant, VercelError},
     web::{self, action, error_view},
@@ -40,111 +43,51 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         Err(error) => {
             tracing::info!(%error, "callback refused");
             let next = CallbackParams::next_only(&query, allowed);
-            return fail(
-                state,
-                StatusCode::BAD_REQUEST,
-                "This link is not valid",
-                &format!(
-                "The address Vercel opened is incomplete or altered: {error}. Start the installation again from Vercel."
-            ),
-                next.as_ref(),
-            )
-            .await;
+            return Refusal::Invalid(error.to_string()).render(state, next.as_ref()).await;
         }
     };
-    let configuration_id = params.configuration_id.as_str();
+    match accept(state, headers, &params, state_cookie).await {
+        Ok((then, session_id)) => {
+            let configuration_id = params.configuration_id.as_str();
+            let location = match then {
+                start::Then::Install => format!("/install/{configuration_id}"),
+                start::Then::Configure => format!("/configure?configurationId={configuration_id}"),
+            };
+            let cookie = web::session_cookie(state.settings.secure_cookies(), &session_id);
+            (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::SET_COOKIE, cookie)]).into_response()
+        }
+        Err(refusal) => refusal.render(state, Some(&params.next)).await,
+    }
+}
 
+/// Checks, spends the code, exchanges it and stores the installation with a new session, whose
+/// id it returns with where the browser goes next.
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &CallbackParams,
+    state_cookie: Option<&str>,
+) -> Result<(start::Then, String), Refusal> {
+    let configuration_id = params.configuration_id.as_str();
     // Before anything reaches Vercel: an external-flow callback must come back to the browser
     // that started it, with its state, in time.
-    let checked = start::verify(&state.store, &params, state_cookie).await;
-    let then = match checked {
-        Ok(then) => then,
-        Err(error) => {
-            tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
-            let page = error_view(
-                StatusCode::BAD_REQUEST,
-                "This installation link is not valid here",
-                format!("Tether refused it because {error}. Nothing was sent to Vercel. Start the installation again."),
-                vec![action("Start again", "/install/start"), action("Return to Vercel", params.next.as_str())],
-            );
-            return web::render(state, StatusCode::BAD_REQUEST, page).await;
-        }
-    };
-
+    let then = start::verify(&state.store, params, state_cookie).await.map_err(|error| {
+        tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
+        Refusal::State(error)
+    })?;
     // Removal is final: Vercel never reuses an id, so a callback for a removed installation
     // gets no exchange, no row and no session.
-    match state.store.is_removed(configuration_id).await {
-        Ok(false) => {}
-        Ok(true) => return removed(state, &params.next).await,
-        Err(error) => {
-            tracing::error!(%error, "cannot read the tombstones");
-            return try_again(
-                state,
-                "Tether could not check this installation. Return to Vercel and install again.",
-                &params.next,
-            )
-            .await;
-        }
+    if state.store.is_removed(configuration_id).await? {
+        return Err(Refusal::Removed);
     }
-
-    match state.store.claim_code(&params.code.digest(), configuration_id).await {
-        Ok(true) => {}
-        Ok(false) => return replayed(state, headers, &params).await,
-        Err(error) => {
-            tracing::error!(%error, "cannot record the code");
-            return try_again(
-                state,
-                "Tether could not save your installation. Reload this page in a moment.",
-                &params.next,
-            )
-            .await;
-        }
+    if !state.store.claim_code(&params.code.digest(), configuration_id).await? {
+        tracing::info!(configuration_id, "a used callback was replayed");
+        let mine = state.authorize(headers, configuration_id).await.is_ok();
+        return Err(Refusal::Replayed { continue_to: mine.then(|| format!("/install/{configuration_id}")) });
     }
-
-    let grant = match state.vercel.exchange_code(&params.code).await {
-        Ok(grant) => grant,
-        Err(VercelError::InvalidGrant) => {
-            return fail(state, StatusCode::BAD_REQUEST, "This installation link has expired",
-                "Vercel no longer accepts this link's code: it was used already or is over 30 minutes old. Return to Vercel and install again.",
-                Some(&params.next)).await;
-        }
-        Err(VercelError::RedirectMismatch { sent }) => {
-            tracing::error!(
-                redirect_uri_sent = %sent,
-                "Vercel refused the redirect_uri: the integration's Redirect URL at Vercel must be exactly this value"
-            );
-            let message = format!(
-                "Vercel refused the installation because the integration's Redirect URL does not match this server. \
-                 The integration's owner must set the Redirect URL in Vercel's Integration Console to exactly \
-                 {sent} (or set TETHER_PUBLIC_URL to the address registered there). Then install again."
-            );
-            return fail(
-                state,
-                StatusCode::BAD_GATEWAY,
-                "The integration's Redirect URL does not match",
-                &message,
-                Some(&params.next),
-            )
-            .await;
-        }
-        Err(VercelError::InvalidClient) => {
-            tracing::error!(
-                "Vercel refused the client id or secret: check TETHER_VERCEL_CLIENT_ID and TETHER_VERCEL_CLIENT_SECRET"
-            );
-            return fail(state, StatusCode::BAD_GATEWAY, "The integration is misconfigured",
-                "Vercel did not accept this integration's credentials, so nothing was saved. The integration's owner has been told in the server's log. Return to Vercel and try again later.",
-                Some(&params.next)).await;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "code exchange failed");
-            return fail(state, StatusCode::BAD_GATEWAY, "Vercel did not confirm the installation",
-                "Tether could not exchange the code with Vercel. The code can only be tried once, so return to Vercel and install again.",
-                Some(&params.next)).await;
-        }
-    };
-
+    let grant = state.vercel.exchange_code(&params.code).await?;
     // Vercel's answer, not the query string, says which installation and scope this is.
-    let Some(identity) = agreed_identity(&grant, &params) else {
+    let Some(identity) = agreed_identity(&grant, params) else {
         tracing::warn!(
             security_event = "callback_identity_mismatch",
             query_configuration_id = configuration_id,
@@ -153,11 +96,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             token_team_id = grant.team_id.as_deref(),
             "the callback's parameters disagree with Vercel's token response"
         );
-        return fail(state, StatusCode::BAD_REQUEST, "This installation link does not match",
-            "The link's details disagree with what Vercel confirmed, so nothing was saved. Return to Vercel and install again.",
-            Some(&params.next)).await;
+        return Err(Refusal::Mismatch);
     };
-
     let sealed = state.settings.sealer.seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
     let (session_id, session_hash) = web::new_session_id();
     let installation = NewInstallation {
@@ -175,19 +115,9 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         external_id: params.external_id.as_deref(),
         lifetime_ms: web::SESSION_LIFETIME_MS,
     };
-    match state.store.store_installation(installation, session).await {
-        Ok(true) => {}
+    if !state.store.store_installation(installation, session).await? {
         // Vercel's removal webhook won the race with this callback.
-        Ok(false) => return removed(state, &params.next).await,
-        Err(error) => {
-            tracing::error!(%error, "cannot store the installation");
-            return try_again(
-                state,
-                "Tether could not save your installation. Return to Vercel and install again.",
-                &params.next,
-            )
-            .await;
-        }
+        return Err(Refusal::Removed);
     }
     tracing::info!(
         configuration_id,
@@ -195,20 +125,150 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         team = identity.team_id.is_some(),
         "installation stored"
     );
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (
-                header::LOCATION,
-                match then {
-                    start::Then::Install => format!("/install/{configuration_id}"),
-                    start::Then::Configure => format!("/configure?configurationId={configuration_id}"),
-                },
+    Ok((then, session_id))
+}
+
+/// Why a callback did not become an installation. Each knows its page, and every page offers
+/// a way on.
+enum Refusal {
+    /// The address is incomplete or altered.
+    Invalid(String),
+    /// An external-flow callback without this browser's state.
+    State(start::StateError),
+    /// Vercel removed this installation; it does not come back.
+    Removed,
+    /// The code was spent already; the owner's browser may continue.
+    Replayed { continue_to: Option<String> },
+    /// Tether's own store failed: nothing was decided.
+    Store,
+    /// Vercel would not exchange the code.
+    Exchange(VercelError),
+    /// The query and Vercel's token answer name different installations or scopes.
+    Mismatch,
+}
+
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "the callback could not use the store");
+        Refusal::Store
+    }
+}
+
+impl From<VercelError> for Refusal {
+    fn from(error: VercelError) -> Self {
+        Refusal::Exchange(error)
+    }
+}
+
+impl Refusal {
+    async fn render(self, state: &AppState, next: Option<&NextUrl>) -> Response {
+        let dashboard = state.settings.vercel.dashboard_url.to_string();
+        let back = action("Return to Vercel", next.map(|n| n.as_str().to_owned()).unwrap_or(dashboard));
+        let (status, title, message, mut actions) = match self {
+            Refusal::Invalid(error) => (
+                StatusCode::BAD_REQUEST,
+                "This link is not valid",
+                format!(
+                    "The address Vercel opened is incomplete or altered: {error}. Start the installation again from                      Vercel."
+                ),
+                vec![],
             ),
-            (header::SET_COOKIE, web::session_cookie(state.settings.secure_cookies(), &session_id)),
-        ],
-    )
-        .into_response()
+            Refusal::State(error) => (
+                StatusCode::BAD_REQUEST,
+                "This installation link is not valid here",
+                format!("Tether refused it because {error}. Nothing was sent to Vercel. Start the installation again."),
+                vec![action("Start again", "/install/start")],
+            ),
+            Refusal::Removed => {
+                tracing::info!(
+                    security_event = "callback_for_removed_installation",
+                    "a callback named a removed installation"
+                );
+                (
+                    StatusCode::GONE,
+                    "This installation was removed",
+                    "Vercel reported this installation as uninstalled, so Tether will not bring it back. Install the \
+                     integration again from Vercel."
+                        .to_owned(),
+                    vec![],
+                )
+            }
+            Refusal::Replayed { continue_to } => (
+                StatusCode::CONFLICT,
+                "This link was already used",
+                "Each installation link from Vercel works once. Continue where you were, or return to Vercel."
+                    .to_owned(),
+                continue_to.map(|to| action("Continue the installation", to)).into_iter().collect(),
+            ),
+            Refusal::Store => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "Tether could not save your installation. Return to Vercel and install again.".to_owned(),
+                vec![],
+            ),
+            Refusal::Exchange(error) => exchange_failure(error),
+            Refusal::Mismatch => (
+                StatusCode::BAD_REQUEST,
+                "This installation link does not match",
+                "The link's details disagree with what Vercel confirmed, so nothing was saved. Return to Vercel and \
+                 install again."
+                    .to_owned(),
+                vec![],
+            ),
+        };
+        actions.push(back);
+        web::render(state, status, error_view(status, title, message, actions)).await
+    }
+}
+
+fn exchange_failure(error: VercelError) -> (StatusCode, &'static str, String, Vec<Action>) {
+    let (status, title, message) = match error {
+        VercelError::InvalidGrant => (
+            StatusCode::BAD_REQUEST,
+            "This installation link has expired",
+            "Vercel no longer accepts this link's code: it was used already or is over 30 minutes old. Return to \
+             Vercel and install again."
+                .to_owned(),
+        ),
+        VercelError::RedirectMismatch { sent } => {
+            tracing::error!(
+                redirect_uri_sent = %sent,
+                "Vercel refused the redirect_uri: the integration's Redirect URL at Vercel must be exactly this value"
+            );
+            (
+                StatusCode::BAD_GATEWAY,
+                "The integration's Redirect URL does not match",
+                format!(
+                    "Vercel refused the installation because the integration's Redirect URL does not match this \
+                     server. The integration's owner must set the Redirect URL in Vercel's Integration Console to \
+                     exactly {sent} (or set TETHER_PUBLIC_URL to the address registered there). Then install again."
+                ),
+            )
+        }
+        VercelError::InvalidClient => {
+            tracing::error!(
+                "Vercel refused the client id or secret: check TETHER_VERCEL_CLIENT_ID and TETHER_VERCEL_CLIENT_SECRET"
+            );
+            (
+                StatusCode::BAD_GATEWAY,
+                "The integration is misconfigured",
+                "Vercel did not accept this integration's credentials, so nothing was saved. The integration's owner \
+                 has been told in the server's log. Return to Vercel and try again later."
+                    .to_owned(),
+            )
+        }
+        error => {
+            tracing::warn!(%error, "code exchange failed");
+            (
+                StatusCode::BAD_GATEWAY,
+                "Vercel did not confirm the installation",
+                "Tether could not exchange the code with Vercel. The code can only be tried once, so return to Vercel \
+                 and install again."
+                    .to_owned(),
+            )
+        }
+    };
+    (status, title, message, vec![])
 }
 
 /// The scope an installation acts in, as Vercel's token answer and the query agree on it.
@@ -235,46 +295,4 @@ fn agreed_identity(grant: &TokenGrant, params: &CallbackParams) -> Option<Identi
         return None;
     }
     Some(Identity { team_id, user_id })
-}
-
-async fn replayed(state: &AppState, headers: &HeaderMap, params: &CallbackParams) -> Response {
-    tracing::info!(configuration_id = params.configuration_id.as_str(), "a used callback was replayed");
-    let mut actions = Vec::new();
-    let owner = state.owned(headers, params.configuration_id.as_str()).await.is_ok();
-    if owner {
-        actions.push(action("Continue the installation", format!("/install/{}", params.configuration_id)));
-    }
-    actions.push(action("Return to Vercel", params.next.as_str()));
-    let page = error_view(
-        StatusCode::CONFLICT,
-        "This link was already used",
-        "Each installation link from Vercel works once. Continue where you were, or return to Vercel.",
-        actions,
-    );
-    web::render(state, StatusCode::CONFLICT, page).await
-}
-
-async fn removed(state: &AppState, next: &NextUrl) -> Response {
-    tracing::info!(security_event = "callback_for_removed_installation", "a callback named a removed installation");
-    fail(
-        state,
-        StatusCode::GONE,
-        "This installation was removed",
-        "Vercel reported this installation as uninstalled, so Tether will not bring it back. Install the \
-         integration again from Vercel.",
-        Some(next),
-    )
-    .await
-}
-
-/// Tether's own store failed: nothing was decided, so the user may simply try again.
-async fn try_again(state: &AppState, message: &str, next: &NextUrl) -> Response {
-    fail(state, StatusCode::SERVICE_UNAVAILABLE, "Please try again", message, Some(next)).await
-}
-
-async fn fail(state: &AppState, status: StatusCode, title: &str, message: &str, next: Option<&NextUrl>) -> Response {
-    let dashboard = state.settings.vercel.dashboard_url.to_string();
-    let back = next.map(|n| n.as_str().to_owned()).unwrap_or(dashboard);
-    let page = error_view(status, title, message, vec![action("Return to Vercel", back)]);
-    web::render(state, status, page).await
 }

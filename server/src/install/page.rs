@@ -14,7 +14,6 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{internal, vercel_error};
 use crate::{
     state::AppState,
     store::links::LinkStatus,
@@ -69,25 +68,25 @@ async fn load(
     configuration_id: &str,
     query: String,
 ) -> Result<InstallView, (AppError, Option<String>)> {
-    let owned = state.owned(headers, configuration_id).await.map_err(|e| (e, None))?;
-    let next = owned.session.next_url.clone();
+    let authorized = state.authorize(headers, configuration_id).await.map_err(|e| (e, None))?;
+    let next = authorized.session.next_url.clone();
     let fail = |e: AppError| (e, Some(next.clone()));
-    let (scope, projects) =
-        tokio::try_join!(owned.vercel.scope_name(), owned.vercel.all_projects()).map_err(|e| fail(vercel_error(e)))?;
-    let owner = owned.installation.owner_id();
-    let resources = state.provider.resources(owner).await.map_err(|e| fail(internal(e)))?;
+    let (scope, projects) = tokio::try_join!(authorized.vercel.scope_name(), authorized.vercel.all_projects())
+        .map_err(|e| fail(e.into()))?;
+    let owner = authorized.owner();
+    let resources = state.provider.resources(owner).await.map_err(|e| fail(e.into()))?;
     let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
     let links: HashMap<_, _> = state
         .store
         .links_of(configuration_id)
         .await
-        .map_err(|e| fail(internal(e)))?
+        .map_err(|e| fail(e.into()))?
         .into_iter()
         .map(|l| (l.project_id.clone(), l))
         .collect();
     let total_projects = projects.len();
     let needle = query.trim().to_lowercase();
-    let preselected = owned.session.current_project_id.as_deref();
+    let preselected = authorized.session.current_project_id.as_deref();
     let rows = projects
         .into_iter()
         .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(&needle))
@@ -105,7 +104,7 @@ async fn load(
                     RowState::Failed { message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
                 }
                 Some(l) if l.status == LinkStatus::Provisioning => {
-                    RowState::Failed { message: crate::configure::INTERRUPTED.to_owned() }
+                    RowState::Failed { message: crate::ops::INTERRUPTED.to_owned() }
                 }
                 Some(l) if l.status == LinkStatus::Clash => RowState::Clash {
                     keys: l.error.as_deref().unwrap_or_default().split(", ").map(str::to_owned).collect(),
@@ -127,7 +126,7 @@ async fn load(
         configuration_id: configuration_id.to_owned(),
         scope_note: scope.missing_scope.map(scope_note),
         scope_name: scope.name,
-        is_team: owned.installation.team_id.is_some(),
+        is_team: authorized.installation.team_id.is_some(),
         vendor_name: state.provider.name().to_owned(),
         projects: rows,
         total_projects,

@@ -10,16 +10,15 @@ use app::{
 };
 use futures::{stream, StreamExt};
 
-use super::{internal, vercel_error, Owned};
+use super::Authorized;
 use crate::{
     params::ProjectId,
-    state::AppState,
     store::links::{CreatedEnvVar, LinkProgress, LinkStatus},
     vercel::env::{CreatedEnv, EnvVarInput},
 };
 
 /// Provider values as Vercel env var inputs.
-pub(crate) fn inputs_of(values: &[crate::provider::EnvValue]) -> Vec<EnvVarInput> {
+pub(super) fn inputs_of(values: &[crate::provider::EnvValue]) -> Vec<EnvVarInput> {
     values.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect()
 }
 
@@ -78,10 +77,9 @@ fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)
     Ok(picks)
 }
 
-impl AppState {
-    pub(crate) async fn provision(
+impl Authorized<'_> {
+    pub async fn provision(
         &self,
-        owned: &Owned,
         choices: HashMap<String, String>,
         clashes: HashMap<String, String>,
     ) -> Result<LinkReport, AppError> {
@@ -90,7 +88,7 @@ impl AppState {
         let outcomes = stream::iter(picks)
             .map(|(project, choice)| {
                 let on_clash = clashes.get(project.as_str()).copied().unwrap_or(OnClash::Ask);
-                self.link_one(owned, project, choice, on_clash)
+                self.link_one(project, choice, on_clash)
             })
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()
@@ -98,15 +96,9 @@ impl AppState {
         Ok(LinkReport { outcomes })
     }
 
-    async fn link_one(
-        &self,
-        owned: &Owned,
-        project_id: ProjectId,
-        choice: Choice,
-        on_clash: OnClash,
-    ) -> ProjectOutcome {
+    async fn link_one(&self, project_id: ProjectId, choice: Choice, on_clash: OnClash) -> ProjectOutcome {
         let id = project_id.as_str().to_owned();
-        match self.try_link_one(owned, &project_id, choice, on_clash).await {
+        match self.try_link_one(&project_id, choice, on_clash).await {
             Ok(message) => ProjectOutcome { project_id: id, ok: true, message, clash: false },
             Err(error) => {
                 let message = error.to_string();
@@ -124,7 +116,7 @@ impl AppState {
                     status,
                     error: Some(&detail),
                 };
-                let recorded = self.store.set_link(owned.configuration_id.as_str(), progress).await;
+                let recorded = self.app.store.set_link(self.id(), progress).await;
                 if let Err(store_error) = recorded {
                     tracing::error!(%store_error, "cannot record a failed link");
                 }
@@ -135,20 +127,19 @@ impl AppState {
 
     async fn try_link_one(
         &self,
-        owned: &Owned,
         project_id: &ProjectId,
         choice: Choice,
         on_clash: OnClash,
     ) -> Result<String, AppError> {
-        let configuration_id = owned.configuration_id.as_str();
-        let owner = owned.installation.owner_id();
-        let existing = self.store.link(configuration_id, project_id.as_str()).await.map_err(internal)?;
+        let configuration_id = self.id();
+        let owner = self.owner();
+        let existing = self.app.store.link(configuration_id, project_id.as_str()).await?;
         if let Some(link) = existing.as_ref().filter(|l| l.status == LinkStatus::Linked) {
             return Ok(format!("Already connected ({})", link.resource_id.as_deref().unwrap_or("resource")));
         }
         // Also proves this installation may see the project.
-        let project = owned.vercel.project(project_id.as_str()).await.map_err(vercel_error)?;
-        let resources = self.provider.resources(owner).await.map_err(internal)?;
+        let project = self.vercel.project(project_id.as_str()).await?;
+        let resources = self.app.provider.resources(owner).await?;
         let resource = match choice {
             Choice::Existing(id) => resources
                 .into_iter()
@@ -159,12 +150,12 @@ impl AppState {
                     existing.and_then(|l| l.resource_id).and_then(|id| resources.into_iter().find(|r| r.id == id));
                 match earlier {
                     Some(resource) => resource,
-                    None => self.provider.create(owner, &project.name).await.map_err(internal)?,
+                    None => self.app.provider.create(owner, &project.name).await?,
                 }
             }
         };
-        let external_id = (owned.session.current_project_id.as_deref() == Some(project_id.as_str()))
-            .then_some(owned.session.external_id.as_deref())
+        let external_id = (self.session.current_project_id.as_deref() == Some(project_id.as_str()))
+            .then_some(self.session.external_id.as_deref())
             .flatten();
         let progress = LinkProgress {
             project_id: &project.id,
@@ -174,10 +165,10 @@ impl AppState {
             status: LinkStatus::Provisioning,
             error: None,
         };
-        self.store.set_link(configuration_id, progress).await.map_err(internal)?;
-        let vars = self.env_inputs(owner, &resource.id).await?;
-        let vars = self.settle_clashes(owned, &project.id, vars, on_clash).await?;
-        let written = self.write_env(owned, &project.id, &vars.write).await?;
+        self.app.store.set_link(configuration_id, progress).await?;
+        let vars = inputs_of(&self.app.provider.env_for(owner, &resource.id).await?);
+        let vars = self.settle_clashes(&project.id, vars, on_clash).await?;
+        let written = self.write_env(&project.id, &vars.write).await?;
         tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = written, "project linked");
         Ok(match vars.kept.is_empty() {
             true => format!("Connected to {}", resource.name),
@@ -191,12 +182,11 @@ impl AppState {
     /// replaced, theirs are deleted by id and ours written.
     async fn settle_clashes(
         &self,
-        owned: &Owned,
         project_id: &str,
         vars: Vec<EnvVarInput>,
         on_clash: OnClash,
     ) -> Result<Settled, AppError> {
-        let (_, others) = self.variables_at_vercel(owned, project_id).await?;
+        let (_, others) = self.variables_at_vercel(project_id).await?;
         let theirs: Vec<_> = others
             .into_iter()
             .filter(|p| vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.contains(&t.as_str()))))
@@ -213,7 +203,7 @@ impl AppState {
             }
             OnClash::Replace => {
                 for env_id in theirs.iter().filter_map(|p| p.id.as_deref()) {
-                    owned.vercel.delete_env(project_id, env_id).await.map_err(vercel_error)?;
+                    self.vercel.delete_env(project_id, env_id).await?;
                 }
                 tracing::info!(project_id, keys = %keys.join(","), "replaced variables made outside Tether, as the user chose");
                 Ok(Settled { write: vars, kept: Vec::new() })
@@ -225,15 +215,14 @@ impl AppState {
     /// recorded, or by Vercel's mark of this installation (a write a crash cut short before it
     /// was recorded); their ids include recorded ones Vercel no longer lists. The rest belong to
     /// someone else, whatever their key.
-    pub(crate) async fn variables_at_vercel(
+    pub(super) async fn variables_at_vercel(
         &self,
-        owned: &Owned,
         project_id: &str,
     ) -> Result<(Vec<String>, Vec<CreatedEnv>), AppError> {
-        let configuration_id = owned.configuration_id.as_str();
-        let mut ours = self.store.env_var_ids(configuration_id, project_id).await.map_err(internal)?;
+        let configuration_id = self.id();
+        let mut ours = self.app.store.env_var_ids(configuration_id, project_id).await?;
         let mut others = Vec::new();
-        for var in owned.vercel.list_env(project_id).await.map_err(vercel_error)? {
+        for var in self.vercel.list_env(project_id).await? {
             let recorded = var.id.as_ref().is_some_and(|id| ours.contains(id));
             let marked = var.configuration_id.as_deref() == Some(configuration_id);
             match var.id {
@@ -245,36 +234,19 @@ impl AppState {
         Ok((ours, others))
     }
 
-    /// The env vars a resource gives a project, in Vercel's types and targets.
-    pub(crate) async fn env_inputs(&self, owner: &str, resource_id: &str) -> Result<Vec<EnvVarInput>, AppError> {
-        let values = self.provider.env_for(owner, resource_id).await.map_err(internal)?;
-        Ok(inputs_of(&values))
-    }
-
     /// Rewrites a linked project's variables (a rotation): keys someone else has since taken
     /// over are left to them, as Connect's "keep yours" would.
-    pub(crate) async fn rewrite_env(
-        &self,
-        owned: &Owned,
-        project_id: &str,
-        vars: &[EnvVarInput],
-    ) -> Result<usize, AppError> {
-        let settled = self.settle_clashes(owned, project_id, vars.to_vec(), OnClash::Keep).await?;
-        self.write_env(owned, project_id, &settled.write).await
+    pub(super) async fn rewrite_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<usize, AppError> {
+        let settled = self.settle_clashes(project_id, vars.to_vec(), OnClash::Keep).await?;
+        self.write_env(project_id, &settled.write).await
     }
 
     /// One batched upsert into a project. What Vercel created is recorded even when some keys
     /// were refused (unlinking needs those ids); refused keys are then reported by name.
-    pub(crate) async fn write_env(
-        &self,
-        owned: &Owned,
-        project_id: &str,
-        vars: &[EnvVarInput],
-    ) -> Result<usize, AppError> {
-        let outcome =
-            owned.vercel.upsert_env(owned.configuration_id.as_str(), project_id, vars).await.map_err(vercel_error)?;
+    async fn write_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<usize, AppError> {
+        let outcome = self.vercel.upsert_env(self.id(), project_id, vars).await?;
         let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
-        self.store.complete_link(owned.configuration_id.as_str(), project_id, &created).await.map_err(internal)?;
+        self.app.store.complete_link(self.id(), project_id, &created).await?;
         if !outcome.failed.is_empty() {
             let keys: Vec<String> =
                 outcome.failed.iter().map(|f| format!("{} ({})", f.key.as_deref().unwrap_or("?"), f.message)).collect();

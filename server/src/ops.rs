@@ -1,0 +1,141 @@
+//! What a browser may do to an installation it has proven it owns, between the handlers (which
+//! parse and render) and the store, Vercel and the provider (which each do one thing). Every
+//! operation starts from an [`Authorized`] installation, so none can forget the session check.
+
+mod manage;
+mod provision;
+
+use app::AppError;
+use axum::http::HeaderMap;
+
+pub use manage::INTERRUPTED;
+
+use crate::{
+    params::ConfigurationId,
+    provider::ProviderError,
+    seal::SealError,
+    secret::AccessToken,
+    state::AppState,
+    store::{
+        installations::{token_binding, InstallationRow, InstallationStatus},
+        sessions::SessionRow,
+        StoreError,
+    },
+    vercel::{self, VercelError},
+    web,
+};
+
+/// An installation the current browser's session may act on, with its token opened.
+pub struct Authorized<'a> {
+    app: &'a AppState,
+    pub configuration_id: ConfigurationId,
+    pub session: SessionRow,
+    pub installation: InstallationRow,
+    pub vercel: vercel::Installation,
+}
+
+impl AppState {
+    /// Unknown ids and ids this browser has no session for are the same answer: `NotYours`.
+    pub async fn authorize(&self, headers: &HeaderMap, configuration_id: &str) -> Result<Authorized<'_>, AppError> {
+        let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
+        let hash = web::session_hash(headers, self.settings.secure_cookies()).ok_or(AppError::NotYours)?;
+        let session = self.store.session_for(&hash, configuration_id.as_str()).await?.ok_or(AppError::NotYours)?;
+        let installation = self
+            .store
+            .installation(configuration_id.as_str())
+            .await?
+            .filter(|i| i.status == InstallationStatus::Active)
+            .ok_or(AppError::NotYours)?;
+        let token =
+            self.settings.sealer.open_string(&installation.sealed_token, &token_binding(configuration_id.as_str()))?;
+        // Every caller is a request handler: none may keep the user waiting on Vercel for long.
+        let vercel = self
+            .vercel
+            .as_installation(AccessToken::new(token), installation.team_id.clone())
+            .with_budget(vercel::REQUEST_BUDGET);
+        Ok(Authorized { app: self, configuration_id, session, installation, vercel })
+    }
+}
+
+impl Authorized<'_> {
+    pub fn id(&self) -> &str {
+        self.configuration_id.as_str()
+    }
+
+    /// The vendor's account this installation maps to.
+    pub fn owner(&self) -> &str {
+        self.installation.owner_id()
+    }
+
+    /// The install popup is done: where the browser goes back to at Vercel.
+    pub async fn finish(&self) -> Result<String, AppError> {
+        self.app.store.mark_finished(self.id()).await?;
+        Ok(self.session.next_url.clone())
+    }
+}
+
+/// The cause is logged in full; the browser gets only the generic message.
+fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "internal error");
+    AppError::Internal
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        internal(error)
+    }
+}
+
+impl From<SealError> for AppError {
+    fn from(error: SealError) -> Self {
+        tracing::error!(%error, "a stored secret does not open");
+        AppError::Internal
+    }
+}
+
+impl From<ProviderError> for AppError {
+    fn from(error: ProviderError) -> Self {
+        match error {
+            ProviderError::UnknownResource(_) => {
+                AppError::BadRequest("That resource does not exist for this account.".into())
+            }
+            ProviderError::Failed(_) => internal(error),
+        }
+    }
+}
+
+impl From<VercelError> for AppError {
+    fn from(error: VercelError) -> Self {
+        use VercelError as E;
+        tracing::warn!(%error, "Vercel call failed");
+        match error {
+            E::Disabled => AppError::Vercel(
+                "this installation is disabled at Vercel (did its owner leave the team?). Reinstall the integration \
+                 from Vercel."
+                    .into(),
+            ),
+            E::Unauthorized => AppError::Vercel(
+                "Vercel no longer accepts this installation's access. Reinstall the integration from Vercel.".into(),
+            ),
+            E::MissingScope(scope) => AppError::Vercel(scope.fix()),
+            E::RateLimited => {
+                AppError::Vercel("Vercel is rate limiting requests right now. Wait a minute and try again.".into())
+            }
+            E::Busy { retry_after } => AppError::Busy {
+                message: format!(
+                    "Vercel asked Tether to wait about {} s before going on. Nothing was lost: try again in a moment.",
+                    retry_after.as_secs().max(1)
+                ),
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
+            E::Api { status: 404, .. } => {
+                AppError::Vercel("this installation cannot see that project any more.".into())
+            }
+            E::Pagination { endpoint } => AppError::Vercel(format!(
+                "{endpoint} kept answering with pages Tether had already seen, so the project list cannot be read. \
+                 Try again later."
+            )),
+            _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
+        }
+    }
+}
