@@ -14,6 +14,8 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub public_url: Url,
     pub database_url: String,
+    /// Pool size and whether migrations run at start.
+    pub database: crate::store::Options,
     pub data_dir: PathBuf,
     pub site_root: PathBuf,
     pub log_json: bool,
@@ -151,6 +153,8 @@ struct FileServer {
     log_format: Option<String>,
     client_ip_header: Option<String>,
     request_timeout_secs: Option<u64>,
+    database_max_connections: Option<u32>,
+    migrate_at_start: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +284,30 @@ impl Settings {
             }),
             None => file.server.request_timeout_secs.unwrap_or(30),
         };
+        let max_connections = match env("TETHER_DATABASE_MAX_CONNECTIONS") {
+            Some(text) => text.parse::<u32>().ok().filter(|n| *n > 0).unwrap_or_else(|| {
+                problems.push(format!("TETHER_DATABASE_MAX_CONNECTIONS must be a positive whole number, got `{text}`"));
+                8
+            }),
+            None => file.server.database_max_connections.unwrap_or(8),
+        };
+        let migrate = match env("TETHER_MIGRATE_AT_START").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                problems.push(format!("TETHER_MIGRATE_AT_START must be true or false, got `{other}`"));
+                true
+            }
+            None => file.server.migrate_at_start.unwrap_or(true),
+        };
+        let database_url = pick(
+            "TETHER_DATABASE_URL",
+            &file.server.database_url,
+            &format!("sqlite://{}/tether.db", data_dir.display()),
+        );
+        if let Err(error) = crate::store::Backend::of_url(&database_url) {
+            problems.push(format!("TETHER_DATABASE_URL: {error}"));
+        }
         let log_format = pick("TETHER_LOG_FORMAT", &file.server.log_format, "text");
         if !["text", "json"].contains(&log_format.as_str()) {
             problems.push(format!("TETHER_LOG_FORMAT must be text or json, got `{log_format}`"));
@@ -338,11 +366,8 @@ impl Settings {
         Ok(Self {
             addr,
             public_url,
-            database_url: pick(
-                "TETHER_DATABASE_URL",
-                &file.server.database_url,
-                &format!("sqlite://{}/tether.db", data_dir.display()),
-            ),
+            database_url,
+            database: crate::store::Options { max_connections, migrate },
             site_root: PathBuf::from(pick("TETHER_SITE_ROOT", &file.server.site_root, "target/site")),
             data_dir,
             log_json: log_format == "json",

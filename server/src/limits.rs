@@ -2,78 +2,120 @@
 //! is one exchange call to Vercel and one stored hash), `/install/start` and the server
 //! functions. A flood from one client gets 429 with `Retry-After`; other clients go on.
 //!
+//! The bookkeeping is in the database, so every instance behind a load balancer counts against
+//! the same allowance (a generic cell rate algorithm: one row per client and route, holding when
+//! its next request is due). An instance remembers a refusal until it expires, so a flood costs
+//! the database one write per allowed request, not one per request.
+//!
 //! The client is the peer address, or, behind a load balancer, the last address in the header
 //! `TETHER_CLIENT_IP_HEADER` names (the one the balancer appended; earlier ones are the
 //! client's own claims).
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+};
 
 use axum::{
     body::Body,
-    extract::ConnectInfo,
-    http::{HeaderName, Request, Response, StatusCode},
-};
-use tower_governor::{
-    governor::{GovernorConfig, GovernorConfigBuilder},
-    key_extractor::KeyExtractor,
-    GovernorError, GovernorLayer,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderName, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
 };
 
-#[derive(Debug, Clone)]
-pub struct ClientIp {
-    pub header: Option<HeaderName>,
-}
-
-impl KeyExtractor for ClientIp {
-    type Key = IpAddr;
-
-    fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
-        let forwarded = self.header.as_ref().and_then(|name| {
-            let values = request.headers().get_all(name);
-            let last = values.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).last()?;
-            last.trim().parse::<IpAddr>().ok()
-        });
-        let peer = || request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
-        forwarded.or_else(peer).ok_or(GovernorError::UnableToExtractKey)
-    }
-}
+use crate::store::{now_ms, Store};
 
 /// A limit: a burst a person never reaches, then a steady refill.
 pub struct Limit {
+    /// Names the route's bucket, shared by every instance.
+    pub name: &'static str,
     pub burst: u32,
     pub refill_every_ms: u64,
 }
 
 /// Each installation link is one exchange at Vercel: 30 at once, then one every 2 s.
-pub const CALLBACK: Limit = Limit { burst: 30, refill_every_ms: 2_000 };
+pub const CALLBACK: Limit = Limit { name: "callback", burst: 30, refill_every_ms: 2_000 };
+/// Starting the external flow costs a state and a redirect: the same allowance, counted apart.
+pub const START: Limit = Limit { name: "start", burst: 30, refill_every_ms: 2_000 };
 /// The hydrated popup links one project per request: room for a 300-project team at once.
-pub const SERVER_FUNCTIONS: Limit = Limit { burst: 300, refill_every_ms: 50 };
+pub const SERVER_FUNCTIONS: Limit = Limit { name: "api", burst: 300, refill_every_ms: 50 };
 
-pub fn layer(limit: &Limit, client: &ClientIp) -> GovernorLayer<ClientIp, governor::middleware::NoOpMiddleware, Body> {
-    let config: GovernorConfig<ClientIp, _> = GovernorConfigBuilder::default()
-        .per_millisecond(limit.refill_every_ms)
-        .burst_size(limit.burst)
-        .key_extractor(client.clone())
-        .finish()
-        .unwrap_or_else(|| unreachable!("a non-zero burst and period always build"));
-    GovernorLayer::new(Arc::new(config)).error_handler(too_many)
+/// One route's limiter, as middleware state.
+#[derive(Clone)]
+pub struct Limiter(Arc<Inner>);
+
+struct Inner {
+    limit: &'static Limit,
+    store: Store,
+    client_ip_header: Option<HeaderName>,
+    /// Clients this instance saw refused, until when (Unix ms).
+    refused: Mutex<HashMap<IpAddr, i64>>,
 }
 
-fn too_many(error: GovernorError) -> Response<Body> {
-    let (status, wait, message) = match error {
-        GovernorError::TooManyRequests { wait_time, .. } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(wait_time.max(1)),
-            format!("Too many requests from this address. Try again in {} s.", wait_time.max(1)),
-        ),
-        GovernorError::UnableToExtractKey => {
-            (StatusCode::INTERNAL_SERVER_ERROR, None, "The client address could not be read.".to_owned())
-        }
-        GovernorError::Other { code, msg, .. } => (code, None, msg.unwrap_or_default()),
-    };
-    let mut response = Response::builder().status(status).header("content-type", "text/plain; charset=utf-8");
-    if let Some(wait) = wait {
-        response = response.header("retry-after", wait);
+impl Limiter {
+    pub fn new(limit: &'static Limit, store: Store, client_ip_header: Option<HeaderName>) -> Self {
+        Self(Arc::new(Inner { limit, store, client_ip_header, refused: Mutex::new(HashMap::new()) }))
     }
-    response.body(Body::from(message)).unwrap_or_else(|_| Response::new(Body::empty()))
+
+    fn client(&self, request: &Request) -> Option<IpAddr> {
+        let forwarded = self.0.client_ip_header.as_ref().and_then(|name| {
+            let values = request.headers().get_all(name);
+            let last = values.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).last()?;
+            last.trim().parse::<IpAddr>().ok()
+        });
+        let peer = || request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        forwarded.or_else(peer)
+    }
+
+    /// `Ok(None)` to go on, `Ok(Some(ms))` to wait that long.
+    async fn check(&self, client: IpAddr) -> Result<Option<i64>, crate::store::StoreError> {
+        let now = now_ms();
+        let known = self.0.refused.lock().map(|refused| refused.get(&client).copied()).unwrap_or_default();
+        if let Some(until) = known.filter(|until| *until > now) {
+            return Ok(Some(until - now));
+        }
+        let limit = self.0.limit;
+        let bucket = format!("{}:{client}", limit.name);
+        let wait = self.0.store.take_rate(&bucket, now, limit.refill_every_ms as i64, limit.burst as i64).await?;
+        if let Ok(mut refused) = self.0.refused.lock() {
+            // Expired entries go whenever one is written, so the map stays as small as the flood.
+            refused.retain(|_, until| *until > now);
+            if let Some(wait) = wait {
+                refused.insert(client, now + wait);
+            }
+        }
+        Ok(wait)
+    }
+}
+
+/// Middleware: refuses a client over its allowance before the handler runs.
+pub async fn enforce(State(limiter): State<Limiter>, request: Request, next: Next) -> Response {
+    let Some(client) = limiter.client(&request) else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, None, "The client address could not be read.".into());
+    };
+    match limiter.check(client).await {
+        Ok(None) => next.run(request).await,
+        Ok(Some(wait_ms)) => {
+            let secs = (wait_ms as u64).div_ceil(1000).max(1);
+            text(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(secs),
+                format!("Too many requests from this address. Try again in {secs} s."),
+            )
+        }
+        Err(error) => {
+            tracing::error!(%error, "the rate limit cannot be read");
+            text(StatusCode::SERVICE_UNAVAILABLE, Some(1), "Please try again in a moment.".into())
+        }
+    }
+}
+
+fn text(status: StatusCode, retry_after: Option<u64>, message: String) -> Response {
+    let mut response = (status, [("content-type", "text/plain; charset=utf-8")], Body::from(message)).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert("retry-after", secs.into());
+    }
+    response
 }

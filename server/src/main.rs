@@ -1,9 +1,11 @@
 use anyhow::Context;
 use server::{config::Settings, startup};
 
-const USAGE: &str = "usage: server [check-config | rewrap]
+const USAGE: &str = "usage: server [check-config | migrate | rewrap]
   (no argument)  serve Tether with the settings from Leptos.toml and TETHER_* variables
   check-config   check the settings and print what to enter in Vercel's Integration Console
+  migrate        apply the database migrations this build has, then exit (for operators who
+                 run them once before rolling out instances with TETHER_MIGRATE_AT_START=false)
   rewrap         re-seal every stored secret under the first key of TETHER_SEAL_KEYS";
 
 #[tokio::main]
@@ -24,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
             };
         }
         Some("rewrap") => return rewrap().await,
+        Some("migrate") => return migrate().await,
         Some(_) => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -37,13 +40,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let settings = match Settings::load() {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("tether: {error}");
-            std::process::exit(2);
-        }
-    };
+    let settings = settings_or_exit();
     let addr = settings.addr;
     let public_url = settings.public_url.clone();
     let sandbox = settings.sandbox.then(|| settings.vercel.dashboard_url.clone());
@@ -61,16 +58,38 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Moves every sealed value to the newest key, so an old key can then be removed.
-async fn rewrap() -> anyhow::Result<()> {
-    let settings = match Settings::load() {
+/// The settings, or the problems with them and exit status 2.
+fn settings_or_exit() -> Settings {
+    match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("tether: {error}");
             std::process::exit(2);
         }
-    };
-    let store = server::store::Store::connect(&settings.database_url).await.context("cannot open the database")?;
+    }
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    let settings = settings_or_exit();
+    let options = server::store::Options { migrate: false, ..settings.database };
+    let store = server::store::Store::connect_with(&settings.database_url, options)
+        .await
+        .context("cannot open the database")?;
+    let before = store.schema().await?;
+    store.migrate().await.context("migrations stopped")?;
+    match before {
+        server::store::Schema::Behind(applied) => println!("migrate: applied {applied:?}; the schema is current"),
+        _ => println!("migrate: the schema was already current"),
+    }
+    Ok(())
+}
+
+/// Moves every sealed value to the newest key, so an old key can then be removed.
+async fn rewrap() -> anyhow::Result<()> {
+    let settings = settings_or_exit();
+    let store = server::store::Store::connect_with(&settings.database_url, settings.database)
+        .await
+        .context("cannot open the database")?;
     let outcome = store.rewrap(&settings.sealer).await.context("rewrap stopped")?;
     let current = settings.sealer.current_key_id();
     println!(

@@ -23,7 +23,7 @@ use crate::{
     limits,
     provider::BuiltinProvider,
     state::{AppState, Inner},
-    store::Store,
+    store::{Schema, Store},
     vercel::Vercel,
     web,
 };
@@ -41,7 +41,7 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // Leptos renders on tokio; a second call (several servers in one test process) is harmless.
     let _ = any_spawner::Executor::init_tokio();
-    let store = Store::connect(&settings.database_url).await?;
+    let store = Store::connect_with(&settings.database_url, settings.database).await?;
     let provider = BuiltinProvider::new(store.clone(), settings.sealer.clone(), settings.provider.clone());
     if settings.sandbox {
         provider.seed_demo(&[vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID, vercel_sim::HOBBY_TEAM_ID]).await?;
@@ -118,7 +118,10 @@ pub fn router(state: AppState) -> Router {
     let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
     let https = state.settings.secure_cookies();
     let request_timeout = state.settings.request_timeout;
-    let client = limits::ClientIp { header: state.settings.client_ip_header.clone() };
+    let limit = |limit: &'static limits::Limit| {
+        let limiter = limits::Limiter::new(limit, state.store.clone(), state.settings.client_ip_header.clone());
+        middleware::from_fn_with_state(limiter, limits::enforce)
+    };
     let same_origin = web::SameOrigin {
         origin: state.settings.public_url.origin().ascii_serialization(),
         secure_cookies: state.settings.secure_cookies(),
@@ -127,12 +130,12 @@ pub fn router(state: AppState) -> Router {
     // and rate limited per client as a group.
     let api = Router::new()
         .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
-        .layer(limits::layer(&limits::SERVER_FUNCTIONS, &client));
+        .layer(limit(&limits::SERVER_FUNCTIONS));
     Router::new()
         .merge(api)
         .route("/", get(landing))
-        .route("/callback", get(callback).layer(limits::layer(&limits::CALLBACK, &client)))
-        .route("/install/start", get(start).layer(limits::layer(&limits::CALLBACK, &client)))
+        .route("/callback", get(callback).layer(limit(&limits::CALLBACK)))
+        .route("/install/start", get(start).layer(limit(&limits::START)))
         .route("/configure", get(configure_page))
         .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
@@ -157,14 +160,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Ready to serve: the database answers and every sealed value has its key configured.
+/// Ready to serve: the database answers, its schema is the one this build expects, and every
+/// sealed value has its key configured.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = state.store.ping().await.is_ok();
+    let schema = state.store.schema().await;
+    let database = schema.is_ok();
+    let migrations = match &schema {
+        Ok(Schema::Current) => "current".to_owned(),
+        Ok(Schema::Behind(missing)) => format!("behind: {missing:?} not applied (run `server migrate`)"),
+        Ok(Schema::Ahead(unknown)) => format!("ahead: {unknown:?} applied by a newer Tether"),
+        Err(_) => "unknown".to_owned(),
+    };
     let missing = &state.key_report.missing;
-    let ready = database && missing.is_empty();
+    let ready = matches!(schema, Ok(Schema::Current | Schema::Ahead(_))) && missing.is_empty();
     let body = serde_json::json!({
         "ready": ready,
         "database": if database { "ok" } else { "unreachable" },
+        "migrations": migrations,
         "sealed_values": state.key_report.rows,
         "sealed_under_missing_keys": missing,
     });

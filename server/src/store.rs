@@ -1,24 +1,108 @@
-//! The database: SQLite by default (WAL, one file), with migrations applied at start.
+//! The database: SQLite by default (WAL, one file), PostgreSQL for many instances; the URL's
+//! scheme picks. Both run the same SQL through sqlx's `Any` driver, each with its own migrations.
+
+/// A status stored as its lowercase name in a TEXT column, read and written the same way by
+/// both backends (sqlx's derive knows each backend, not `Any`).
+macro_rules! text_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl sqlx::Type<sqlx::Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                match <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)? {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!("`{other}` is not a {}", stringify!($name)).into()),
+                }
+            }
+        }
+    };
+}
 
 pub mod housekeeping;
 pub mod inbox;
 pub mod installations;
 pub mod links;
+pub mod rate_limits;
 pub mod resources;
 pub mod sealed;
 pub mod sessions;
 pub mod webhook_effects;
 
-use std::{str::FromStr, time::Duration};
+use std::str::FromStr;
 
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+    sqlite::SqliteConnectOptions,
+    AnyPool, Executor,
 };
+
+/// One connection of either backend: what effects inside a transaction write through.
+pub type Conn = sqlx::AnyConnection;
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub(crate) pool: SqlitePool,
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+/// Which database the URL named. The SQL is shared; only what the two lock differently (a
+/// claim on the webhook inbox) and their migrations differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one writer at a time: a single instance.
+    Sqlite,
+    /// Shared by any number of instances.
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        match url.split_once(':').map(|(scheme, _)| scheme) {
+            Some("sqlite") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            other => Err(StoreError::Unsupported(format!(
+                "the database URL must start with sqlite:// or postgres://, got `{}:`",
+                other.unwrap_or_default()
+            ))),
+        }
+    }
+
+    fn migrator(self) -> Migrator {
+        let mut migrator = match self {
+            Self::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Self::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        // In a rolling upgrade the new build migrates first; the old instances still running
+        // (or restarting) must not refuse the newer, additive schema.
+        migrator.set_ignore_missing(true);
+        migrator
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +113,17 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// Whether the database's schema is the one this build expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schema {
+    Current,
+    /// Migrations this build has that the database has not applied (run `server migrate`).
+    Behind(Vec<i64>),
+    /// Migrations the database has that this build does not know: a newer Tether ran here, as
+    /// in a rolling upgrade. Migrations only add, so this build still works.
+    Ahead(Vec<i64>),
 }
 
 pub fn now_ms() -> i64 {
@@ -52,26 +147,92 @@ pub fn private_file(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
+/// How the pool is sized and when migrations run.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub max_connections: u32,
+    /// Apply pending migrations while connecting (the default); off for operators who run
+    /// `server migrate` once before rolling out instances.
+    pub migrate: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_connections: 8, migrate: true }
+    }
+}
+
 impl Store {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::Unsupported(format!(
-                "only sqlite: database URLs are supported so far, got `{}`",
-                url.split(':').next().unwrap_or_default()
-            )));
+        Self::connect_with(url, Options::default()).await
+    }
+
+    pub async fn connect_with(url: &str, options: Options) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let mut url = url.to_owned();
+        let pool = AnyPoolOptions::new().max_connections(options.max_connections);
+        let pool = match backend {
+            Backend::Sqlite => {
+                let file = SqliteConnectOptions::from_str(&url)?;
+                private_file(file.get_filename()).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+                if !url.contains("mode=") {
+                    url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                }
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL: readers never wait for the writer. FULL: a 2xx to Vercel's webhook
+                        // or a finished install must survive a power loss, not only a crash.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+            }
+            Backend::Postgres => pool,
+        };
+        let pool = pool.connect_with(AnyConnectOptions::from_str(&url)?).await?;
+        let store = Self { pool, backend };
+        if options.migrate {
+            store.migrate().await?;
         }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a 2xx to Vercel's webhook or a finished install must survive a power loss,
-            // not only a crash of the process.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        private_file(options.get_filename()).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations this build has and the database lacks. Safe to run from several
+    /// instances at once: the migrator takes a lock on PostgreSQL.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.backend.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Compares the applied migrations with this build's, for `/readyz`.
+    pub async fn schema(&self) -> Result<Schema, StoreError> {
+        let applied: Vec<i64> =
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(applied) => applied,
+                // No table yet: nothing was ever applied.
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(error) => return Err(error.into()),
+            };
+        let known: Vec<i64> = self.backend.migrator().iter().map(|m| m.version).collect();
+        let ahead: Vec<i64> = applied.iter().filter(|v| !known.contains(v)).copied().collect();
+        let behind: Vec<i64> = known.iter().filter(|v| !applied.contains(v)).copied().collect();
+        Ok(match (ahead.is_empty(), behind.is_empty()) {
+            (false, _) => Schema::Ahead(ahead),
+            (true, false) => Schema::Behind(behind),
+            (true, true) => Schema::Current,
+        })
     }
 
     /// A round trip to the database, for `/readyz`.

@@ -122,6 +122,40 @@ fn bench() -> Result<()> {
     sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "webhooks"]))
 }
 
+/// The integration tests again, each against a PostgreSQL database of its own, when
+/// TETHER_TEST_POSTGRES_URL names a server whose role may create databases. Without it the run
+/// says how many tests did not run there.
+fn postgres_pass() -> Result<()> {
+    let Ok(url) = std::env::var("TETHER_TEST_POSTGRES_URL") else {
+        let count = integration_tests()?.len();
+        step(&format!(
+            "PostgreSQL pass SKIPPED: {count} integration tests did not run against PostgreSQL because \
+             TETHER_TEST_POSTGRES_URL is unset (set it to e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+        ));
+        return Ok(());
+    };
+    step("Integration tests again, against PostgreSQL (a database per test)");
+    sh(Command::new("cargo")
+        .args(["test", "-p", "server", "--test", "it", "--", "--skip", SQLITE_ONLY])
+        .env("TETHER_TEST_BACKEND", "postgres")
+        .env("TETHER_TEST_POSTGRES_URL", url))?;
+    let about_sqlite = integration_tests()?.iter().filter(|name| name.contains(SQLITE_ONLY)).count();
+    step(&format!("PostgreSQL pass: skipped {about_sqlite} tests about SQLite's own files (named `{SQLITE_ONLY}…`)"));
+    Ok(())
+}
+
+/// Tests named so check SQLite itself (its files and their modes): not applicable to PostgreSQL.
+const SQLITE_ONLY: &str = "::sqlite_";
+
+fn integration_tests() -> Result<Vec<String>> {
+    let listed = Command::new("cargo")
+        .args(["test", "-q", "-p", "server", "--test", "it", "--", "--list", "--format", "terse"])
+        .output()
+        .context("listing the integration tests")?;
+    let names = String::from_utf8_lossy(&listed.stdout);
+    Ok(names.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())
+}
+
 fn test(root: &Path) -> Result<()> {
     tools::ensure_all(root)?;
     step("Formatting");
@@ -154,6 +188,7 @@ fn test(root: &Path) -> Result<()> {
     step("Unit and integration tests (server against the in-process simulator)");
     // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
     sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim"]))?;
+    postgres_pass()?;
     build_release(root)?;
     step("Playwright specs in Chromium");
     sh(Command::new("npx")

@@ -1,8 +1,8 @@
 //! The inbox: every verified event, once, with what the worker did with it.
 
-use sqlx::{FromRow, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 
-use super::{now_ms, Store, StoreError};
+use super::{now_ms, Backend, Conn, Store, StoreError};
 
 pub struct NewEvent<'a> {
     pub id: &'a str,
@@ -22,8 +22,7 @@ pub struct StoredEvent {
 }
 
 /// Where an event stands in the inbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventState {
     /// Stored and acknowledged, not yet applied (or to be tried again).
     Pending,
@@ -33,6 +32,8 @@ pub enum EventState {
     Failed,
 }
 
+text_enum!(EventState { Pending => "pending", Done => "done", Failed => "failed" });
+
 /// Failures back off from 1 s, doubling, to at most five minutes; after this many, the event is
 /// parked as failed for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -40,19 +41,19 @@ pub const MAX_ATTEMPTS: i64 = 12;
 /// An event this worker claimed: its effect and its outcome are written in the same transaction
 /// as the claim, so the event is applied exactly once or not at all.
 pub struct Claim {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     id: String,
 }
 
 impl Claim {
     /// Where the effect writes: inside the claim's transaction.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
+    pub fn conn(&mut self) -> &mut Conn {
         &mut self.tx
     }
 
     /// Records what was done and commits claim, effect and outcome together.
     pub async fn finish(mut self, outcome: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE webhook_events SET outcome = ? WHERE id = ?")
+        sqlx::query("UPDATE webhook_events SET outcome = $1 WHERE id = $2")
             .bind(outcome)
             .bind(&self.id)
             .execute(&mut *self.tx)
@@ -62,18 +63,31 @@ impl Claim {
 }
 
 impl Store {
-    /// Claims a pending event; `None` when another worker has it already. Writing first takes
-    /// SQLite's write lock at once.
+    /// Claims a pending event; `None` when another worker, in this process or another, has it.
+    /// PostgreSQL skips a row another transaction holds instead of waiting for it; SQLite has one
+    /// writer, and writing first takes its write lock at once.
     pub async fn claim_event(&self, id: &str) -> Result<Option<Claim>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let claimed = sqlx::query("UPDATE webhook_events SET state = ?, processed_at = ? WHERE id = ? AND state = ?")
-            .bind(EventState::Done)
-            .bind(now_ms())
-            .bind(id)
-            .bind(EventState::Pending)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        if self.backend == Backend::Postgres {
+            let free: Option<String> =
+                sqlx::query_scalar("SELECT id FROM webhook_events WHERE id = $1 AND state = $2 FOR UPDATE SKIP LOCKED")
+                    .bind(id)
+                    .bind(EventState::Pending)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if free.is_none() {
+                return Ok(None);
+            }
+        }
+        let claimed =
+            sqlx::query("UPDATE webhook_events SET state = $1, processed_at = $2 WHERE id = $3 AND state = $4")
+                .bind(EventState::Done)
+                .bind(now_ms())
+                .bind(id)
+                .bind(EventState::Pending)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         Ok((claimed == 1).then(|| Claim { tx, id: id.to_owned() }))
     }
 
@@ -82,7 +96,7 @@ impl Store {
         let now = now_ms();
         let result = sqlx::query(
             "INSERT INTO webhook_events (id, kind, configuration_id, body, created_at, received_at, next_attempt_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
         )
         .bind(event.id)
         .bind(event.kind)
@@ -99,7 +113,7 @@ impl Store {
     pub async fn due_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, kind, body, created_at, attempts FROM webhook_events \
-             WHERE state = ? AND next_attempt_at <= ? ORDER BY received_at, id LIMIT ?",
+             WHERE state = $1 AND next_attempt_at <= $2 ORDER BY received_at, id LIMIT $3",
         )
         .bind(EventState::Pending)
         .bind(now_ms())
@@ -113,8 +127,8 @@ impl Store {
         let backoff_ms = (1000i64 << attempts.min(9)).min(5 * 60 * 1000);
         let state = if attempts >= MAX_ATTEMPTS { EventState::Failed } else { EventState::Pending };
         sqlx::query(
-            "UPDATE webhook_events SET attempts = ?, next_attempt_at = ?, state = ?, outcome = ? \
-             WHERE id = ? AND state = ?",
+            "UPDATE webhook_events SET attempts = $1, next_attempt_at = $2, state = $3, outcome = $4 \
+             WHERE id = $5 AND state = $6",
         )
         .bind(attempts)
         .bind(now_ms() + backoff_ms)
@@ -129,7 +143,7 @@ impl Store {
 
     /// (state, outcome) of one event, for tests and operators.
     pub async fn event_state(&self, id: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
-        Ok(sqlx::query_as("SELECT state, outcome FROM webhook_events WHERE id = ?")
+        Ok(sqlx::query_as("SELECT state, outcome FROM webhook_events WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)

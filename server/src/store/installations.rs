@@ -31,7 +31,7 @@ impl Store {
     /// Claims a code. False when it was claimed before: a replay, or a concurrent duplicate.
     pub async fn claim_code(&self, code_hash: &str, configuration_id: &str) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "INSERT INTO used_codes (code_hash, configuration_id, used_at) VALUES (?, ?, ?) \
+            "INSERT INTO used_codes (code_hash, configuration_id, used_at) VALUES ($1, $2, $3) \
              ON CONFLICT (code_hash) DO NOTHING",
         )
         .bind(code_hash)
@@ -62,7 +62,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO installations \
                (configuration_id, team_id, user_id, source, sealed_token, status, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (configuration_id) DO UPDATE SET \
                sealed_token = excluded.sealed_token, updated_at = excluded.updated_at",
         )
@@ -87,7 +87,7 @@ impl Store {
     pub async fn installation(&self, configuration_id: &str) -> Result<Option<InstallationRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT configuration_id, team_id, user_id, source, sealed_token, status, finished_at \
-             FROM installations WHERE configuration_id = ?",
+             FROM installations WHERE configuration_id = $1",
         )
         .bind(configuration_id)
         .fetch_optional(&self.pool)
@@ -95,7 +95,7 @@ impl Store {
     }
 
     pub async fn mark_finished(&self, configuration_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE installations SET finished_at = COALESCE(finished_at, ?) WHERE configuration_id = ?")
+        sqlx::query("UPDATE installations SET finished_at = COALESCE(finished_at, $1) WHERE configuration_id = $2")
             .bind(now_ms())
             .bind(configuration_id)
             .execute(&self.pool)
@@ -115,7 +115,7 @@ impl Store {
     pub async fn removed_for_session(&self, id_hash: &str, configuration_id: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT i.removed_at FROM installations i JOIN sessions s ON s.configuration_id = i.configuration_id \
-             WHERE s.id_hash = ? AND i.configuration_id = ? AND i.status = ?",
+             WHERE s.id_hash = $1 AND i.configuration_id = $2 AND i.status = $3",
         )
         .bind(id_hash)
         .bind(configuration_id)
@@ -131,15 +131,16 @@ impl Store {
 }
 
 /// Whether an installation can act: removal (a webhook, or Uninstall on the Configure page) is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstallationStatus {
     Active,
     Uninstalled,
 }
 
-async fn tombstoned(conn: &mut sqlx::SqliteConnection, configuration_id: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = ?")
+text_enum!(InstallationStatus { Active => "active", Uninstalled => "uninstalled" });
+
+async fn tombstoned(conn: &mut crate::store::Conn, configuration_id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = $1")
         .bind(configuration_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -157,31 +158,28 @@ pub struct NewInstallation<'a> {
 
 /// The token is destroyed, the links closed, and the records of env vars dropped (Vercel removes
 /// those variables itself). Sessions stay, powerless, so their browser can be told what happened.
-pub async fn mark_removed(
-    conn: &mut sqlx::SqliteConnection,
-    configuration_id: &str,
-    at: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn mark_removed(conn: &mut crate::store::Conn, configuration_id: &str, at: i64) -> Result<(), sqlx::Error> {
     // The tombstone stands even when no row exists yet: a later callback cannot bring it back.
     sqlx::query(
-        "INSERT INTO removed_configurations (configuration_id, removed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO removed_configurations (configuration_id, removed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(configuration_id)
     .bind(at)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE installations SET status = ?, sealed_token = x'', updated_at = ?, \
-         removed_at = COALESCE(removed_at, ?) WHERE configuration_id = ?",
+        "UPDATE installations SET status = $1, sealed_token = $2, updated_at = $3, \
+         removed_at = COALESCE(removed_at, $4) WHERE configuration_id = $5",
     )
     .bind(InstallationStatus::Uninstalled)
+    .bind(&[] as &[u8])
     .bind(now_ms())
     .bind(at)
     .bind(configuration_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM env_vars WHERE configuration_id = ?").bind(configuration_id).execute(&mut *conn).await?;
-    sqlx::query("UPDATE links SET status = ?, updated_at = ? WHERE configuration_id = ?")
+    sqlx::query("DELETE FROM env_vars WHERE configuration_id = $1").bind(configuration_id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE configuration_id = $3")
         .bind(super::links::LinkStatus::Closed)
         .bind(now_ms())
         .bind(configuration_id)

@@ -14,8 +14,7 @@ pub struct LinkRow {
 }
 
 /// Where a link between a project and a resource stands, stored as its lowercase name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
     /// Chosen, and being written: after a crash, an interrupted link to finish or undo.
     Provisioning,
@@ -28,6 +27,8 @@ pub enum LinkStatus {
     /// Vercel took the project away (a webhook); kept as history.
     Closed,
 }
+
+text_enum!(LinkStatus { Provisioning => "provisioning", Linked => "linked", Failed => "failed", Clash => "clash", Closed => "closed" });
 
 /// One project's progress, as `set_link` records it.
 pub struct LinkProgress<'a> {
@@ -55,7 +56,7 @@ impl From<crate::vercel::env::WrittenEnv> for CreatedEnvVar {
 impl Store {
     pub async fn links_of(&self, configuration_id: &str) -> Result<Vec<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT project_id, project_name, resource_id, status, error FROM links WHERE configuration_id = ?",
+            "SELECT project_id, project_name, resource_id, status, error FROM links WHERE configuration_id = $1",
         )
         .bind(configuration_id)
         .fetch_all(&self.pool)
@@ -65,7 +66,7 @@ impl Store {
     pub async fn link(&self, configuration_id: &str, project_id: &str) -> Result<Option<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, project_name, resource_id, status, error FROM links \
-             WHERE configuration_id = ? AND project_id = ?",
+             WHERE configuration_id = $1 AND project_id = $2",
         )
         .bind(configuration_id)
         .bind(project_id)
@@ -77,7 +78,7 @@ impl Store {
     pub async fn set_link(&self, configuration_id: &str, progress: LinkProgress<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO links (configuration_id, project_id, project_name, resource_id, external_id, status, error, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (configuration_id, project_id) DO UPDATE SET \
                resource_id = COALESCE(excluded.resource_id, links.resource_id), \
                external_id = COALESCE(excluded.external_id, links.external_id), \
@@ -108,7 +109,7 @@ impl Store {
         for var in created {
             sqlx::query(
                 "INSERT INTO env_vars (configuration_id, project_id, vercel_env_id, key, kind, targets, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, vercel_env_id) DO UPDATE SET \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (project_id, vercel_env_id) DO UPDATE SET \
                  key = excluded.key, kind = excluded.kind, targets = excluded.targets",
             )
             .bind(configuration_id)
@@ -122,7 +123,7 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "UPDATE links SET status = ?, error = NULL, updated_at = ? WHERE configuration_id = ? AND project_id = ?",
+            "UPDATE links SET status = $1, error = NULL, updated_at = $2 WHERE configuration_id = $3 AND project_id = $4",
         )
         .bind(LinkStatus::Linked)
         .bind(now)
@@ -139,7 +140,7 @@ impl Store {
         configuration_id: &str,
         project_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT external_id FROM links WHERE configuration_id = ? AND project_id = ?")
+        Ok(sqlx::query_scalar("SELECT external_id FROM links WHERE configuration_id = $1 AND project_id = $2")
             .bind(configuration_id)
             .bind(project_id)
             .fetch_optional(&self.pool)
@@ -150,7 +151,7 @@ impl Store {
     /// The env vars Tether created for an installation: (project id, Vercel's id, key).
     pub async fn env_vars_of(&self, configuration_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT project_id, vercel_env_id, key FROM env_vars WHERE configuration_id = ? ORDER BY project_id, key",
+            "SELECT project_id, vercel_env_id, key FROM env_vars WHERE configuration_id = $1 ORDER BY project_id, key",
         )
         .bind(configuration_id)
         .fetch_all(&self.pool)
@@ -160,7 +161,7 @@ impl Store {
     /// What webhooks reported per project: (project id, kind, detail).
     pub async fn project_events_of(&self, configuration_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT project_id, kind, detail FROM project_events WHERE configuration_id = ? ORDER BY event_created_at",
+            "SELECT project_id, kind, detail FROM project_events WHERE configuration_id = $1 ORDER BY event_created_at",
         )
         .bind(configuration_id)
         .fetch_all(&self.pool)
@@ -168,7 +169,7 @@ impl Store {
     }
 
     pub async fn forget_env_var(&self, project_id: &str, vercel_env_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM env_vars WHERE project_id = ? AND vercel_env_id = ?")
+        sqlx::query("DELETE FROM env_vars WHERE project_id = $1 AND vercel_env_id = $2")
             .bind(project_id)
             .bind(vercel_env_id)
             .execute(&self.pool)
@@ -177,7 +178,7 @@ impl Store {
     }
 
     pub async fn delete_link(&self, configuration_id: &str, project_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM links WHERE configuration_id = ? AND project_id = ?")
+        sqlx::query("DELETE FROM links WHERE configuration_id = $1 AND project_id = $2")
             .bind(configuration_id)
             .bind(project_id)
             .execute(&self.pool)
@@ -187,7 +188,7 @@ impl Store {
 
     pub async fn env_var_ids(&self, configuration_id: &str, project_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT vercel_env_id FROM env_vars WHERE configuration_id = ? AND project_id = ? ORDER BY key",
+            "SELECT vercel_env_id FROM env_vars WHERE configuration_id = $1 AND project_id = $2 ORDER BY key",
         )
         .bind(configuration_id)
         .bind(project_id)

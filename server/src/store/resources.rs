@@ -30,7 +30,7 @@ impl Store {
     pub async fn resources_of(&self, owner_id: &str) -> Result<Vec<ResourceRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, owner_id, name, region, url, sealed_api_key, sealed_pending_key FROM resources \
-             WHERE owner_id = ? ORDER BY created_at, id",
+             WHERE owner_id = $1 ORDER BY created_at, id",
         )
         .bind(owner_id)
         .fetch_all(&self.pool)
@@ -39,7 +39,7 @@ impl Store {
 
     pub async fn resource(&self, id: &str) -> Result<Option<ResourceRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, owner_id, name, region, url, sealed_api_key, sealed_pending_key FROM resources WHERE id = ?",
+            "SELECT id, owner_id, name, region, url, sealed_api_key, sealed_pending_key FROM resources WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -48,7 +48,7 @@ impl Store {
 
     /// Starts a rotation: the new key waits beside the old one.
     pub async fn set_pending_key(&self, id: &str, sealed: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE resources SET sealed_pending_key = ? WHERE id = ?")
+        sqlx::query("UPDATE resources SET sealed_pending_key = $1 WHERE id = $2")
             .bind(sealed)
             .bind(id)
             .execute(&self.pool)
@@ -59,8 +59,8 @@ impl Store {
     /// Ends a rotation: the waiting key replaces the old one, which stops existing.
     pub async fn promote_pending_key(&self, id: &str, sealed_current: &[u8]) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE resources SET sealed_api_key = ?, sealed_pending_key = NULL \
-             WHERE id = ? AND sealed_pending_key IS NOT NULL",
+            "UPDATE resources SET sealed_api_key = $1, sealed_pending_key = NULL \
+             WHERE id = $2 AND sealed_pending_key IS NOT NULL",
         )
         .bind(sealed_current)
         .bind(id)
@@ -71,7 +71,7 @@ impl Store {
 
     pub async fn insert_resource(&self, row: &ResourceRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO resources (id, owner_id, name, region, url, sealed_api_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO resources (id, owner_id, name, region, url, sealed_api_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&row.id)
         .bind(&row.owner_id)

@@ -112,11 +112,11 @@ impl Store {
             let resealed = sealer.seal(&plain, &binding);
             let sql = match row.kind {
                 SealedKind::Token => {
-                    "UPDATE installations SET sealed_token = ? WHERE configuration_id = ? AND sealed_token = ?"
+                    "UPDATE installations SET sealed_token = $1 WHERE configuration_id = $2 AND sealed_token = $3"
                 }
-                SealedKind::ApiKey => "UPDATE resources SET sealed_api_key = ? WHERE id = ? AND sealed_api_key = ?",
+                SealedKind::ApiKey => "UPDATE resources SET sealed_api_key = $1 WHERE id = $2 AND sealed_api_key = $3",
                 SealedKind::PendingKey => {
-                    "UPDATE resources SET sealed_pending_key = ? WHERE id = ? AND sealed_pending_key = ?"
+                    "UPDATE resources SET sealed_pending_key = $1 WHERE id = $2 AND sealed_pending_key = $3"
                 }
             };
             let done = sqlx::query(sql).bind(&resealed).bind(&row.id).bind(&row.sealed).execute(&self.pool).await?;

@@ -23,14 +23,11 @@ pub struct NewSession<'a> {
 }
 
 /// Part of storing an installation: see `Store::store_installation`.
-pub(crate) async fn insert_session(
-    conn: &mut sqlx::SqliteConnection,
-    session: NewSession<'_>,
-) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_session(conn: &mut crate::store::Conn, session: NewSession<'_>) -> Result<(), sqlx::Error> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO sessions (id_hash, configuration_id, next_url, current_project_id, external_id, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(session.id_hash)
     .bind(session.configuration_id)
@@ -49,7 +46,7 @@ impl Store {
     pub async fn session_for(&self, id_hash: &str, configuration_id: &str) -> Result<Option<SessionRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT configuration_id, next_url, current_project_id, external_id FROM sessions \
-             WHERE id_hash = ? AND configuration_id = ? AND expires_at > ?",
+             WHERE id_hash = $1 AND configuration_id = $2 AND expires_at > $3",
         )
         .bind(id_hash)
         .bind(configuration_id)

@@ -1,7 +1,7 @@
 //! The writes webhook effects make, each inside the claim's transaction (see `inbox::Claim`):
 //! `webhook::effects` decides what an event means, this module is how it is stored.
 
-use sqlx::SqliteConnection;
+use crate::store::Conn;
 
 use super::{installations::InstallationStatus, links::LinkStatus, now_ms};
 
@@ -14,19 +14,19 @@ pub enum Owner<'a> {
 }
 
 /// The active installations of an owner.
-pub async fn active_installations_of(conn: &mut SqliteConnection, owner: Owner<'_>) -> Result<Vec<String>> {
+pub async fn active_installations_of(conn: &mut Conn, owner: Owner<'_>) -> Result<Vec<String>> {
     let (sql, id) = match owner {
-        Owner::Team(team) => ("SELECT configuration_id FROM installations WHERE team_id = ? AND status = ?", team),
+        Owner::Team(team) => ("SELECT configuration_id FROM installations WHERE team_id = $1 AND status = $2", team),
         Owner::User(user) => {
-            ("SELECT configuration_id FROM installations WHERE user_id = ? AND team_id IS NULL AND status = ?", user)
+            ("SELECT configuration_id FROM installations WHERE user_id = $1 AND team_id IS NULL AND status = $2", user)
         }
     };
     sqlx::query_scalar(sql).bind(id).bind(InstallationStatus::Active).fetch_all(&mut *conn).await
 }
 
 /// An installation moved to another team (`integration-configuration.transferred`).
-pub async fn move_to_team(conn: &mut SqliteConnection, configuration_id: &str, team_id: &str) -> Result<()> {
-    sqlx::query("UPDATE installations SET team_id = ? WHERE configuration_id = ?")
+pub async fn move_to_team(conn: &mut Conn, configuration_id: &str, team_id: &str) -> Result<()> {
+    sqlx::query("UPDATE installations SET team_id = $1 WHERE configuration_id = $2")
         .bind(team_id)
         .bind(configuration_id)
         .execute(&mut *conn)
@@ -36,11 +36,11 @@ pub async fn move_to_team(conn: &mut SqliteConnection, configuration_id: &str, t
 
 /// Deletes the resources only this installation used (one another installation still links
 /// stays); closed links keep their history but let go of the resource first (foreign key).
-pub async fn release_unshared_resources(conn: &mut SqliteConnection, configuration_id: &str) -> Result<usize> {
+pub async fn release_unshared_resources(conn: &mut Conn, configuration_id: &str) -> Result<usize> {
     let released: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT resource_id FROM links WHERE configuration_id = ? AND resource_id IS NOT NULL \
-         AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != ? \
-                                 AND status = ? AND resource_id IS NOT NULL)",
+        "SELECT DISTINCT resource_id FROM links WHERE configuration_id = $1 AND resource_id IS NOT NULL \
+         AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != $2 \
+                                 AND status = $3 AND resource_id IS NOT NULL)",
     )
     .bind(configuration_id)
     .bind(configuration_id)
@@ -48,24 +48,24 @@ pub async fn release_unshared_resources(conn: &mut SqliteConnection, configurati
     .fetch_all(&mut *conn)
     .await?;
     for resource in &released {
-        sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = ?")
+        sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = $1")
             .bind(resource)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("DELETE FROM resources WHERE id = ?").bind(resource).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM resources WHERE id = $1").bind(resource).execute(&mut *conn).await?;
     }
     Ok(released.len())
 }
 
 /// Closes a link whose project the installation can no longer see; Vercel removed the
 /// variables with the access, so what Tether recorded of them goes too.
-pub async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM env_vars WHERE configuration_id = ? AND project_id = ?")
+pub async fn close_link(conn: &mut Conn, configuration_id: &str, project_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM env_vars WHERE configuration_id = $1 AND project_id = $2")
         .bind(configuration_id)
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE links SET status = ?, updated_at = ? WHERE configuration_id = ? AND project_id = ?")
+    sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE configuration_id = $3 AND project_id = $4")
         .bind(LinkStatus::Closed)
         .bind(now_ms())
         .bind(configuration_id)
@@ -75,9 +75,9 @@ pub async fn close_link(conn: &mut SqliteConnection, configuration_id: &str, pro
     Ok(())
 }
 
-pub async fn is_linked(conn: &mut SqliteConnection, configuration_id: &str, project_id: &str) -> Result<bool> {
+pub async fn is_linked(conn: &mut Conn, configuration_id: &str, project_id: &str) -> Result<bool> {
     let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = ? AND project_id = ? AND status = ?")
+        sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = $1 AND project_id = $2 AND status = $3")
             .bind(configuration_id)
             .bind(project_id)
             .bind(LinkStatus::Linked)
@@ -88,7 +88,7 @@ pub async fn is_linked(conn: &mut SqliteConnection, configuration_id: &str, proj
 
 /// Keeps the newest record per project and kind, whatever order events arrive in.
 pub async fn record_project_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     configuration_id: &str,
     project_id: &str,
     kind: &str,
@@ -97,7 +97,7 @@ pub async fn record_project_event(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO project_events (configuration_id, project_id, kind, detail, event_created_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (configuration_id, project_id, kind) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (configuration_id, project_id, kind) DO UPDATE SET \
            detail = excluded.detail, event_created_at = excluded.event_created_at \
          WHERE excluded.event_created_at >= project_events.event_created_at",
     )

@@ -2,8 +2,8 @@
 //! transaction that marks the event done, so it happens exactly once. Effects are written to give
 //! the same final state in any order: removal is final, and per-project records keep the newest.
 
+use crate::store::Conn;
 use serde_json::Value;
-use sqlx::SqliteConnection;
 
 use crate::{
     config::OnUninstall,
@@ -31,7 +31,7 @@ fn ids(value: &Value) -> Vec<String> {
 pub const MAX_EVENT_AGE_MS: i64 = 48 * 60 * 60 * 1000;
 
 /// Applies one event; the returned text says what was done, for the inbox's record.
-pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstall: OnUninstall) -> Result<String> {
+pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninstall) -> Result<String> {
     if event.created_at > 0 && now_ms() - event.created_at > MAX_EVENT_AGE_MS {
         return Ok(format!(
             "ignored: created {} h ago, older than the replay window",
@@ -106,7 +106,7 @@ pub async fn apply(conn: &mut SqliteConnection, event: &StoredEvent, on_uninstal
 }
 
 async fn remove_installation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     configuration_id: &str,
     at: i64,
     on_uninstall: OnUninstall,
@@ -119,11 +119,7 @@ async fn remove_installation(
 }
 
 /// The installations an event concerns: the one it names, else those of its team or user.
-async fn installations_for(
-    conn: &mut SqliteConnection,
-    payload: &Value,
-    configuration: Option<&str>,
-) -> Result<Vec<String>> {
+async fn installations_for(conn: &mut Conn, payload: &Value, configuration: Option<&str>) -> Result<Vec<String>> {
     if let Some(id) = configuration {
         return Ok(vec![id.to_owned()]);
     }

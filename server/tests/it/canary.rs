@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{header, StatusCode};
 use server::webhook::verify::sign;
 
-use crate::support::{production, serve_logged_in, Deployment};
+use crate::support::{production, serve_logged_in, stored_bytes, Deployment};
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -72,11 +72,7 @@ async fn token_secret_and_code_appear_nowhere() {
     // Positive controls: the search does find what is meant to be there.
     assert!(contains(&output, "TRACE"), "trace logging was on");
     assert!(contains(&output, &configuration_id));
-    let database: Vec<u8> = ["tether.db", "tether.db-wal", "tether.db-shm"]
-        .iter()
-        .filter_map(|f| std::fs::read(dir.join(f)).ok())
-        .flatten()
-        .collect();
+    let database = stored_bytes(dir).await;
     assert!(contains(&database, &configuration_id));
     for (place, bytes) in [("output", &output), ("responses", &responses), ("database", &database)] {
         assert!(!contains(bytes, &token), "the token is in the {place}");

@@ -157,7 +157,7 @@ async fn uninstalling_needs_confirmation_then_removes_it_at_vercel_and_here() {
     assert_eq!(page.status(), StatusCode::GONE, "the session can no longer act, only learn it is gone");
     assert!(page.text().await.unwrap().contains("was removed"));
     let token = world.sim.sim.issued_tokens().pop().unwrap();
-    assert!(!world.database_bytes().windows(token.len()).any(|w| w == token.as_bytes()));
+    assert!(!world.database_bytes().await.windows(token.len()).any(|w| w == token.as_bytes()));
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::{
 
 use reqwest::{header, StatusCode};
 
-use crate::support::{kill, Deployment};
+use crate::support::{kill, stored_bytes, Deployment};
 
 const INSTALLS: usize = 1000;
 
@@ -85,8 +85,7 @@ async fn kill_9_during_a_thousand_concurrent_installs_loses_no_finished_install(
 
     // Restart: every popup that reached next is complete, with Vercel's ids recorded.
     let child = deployment.start_with(&keys, &[]).await;
-    let store =
-        server::store::Store::connect(&format!("sqlite://{}/tether.db", deployment.dir.display())).await.unwrap();
+    let store = deployment.store().await;
     let at_vercel = deployment.sim.sim.snapshot().env;
     for (configuration_id, project) in &reached {
         let link = store.link(configuration_id, project).await.unwrap().expect("a link row");
@@ -100,13 +99,9 @@ async fn kill_9_during_a_thousand_concurrent_installs_loses_no_finished_install(
     println!("kill -9 after {} of {INSTALLS} installs reached next: all complete after restart", reached.len());
     kill(child);
 
-    // Check 22 on the way: after all these installs no token is in the database files in clear
+    // Check 22 on the way: after all these installs no token is in the database in clear
     // (every simulator token starts `sim_tok_`), while the ids it stored are there.
-    let database: Vec<u8> = ["tether.db", "tether.db-wal", "tether.db-shm"]
-        .iter()
-        .filter_map(|f| std::fs::read(deployment.dir.join(f)).ok())
-        .flatten()
-        .collect();
+    let database = stored_bytes(&deployment.dir).await;
     let contains = |needle: &[u8]| database.windows(needle.len()).any(|w| w == needle);
     assert!(contains(reached[0].0.as_bytes()), "positive control: the search finds what is stored");
     assert!(deployment.sim.sim.issued_tokens().len() >= INSTALLS / 3);

@@ -11,7 +11,7 @@ use server::{
     webhook::verify::sign,
 };
 
-use crate::support::{kill, production, world, world_with, Deployment};
+use crate::support::{database_url, kill, production, world, world_with, Deployment};
 
 const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
 
@@ -95,7 +95,7 @@ async fn stale_and_unparsable_webhooks_change_nothing() {
 }
 
 #[tokio::test]
-async fn files_tether_creates_are_private() {
+async fn sqlite_files_tether_creates_are_private() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
     assert_eq!(world.connect(&popup.configuration_id, &[("prj_alice000", "new")]).await.status(), StatusCode::FOUND);
@@ -149,6 +149,7 @@ async fn seal_keys_rotate_a_missing_key_is_reported_at_start_and_rewrap_moves_ev
         .arg("rewrap")
         .env("TETHER_SEAL_KEYS", format!("{k2},{k1}"))
         .env("TETHER_DATA_DIR", &deployment.dir)
+        .env("TETHER_DATABASE_URL", database_url(&deployment.dir).await)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);

@@ -121,7 +121,7 @@ async fn the_token_is_not_stored_in_clear() {
     world.open_popup(vercel_sim::TEAM_ID).await;
     let tokens = world.sim.sim.issued_tokens();
     assert_eq!(tokens.len(), 1);
-    let bytes = world.database_bytes();
+    let bytes = world.database_bytes().await;
     assert!(!bytes.is_empty());
     let token = tokens[0].as_bytes();
     assert!(!bytes.windows(token.len()).any(|w| w == token), "the token is in the database in clear");

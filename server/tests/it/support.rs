@@ -1,9 +1,17 @@
-//! A world for each test: the simulator and Tether on port 0, a fresh SQLite file, a browser.
+//! A world for each test: the simulator and Tether on port 0, a fresh database, a browser.
+//!
+//! The database is a SQLite file in the world's directory, or, in the PostgreSQL pass
+//! (`TETHER_TEST_BACKEND=postgres`, which `cargo xtask test` runs when `TETHER_TEST_POSTGRES_URL`
+//! is set), a PostgreSQL database of its own named after that directory.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
 
 use reqwest::{header, redirect::Policy, StatusCode};
 use server::{config::Settings, startup};
+use sqlx::{Connection, PgConnection};
 use tokio::net::TcpListener;
 use vercel_sim::{SimConfig, SimHandle};
 
@@ -11,6 +19,7 @@ pub struct World {
     pub tether: String,
     pub sim: SimHandle,
     pub data_dir: PathBuf,
+    pub database_url: String,
     /// A browser: keeps cookies, does not follow redirects so each hop can be checked.
     pub browser: reqwest::Client,
 }
@@ -29,7 +38,9 @@ pub async fn world_with(config_file: Option<&str>) -> World {
     sim_config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
     let sim = vercel_sim::serve(sim_listener, sim_config).await.unwrap();
     let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
+    let database_url = database_url(&data_dir).await;
     let env: HashMap<&str, String> = HashMap::from([
+        ("TETHER_DATABASE_URL", database_url.clone()),
         ("TETHER_ADDR", tether_listener.local_addr().unwrap().to_string()),
         ("TETHER_SIMULATOR_URL", sim_url.clone()),
         ("TETHER_DATA_DIR", data_dir.display().to_string()),
@@ -39,7 +50,7 @@ pub async fn world_with(config_file: Option<&str>) -> World {
     let state = startup::build_state(settings).await.unwrap();
     tokio::spawn(startup::serve(tether_listener, state));
     let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-    World { tether, sim, data_dir, browser }
+    World { tether, sim, data_dir, database_url, browser }
 }
 
 pub struct Installed {
@@ -122,10 +133,9 @@ impl World {
         self.store().await.link_external_id(configuration_id, project_id).await.unwrap()
     }
 
-    /// A second connection to the test's database file, to look at what Tether stored.
+    /// A second connection to the test's database, to look at what Tether stored.
     pub async fn store(&self) -> server::store::Store {
-        let url = format!("sqlite://{}/tether.db", self.data_dir.display());
-        server::store::Store::connect(&url).await.unwrap()
+        server::store::Store::connect(&self.database_url).await.unwrap()
     }
 
     /// Waits (up to ten seconds) until the worker has applied an event; returns its outcome.
@@ -151,12 +161,8 @@ impl World {
         request.send().await.unwrap().status()
     }
 
-    pub fn database_bytes(&self) -> Vec<u8> {
-        ["tether.db", "tether.db-wal", "tether.db-shm"]
-            .iter()
-            .filter_map(|f| std::fs::read(self.data_dir.join(f)).ok())
-            .flatten()
-            .collect()
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        stored_bytes(&self.data_dir).await
     }
 }
 
@@ -199,6 +205,9 @@ pub async fn serve_logged_in(
     dir: &std::path::Path,
 ) -> std::process::Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("output.log")).unwrap();
+    if !command.get_envs().any(|(key, _)| key == "TETHER_DATABASE_URL") {
+        command.env("TETHER_DATABASE_URL", database_url(dir).await);
+    }
     let child = command
         .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
         .env("TETHER_DATA_DIR", dir)
@@ -228,6 +237,11 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// A connection to the deployment's database, as a second process would open it.
+    pub async fn store(&self) -> server::store::Store {
+        server::store::Store::connect(&database_url(&self.dir).await).await.unwrap()
+    }
+
     pub async fn new() -> Self {
         let secret = format!("canary-{}", rand::random::<u64>());
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -290,4 +304,88 @@ impl Deployment {
 pub fn kill(mut child: std::process::Child) {
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// True in the PostgreSQL pass. Tests about SQLite itself (its files) are named `sqlite_…`;
+/// that pass skips them by name and says how many.
+pub fn on_postgres() -> bool {
+    std::env::var("TETHER_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// The database a Tether whose data directory is `dir` uses; the same directory always gets the
+/// same database, so a restarted process finds what it stored.
+pub async fn database_url(dir: &Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}/tether.db", dir.display());
+    }
+    let admin = std::env::var("TETHER_TEST_POSTGRES_URL")
+        .expect("the PostgreSQL pass needs TETHER_TEST_POSTGRES_URL, a database URL whose role may create databases");
+    let name: String = dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let name = format!("it_{name}");
+    let mut conn = PgConnection::connect(&admin).await.expect("TETHER_TEST_POSTGRES_URL answers");
+    // Databases earlier runs left go before this run creates its own; one in use stays.
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SWEPT
+        .get_or_init(|| async {
+            let old: Vec<String> =
+                sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'it\\_tether\\_%'")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            for name in old {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await;
+            }
+        })
+        .await;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    }
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// Everything the database holds, to search for what must not be there: SQLite's files as they
+/// are on disk; PostgreSQL's rows as text, with binary columns decoded.
+pub async fn stored_bytes(dir: &Path) -> Vec<u8> {
+    if !on_postgres() {
+        return ["tether.db", "tether.db-wal", "tether.db-shm"]
+            .iter()
+            .filter_map(|f| std::fs::read(dir.join(f)).ok())
+            .flatten()
+            .collect();
+    }
+    let mut conn = PgConnection::connect(&database_url(dir).await).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    for table in tables {
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT row_to_json(t)::text FROM {table} t"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        for row in rows {
+            let value: serde_json::Value = serde_json::from_str(&row).unwrap();
+            for field in value.as_object().into_iter().flat_map(|o| o.values()) {
+                if let Some(binary) = field.as_str().and_then(|s| s.strip_prefix("\\x")) {
+                    bytes.extend(hex::decode(binary).unwrap());
+                }
+            }
+            bytes.extend(row.into_bytes());
+        }
+    }
+    bytes
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use server::webhook::verify::sign;
 
-use crate::support::world;
+use crate::support::{database_url, world};
 
 const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
 
@@ -121,7 +121,7 @@ async fn uninstalling_at_vercel_removes_the_installation_here_in_any_order() {
     let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await;
     assert_eq!(page.status(), StatusCode::GONE);
     assert!(page.text().await.unwrap().contains("was removed"));
-    assert!(!world.database_bytes().windows(token.len()).any(|w| w == token.as_bytes()));
+    assert!(!world.database_bytes().await.windows(token.len()).any(|w| w == token.as_bytes()));
     let install = world.get(&format!("/install/{}", popup.configuration_id)).await;
     assert_eq!(install.status(), StatusCode::NOT_FOUND, "nothing can be linked any more");
 }
@@ -152,8 +152,10 @@ async fn an_acknowledged_event_survives_kill_9_and_is_applied_after_restart() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
+    let database_url = database_url(&dir).await;
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("TETHER_DATABASE_URL", &database_url)
             .env("TETHER_ADDR", format!("127.0.0.1:{port}"))
             .env("TETHER_SIMULATOR_URL", world.sim.url())
             .env("TETHER_DATA_DIR", &dir)
@@ -204,7 +206,7 @@ async fn an_acknowledged_event_survives_kill_9_and_is_applied_after_restart() {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::OK, "a repeat after the restart is acknowledged");
-    let store = server::store::Store::connect(&format!("sqlite://{}/tether.db", dir.display())).await.unwrap();
+    let store = server::store::Store::connect(&database_url).await.unwrap();
     let mut state = None;
     for _ in 0..100 {
         state = store.event_state("evt_durable").await.unwrap();
