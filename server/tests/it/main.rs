@@ -12,6 +12,7 @@ mod flows;
 mod hand_made;
 mod hardening;
 mod install;
+mod instances;
 mod support;
 mod vercel_shapes;
 mod webhooks;

@@ -269,6 +269,27 @@ impl Deployment {
         serve_logged_in(&mut command, self.port, &self.sim.url(), &self.dir).await
     }
 
+    /// Another instance of the same deployment, as behind a load balancer: on its own port and
+    /// with its own data directory (for its log), but the same public URL, keys and database.
+    /// Returns it with its address and its `output.log`.
+    pub async fn start_another(
+        &self,
+        seal_keys: &str,
+        vars: &[(&str, &str)],
+    ) -> (std::process::Child, String, PathBuf) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("tether-instance-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut command = production(&self.secret);
+        command
+            .env("TETHER_SEAL_KEYS", seal_keys)
+            .env("TETHER_PUBLIC_URL", &self.tether)
+            .env("TETHER_DATABASE_URL", database_url(&self.dir).await)
+            .envs(vars.iter().copied());
+        let child = serve_logged_in(&mut command, port, &self.sim.url(), &dir).await;
+        (child, format!("http://127.0.0.1:{port}"), dir.join("output.log"))
+    }
+
     /// A browser that keeps its cookies across restarts and does not follow redirects.
     pub fn browser() -> reqwest::Client {
         reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
