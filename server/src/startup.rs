@@ -42,6 +42,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // Leptos renders on tokio; a second call (several servers in one test process) is harmless.
     let _ = any_spawner::Executor::init_tokio();
     let store = Store::connect_with(&settings.database_url, settings.database).await?;
+    if let Schema::Behind(missing) = store.schema().await? {
+        anyhow::bail!(
+            "the database lacks migrations {missing:?}: run `server migrate` with these settings, or start with \
+             TETHER_MIGRATE_AT_START=true"
+        );
+    }
     let provider = BuiltinProvider::new(store.clone(), settings.sealer.clone(), settings.provider.clone());
     if settings.sandbox {
         provider.seed_demo(&[vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID, vercel_sim::HOBBY_TEAM_ID]).await?;

@@ -119,7 +119,9 @@ fn wait_either(a: &mut Child, b: &mut Child) -> Result<()> {
 
 fn bench() -> Result<()> {
     step("Webhook ingestion benchmark (release build)");
-    sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "webhooks"]))
+    sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "webhooks"]))?;
+    step("Scale-out benchmark: SQLite, PostgreSQL, two instances on PostgreSQL (with TETHER_TEST_POSTGRES_URL)");
+    sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "scale"]))
 }
 
 /// The integration tests again, each against a PostgreSQL database of its own, when

@@ -149,6 +149,14 @@ impl Store {
             .await?)
     }
 
+    /// Events in one state, for operators and benchmarks.
+    pub async fn count_events_in(&self, state: EventState) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE state = $1")
+            .bind(state)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn count_events(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events").fetch_one(&self.pool).await?)
     }

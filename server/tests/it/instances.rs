@@ -9,7 +9,7 @@ use reqwest::{header, StatusCode};
 use server::webhook::verify::sign;
 use vercel_sim::Begin;
 
-use crate::support::{kill, Deployment};
+use crate::support::{database_url, kill, production, Deployment};
 
 #[tokio::test]
 async fn an_install_begun_on_one_instance_finishes_on_the_other() {
@@ -180,4 +180,40 @@ async fn a_rate_limit_spent_on_one_instance_holds_on_the_other() {
     }
     kill(a);
     kill(b);
+}
+
+/// The operator's way: migrations once by `server migrate`, then instances that do not migrate.
+/// An instance never serves a database that lacks its migrations.
+#[tokio::test]
+async fn instances_that_do_not_migrate_wait_for_server_migrate() {
+    let deployment = Deployment::new().await;
+    let keys = server::seal::Sealer::generate_spec("k1");
+    let run = |args: &[&str]| {
+        let mut command = production(&deployment.secret);
+        command
+            .args(args)
+            .env("TETHER_SEAL_KEYS", &keys)
+            .env("TETHER_DATA_DIR", &deployment.dir)
+            .env("TETHER_ADDR", format!("127.0.0.1:{}", deployment.port))
+            .env("TETHER_MIGRATE_AT_START", "false");
+        command
+    };
+    let database_url = database_url(&deployment.dir).await;
+    let refused = run(&[]).env("TETHER_DATABASE_URL", &database_url).output().unwrap();
+    assert!(!refused.status.success(), "an unmigrated database is not served");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("run `server migrate`"));
+
+    let migrated = run(&["migrate"]).env("TETHER_DATABASE_URL", &database_url).output().unwrap();
+    let said = String::from_utf8_lossy(&migrated.stdout);
+    assert!(migrated.status.success(), "{said} {}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(said.contains("applied [1, 2, 3, 4, 5]"), "{said}");
+    let again = run(&["migrate"]).env("TETHER_DATABASE_URL", &database_url).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already current"));
+
+    let child = deployment.start_with(&keys, &[("TETHER_MIGRATE_AT_START", "false")]).await;
+    let ready = reqwest::get(format!("{}/readyz", deployment.tether)).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["migrations"], "current", "{body}");
+    kill(child);
 }
