@@ -13,7 +13,7 @@ use crate::{seal::Sealer, secret::ClientSecret};
 pub struct Settings {
     pub addr: SocketAddr,
     pub public_url: Url,
-    pub database_url: String,
+    pub database_url: crate::secret::DatabaseUrl,
     /// Pool size and whether migrations run at start.
     pub database: crate::store::Options,
     pub data_dir: PathBuf,
@@ -366,7 +366,7 @@ impl Settings {
         Ok(Self {
             addr,
             public_url,
-            database_url,
+            database_url: crate::secret::DatabaseUrl::new(database_url),
             database: crate::store::Options { max_connections, migrate },
             site_root: PathBuf::from(pick("TETHER_SITE_ROOT", &file.server.site_root, "target/site")),
             data_dir,
@@ -497,6 +497,16 @@ mod tests {
         assert!(s.sandbox);
         assert_eq!(s.vercel.next_origin.as_str(), "http://127.0.0.1:3100/");
         assert_eq!(s.redirect_url(), "http://127.0.0.1:3000/callback");
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend_and_its_password_never_prints() {
+        let url = "postgres://tether:hunter2-db@db.internal:5432/tether";
+        let s = load(None, &[("TETHER_MODE", "sandbox"), ("TETHER_DATABASE_URL", url)]).unwrap();
+        assert_eq!(crate::store::Backend::of_url(s.database_url.expose()).unwrap(), crate::store::Backend::Postgres);
+        assert!(!format!("{s:?}").contains("hunter2-db"), "the settings print without the password");
+        let err = load(None, &[("TETHER_MODE", "sandbox"), ("TETHER_DATABASE_URL", "mysql://x/y")]).unwrap_err();
+        assert!(err.to_string().contains("sqlite:// or postgres://"), "{err}");
     }
 
     #[test]

@@ -72,7 +72,7 @@ fn settings_or_exit() -> Settings {
 async fn migrate() -> anyhow::Result<()> {
     let settings = settings_or_exit();
     let options = server::store::Options { migrate: false, ..settings.database };
-    let store = server::store::Store::connect_with(&settings.database_url, options)
+    let store = server::store::Store::connect_with(settings.database_url.expose(), options)
         .await
         .context("cannot open the database")?;
     let before = store.schema().await?;
@@ -87,7 +87,7 @@ async fn migrate() -> anyhow::Result<()> {
 /// Moves every sealed value to the newest key, so an old key can then be removed.
 async fn rewrap() -> anyhow::Result<()> {
     let settings = settings_or_exit();
-    let store = server::store::Store::connect_with(&settings.database_url, settings.database)
+    let store = server::store::Store::connect_with(settings.database_url.expose(), settings.database)
         .await
         .context("cannot open the database")?;
     let outcome = store.rewrap(&settings.sealer).await.context("rewrap stopped")?;

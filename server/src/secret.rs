@@ -38,3 +38,7 @@ secret_type!(
     /// A credential of a vendor resource, written to Vercel as a sensitive env var.
     ApiKey
 );
+secret_type!(
+    /// The database URL: a PostgreSQL URL may carry the role's password.
+    DatabaseUrl
+);

@@ -41,7 +41,7 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // Leptos renders on tokio; a second call (several servers in one test process) is harmless.
     let _ = any_spawner::Executor::init_tokio();
-    let store = Store::connect_with(&settings.database_url, settings.database).await?;
+    let store = Store::connect_with(settings.database_url.expose(), settings.database).await?;
     if let Schema::Behind(missing) = store.schema().await? {
         anyhow::bail!(
             "the database lacks migrations {missing:?}: run `server migrate` with these settings, or start with \

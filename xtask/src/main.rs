@@ -142,7 +142,7 @@ fn postgres_pass() -> Result<()> {
         .env("TETHER_TEST_BACKEND", "postgres")
         .env("TETHER_TEST_POSTGRES_URL", url))?;
     let about_sqlite = integration_tests()?.iter().filter(|name| name.contains(SQLITE_ONLY)).count();
-    step(&format!("PostgreSQL pass: skipped {about_sqlite} tests about SQLite's own files (named `{SQLITE_ONLY}…`)"));
+    step(&format!("PostgreSQL pass: skipped {about_sqlite} test(s) about SQLite's own files (named `{SQLITE_ONLY}…`)"));
     Ok(())
 }
 
