@@ -19,6 +19,12 @@ pub enum AppError {
     /// Vercel asked Tether to wait longer than a request may: nothing failed, try again shortly.
     #[error("Still working: {message}")]
     Busy { message: String, retry_after_secs: u64 },
+    /// The vendor's system said no (a plan limit, say): its own words, for the user.
+    #[error("{0}")]
+    Vendor(String),
+    /// The vendor's system did not answer: nothing was written, the user's choices are kept.
+    #[error("{0}")]
+    VendorUnavailable(String),
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
@@ -31,6 +37,8 @@ impl AppError {
             AppError::Vercel(_) => 502,
             AppError::Busy { .. } => 503,
             AppError::Clash(_) => 409,
+            AppError::Vendor(_) => 422,
+            AppError::VendorUnavailable(_) => 503,
             AppError::Internal => 500,
         }
     }

@@ -29,6 +29,8 @@ pub struct Settings {
     /// Always chosen explicitly, never inferred from a missing secret.
     pub sandbox: bool,
     pub sealer: Sealer,
+    /// The keys that sign calls to an http provider (empty for the built-in one).
+    pub provider_keys: Vec<crate::provider::signing::SigningKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,11 @@ impl VercelSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProviderSettings {
+    /// `builtin`: resources in Tether's own database; `http`: the vendor's system, over the
+    /// contract in docs/provider-contract.yaml.
+    pub kind: ProviderKind,
+    /// With `kind = "http"`: the contract's base URL (`TETHER_PROVIDER_URL`).
+    pub base_url: Option<String>,
     /// The vendor's name as the popup shows it.
     pub name: String,
     pub region: String,
@@ -64,6 +71,14 @@ pub struct ProviderSettings {
     /// What happens to an uninstalled installation's resources: kept for the customer (the
     /// default), or released when no other installation uses them.
     pub on_uninstall: OnUninstall,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    #[default]
+    Builtin,
+    Http,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -114,6 +129,8 @@ pub fn all_targets() -> Vec<Target> {
 impl Default for ProviderSettings {
     fn default() -> Self {
         Self {
+            kind: ProviderKind::Builtin,
+            base_url: None,
             name: "Acme DB".into(),
             region: "iad1".into(),
             resource_url: "https://{id}.db.acme.example".into(),
@@ -312,7 +329,37 @@ impl Settings {
         if !["text", "json"].contains(&log_format.as_str()) {
             problems.push(format!("TETHER_LOG_FORMAT must be text or json, got `{log_format}`"));
         }
-        let provider = file.provider.unwrap_or_default();
+        let mut provider = file.provider.unwrap_or_default();
+        match env("TETHER_PROVIDER_KIND").as_deref() {
+            None => {}
+            Some("builtin") => provider.kind = ProviderKind::Builtin,
+            Some("http") => provider.kind = ProviderKind::Http,
+            Some(other) => problems.push(format!("TETHER_PROVIDER_KIND must be builtin or http, got `{other}`")),
+        }
+        if let Some(url) = env("TETHER_PROVIDER_URL") {
+            provider.base_url = Some(url);
+        }
+        let mut provider_keys = Vec::new();
+        if provider.kind == ProviderKind::Http {
+            match provider.base_url.as_deref().map(Url::parse) {
+                None => problems.push("the http provider needs TETHER_PROVIDER_URL (or [provider] base_url)".into()),
+                Some(Err(error)) => problems.push(format!("TETHER_PROVIDER_URL is not a URL: {error}")),
+                Some(Ok(url)) if url.scheme() != "https" && !sandbox && !is_loopback(&url) => problems.push(
+                    "TETHER_PROVIDER_URL must be https outside sandbox mode: the answers carry credentials".into(),
+                ),
+                Some(Ok(_)) => {}
+            }
+            // Fail closed: an http provider never runs with unsigned requests.
+            match env("TETHER_PROVIDER_SECRETS").filter(|s| !s.trim().is_empty()) {
+                None => problems.push(
+                    "the http provider needs TETHER_PROVIDER_SECRETS (id:whsec_…): Tether signs every call".into(),
+                ),
+                Some(spec) => match crate::provider::signing::parse_keys(&spec) {
+                    Ok(keys) => provider_keys = keys,
+                    Err(error) => problems.push(format!("TETHER_PROVIDER_SECRETS: {error}")),
+                },
+            }
+        }
         if provider.env.is_empty() {
             problems.push("[provider] must list at least one env var".into());
         }
@@ -377,6 +424,7 @@ impl Settings {
             provider,
             sandbox,
             sealer,
+            provider_keys,
         })
     }
 

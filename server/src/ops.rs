@@ -99,6 +99,15 @@ impl From<ProviderError> for AppError {
             ProviderError::UnknownResource(_) => {
                 AppError::BadRequest("That resource does not exist for this account.".into())
             }
+            ProviderError::Refused { message, .. } => AppError::Vendor(message),
+            ProviderError::Unavailable(_) => {
+                tracing::warn!(%error, "the vendor's system is unavailable");
+                AppError::VendorUnavailable(
+                    "The service did not answer in time, so nothing was written to this project. Your choices are \
+                     kept: try again in a moment."
+                        .into(),
+                )
+            }
             ProviderError::Failed(_) => internal(error),
         }
     }

@@ -1,18 +1,18 @@
-//! The vendor's system, behind a trait: list an owner's resources, create one, and give the env
-//! vars a project needs to use it. The built-in provider keeps resources in Tether's database.
+//! The vendor's system, behind a trait: list an account's resources, create one for a project,
+//! give the env vars a project needs, rotate credentials, release a resource. Two
+//! implementations: the built-in one keeps resources in Tether's database; the HTTP one calls
+//! the vendor's own system over the contract in `docs/provider-contract.yaml`.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+pub mod builtin;
+pub mod http;
+pub mod signing;
 
-use rand::{distributions::Alphanumeric, Rng};
+use std::{future::Future, pin::Pin};
 
-use crate::{
-    config::{EnvTemplate, ProviderSettings, Target},
-    seal::Sealer,
-    store::{
-        resources::{api_key_binding, pending_key_binding, ResourceRow},
-        Store,
-    },
-};
+pub use builtin::BuiltinProvider;
+pub use http::HttpProvider;
+
+use crate::config::Target;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -33,10 +33,34 @@ pub struct EnvValue {
     pub targets: Vec<Target>,
 }
 
+/// The Vercel project a resource is created for.
+#[derive(Clone, Copy)]
+pub struct ProjectRef<'a> {
+    pub installation_id: &'a str,
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+impl ProjectRef<'_> {
+    /// The same installation and project always give the same key, so a retry, or Connect
+    /// pressed again after a failure, never makes a second resource.
+    pub fn idempotency_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{}\n{}", self.installation_id, self.id).as_bytes());
+        format!("tether-{}", hex::encode(&digest[..16]))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("resource `{0}` does not exist for this account")]
     UnknownResource(String),
+    /// The vendor answered no, in words meant for the user (a plan limit, say).
+    #[error("the vendor refused ({code}): {message}")]
+    Refused { code: String, message: String },
+    /// The vendor did not answer in time, or answered 5xx: nothing was done.
+    #[error("the vendor is unavailable: {0}")]
+    Unavailable(String),
     #[error("the provider failed: {0}")]
     Failed(String),
 }
@@ -46,8 +70,13 @@ pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderE
 pub trait Provider: Send + Sync + 'static {
     fn name(&self) -> &str;
     fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>>;
-    /// Creates a resource for a project; `project_name` only inspires the resource's name.
-    fn create<'a>(&'a self, owner: &'a str, project_name: &'a str) -> ProviderFuture<'a, Resource>;
+    /// Creates a resource for a project; the same `idempotency_key` answers the same resource.
+    fn create<'a>(
+        &'a self,
+        owner: &'a str,
+        project: ProjectRef<'a>,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, Resource>;
     /// The env vars a project needs; during a rotation, with the new credentials.
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
     /// Issues new credentials beside the old ones, which keep working, and returns the env vars
@@ -55,157 +84,6 @@ pub trait Provider: Send + Sync + 'static {
     fn begin_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
     /// Every project has the new credentials: the old ones stop working.
     fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
-}
-
-pub struct BuiltinProvider {
-    store: Store,
-    sealer: Sealer,
-    settings: ProviderSettings,
-}
-
-fn random_lower(len: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(|b| (b as char).to_ascii_lowercase()).collect()
-}
-
-fn new_api_key() -> String {
-    format!("sk_{}", random_lower(40))
-}
-
-fn fill(template: &EnvTemplate, row: &ResourceRow, api_key: &str) -> String {
-    template
-        .value
-        .replace("{url}", &row.url)
-        .replace("{name}", &row.name)
-        .replace("{region}", &row.region)
-        .replace("{api_key}", api_key)
-}
-
-impl BuiltinProvider {
-    pub fn new(store: Store, sealer: Sealer, settings: ProviderSettings) -> Arc<Self> {
-        Arc::new(Self { store, sealer, settings })
-    }
-
-    async fn insert(&self, owner: &str, name: String) -> Result<Resource, ProviderError> {
-        let id = format!("res_{}", random_lower(14));
-        let api_key = new_api_key();
-        let row = ResourceRow {
-            url: self.settings.resource_url.replace("{id}", &id),
-            sealed_api_key: self.sealer.seal(api_key.as_bytes(), &api_key_binding(&id)),
-            region: self.settings.region.clone(),
-            owner_id: owner.to_owned(),
-            sealed_pending_key: None,
-            name,
-            id,
-        };
-        self.store.insert_resource(&row).await.map_err(|e| ProviderError::Failed(e.to_string()))?;
-        Ok(to_resource(row))
-    }
-
-    /// Sandbox mode: each simulator account starts with two resources, so "connect existing"
-    /// can be tried at once.
-    pub async fn seed_demo(&self, owners: &[&str]) -> Result<(), ProviderError> {
-        for owner in owners {
-            if self.resources(owner).await?.is_empty() {
-                self.insert(owner, "shared-db".into()).await?;
-                self.insert(owner, "analytics-db".into()).await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn to_resource(row: ResourceRow) -> Resource {
-    Resource {
-        rotating: row.sealed_pending_key.is_some(),
-        id: row.id,
-        name: row.name,
-        region: row.region,
-        url: row.url,
-    }
-}
-
-fn failed(error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Failed(error.to_string())
-}
-
-impl BuiltinProvider {
-    async fn owned_row(&self, owner: &str, resource_id: &str) -> Result<ResourceRow, ProviderError> {
-        self.store
-            .resource(resource_id)
-            .await
-            .map_err(|e| ProviderError::Failed(e.to_string()))?
-            .filter(|r| r.owner_id == owner)
-            .ok_or_else(|| ProviderError::UnknownResource(resource_id.to_owned()))
-    }
-
-    /// The key projects should hold now: a rotation's new one while it runs, else the current.
-    fn key_for_projects(&self, row: &ResourceRow) -> Result<String, ProviderError> {
-        match &row.sealed_pending_key {
-            Some(pending) => self.sealer.open_string(pending, &pending_key_binding(&row.id)).map_err(failed),
-            None => self.sealer.open_string(&row.sealed_api_key, &api_key_binding(&row.id)).map_err(failed),
-        }
-    }
-
-    fn env_values(&self, row: &ResourceRow, api_key: &str) -> Vec<EnvValue> {
-        self.settings
-            .env
-            .iter()
-            .map(|t| EnvValue {
-                key: t.key.clone(),
-                value: fill(t, row, api_key),
-                secret: t.secret,
-                targets: t.targets.clone(),
-            })
-            .collect()
-    }
-}
-
-impl Provider for BuiltinProvider {
-    fn name(&self) -> &str {
-        &self.settings.name
-    }
-
-    fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>> {
-        Box::pin(async move {
-            let rows = self.store.resources_of(owner).await.map_err(|e| ProviderError::Failed(e.to_string()))?;
-            Ok(rows.into_iter().map(to_resource).collect())
-        })
-    }
-
-    fn create<'a>(&'a self, owner: &'a str, project_name: &'a str) -> ProviderFuture<'a, Resource> {
-        Box::pin(async move { self.insert(owner, format!("{project_name}-db")).await })
-    }
-
-    fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
-        Box::pin(async move {
-            let row = self.owned_row(owner, resource_id).await?;
-            let api_key = self.key_for_projects(&row)?;
-            Ok(self.env_values(&row, &api_key))
-        })
-    }
-
-    fn begin_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
-        Box::pin(async move {
-            let mut row = self.owned_row(owner, resource_id).await?;
-            if row.sealed_pending_key.is_none() {
-                let sealed = self.sealer.seal(new_api_key().as_bytes(), &pending_key_binding(&row.id));
-                self.store.set_pending_key(&row.id, &sealed).await.map_err(failed)?;
-                row.sealed_pending_key = Some(sealed);
-            }
-            let api_key = self.key_for_projects(&row)?;
-            Ok(self.env_values(&row, &api_key))
-        })
-    }
-
-    fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
-        Box::pin(async move {
-            let row = self.owned_row(owner, resource_id).await?;
-            if row.sealed_pending_key.is_none() {
-                return Ok(());
-            }
-            let new_key = self.key_for_projects(&row)?;
-            let sealed = self.sealer.seal(new_key.as_bytes(), &api_key_binding(&row.id));
-            self.store.promote_pending_key(&row.id, &sealed).await.map_err(failed)
-        })
-    }
+    /// No installation uses the resource any more. Idempotent: a resource already gone is fine.
+    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
 }

@@ -17,11 +17,12 @@ use tower::ServiceExt;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 use crate::{
+    config::ProviderKind,
     config::Settings,
     configure::{configure_page, uninstalled},
     install::{callback::callback, page::install_page, start::start},
     limits,
-    provider::BuiltinProvider,
+    provider::{BuiltinProvider, HttpProvider, Provider},
     state::{AppState, Inner},
     store::{Schema, Store},
     vercel::Vercel,
@@ -48,10 +49,21 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
              TETHER_MIGRATE_AT_START=true"
         );
     }
-    let provider = BuiltinProvider::new(store.clone(), settings.sealer.clone(), settings.provider.clone());
-    if settings.sandbox {
-        provider.seed_demo(&[vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID, vercel_sim::HOBBY_TEAM_ID]).await?;
-    }
+    let provider: Arc<dyn Provider> = match settings.provider.kind {
+        ProviderKind::Builtin => {
+            let builtin = BuiltinProvider::new(store.clone(), settings.sealer.clone(), settings.provider.clone());
+            if settings.sandbox {
+                let owners = [vercel_sim::PERSONAL_USER_ID, vercel_sim::TEAM_ID, vercel_sim::HOBBY_TEAM_ID];
+                builtin.seed_demo(&owners).await?;
+            }
+            builtin
+        }
+        ProviderKind::Http => {
+            let base = settings.provider.base_url.as_deref().unwrap_or_default().parse()?;
+            tracing::info!(%base, "the vendor's system is the provider");
+            Arc::new(HttpProvider::new(settings.provider.name.clone(), base, settings.provider_keys.clone()))
+        }
+    };
     let vercel = Vercel::new(
         settings.vercel.api_url.clone(),
         settings.vercel.client_id.clone(),

@@ -13,6 +13,7 @@ use futures::{stream, StreamExt};
 use super::Authorized;
 use crate::{
     params::ProjectId,
+    provider::ProjectRef,
     store::links::{CreatedEnvVar, LinkProgress, LinkStatus},
     vercel::env::{CreatedEnv, EnvVarInput},
 };
@@ -67,7 +68,13 @@ fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)
             CHOICE_SKIP => continue,
             CHOICE_NEW => Choice::New,
             other => match other.strip_prefix(CHOICE_EXISTING_PREFIX) {
-                Some(id) if id.starts_with("res_") && id.len() <= 64 => Choice::Existing(id.to_owned()),
+                // The contract's resource id pattern.
+                Some(id)
+                    if (1..=64).contains(&id.len())
+                        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b)) =>
+                {
+                    Choice::Existing(id.to_owned())
+                }
                 _ => return Err(AppError::BadRequest("Unknown choice.".into())),
             },
         };
@@ -150,7 +157,10 @@ impl Authorized<'_> {
                     existing.and_then(|l| l.resource_id).and_then(|id| resources.into_iter().find(|r| r.id == id));
                 match earlier {
                     Some(resource) => resource,
-                    None => self.app.provider.create(owner, &project.name).await?,
+                    None => {
+                        let project = ProjectRef { installation_id: self.id(), id: &project.id, name: &project.name };
+                        self.app.provider.create(owner, project, &project.idempotency_key()).await?
+                    }
                 }
             }
         };

@@ -84,4 +84,13 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// The built-in provider's release. Links that named it keep their history without it.
+    pub async fn delete_resource(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM resources WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

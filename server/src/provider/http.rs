@@ -1,0 +1,267 @@
+//! The vendor's own system, over the contract in `docs/provider-contract.yaml`: signed JSON
+//! POSTs, each bounded in time, retried with backoff (every call is idempotent by the contract),
+//! and the vendor's refusals kept in its own words for the user.
+
+use std::time::{Duration, Instant};
+
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::{
+    signing::{self, SigningKey},
+    EnvValue, ProjectRef, Provider, ProviderError, ProviderFuture, Resource,
+};
+use crate::config::Target;
+
+/// One attempt may take this long.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// No new attempt starts after this much time: a page waits on the vendor for less than this
+/// plus one attempt.
+const RETRY_WINDOW: Duration = Duration::from_secs(3);
+const ATTEMPTS: u32 = 3;
+/// An answer larger than this is not one the contract allows.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+pub struct HttpProvider {
+    name: String,
+    base: Url,
+    keys: Vec<SigningKey>,
+    client: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct WireResource {
+    id: String,
+    name: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    rotating: bool,
+}
+
+#[derive(Deserialize)]
+struct Resources {
+    resources: Vec<WireResource>,
+}
+
+#[derive(Deserialize)]
+struct WireEnv {
+    key: String,
+    value: String,
+    #[serde(default)]
+    secret: bool,
+    #[serde(default = "crate::config::all_targets")]
+    targets: Vec<Target>,
+}
+
+#[derive(Deserialize)]
+struct EnvAnswer {
+    env: Vec<WireEnv>,
+}
+
+impl From<WireResource> for Resource {
+    fn from(r: WireResource) -> Self {
+        Resource { id: r.id, name: r.name, region: r.region, url: r.url, rotating: r.rotating }
+    }
+}
+
+fn env_values(answer: EnvAnswer) -> Result<Vec<EnvValue>, ProviderError> {
+    answer
+        .env
+        .into_iter()
+        .map(|v| {
+            let valid = !v.key.is_empty()
+                && v.key.len() <= 256
+                && v.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !v.key.starts_with(|c: char| c.is_ascii_digit());
+            if !valid || v.targets.is_empty() {
+                return Err(ProviderError::Failed(format!("the vendor answered an invalid env var `{}`", v.key)));
+            }
+            Ok(EnvValue { key: v.key, value: v.value, secret: v.secret, targets: v.targets })
+        })
+        .collect()
+}
+
+/// A resource id Tether may store and put in a page: what the contract's pattern allows.
+fn valid_resource(resource: &WireResource) -> bool {
+    (1..=64).contains(&resource.id.len())
+        && resource.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+        && resource.name.len() <= 200
+}
+
+impl HttpProvider {
+    pub fn new(name: String, base: Url, keys: Vec<SigningKey>) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(ATTEMPT_TIMEOUT)
+            .build()
+            .unwrap_or_default();
+        Self { name, base, keys, client }
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ProviderError> {
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}")).map_err(|e| ProviderError::Failed(e.to_string()))
+    }
+
+    /// One call whose answer is JSON of this shape.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ProviderError> {
+        let answer = self.send(path, body, idempotency_key).await?;
+        serde_json::from_slice(&answer).map_err(|e| {
+            ProviderError::Failed(format!("the vendor's answer to {path} does not follow the contract: {e}"))
+        })
+    }
+
+    /// One call, retried on transport failures and 5xx while the retry window lasts; the answer's
+    /// bytes.
+    async fn send(&self, path: &str, body: Value, idempotency_key: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+        let url = self.url(path)?;
+        let body = serde_json::to_vec(&body).map_err(|e| ProviderError::Failed(e.to_string()))?;
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.attempt(&url, &body, idempotency_key).await {
+                Err(ProviderError::Unavailable(why)) if attempt < ATTEMPTS && started.elapsed() < RETRY_WINDOW => {
+                    let backoff = Duration::from_millis(150 * 3u64.pow(attempt - 1) + rand::random::<u64>() % 100);
+                    tracing::info!(path, attempt, %why, "vendor unavailable; retrying");
+                    tokio::time::sleep(backoff).await;
+                }
+                Err(ProviderError::Unavailable(why)) => {
+                    tracing::warn!(path, attempts = attempt, %why, "vendor unavailable");
+                    return Err(ProviderError::Unavailable(why));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(&self, url: &Url, body: &[u8], idempotency_key: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+        let signed = signing::sign(&self.keys, &signing::new_message_id(), crate::store::now_ms() / 1000, body);
+        let mut request = self
+            .client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .header("webhook-id", &signed.id)
+            .header("webhook-timestamp", signed.timestamp.to_string())
+            .header("webhook-signature", &signed.signature)
+            .header("tether-key-id", &signed.key_ids)
+            .body(body.to_vec());
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let mut response = request.send().await.map_err(|e| {
+            ProviderError::Unavailable(if e.is_timeout() { "no answer in time".into() } else { e.to_string() })
+        })?;
+        let status = response.status();
+        let mut answer = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| ProviderError::Unavailable(e.to_string()))? {
+            if answer.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(ProviderError::Failed(format!("the vendor's answer is over {MAX_ANSWER_BYTES} bytes")));
+            }
+            answer.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            return Ok(answer);
+        }
+        if status.is_server_error() {
+            return Err(ProviderError::Unavailable(format!("the vendor answered {status}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&answer) {
+            Ok(body) if status == reqwest::StatusCode::NOT_FOUND && body.error.code == "unknown_resource" => {
+                Err(ProviderError::UnknownResource(body.error.message))
+            }
+            Ok(body) if status.is_client_error() => {
+                Err(ProviderError::Refused { code: body.error.code, message: body.error.message })
+            }
+            _ => Err(ProviderError::Failed(format!("the vendor answered {status} outside the contract"))),
+        }
+    }
+}
+
+impl Provider for HttpProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>> {
+        Box::pin(async move {
+            let answer: Resources =
+                self.call("/resources/list", json!({"action": "resources.list", "account": owner}), None).await?;
+            Ok(answer.resources.into_iter().filter(valid_resource).map(Resource::from).collect())
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        owner: &'a str,
+        project: ProjectRef<'a>,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, Resource> {
+        Box::pin(async move {
+            let body = json!({
+                "action": "resources.create",
+                "account": owner,
+                "installation_id": project.installation_id,
+                "project": {"id": project.id, "name": project.name},
+            });
+            let resource: WireResource = self.call("/resources/create", body, Some(idempotency_key)).await?;
+            if !valid_resource(&resource) {
+                return Err(ProviderError::Failed("the vendor answered a resource id outside the contract".into()));
+            }
+            Ok(resource.into())
+        })
+    }
+
+    fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
+        Box::pin(async move {
+            let body = json!({"action": "resources.env", "account": owner, "resource_id": resource_id});
+            env_values(self.call("/resources/env", body, None).await?)
+        })
+    }
+
+    fn begin_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
+        Box::pin(async move {
+            let body =
+                json!({"action": "resources.rotate", "account": owner, "resource_id": resource_id, "phase": "begin"});
+            env_values(self.call("/resources/rotate", body, None).await?)
+        })
+    }
+
+    fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let body =
+                json!({"action": "resources.rotate", "account": owner, "resource_id": resource_id, "phase": "finish"});
+            self.send("/resources/rotate", body, None).await.map(drop)
+        })
+    }
+
+    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({"action": "resources.release", "account": owner, "resource_id": resource_id});
+            match self.send("/resources/release", body, None).await {
+                Ok(_) | Err(ProviderError::UnknownResource(_)) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
+    }
+}
