@@ -162,7 +162,7 @@ fn test(root: &Path) -> Result<()> {
     tools::ensure_all(root)?;
     step("Formatting");
     sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
-    step("Clippy with -D warnings (server, simulator and xtask with their tests; the wasm frontend)");
+    step("Clippy with -D warnings (server, simulator, reference vendor and xtask with their tests; the wasm frontend)");
     // Per package, as for the tests: the server and the frontend turn on different app features.
     sh(Command::new("cargo").args([
         "clippy",
@@ -170,6 +170,8 @@ fn test(root: &Path) -> Result<()> {
         "server",
         "-p",
         "vercel-sim",
+        "-p",
+        "reference-vendor",
         "-p",
         "xtask",
         "--all-targets",
@@ -189,7 +191,7 @@ fn test(root: &Path) -> Result<()> {
     ]))?;
     step("Unit and integration tests (server against the in-process simulator)");
     // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
-    sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim"]))?;
+    sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"]))?;
     postgres_pass()?;
     build_release(root)?;
     step("Playwright specs in Chromium");

@@ -14,5 +14,6 @@ mod hardening;
 mod install;
 mod instances;
 mod support;
+mod vendor;
 mod vercel_shapes;
 mod webhooks;

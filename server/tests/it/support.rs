@@ -30,6 +30,11 @@ pub async fn world() -> World {
 
 /// A world whose Tether reads this Leptos.toml text.
 pub async fn world_with(config_file: Option<&str>) -> World {
+    world_with_env(config_file, &[]).await
+}
+
+/// The same with more environment variables for Tether.
+pub async fn world_with_env(config_file: Option<&str>, extra_env: &[(&str, String)]) -> World {
     let tether_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tether = format!("http://{}", tether_listener.local_addr().unwrap());
@@ -46,6 +51,8 @@ pub async fn world_with(config_file: Option<&str>) -> World {
         ("TETHER_DATA_DIR", data_dir.display().to_string()),
         ("TETHER_MODE", "sandbox".to_string()),
     ]);
+    let mut env = env;
+    env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
     let settings = Settings::from_sources(config_file, |k| env.get(k).cloned()).unwrap();
     let state = startup::build_state(settings).await.unwrap();
     tokio::spawn(startup::serve(tether_listener, state));

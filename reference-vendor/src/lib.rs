@@ -1,0 +1,516 @@
+//! A vendor's system implementing Tether's provider contract (`docs/provider-contract.yaml`), the
+//! way a vendor would write it in any language: its own database, its own check of Tether's
+//! signatures, its own product rule (a plan allows a few databases per account). It shares no
+//! code with Tether. Tests turn knobs to make it slow, down, or lose an answer after doing the
+//! work.
+
+use std::{
+    net::SocketAddr,
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    SqlitePool,
+};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+
+/// Where Tether's calls arrive: the base URL Tether is given ends here.
+pub const BASE_PATH: &str = "/tether/v1";
+/// How far a request's timestamp may be from this clock.
+const TOLERANCE_SECS: i64 = 5 * 60;
+
+pub struct Config {
+    /// `sqlite://…`, or `sqlite::memory:` for tests.
+    pub database_url: String,
+    /// The shared secrets, `id:whsec_base64[,…]`, as Tether's TETHER_PROVIDER_SECRETS.
+    pub secrets: String,
+    /// Resources an account may have: the product's own rule.
+    pub plan_limit: i64,
+}
+
+/// What tests may do to the vendor.
+#[derive(Default)]
+struct Knobs {
+    delay: Duration,
+    down: bool,
+    /// The next call for this action does its work, then its answer is lost.
+    lose_next_answer: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Vendor(Arc<Inner>);
+
+struct Inner {
+    pool: SqlitePool,
+    keys: Vec<Vec<u8>>,
+    plan_limit: i64,
+    knobs: Mutex<Knobs>,
+}
+
+pub struct VendorHandle {
+    pub addr: SocketAddr,
+    pub vendor: Vendor,
+}
+
+impl VendorHandle {
+    /// The base URL to give Tether (`TETHER_PROVIDER_URL`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}{BASE_PATH}", self.addr)
+    }
+}
+
+fn parse_secrets(spec: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let keys: Vec<Vec<u8>> = spec
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|part| {
+            let secret = part.trim().split_once(':').map(|(_, s)| s).unwrap_or(part.trim());
+            let b64 =
+                secret.strip_prefix("whsec_").ok_or_else(|| anyhow::anyhow!("a secret must start with whsec_"))?;
+            Ok(STANDARD.decode(b64)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    anyhow::ensure!(!keys.is_empty(), "no secret given");
+    Ok(keys)
+}
+
+impl Vendor {
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(&config.database_url)?.create_if_missing(true);
+        // One connection: an in-memory database lives as long as its connection.
+        let pool = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let keys = parse_secrets(&config.secrets)?;
+        Ok(Self(Arc::new(Inner { pool, keys, plan_limit: config.plan_limit, knobs: Mutex::default() })))
+    }
+
+    /// Every answer waits this long first.
+    pub fn set_delay(&self, delay: Duration) {
+        self.knobs(|k| k.delay = delay);
+    }
+
+    /// Answers 503 to everything while set.
+    pub fn set_down(&self, down: bool) {
+        self.knobs(|k| k.down = down);
+    }
+
+    /// The next call for `action` (`resources.create`, …) does its work, then answers 502: the
+    /// answer is lost on the way back.
+    pub fn lose_next_answer(&self, action: &str) {
+        self.knobs(|k| k.lose_next_answer = Some(action.to_owned()));
+    }
+
+    fn knobs<T>(&self, f: impl FnOnce(&mut Knobs) -> T) -> T {
+        let mut knobs = self.0.knobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut knobs)
+    }
+
+    /// The account's resources as the vendor's own records have them.
+    pub async fn resources_of(&self, account: &str) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT id, name FROM resources WHERE account = ? ORDER BY created_at, id")
+            .bind(account)
+            .fetch_all(&self.0.pool)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// The notices received, as (type, body).
+    pub async fn notices(&self) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT kind, body FROM notices ORDER BY received_at, id")
+            .fetch_all(&self.0.pool)
+            .await
+            .unwrap_or_default()
+    }
+}
+
+pub async fn serve(listener: TcpListener, config: Config) -> anyhow::Result<VendorHandle> {
+    let addr = listener.local_addr()?;
+    let vendor = Vendor::new(config).await?;
+    let app = router(vendor.clone());
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "reference vendor stopped");
+        }
+    });
+    Ok(VendorHandle { addr, vendor })
+}
+
+pub fn router(vendor: Vendor) -> Router {
+    let api = Router::new()
+        .route("/resources/list", post(list))
+        .route("/resources/create", post(create))
+        .route("/resources/env", post(env))
+        .route("/resources/rotate", post(rotate))
+        .route("/resources/release", post(release))
+        .route("/notices", post(notice));
+    Router::new().nest(BASE_PATH, api).with_state(vendor)
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+fn internal(cause: sqlx::Error) -> Response {
+    tracing::error!(%cause, "database");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+}
+
+/// The contract's signature check: any `v1,` signature made with any of our keys over
+/// `{webhook-id}.{webhook-timestamp}.{body}`, within five minutes of our clock.
+fn signed(keys: &[Vec<u8>], headers: &HeaderMap, body: &[u8]) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(id), Some(timestamp), Some(signatures)) =
+        (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"))
+    else {
+        return false;
+    };
+    let Ok(sent_at) = timestamp.parse::<i64>() else { return false };
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    if (now - sent_at).abs() > TOLERANCE_SECS {
+        return false;
+    }
+    keys.iter().any(|key| {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return false };
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        let expected = mac.finalize().into_bytes();
+        signatures
+            .split(' ')
+            .filter_map(|s| s.strip_prefix("v1,"))
+            .filter_map(|b64| STANDARD.decode(b64).ok())
+            .any(|given| bool::from(given.as_slice().ct_eq(expected.as_slice())))
+    })
+}
+
+/// What every call goes through: the knobs, the signature, then the body for this action.
+async fn accept<T: for<'de> Deserialize<'de>>(
+    vendor: &Vendor,
+    headers: &HeaderMap,
+    body: &[u8],
+    action: &str,
+) -> Result<T, Response> {
+    let (delay, down) = vendor.knobs(|k| (k.delay, k.down));
+    tokio::time::sleep(delay).await;
+    if down {
+        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Down for maintenance."));
+    }
+    if !signed(&vendor.0.keys, headers, body) {
+        return Err(error(StatusCode::UNAUTHORIZED, "bad_signature", "The request is not signed by Tether."));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request", "The body is not JSON."))?;
+    if value["action"] != action {
+        return Err(error(StatusCode::BAD_REQUEST, "wrong_action", "The body is for another endpoint."));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", &format!("The body does not fit: {e}")))
+}
+
+/// After the work is done: an answer, or, when a test asked, a lost one.
+fn answer(vendor: &Vendor, action: &str, status: StatusCode, body: Value) -> Response {
+    let lost = vendor.knobs(|k| match &k.lose_next_answer {
+        Some(lose) if lose == action => k.lose_next_answer.take().is_some(),
+        _ => false,
+    });
+    if lost {
+        return error(StatusCode::BAD_GATEWAY, "lost", "The answer was lost on the way back.");
+    }
+    (status, Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    account: String,
+}
+
+#[derive(Deserialize)]
+struct ProjectBody {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    account: String,
+    project: ProjectBody,
+}
+
+#[derive(Deserialize)]
+struct ResourceBody {
+    account: String,
+    resource_id: String,
+}
+
+#[derive(Deserialize)]
+struct RotateBody {
+    account: String,
+    resource_id: String,
+    phase: String,
+}
+
+#[derive(Deserialize)]
+struct NoticeBody {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    api_key: String,
+    pending_key: Option<String>,
+}
+
+fn resource_json(row: &Row) -> Value {
+    json!({
+        "id": row.id,
+        "name": row.name,
+        "region": "eu-1",
+        "url": format!("https://console.refdb.example/databases/{}", row.id),
+        "rotating": row.pending_key.is_some(),
+    })
+}
+
+fn env_json(row: &Row) -> Value {
+    let key = row.pending_key.as_deref().unwrap_or(&row.api_key);
+    json!({"env": [
+        {"key": "REFDB_URL", "value": format!("postgres://{}.refdb.example:5432/main", row.id)},
+        {"key": "REFDB_API_KEY", "value": key, "secret": true},
+        {"key": "REFDB_REGION", "value": "eu-1", "targets": ["production", "preview"]},
+    ]})
+}
+
+fn random(prefix: &str, bytes: usize) -> String {
+    let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    format!("{prefix}{}", hex::encode(raw))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+async fn row(vendor: &Vendor, account: &str, id: &str) -> Result<Row, Response> {
+    sqlx::query_as("SELECT id, name, api_key, pending_key FROM resources WHERE id = ? AND account = ?")
+        .bind(id)
+        .bind(account)
+        .fetch_optional(&vendor.0.pool)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_resource", "No such database in this account."))
+}
+
+async fn list(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: AccountBody = match accept(&vendor, &headers, &body, "resources.list").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+        "SELECT id, name, api_key, pending_key FROM resources WHERE account = ? ORDER BY created_at, id",
+    )
+    .bind(&request.account)
+    .fetch_all(&vendor.0.pool)
+    .await;
+    match rows {
+        Ok(rows) => answer(
+            &vendor,
+            "resources.list",
+            StatusCode::OK,
+            json!({"resources": rows.iter().map(resource_json).collect::<Vec<_>>()}),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+async fn create(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: CreateBody = match accept(&vendor, &headers, &body, "resources.create").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "idempotency_key_missing", "Idempotency-Key is required.");
+    };
+    let pool = &vendor.0.pool;
+    let earlier: Result<Option<(String, String)>, _> =
+        sqlx::query_as("SELECT id, account FROM resources WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(pool)
+            .await;
+    match earlier {
+        Ok(Some((id, account))) if account == request.account => {
+            return match row(&vendor, &account, &id).await {
+                Ok(row) => answer(&vendor, "resources.create", StatusCode::OK, resource_json(&row)),
+                Err(response) => response,
+            };
+        }
+        Ok(Some(_)) => {
+            return error(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "That Idempotency-Key belongs to another account.",
+            )
+        }
+        Ok(None) => {}
+        Err(e) => return internal(e),
+    }
+    let count: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE account = ?")
+        .bind(&request.account)
+        .fetch_one(pool)
+        .await;
+    match count {
+        Ok(count) if count >= vendor.0.plan_limit => {
+            let message = format!("Your plan allows {} databases; upgrade to add more.", vendor.0.plan_limit);
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "plan_limit", &message);
+        }
+        Ok(_) => {}
+        Err(e) => return internal(e),
+    }
+    let row = Row {
+        id: random("db_", 8),
+        name: format!("{}-db", request.project.name.chars().take(60).collect::<String>()),
+        api_key: random("refdb_sk_", 20),
+        pending_key: None,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO resources (id, account, name, api_key, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(&request.account)
+    .bind(&row.name)
+    .bind(&row.api_key)
+    .bind(key)
+    .bind(now_ms())
+    .execute(pool)
+    .await;
+    match inserted {
+        Ok(_) => answer(&vendor, "resources.create", StatusCode::CREATED, resource_json(&row)),
+        Err(e) => internal(e),
+    }
+}
+
+async fn env(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: ResourceBody = match accept(&vendor, &headers, &body, "resources.env").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match row(&vendor, &request.account, &request.resource_id).await {
+        Ok(row) => answer(&vendor, "resources.env", StatusCode::OK, env_json(&row)),
+        Err(response) => response,
+    }
+}
+
+async fn rotate(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: RotateBody = match accept(&vendor, &headers, &body, "resources.rotate").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let mut row = match row(&vendor, &request.account, &request.resource_id).await {
+        Ok(row) => row,
+        Err(response) => return response,
+    };
+    let pool = &vendor.0.pool;
+    let done = match request.phase.as_str() {
+        "begin" if row.pending_key.is_none() => {
+            let key = random("refdb_sk_", 20);
+            let done = sqlx::query("UPDATE resources SET pending_key = ? WHERE id = ?")
+                .bind(&key)
+                .bind(&row.id)
+                .execute(pool)
+                .await;
+            row.pending_key = Some(key);
+            done.map(drop)
+        }
+        "begin" => Ok(()),
+        "finish" => {
+            let done = sqlx::query("UPDATE resources SET api_key = pending_key, pending_key = NULL WHERE id = ? AND pending_key IS NOT NULL")
+                .bind(&row.id)
+                .execute(pool)
+                .await;
+            return match done {
+                Ok(_) => answer(&vendor, "resources.rotate", StatusCode::OK, json!({"env": []})),
+                Err(e) => internal(e),
+            };
+        }
+        _ => return error(StatusCode::BAD_REQUEST, "bad_phase", "phase must be begin or finish."),
+    };
+    match done {
+        Ok(()) => answer(&vendor, "resources.rotate", StatusCode::OK, env_json(&row)),
+        Err(e) => internal(e),
+    }
+}
+
+async fn release(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: ResourceBody = match accept(&vendor, &headers, &body, "resources.release").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let done = sqlx::query("DELETE FROM resources WHERE id = ? AND account = ?")
+        .bind(&request.resource_id)
+        .bind(&request.account)
+        .execute(&vendor.0.pool)
+        .await;
+    match done {
+        Ok(_) => answer(&vendor, "resources.release", StatusCode::OK, json!({})),
+        Err(e) => internal(e),
+    }
+}
+
+async fn notice(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: NoticeBody = match accept(&vendor, &headers, &body, "notices").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let done = sqlx::query(
+        "INSERT INTO notices (id, kind, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&request.id)
+    .bind(&request.kind)
+    .bind(String::from_utf8_lossy(&body).into_owned())
+    .bind(now_ms())
+    .execute(&vendor.0.pool)
+    .await;
+    match done {
+        Ok(_) => answer(&vendor, "notices", StatusCode::OK, json!({})),
+        Err(e) => internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example in docs/provider-contract.yaml, checked by this independent code.
+    #[test]
+    fn the_contracts_worked_example_verifies_here_too() {
+        let keys = parse_secrets("k1:whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"action":"resources.list","account":"team_1"}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&keys[0]).unwrap();
+        mac.update(b"msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.");
+        mac.update(body);
+        let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+        assert_eq!(signature, "v1,Wc1TlB7WE6aVKpCOwJU7kRJAK9hDpxmi+xy2GZ0L/dk=");
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap());
+        headers.insert("webhook-timestamp", "1614265330".parse().unwrap());
+        headers.insert("webhook-signature", signature.parse().unwrap());
+        assert!(!signed(&keys, &headers, body), "a 2021 timestamp is far outside the window");
+    }
+}

@@ -1,0 +1,139 @@
+//! Tether with the vendor's own system as its provider, over the HTTP contract: the reference
+//! vendor (its own SQLite, its own signature check) in this process, on its own port.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{header, StatusCode};
+use server::provider::signing::SigningKey;
+use tokio::net::TcpListener;
+
+use crate::support::{world_with_env, World};
+
+struct VendorWorld {
+    world: World,
+    vendor: reference_vendor::VendorHandle,
+}
+
+async fn vendor_world(plan_limit: i64) -> VendorWorld {
+    let secrets = SigningKey::generate_spec("k1");
+    let config =
+        reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit };
+    let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
+    let env = [
+        ("TETHER_PROVIDER_KIND", "http".to_owned()),
+        ("TETHER_PROVIDER_URL", vendor.base_url()),
+        ("TETHER_PROVIDER_SECRETS", secrets),
+    ];
+    VendorWorld { world: world_with_env(None, &env).await, vendor }
+}
+
+fn env_of(world: &World, project: &str) -> Vec<(String, Vec<String>, String)> {
+    let mut vars: Vec<_> = world
+        .sim
+        .sim
+        .snapshot()
+        .env
+        .get(project)
+        .into_iter()
+        .flatten()
+        .map(|v| (v.key.clone(), v.target.clone(), v.kind.clone()))
+        .collect();
+    vars.sort();
+    vars
+}
+
+/// Follows a no-JavaScript Connect back to the install page and returns its text.
+async fn page_after(world: &World, response: reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    world.get(&location).await.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_install_through_the_vendors_system_writes_the_variables_it_names() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let response = world.connect(&popup.configuration_id, &[("prj_acme001", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let created = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await;
+    assert_eq!(created.len(), 1, "one database in the vendor's own records: {created:?}");
+    let vars = env_of(&world, "prj_acme001");
+    let keys: Vec<&str> = vars.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(keys, ["REFDB_API_KEY", "REFDB_API_KEY", "REFDB_REGION", "REFDB_URL"], "{vars:?}");
+    let region = vars.iter().find(|(k, _, _)| k == "REFDB_REGION").unwrap();
+    assert_eq!(region.1, ["production", "preview"], "the vendor's targets are kept");
+    assert!(vars.iter().any(|(k, _, kind)| k == "REFDB_API_KEY" && kind == "sensitive"), "secret means sensitive");
+
+    // The next project connects to the same database, offered from the vendor's list.
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    let choice = format!("existing:{}", created[0].0);
+    assert!(page.contains(&choice), "the vendor's database is offered");
+    let response = world.connect(&popup.configuration_id, &[("prj_acme002", &choice)]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len(), 1, "nothing new was created");
+    let url = |project: &str| world.sim.sim.env_value(project, "REFDB_URL", "production");
+    assert_eq!(url("prj_acme001"), url("prj_acme002"), "both projects use the one database");
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_the_vendor_created_makes_no_second_resource() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    vendor.vendor.lose_next_answer("resources.create");
+    let before = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len();
+    let response = world.connect(&popup.configuration_id, &[("prj_acme003", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let after = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await;
+    assert_eq!(after.len(), before + 1, "the retry, with the same Idempotency-Key, got the same database");
+    assert!(!env_of(&world, "prj_acme003").is_empty(), "and the project was connected to it");
+}
+
+#[tokio::test]
+async fn the_vendors_refusal_is_shown_beside_its_project_and_nothing_is_written() {
+    let VendorWorld { world, vendor } = vendor_world(1).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme001", "new")]).await.status(), StatusCode::FOUND);
+    let response = world.connect(&popup.configuration_id, &[("prj_acme002", "new")]).await;
+    let page = page_after(&world, response).await;
+    assert!(page.contains("Your plan allows 1 databases; upgrade to add more."), "the vendor's own words");
+    assert!(env_of(&world, "prj_acme002").is_empty(), "nothing was written at Vercel for it");
+    assert_eq!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len(), 1);
+    let installed = world.sim.sim.snapshot().installations.last().unwrap().completed_at;
+    assert!(installed.is_none(), "the popup stays open for the user to choose again");
+}
+
+#[tokio::test]
+async fn a_vendor_that_is_down_is_named_and_the_choice_is_kept() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    vendor.vendor.set_down(true);
+    let response = world.connect(&popup.configuration_id, &[("prj_acme004", "new")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/install/{}", popup.configuration_id), "back to the page, not to Vercel");
+    assert!(env_of(&world, "prj_acme004").is_empty(), "nothing was written at Vercel");
+    // While it is down the page itself says so, with a way to try again.
+    let page = world.get(&location).await;
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("did not answer in time") && text.contains("Try again"), "{text}");
+    // Back up: the page remembers the project the user chose, and Connect finishes it.
+    vendor.vendor.set_down(false);
+    let page = world.get(&location).await.text().await.unwrap();
+    assert!(page.contains("did not answer in time"), "the failed attempt is shown beside its project");
+    assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme004", "new")]).await.status(), StatusCode::FOUND);
+    assert!(!env_of(&world, "prj_acme004").is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_vendor_is_cut_off_and_the_user_is_told() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    vendor.vendor.set_delay(Duration::from_secs(30));
+    let started = Instant::now();
+    let response = world.get(&format!("/install/{}", popup.configuration_id)).await;
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.text().await.unwrap().contains("did not answer in time"));
+    assert!(waited < Duration::from_secs(10), "the user waited {waited:?}");
+}
