@@ -1,12 +1,15 @@
 use anyhow::Context;
 use server::{config::Settings, startup};
 
-const USAGE: &str = "usage: server [check-config | migrate | rewrap]
+const USAGE: &str = "usage: server [check-config | migrate | rewrap | provider-check <base_url>]
   (no argument)  serve Tether with the settings from Leptos.toml and TETHER_* variables
   check-config   check the settings and print what to enter in Vercel's Integration Console
   migrate        apply the database migrations this build has, then exit (for operators who
                  run them once before rolling out instances with TETHER_MIGRATE_AT_START=false)
-  rewrap         re-seal every stored secret under the first key of TETHER_SEAL_KEYS";
+  rewrap         re-seal every stored secret under the first key of TETHER_SEAL_KEYS
+  provider-check <base_url>
+                 call a vendor's implementation of the provider contract (docs/provider-contract.yaml)
+                 with requests signed by TETHER_PROVIDER_SECRETS, and print what passes and fails";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("rewrap") => return rewrap().await,
         Some("migrate") => return migrate().await,
+        Some("provider-check") => return provider_check(std::env::args().nth(2)).await,
         Some(_) => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -55,6 +59,43 @@ async fn main() -> anyhow::Result<()> {
         None => tracing::info!(%public_url, "Tether listening"),
     }
     startup::serve(listener, state).await?;
+    Ok(())
+}
+
+/// Exit status 1 when any check fails, 2 when it cannot run.
+async fn provider_check(base: Option<String>) -> anyhow::Result<()> {
+    use server::provider::{conformance, signing};
+    let base = match base.as_deref().map(url::Url::parse) {
+        Some(Ok(base)) => base,
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let keys = match std::env::var("TETHER_PROVIDER_SECRETS").map(|spec| signing::parse_keys(&spec)) {
+        Ok(Ok(keys)) => keys,
+        Ok(Err(error)) => {
+            eprintln!("tether: TETHER_PROVIDER_SECRETS: {error}");
+            std::process::exit(2);
+        }
+        Err(_) => {
+            eprintln!("tether: set TETHER_PROVIDER_SECRETS to the id:whsec_… secret your implementation verifies");
+            std::process::exit(2);
+        }
+    };
+    println!("Checking the provider contract at {base}");
+    let checks = conformance::run(base, keys).await;
+    for check in &checks {
+        match &check.failure {
+            None => println!("PASS  {}", check.name),
+            Some(why) => println!("FAIL  {}: {why}", check.name),
+        }
+    }
+    let failed = checks.iter().filter(|c| c.failure.is_some()).count();
+    println!("{} of {} checks passed", checks.len() - failed, checks.len());
+    if failed > 0 {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! the vendor's own system over the contract in `docs/provider-contract.yaml`.
 
 pub mod builtin;
+pub mod conformance;
 pub mod http;
 pub mod signing;
 

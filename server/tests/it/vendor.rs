@@ -137,3 +137,38 @@ async fn a_slow_vendor_is_cut_off_and_the_user_is_told() {
     assert!(response.text().await.unwrap().contains("did not answer in time"));
     assert!(waited < Duration::from_secs(10), "the user waited {waited:?}");
 }
+
+/// What a vendor runs against its own implementation: `server provider-check <url>`.
+async fn provider_check(base_url: &str, secrets: &str) -> (Option<i32>, String) {
+    let (base_url, secrets) = (base_url.to_owned(), secrets.to_owned());
+    // Off the runtime: the vendor answers from this test's own runtime meanwhile.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["provider-check", &base_url])
+            .env_clear()
+            .env("TETHER_PROVIDER_SECRETS", secrets)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what_fails_elsewhere() {
+    let secrets = SigningKey::generate_spec("k1");
+    let config =
+        reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit: 3 };
+    let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
+    let (code, said) = provider_check(&vendor.base_url(), &secrets).await;
+    println!("{said}");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(!said.contains("FAIL") && said.contains("20 of 20 checks passed"), "{said}");
+
+    // A vendor holding another secret: every signed call is refused, and the check says so.
+    let (code, said) = provider_check(&vendor.base_url(), &SigningKey::generate_spec("k1")).await;
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("FAIL  creates a resource (201): answered 401"), "{said}");
+    assert!(said.contains("PASS  refuses an unsigned request (401)"), "{said}");
+}
