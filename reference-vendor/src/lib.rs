@@ -160,7 +160,11 @@ pub fn router(vendor: Vendor) -> Router {
         .route("/resources/rotate", post(rotate))
         .route("/resources/release", post(release))
         .route("/notices", post(notice));
-    Router::new().nest(BASE_PATH, api).with_state(vendor)
+    Router::new()
+        .nest(BASE_PATH, api)
+        // For whoever starts the process and waits for it to listen.
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(vendor)
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -10,9 +10,10 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <run|test>
+const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | bench>
   run   install what is missing, build the release site, start Tether (http://127.0.0.1:3000)
-        and the Vercel simulator (http://127.0.0.1:3100) with SQLite
+        and the Vercel simulator (http://127.0.0.1:3100) with SQLite; with --provider http, also
+        the reference vendor (http://127.0.0.1:3200) as Tether's provider over the contract
   test  every test layer: unit and integration tests, then Playwright in Chromium
   bench measured figures (release build): webhook ingestion on SQLite";
 
@@ -20,7 +21,17 @@ fn main() -> Result<()> {
     let root = workspace_root()?;
     std::env::set_current_dir(&root)?;
     match std::env::args().nth(1).as_deref() {
-        Some("run") => run(&root),
+        Some("run") => match std::env::args().nth(2).as_deref() {
+            None => run(&root, Provider::Builtin),
+            Some("--provider") if std::env::args().nth(3).as_deref() == Some("http") => run(&root, Provider::Http),
+            Some("--provider") if std::env::args().nth(3).as_deref() == Some("builtin") => {
+                run(&root, Provider::Builtin)
+            }
+            _ => {
+                eprintln!("{USAGE}");
+                std::process::exit(2);
+            }
+        },
         Some("test") => test(&root),
         Some("bench") => bench(),
         _ => {
@@ -52,8 +63,8 @@ fn build_release(root: &Path) -> Result<()> {
     step("Building the release site (wasm, CSS, server) with cargo-leptos");
     sh(Command::new("cargo").args(["leptos", "build", "--release"]).env("PATH", tools::path_with_tools(root)))?;
     precompress(&root.join("target/site/pkg"))?;
-    step("Building the Vercel simulator");
-    sh(Command::new("cargo").args(["build", "--release", "-p", "vercel-sim"]))
+    step("Building the Vercel simulator and the reference vendor");
+    sh(Command::new("cargo").args(["build", "--release", "-p", "vercel-sim", "-p", "reference-vendor"]))
 }
 
 /// Brotli at its highest quality, once at build time, beside each asset: the server sends the
@@ -79,33 +90,68 @@ fn precompress(pkg: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run(root: &Path) -> Result<()> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    /// Resources in Tether's own database.
+    Builtin,
+    /// The reference vendor's system, over the HTTP contract.
+    Http,
+}
+
+fn run(root: &Path, provider: Provider) -> Result<()> {
     tools::ensure_all(root)?;
     build_release(root)?;
-    step("Starting the Vercel simulator and Tether (Ctrl-C stops both)");
-    let mut sim = Command::new(root.join("target/release/vercel-sim"))
+    step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
+    let mut children = vec![Command::new(root.join("target/release/vercel-sim"))
         .env("SIM_ADDR", "127.0.0.1:3100")
         .env("SIM_REDIRECT_URL", "http://127.0.0.1:3000/callback")
         .spawn()
-        .context("cannot start the simulator")?;
+        .context("cannot start the simulator")?];
     // Chosen here, never guessed by the server: `run` is the zero-setup demo against the simulator.
-    let mut tether = Command::new(root.join("target/release/server"))
-        .env("TETHER_MODE", "sandbox")
-        .spawn()
-        .context("cannot start Tether")?;
+    let mut tether = Command::new(root.join("target/release/server"));
+    tether.env("TETHER_MODE", "sandbox");
+    if provider == Provider::Http {
+        // A secret for this run only, shared by Tether and the vendor it signs its calls for.
+        let secret = format!(
+            "dev:whsec_{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, random_bytes()?)
+        );
+        children.push(
+            Command::new(root.join("target/release/reference-vendor"))
+                .env("REFVENDOR_ADDR", "127.0.0.1:3200")
+                .env("REFVENDOR_SECRETS", &secret)
+                .spawn()
+                .context("cannot start the reference vendor")?,
+        );
+        tether
+            .env("TETHER_PROVIDER_KIND", "http")
+            .env("TETHER_PROVIDER_URL", "http://127.0.0.1:3200/tether/v1")
+            .env("TETHER_PROVIDER_SECRETS", &secret);
+    }
+    children.push(tether.spawn().context("cannot start Tether")?);
     eprintln!(
         "\n  Tether:            http://127.0.0.1:3000\n  Vercel simulator:  http://127.0.0.1:3100  <- open this and press Install\n"
     );
-    let exit = wait_either(&mut sim, &mut tether);
-    let _ = sim.kill();
-    let _ = tether.kill();
+    if provider == Provider::Http {
+        eprintln!("  Reference vendor:  http://127.0.0.1:3200/tether/v1  (Tether's provider)\n");
+    }
+    let exit = wait_any(&mut children);
+    for child in &mut children {
+        let _ = child.kill();
+    }
     exit
 }
 
-/// Returns when either child exits (Ctrl-C reaches both through the terminal's process group).
-fn wait_either(a: &mut Child, b: &mut Child) -> Result<()> {
+fn random_bytes() -> Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Returns when any child exits (Ctrl-C reaches them all through the terminal's process group).
+fn wait_any(children: &mut [Child]) -> Result<()> {
     loop {
-        for child in [&mut *a, &mut *b] {
+        for child in children.iter_mut() {
             if let Some(status) = child.try_wait()? {
                 if status.success() {
                     return Ok(());
