@@ -6,6 +6,7 @@
 pub mod builtin;
 pub mod conformance;
 pub mod http;
+pub mod jobs;
 pub mod signing;
 
 use std::{future::Future, pin::Pin};
@@ -52,6 +53,21 @@ impl ProjectRef<'_> {
     }
 }
 
+/// Something that happened at Vercel the vendor may want to react to. Sent at least once; `id`
+/// is the same on every attempt.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Notice {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub installation_id: String,
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub project_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub to_account: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("resource `{0}` does not exist for this account")]
@@ -87,4 +103,6 @@ pub trait Provider: Send + Sync + 'static {
     fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
     /// No installation uses the resource any more. Idempotent: a resource already gone is fine.
     fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
+    /// A lifecycle notice; the vendor may drop a repeat by its id.
+    fn notify<'a>(&'a self, notice: &'a Notice) -> ProviderFuture<'a, ()>;
 }

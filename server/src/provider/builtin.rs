@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rand::{distributions::Alphanumeric, Rng};
 
-use super::{EnvValue, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
+use super::{EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
 use crate::{
     config::{EnvTemplate, ProviderSettings},
     seal::Sealer,
@@ -182,5 +182,10 @@ impl Provider for BuiltinProvider {
                 Err(error) => Err(error),
             }
         })
+    }
+
+    fn notify<'a>(&'a self, _notice: &'a Notice) -> ProviderFuture<'a, ()> {
+        // Tether is the vendor here: what a notice says is already in its own tables.
+        Box::pin(async { Ok(()) })
     }
 }

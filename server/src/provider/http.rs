@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{
     signing::{self, SigningKey},
-    EnvValue, ProjectRef, Provider, ProviderError, ProviderFuture, Resource,
+    EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource,
 };
 use crate::config::Target;
 
@@ -262,6 +262,14 @@ impl Provider for HttpProvider {
                 Ok(_) | Err(ProviderError::UnknownResource(_)) => Ok(()),
                 Err(error) => Err(error),
             }
+        })
+    }
+
+    fn notify<'a>(&'a self, notice: &'a Notice) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut body = serde_json::to_value(notice).map_err(|e| ProviderError::Failed(e.to_string()))?;
+            body["action"] = json!("notices");
+            self.send("/notices", body, None).await.map(drop)
         })
     }
 }

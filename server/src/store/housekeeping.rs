@@ -15,6 +15,7 @@ pub struct Purged {
     pub codes: u64,
     pub events: u64,
     pub rate_limits: u64,
+    pub provider_jobs: u64,
 }
 
 /// Row counts of the tables traffic grows.
@@ -43,7 +44,14 @@ impl Store {
         // nothing more than its absence would.
         let rate_limits =
             sqlx::query("DELETE FROM rate_limits WHERE due_at < $1").bind(now).execute(&self.pool).await?;
+        // Sent jobs are kept as long as applied events, for the operator's record.
+        let jobs = sqlx::query("DELETE FROM provider_jobs WHERE state = $1 AND done_at < $2")
+            .bind(super::provider_jobs::JobState::Done)
+            .bind(now - APPLIED_EVENT_RETENTION_MS)
+            .execute(&self.pool)
+            .await?;
         Ok(Purged {
+            provider_jobs: jobs.rows_affected(),
             sessions: sessions.rows_affected(),
             codes: codes.rows_affected(),
             events: events.rows_affected(),

@@ -34,10 +34,9 @@ pub async fn move_to_team(conn: &mut Conn, configuration_id: &str, team_id: &str
     Ok(())
 }
 
-/// Deletes the resources only this installation used (one another installation still links
-/// stays); closed links keep their history but let go of the resource first (foreign key).
-pub async fn release_unshared_resources(conn: &mut Conn, configuration_id: &str) -> Result<usize> {
-    let released: Vec<String> = sqlx::query_scalar(
+/// The resources only this installation used: one another installation still links stays.
+pub async fn unshared_resources(conn: &mut Conn, configuration_id: &str) -> Result<Vec<String>> {
+    sqlx::query_scalar(
         "SELECT DISTINCT resource_id FROM links WHERE configuration_id = $1 AND resource_id IS NOT NULL \
          AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != $2 \
                                  AND status = $3 AND resource_id IS NOT NULL)",
@@ -46,15 +45,15 @@ pub async fn release_unshared_resources(conn: &mut Conn, configuration_id: &str)
     .bind(configuration_id)
     .bind(LinkStatus::Linked)
     .fetch_all(&mut *conn)
-    .await?;
-    for resource in &released {
-        sqlx::query("UPDATE links SET resource_id = NULL WHERE resource_id = $1")
-            .bind(resource)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM resources WHERE id = $1").bind(resource).execute(&mut *conn).await?;
-    }
-    Ok(released.len())
+    .await
+}
+
+/// The Vercel owner an installation acts for (its team, else its user): the provider's account.
+pub async fn owner_of(conn: &mut Conn, configuration_id: &str) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT COALESCE(team_id, user_id) FROM installations WHERE configuration_id = $1")
+        .bind(configuration_id)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
 /// Closes a link whose project the installation can no longer see; Vercel removed the

@@ -7,7 +7,13 @@ use serde_json::Value;
 
 use crate::{
     config::OnUninstall,
-    store::{inbox::StoredEvent, now_ms, webhook_effects as store},
+    provider::Notice,
+    store::{
+        inbox::StoredEvent,
+        now_ms,
+        provider_jobs::{self, JobKind},
+        webhook_effects as store,
+    },
 };
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
@@ -43,13 +49,23 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     let configuration = str_at(payload, &["configuration", "id"]);
     match event.kind.as_str() {
         "integration-configuration.removed" | "integration-configuration-removed" => match configuration {
-            Some(id) => remove_installation(conn, id, event.created_at, on_uninstall).await,
+            Some(id) => remove_installation(conn, &event.id, id, event.created_at, on_uninstall).await,
             None => Ok("ignored: no configuration id".into()),
         },
         "integration-configuration.permission-upgraded" => {
             let Some(id) = configuration else { return Ok("ignored: no configuration id".into()) };
             let removed = ids(&payload["projects"]["removed"]);
             for project in &removed {
+                if store::is_linked(conn, id, project).await? {
+                    let notice = Outbound {
+                        event_id: &event.id,
+                        installation_id: id,
+                        kind: "project.removed",
+                        project_id: Some(project),
+                        to_account: None,
+                    };
+                    notice.enqueue(conn).await?;
+                }
                 store::close_link(conn, id, project).await?;
             }
             Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
@@ -62,6 +78,14 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
                 return Ok("ignored: incomplete transfer".into());
             };
+            let notice = Outbound {
+                event_id: &event.id,
+                installation_id: id,
+                kind: "installation.transferred",
+                project_id: None,
+                to_account: Some(team),
+            };
+            notice.enqueue(conn).await?;
             store::move_to_team(conn, id, team).await?;
             Ok(format!("moved to team {team}"))
         }
@@ -71,6 +95,16 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             };
             let installations = installations_for(conn, payload, configuration).await?;
             for id in &installations {
+                if store::is_linked(conn, id, project).await? {
+                    let notice = Outbound {
+                        event_id: &event.id,
+                        installation_id: id,
+                        kind: "project.removed",
+                        project_id: Some(project),
+                        to_account: None,
+                    };
+                    notice.enqueue(conn).await?;
+                }
                 store::close_link(conn, id, project).await?;
             }
             Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
@@ -105,17 +139,76 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     }
 }
 
+/// The vendor is told, and, when the policy says so, asks to release what only this
+/// installation used; both through the outbox, after this transaction commits.
 async fn remove_installation(
     conn: &mut Conn,
+    event_id: &str,
     configuration_id: &str,
     at: i64,
     on_uninstall: OnUninstall,
 ) -> Result<String> {
-    if on_uninstall == OnUninstall::Release {
-        store::release_unshared_resources(conn, configuration_id).await?;
+    let mut released = 0;
+    // An installation Tether never stored (the webhook beat the callback) is nothing the vendor knows.
+    if let Some(account) = store::owner_of(conn, configuration_id).await? {
+        if on_uninstall == OnUninstall::Release {
+            for resource in store::unshared_resources(conn, configuration_id).await? {
+                let id = job_id("release", &[&account, &resource]);
+                let body = serde_json::json!({ "resource_id": resource }).to_string();
+                provider_jobs::enqueue(conn, &id, JobKind::Release, &account, &body).await?;
+                released += 1;
+            }
+        }
+        let notice = Outbound {
+            event_id,
+            installation_id: configuration_id,
+            kind: "installation.removed",
+            project_id: None,
+            to_account: None,
+        };
+        notice.write(conn, &account).await?;
     }
     crate::store::installations::mark_removed(conn, configuration_id, if at > 0 { at } else { now_ms() }).await?;
-    Ok("uninstalled: token destroyed, links closed".into())
+    Ok(format!("uninstalled: token destroyed, links closed, {released} resource(s) to release"))
+}
+
+/// A stable id: the same event and subject always make the same job, so a repeat is a no-op.
+fn job_id(prefix: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{prefix}_{}", hex::encode(&Sha256::digest(parts.join("\n").as_bytes())[..12]))
+}
+
+/// A notice to the vendor about one installation, written to the outbox.
+struct Outbound<'a> {
+    event_id: &'a str,
+    installation_id: &'a str,
+    kind: &'static str,
+    project_id: Option<&'a str>,
+    to_account: Option<&'a str>,
+}
+
+impl Outbound<'_> {
+    /// For the installation's current owner; nothing when Tether never stored the installation.
+    async fn enqueue(self, conn: &mut Conn) -> Result<()> {
+        match store::owner_of(conn, self.installation_id).await? {
+            Some(account) => self.write(conn, &account).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn write(self, conn: &mut Conn, account: &str) -> Result<()> {
+        let id = job_id("ntc", &[self.event_id, self.installation_id, self.kind, self.project_id.unwrap_or_default()]);
+        let notice = Notice {
+            id: id.clone(),
+            kind: self.kind.to_owned(),
+            installation_id: self.installation_id.to_owned(),
+            account: account.to_owned(),
+            project_id: self.project_id.map(str::to_owned),
+            to_account: self.to_account.map(str::to_owned),
+        };
+        let body = serde_json::to_string(&notice).unwrap_or_default();
+        provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await
+    }
 }
 
 /// The installations an event concerns: the one it names, else those of its team or user.

@@ -159,6 +159,20 @@ impl World {
         panic!("event {event_id} was not applied");
     }
 
+    /// Waits (up to fifteen seconds) until the provider outbox has sent every job; returns them
+    /// as (id, kind, state).
+    pub async fn jobs_sent(&self) -> Vec<(String, String, String)> {
+        let store = self.store().await;
+        for _ in 0..300 {
+            let jobs = store.jobs().await.unwrap();
+            if jobs.iter().all(|(_, _, state)| state == "done") {
+                return jobs;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the provider outbox did not empty: {:?}", store.jobs().await.unwrap());
+    }
+
     /// Posts a body to the webhook endpoint with the given signature header.
     pub async fn post_webhook(&self, body: &[u8], signature: Option<&str>) -> StatusCode {
         let mut request = reqwest::Client::new().post(format!("{}/webhooks/vercel", self.tether)).body(body.to_vec());

@@ -172,3 +172,51 @@ async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what
     assert!(said.contains("FAIL  creates a resource (201): answered 401"), "{said}");
     assert!(said.contains("PASS  refuses an unsigned request (401)"), "{said}");
 }
+
+/// The vendor hears what happened at Vercel, through the outbox: at least once, even when it
+/// was down at the time, and releases go to it instead of to Tether's own tables.
+#[tokio::test]
+async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
+    let secrets = SigningKey::generate_spec("k1");
+    let config =
+        reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit: 3 };
+    let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
+    let env = [
+        ("TETHER_PROVIDER_KIND", "http".to_owned()),
+        ("TETHER_PROVIDER_URL", vendor.base_url()),
+        ("TETHER_PROVIDER_SECRETS", secrets),
+    ];
+    let world = world_with_env(Some("[provider]\non_uninstall = \"release\"\n"), &env).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.connect(&popup.configuration_id, &[("prj_acme010", "new"), ("prj_acme011", "new")]).await;
+    assert_eq!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len(), 2);
+
+    // Vercel takes one project away while the vendor is down, then the whole installation.
+    vendor.vendor.set_down(true);
+    assert!(world.sim.sim.remove_project("prj_acme010"));
+    // Applied before the uninstall: once removed, an installation has no projects to speak of.
+    let store = world.store().await;
+    for _ in 0..100 {
+        let link = store.link(&popup.configuration_id, "prj_acme010").await.unwrap().unwrap();
+        if link.status == server::store::links::LinkStatus::Closed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(world.sim.sim.uninstall(&popup.configuration_id));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(vendor.vendor.notices().await.is_empty(), "nothing reached a vendor that is down");
+    vendor.vendor.set_down(false);
+
+    world.jobs_sent().await;
+    let notices = vendor.vendor.notices().await;
+    // At least once, in no promised order: the one that waited longer may come second.
+    let mut kinds: Vec<&str> = notices.iter().map(|(kind, _)| kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["installation.removed", "project.removed"], "{notices:?}");
+    let removed = notices.iter().find(|(kind, _)| kind == "installation.removed").unwrap();
+    let removed: serde_json::Value = serde_json::from_str(&removed.1).unwrap();
+    assert_eq!(removed["installation_id"], popup.configuration_id.as_str());
+    assert_eq!(removed["account"], vercel_sim::TEAM_ID);
+    assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.is_empty(), "both databases released at the vendor");
+}

@@ -286,6 +286,8 @@ async fn release_on_uninstall_deletes_resources_no_one_else_uses() {
         json!({"configuration": {"id": popup.configuration_id}}),
     )
     .await;
+    let jobs = world.jobs_sent().await;
+    assert_eq!(jobs.iter().filter(|(_, kind, _)| kind == "release").count(), 2, "{jobs:?}");
     let after: Vec<String> =
         store.resources_of(vercel_sim::TEAM_ID).await.unwrap().into_iter().map(|r| r.name).collect();
     assert!(!after.contains(&"acme-app-090-db".to_string()), "released: {after:?}");

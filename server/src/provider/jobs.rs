@@ -1,0 +1,60 @@
+//! Sends the provider outbox: notices and releases the webhook effects wrote. Each instance runs
+//! one; a job is leased before its call, so two instances rarely send the same one, and when
+//! they do the vendor sees a repeat it can drop by id (the contract says at least once).
+
+use std::{sync::Arc, time::Duration};
+
+use super::{Notice, Provider, ProviderError};
+use crate::store::{
+    provider_jobs::{Job, JobKind},
+    Store,
+};
+
+const BATCH: i64 = 32;
+
+pub fn spawn(store: Store, provider: Arc<dyn Provider>) {
+    tokio::spawn(async move {
+        loop {
+            match store.due_jobs(BATCH).await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        send(&store, provider.as_ref(), &job).await;
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot read the provider outbox"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+}
+
+async fn send(store: &Store, provider: &dyn Provider, job: &Job) {
+    match store.lease_job(&job.id).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(error) => return tracing::error!(%error, "cannot lease a provider job"),
+    }
+    let result = match job.kind {
+        JobKind::Notice => match serde_json::from_str::<Notice>(&job.body) {
+            Ok(notice) => provider.notify(&notice).await,
+            Err(error) => Err(ProviderError::Failed(format!("a stored notice does not parse: {error}"))),
+        },
+        JobKind::Release => match serde_json::from_str::<serde_json::Value>(&job.body) {
+            Ok(body) => provider.release(&job.account, body["resource_id"].as_str().unwrap_or_default()).await,
+            Err(error) => Err(ProviderError::Failed(format!("a stored release does not parse: {error}"))),
+        },
+    };
+    let recorded = match result {
+        Ok(()) => {
+            tracing::info!(job_id = %job.id, kind = job.kind.as_str(), "the vendor took a job");
+            store.job_done(&job.id).await
+        }
+        Err(error) => {
+            tracing::warn!(job_id = %job.id, kind = job.kind.as_str(), %error, attempt = job.attempts + 1, "provider job failed; will retry");
+            store.job_failed(job, &error.to_string()).await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::error!(%error, "cannot record a provider job's outcome");
+    }
+}

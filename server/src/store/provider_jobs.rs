@@ -1,0 +1,126 @@
+//! The provider outbox (migration 0007): what the vendor's system must hear after a webhook,
+//! written with the webhook's effect and sent by `provider::jobs` until the vendor takes it.
+
+use sqlx::FromRow;
+
+use super::{now_ms, Conn, Store, StoreError};
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Pending,
+    /// The vendor answered 2xx.
+    Done,
+    /// Parked after too many attempts, for a person to look at.
+    Failed,
+}
+
+text_enum!(JobState { Pending => "pending", Done => "done", Failed => "failed" });
+
+/// What a job asks of the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// A lifecycle notice; the body is the notice.
+    Notice,
+    /// No installation uses the resource any more; the body is `{"resource_id": …}`.
+    Release,
+}
+
+text_enum!(JobKind { Notice => "notice", Release => "release" });
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Job {
+    pub id: String,
+    pub kind: JobKind,
+    pub account: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// After this many failed attempts (backing off from 1 s to 5 minutes) a job is parked.
+pub const MAX_ATTEMPTS: i64 = 16;
+/// How long one instance holds a job it is sending before another may try.
+pub const LEASE_MS: i64 = 60_000;
+
+/// Inside the webhook's transaction. A job id already there is the same job: nothing changes.
+pub async fn enqueue(conn: &mut Conn, id: &str, kind: JobKind, account: &str, body: &str) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO provider_jobs (id, kind, account, body, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(account)
+    .bind(body)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn due_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, account, body, attempts FROM provider_jobs \
+             WHERE state = $1 AND next_attempt_at <= $2 ORDER BY created_at, id LIMIT $3",
+        )
+        .bind(JobState::Pending)
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Takes a due job for `LEASE_MS` by moving its next attempt: true for the one instance whose
+    /// update found it still due. No transaction is held while the vendor is called.
+    pub async fn lease_job(&self, id: &str) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let leased = sqlx::query(
+            "UPDATE provider_jobs SET next_attempt_at = $1 WHERE id = $2 AND state = $3 AND next_attempt_at <= $4",
+        )
+        .bind(now + LEASE_MS)
+        .bind(id)
+        .bind(JobState::Pending)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(leased == 1)
+    }
+
+    pub async fn job_done(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE provider_jobs SET state = $1, done_at = $2, last_error = NULL WHERE id = $3")
+            .bind(JobState::Done)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn job_failed(&self, job: &Job, error: &str) -> Result<(), StoreError> {
+        let attempts = job.attempts + 1;
+        let backoff_ms = (1000i64 << attempts.min(9)).min(5 * 60 * 1000);
+        let state = if attempts >= MAX_ATTEMPTS { JobState::Failed } else { JobState::Pending };
+        sqlx::query(
+            "UPDATE provider_jobs SET attempts = $1, next_attempt_at = $2, state = $3, last_error = $4 WHERE id = $5",
+        )
+        .bind(attempts)
+        .bind(now_ms() + backoff_ms)
+        .bind(state)
+        .bind(error)
+        .bind(&job.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (kind, state) of every job, oldest first: for tests and operators.
+    pub async fn jobs(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, kind, state FROM provider_jobs ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
