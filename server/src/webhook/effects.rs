@@ -56,17 +56,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             let Some(id) = configuration else { return Ok("ignored: no configuration id".into()) };
             let removed = ids(&payload["projects"]["removed"]);
             for project in &removed {
-                if store::is_linked(conn, id, project).await? {
-                    let notice = Outbound {
-                        event_id: &event.id,
-                        installation_id: id,
-                        kind: "project.removed",
-                        project_id: Some(project),
-                        to_account: None,
-                    };
-                    notice.enqueue(conn).await?;
-                }
-                store::close_link(conn, id, project).await?;
+                close_link(conn, &event.id, id, project).await?;
             }
             Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
         }
@@ -95,17 +85,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             };
             let installations = installations_for(conn, payload, configuration).await?;
             for id in &installations {
-                if store::is_linked(conn, id, project).await? {
-                    let notice = Outbound {
-                        event_id: &event.id,
-                        installation_id: id,
-                        kind: "project.removed",
-                        project_id: Some(project),
-                        to_account: None,
-                    };
-                    notice.enqueue(conn).await?;
-                }
-                store::close_link(conn, id, project).await?;
+                close_link(conn, &event.id, id, project).await?;
             }
             Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
         }
@@ -137,6 +117,21 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
         }
         other => Ok(format!("ignored unknown type {other}")),
     }
+}
+
+/// The installation can no longer see the project. The vendor hears of it when it was linked.
+async fn close_link(conn: &mut Conn, event_id: &str, installation_id: &str, project: &str) -> Result<()> {
+    if store::is_linked(conn, installation_id, project).await? {
+        let notice = Outbound {
+            event_id,
+            installation_id,
+            kind: "project.removed",
+            project_id: Some(project),
+            to_account: None,
+        };
+        notice.enqueue(conn).await?;
+    }
+    store::close_link(conn, installation_id, project).await
 }
 
 /// The vendor is told, and, when the policy says so, asks to release what only this

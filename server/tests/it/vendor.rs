@@ -15,6 +15,11 @@ struct VendorWorld {
 }
 
 async fn vendor_world(plan_limit: i64) -> VendorWorld {
+    vendor_world_with(plan_limit, None).await
+}
+
+/// The same with a Leptos.toml text for Tether.
+async fn vendor_world_with(plan_limit: i64, config_file: Option<&str>) -> VendorWorld {
     let secrets = SigningKey::generate_spec("k1");
     let config =
         reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit };
@@ -24,7 +29,7 @@ async fn vendor_world(plan_limit: i64) -> VendorWorld {
         ("TETHER_PROVIDER_URL", vendor.base_url()),
         ("TETHER_PROVIDER_SECRETS", secrets),
     ];
-    VendorWorld { world: world_with_env(None, &env).await, vendor }
+    VendorWorld { world: world_with_env(config_file, &env).await, vendor }
 }
 
 fn env_of(world: &World, project: &str) -> Vec<(String, Vec<String>, String)> {
@@ -177,16 +182,7 @@ async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what
 /// was down at the time, and releases go to it instead of to Tether's own tables.
 #[tokio::test]
 async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
-    let secrets = SigningKey::generate_spec("k1");
-    let config =
-        reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit: 3 };
-    let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
-    let env = [
-        ("TETHER_PROVIDER_KIND", "http".to_owned()),
-        ("TETHER_PROVIDER_URL", vendor.base_url()),
-        ("TETHER_PROVIDER_SECRETS", secrets),
-    ];
-    let world = world_with_env(Some("[provider]\non_uninstall = \"release\"\n"), &env).await;
+    let VendorWorld { world, vendor } = vendor_world_with(3, Some("[provider]\non_uninstall = \"release\"\n")).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     world.connect(&popup.configuration_id, &[("prj_acme010", "new"), ("prj_acme011", "new")]).await;
     assert_eq!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len(), 2);
