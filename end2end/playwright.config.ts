@@ -108,6 +108,7 @@ export default defineConfig({
         TETHER_PROVIDER_KIND: "http",
         TETHER_PROVIDER_URL: `${VENDOR}/tether/v1`,
         TETHER_PROVIDER_SECRETS: VENDOR_SECRETS,
+        TETHER_PROVIDER_ACCOUNT_LINK_URL: `${VENDOR}/link`,
         RUST_LOG: "info",
       },
       url: `${VENDOR_TETHER}/healthz`,

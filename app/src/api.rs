@@ -36,7 +36,16 @@ pub async fn link_projects(
 ) -> Result<LinkReport, AppError> {
     let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let report = backend.link_projects(&headers, configuration_id, choices, clashes).await?;
+    let report = match backend.link_projects(&headers, configuration_id, choices, clashes).await {
+        Ok(report) => report,
+        Err(error) => {
+            // A plain form goes back to the page, which says what is needed (a sign-in, say).
+            if finish.is_some() && error != AppError::NotYours {
+                leptos_axum::redirect(&format!("/install/{configuration_id}"));
+            }
+            return Err(error);
+        }
+    };
     if finish.is_some() {
         if report.all_ok() {
             let next = backend.finish_install(&headers, configuration_id).await?;

@@ -21,6 +21,9 @@ pub struct InstallView {
     pub scope_note: Option<String>,
     pub is_team: bool,
     pub vendor_name: String,
+    /// Account linking is configured and this installation has no vendor account yet: where
+    /// the "Sign in" button goes. The projects wait until then.
+    pub sign_in: Option<String>,
     pub projects: Vec<ProjectRow>,
     /// How many projects the account has in all, before any search.
     pub total_projects: usize,

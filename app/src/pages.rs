@@ -107,6 +107,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         scope_note,
         is_team,
         vendor_name,
+        sign_in,
         projects,
         total_projects,
         query,
@@ -116,13 +117,29 @@ fn InstallPage(view: InstallView) -> impl IntoView {
     } = view;
     let shown = projects.len();
     let scope_kind = if is_team { "team" } else { "personal account" };
-    let rows = projects.into_iter().map(|row| project_row(row, &resources)).collect_view();
-    view! {
+    let heading = view! {
         <h1>{format!("Connect {vendor_name} to Vercel")}</h1>
         <p class="scope" data-testid="scope">
             "Installing for " <strong>{scope_name}</strong> {format!(" ({scope_kind})")}
         </p>
         {scope_note.map(|text| view! { <p class="note" data-testid="scope-note">{text}</p> })}
+    };
+    if let Some(href) = sign_in {
+        return view! {
+            {heading}
+            <section class="account-link" data-testid="account-link">
+                <p>
+                    {format!("First, sign in to {vendor_name}: your projects will use that account's resources.")}
+                </p>
+                <a class="button" href=href>{format!("Sign in to {vendor_name}")}</a>
+            </section>
+            <p class="cancel"><a href=next>"Cancel and return to Vercel"</a></p>
+        }
+        .into_any();
+    }
+    let rows = projects.into_iter().map(|row| project_row(row, &resources)).collect_view();
+    view! {
+        {heading}
         <p class="hint">
             "Pick, for each project, a new " {vendor_name.clone()} " resource, an existing one, or none. "
             "Tether writes the resource's environment variables into the project."
@@ -135,6 +152,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         </LinkForm>
         <p class="cancel"><a href=next>"Cancel and return to Vercel"</a></p>
     }
+    .into_any()
 }
 
 fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> impl IntoView {

@@ -62,6 +62,9 @@ pub struct ProviderSettings {
     pub kind: ProviderKind,
     /// With `kind = "http"`: the contract's base URL (`TETHER_PROVIDER_URL`).
     pub base_url: Option<String>,
+    /// With `kind = "http"`, optional: the vendor's sign-in page for account linking
+    /// (`TETHER_PROVIDER_ACCOUNT_LINK_URL`). Without it the Vercel owner id is the account.
+    pub account_link_url: Option<String>,
     /// The vendor's name as the popup shows it.
     pub name: String,
     pub region: String,
@@ -131,6 +134,7 @@ impl Default for ProviderSettings {
         Self {
             kind: ProviderKind::Builtin,
             base_url: None,
+            account_link_url: None,
             name: "Acme DB".into(),
             region: "iad1".into(),
             resource_url: "https://{id}.db.acme.example".into(),
@@ -338,6 +342,23 @@ impl Settings {
         }
         if let Some(url) = env("TETHER_PROVIDER_URL") {
             provider.base_url = Some(url);
+        }
+        if let Some(url) = env("TETHER_PROVIDER_ACCOUNT_LINK_URL") {
+            provider.account_link_url = Some(url);
+        }
+        if let Some(link) = provider.account_link_url.as_deref() {
+            match Url::parse(link) {
+                _ if provider.kind != ProviderKind::Http => problems.push(
+                    "account linking (TETHER_PROVIDER_ACCOUNT_LINK_URL) needs the http provider: its tickets are signed \
+                     with TETHER_PROVIDER_SECRETS"
+                        .into(),
+                ),
+                Err(error) => problems.push(format!("TETHER_PROVIDER_ACCOUNT_LINK_URL is not a URL: {error}")),
+                Ok(url) if url.scheme() != "https" && !sandbox && !is_loopback(&url) => {
+                    problems.push("TETHER_PROVIDER_ACCOUNT_LINK_URL must be https outside sandbox mode".into())
+                }
+                Ok(_) => {}
+            }
         }
         let mut provider_keys = Vec::new();
         if provider.kind == ProviderKind::Http {

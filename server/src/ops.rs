@@ -67,6 +67,11 @@ impl Authorized<'_> {
         self.installation.owner_id()
     }
 
+    /// Account linking is configured and the user has not signed in at the vendor yet.
+    pub fn needs_vendor_account(&self) -> bool {
+        self.app.settings.provider.account_link_url.is_some() && self.installation.vendor_account.is_none()
+    }
+
     /// The install popup is done: where the browser goes back to at Vercel.
     pub async fn finish(&self) -> Result<String, AppError> {
         self.app.store.mark_finished(self.id()).await?;

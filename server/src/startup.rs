@@ -20,7 +20,7 @@ use crate::{
     config::ProviderKind,
     config::Settings,
     configure::{configure_page, uninstalled},
-    install::{callback::callback, page::install_page, start::start},
+    install::{account, callback::callback, page::install_page, start::start},
     limits,
     provider::{BuiltinProvider, HttpProvider, Provider},
     state::{AppState, Inner},
@@ -158,6 +158,8 @@ pub fn router(state: AppState) -> Router {
         .route("/configure", get(configure_page))
         .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
+        .route("/install/{configuration_id}/account", get(account::begin).layer(limit(&limits::START)))
+        .route(account::RETURN_PATH, get(account::finish).layer(limit(&limits::START)))
         // Server functions read their own bodies: cap them here (a form of 1,000 choices is ~40 KB).
         .route(
             "/webhooks/vercel",

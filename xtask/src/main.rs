@@ -126,6 +126,7 @@ fn run(root: &Path, provider: Provider) -> Result<()> {
         tether
             .env("TETHER_PROVIDER_KIND", "http")
             .env("TETHER_PROVIDER_URL", "http://127.0.0.1:3200/tether/v1")
+            .env("TETHER_PROVIDER_ACCOUNT_LINK_URL", "http://127.0.0.1:3200/link")
             .env("TETHER_PROVIDER_SECRETS", &secret);
     }
     children.push(tether.spawn().context("cannot start Tether")?);

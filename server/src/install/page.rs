@@ -71,6 +71,24 @@ async fn load(
     let authorized = state.authorize(headers, configuration_id).await.map_err(|e| (e, None))?;
     let next = authorized.session.next_url.clone();
     let fail = |e: AppError| (e, Some(next.clone()));
+    if authorized.needs_vendor_account() {
+        // Which account's resources to offer is the vendor's to say: sign in there first.
+        let scope = authorized.vercel.scope_name().await.map_err(|e| fail(e.into()))?;
+        return Ok(InstallView {
+            configuration_id: configuration_id.to_owned(),
+            scope_note: scope.missing_scope.map(scope_note),
+            scope_name: scope.name,
+            is_team: authorized.installation.team_id.is_some(),
+            vendor_name: state.provider.name().to_owned(),
+            sign_in: Some(format!("/install/{configuration_id}/account")),
+            projects: Vec::new(),
+            total_projects: 0,
+            query,
+            resources: Vec::new(),
+            next,
+            form_token: web::form_token_of(headers, state.settings.secure_cookies()),
+        });
+    }
     let (scope, projects) = tokio::try_join!(authorized.vercel.scope_name(), authorized.vercel.all_projects())
         .map_err(|e| fail(e.into()))?;
     let owner = authorized.owner();
@@ -128,6 +146,7 @@ async fn load(
         scope_name: scope.name,
         is_team: authorized.installation.team_id.is_some(),
         vendor_name: state.provider.name().to_owned(),
+        sign_in: None,
         projects: rows,
         total_projects,
         query,

@@ -90,6 +90,10 @@ impl Authorized<'_> {
         choices: HashMap<String, String>,
         clashes: HashMap<String, String>,
     ) -> Result<LinkReport, AppError> {
+        if self.needs_vendor_account() {
+            let vendor = self.app.provider.name();
+            return Err(AppError::BadRequest(format!("Sign in to {vendor} first, from the install page.")));
+        }
         let picks = parse_choices(choices)?;
         let clashes = parse_clashes(clashes)?;
         let outcomes = stream::iter(picks)

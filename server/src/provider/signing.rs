@@ -63,14 +63,16 @@ impl SigningKey {
     }
 
     fn mac(&self, id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
+        self.mac_of(&[id.as_bytes(), b".", timestamp.to_string().as_bytes(), b".", body])
+    }
+
+    fn mac_of(&self, parts: &[&[u8]]) -> [u8; 32] {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.bytes) else {
             unreachable!("HMAC takes a key of any length")
         };
-        mac.update(id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
+        for part in parts {
+            mac.update(part);
+        }
         mac.finalize().into_bytes().into()
     }
 }
@@ -91,6 +93,19 @@ pub fn sign(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u8]) -> Signe
         .join(" ");
     let key_ids = keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>().join(" ");
     Signed { id: id.to_owned(), timestamp, signature, key_ids }
+}
+
+/// `v1,` + base64 of the newest key's HMAC of `content`: account linking's tickets.
+pub fn sign_content(keys: &[SigningKey], content: &str) -> String {
+    keys.first().map(|k| format!("v1,{}", STANDARD.encode(k.mac_of(&[content.as_bytes()])))).unwrap_or_default()
+}
+
+/// Whether `signature` is `v1,` + base64 of any current key's HMAC of `content`.
+pub fn verify_content(keys: &[SigningKey], content: &str, signature: &str) -> bool {
+    let Some(given) = signature.strip_prefix("v1,").and_then(|b64| STANDARD.decode(b64).ok()) else {
+        return false;
+    };
+    keys.iter().any(|k| bool::from(given.as_slice().ct_eq(&k.mac_of(&[content.as_bytes()]))))
 }
 
 /// A new `webhook-id`.

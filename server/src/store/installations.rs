@@ -13,12 +13,15 @@ pub struct InstallationRow {
     pub sealed_token: Vec<u8>,
     pub status: InstallationStatus,
     pub finished_at: Option<i64>,
+    /// The vendor's account, once the user linked one (see `install::account`).
+    pub vendor_account: Option<String>,
 }
 
 impl InstallationRow {
-    /// Whose resources this installation sees: the team, or the user on a personal account.
+    /// Whose resources this installation sees: the vendor account the user linked, else the
+    /// team, else the user on a personal account.
     pub fn owner_id(&self) -> &str {
-        self.team_id.as_deref().unwrap_or(&self.user_id)
+        self.vendor_account.as_deref().or(self.team_id.as_deref()).unwrap_or(&self.user_id)
     }
 }
 
@@ -28,6 +31,17 @@ pub fn token_binding(configuration_id: &str) -> String {
 }
 
 impl Store {
+    /// Records the vendor account the vendor asserted for an installation.
+    pub async fn link_vendor_account(&self, configuration_id: &str, account: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE installations SET vendor_account = $1, updated_at = $2 WHERE configuration_id = $3")
+            .bind(account)
+            .bind(now_ms())
+            .bind(configuration_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Claims a code. False when it was claimed before: a replay, or a concurrent duplicate.
     pub async fn claim_code(&self, code_hash: &str, configuration_id: &str) -> Result<bool, StoreError> {
         let result = sqlx::query(
@@ -86,7 +100,7 @@ impl Store {
 
     pub async fn installation(&self, configuration_id: &str) -> Result<Option<InstallationRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT configuration_id, team_id, user_id, source, sealed_token, status, finished_at \
+            "SELECT configuration_id, team_id, user_id, source, sealed_token, status, finished_at, vendor_account \
              FROM installations WHERE configuration_id = $1",
         )
         .bind(configuration_id)

@@ -48,12 +48,15 @@ pub async fn unshared_resources(conn: &mut Conn, configuration_id: &str) -> Resu
     .await
 }
 
-/// The Vercel owner an installation acts for (its team, else its user): the provider's account.
+/// The provider's account for an installation: the vendor account linked, else its Vercel owner
+/// (team, else user), as `InstallationRow::owner_id`.
 pub async fn owner_of(conn: &mut Conn, configuration_id: &str) -> Result<Option<String>> {
-    sqlx::query_scalar("SELECT COALESCE(team_id, user_id) FROM installations WHERE configuration_id = $1")
-        .bind(configuration_id)
-        .fetch_optional(&mut *conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT COALESCE(vendor_account, team_id, user_id) FROM installations WHERE configuration_id = $1",
+    )
+    .bind(configuration_id)
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 /// Closes a link whose project the installation can no longer see; Vercel removed the

@@ -20,15 +20,23 @@ async fn vendor_world(plan_limit: i64) -> VendorWorld {
 
 /// The same with a Leptos.toml text for Tether.
 async fn vendor_world_with(plan_limit: i64, config_file: Option<&str>) -> VendorWorld {
+    vendor_world_linking(plan_limit, config_file, false).await
+}
+
+/// With account linking on: the vendor's sign-in page comes before the projects.
+async fn vendor_world_linking(plan_limit: i64, config_file: Option<&str>, linking: bool) -> VendorWorld {
     let secrets = SigningKey::generate_spec("k1");
     let config =
         reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit };
     let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
-    let env = [
+    let mut env = vec![
         ("TETHER_PROVIDER_KIND", "http".to_owned()),
         ("TETHER_PROVIDER_URL", vendor.base_url()),
         ("TETHER_PROVIDER_SECRETS", secrets),
     ];
+    if linking {
+        env.push(("TETHER_PROVIDER_ACCOUNT_LINK_URL", vendor.link_url()));
+    }
     VendorWorld { world: world_with_env(config_file, &env).await, vendor }
 }
 
@@ -215,4 +223,48 @@ async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
     assert_eq!(removed["installation_id"], popup.configuration_id.as_str());
     assert_eq!(removed["account"], vercel_sim::TEAM_ID);
     assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.is_empty(), "both databases released at the vendor");
+}
+
+/// Account linking through the vendor's sign-in page: a signed, single-use ticket bound to this
+/// installation and browser goes out; a signed account id comes back and is used from then on.
+#[tokio::test]
+async fn the_vendor_account_comes_from_signing_in_at_the_vendor() {
+    let VendorWorld { world, vendor } = vendor_world_linking(3, None, true).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let sign_in = format!("/install/{}/account", popup.configuration_id);
+    assert!(popup.page.contains("data-testid=\"account-link\"") && popup.page.contains(&sign_in), "sign in first");
+    assert!(!popup.page.contains("choices["), "no project can be chosen before the account is known");
+    let early = world.connect(&popup.configuration_id, &[("prj_acme001", "new")]).await;
+    let location = early.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("/install/{}", popup.configuration_id)), "Connect waits: {location}");
+    assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.is_empty());
+
+    // Off to the vendor with a ticket; the vendor's form; back with its signed account id.
+    let out = world.get(&sign_in).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let to_vendor = url::Url::parse(out.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+    assert!(to_vendor.as_str().starts_with(&vendor.link_url()));
+    let query: std::collections::HashMap<_, _> = to_vendor.query_pairs().into_owned().collect();
+    let form =
+        [("ticket", query["ticket"].as_str()), ("return_to", query["return_to"].as_str()), ("account", "robotics")];
+    let signed_in = world.browser.post(vendor.link_url()).form(&form).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let back = signed_in.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let tampered = back.replace("account=acct_robotics", "account=acct_somebody");
+    let stranger = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert_eq!(stranger.get(&back).send().await.unwrap().status(), StatusCode::BAD_REQUEST, "another browser");
+    assert_eq!(world.browser.get(&tampered).send().await.unwrap().status(), StatusCode::BAD_REQUEST, "another account");
+    let landed = world.browser.get(&back).send().await.unwrap();
+    assert_eq!(landed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(landed.headers()[header::LOCATION], format!("/install/{}", popup.configuration_id).as_str());
+    let replayed = world.browser.get(&back).send().await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::BAD_REQUEST, "a ticket works once");
+    assert!(replayed.text().await.unwrap().contains("used already"));
+
+    // The projects, and the vendor's own account on every call from now on.
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(page.contains("choices[prj_acme001]"));
+    assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme001", "new")]).await.status(), StatusCode::FOUND);
+    assert_eq!(vendor.vendor.resources_of("acct_robotics").await.len(), 1, "created in the linked account");
+    assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.is_empty());
 }
