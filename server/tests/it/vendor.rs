@@ -268,3 +268,56 @@ async fn the_vendor_account_comes_from_signing_in_at_the_vendor() {
     assert_eq!(vendor.vendor.resources_of("acct_robotics").await.len(), 1, "created in the linked account");
     assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.is_empty());
 }
+
+/// Rotation through the vendor's system: both phases over the contract, every linked project
+/// rewritten in between, and the vendor's database keeps the new key alone afterwards.
+#[tokio::test]
+async fn rotation_goes_through_the_vendors_two_phases() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    world.connect(&popup.configuration_id, &[("prj_acme020", "new")]).await;
+    let database = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await[0].0.clone();
+    let shared = format!("existing:{database}");
+    world.connect(&popup.configuration_id, &[("prj_acme021", &shared)]).await;
+    let key = |project| world.sim.sim.env_value(project, "REFDB_API_KEY", "production").unwrap();
+    let old = key("prj_acme020");
+
+    let form = [("configuration_id", popup.configuration_id.as_str()), ("resource_id", database.as_str())];
+    let response = world.post_form("rotate_credentials", &form).await;
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=rotated"));
+    let new = key("prj_acme020");
+    assert_ne!(new, old);
+    assert_eq!(key("prj_acme021"), new, "every linked project has the new key");
+    assert_eq!(world.sim.sim.env_value("prj_acme021", "REFDB_API_KEY", "development").unwrap(), new);
+    // The vendor finished: its list says no rotation is under way.
+    let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(!page.contains("A rotation did not finish"), "finished at the vendor");
+}
+
+/// A transfer and a project taken away by a permission change reach the vendor as notices.
+#[tokio::test]
+async fn transfers_and_projects_taken_away_reach_the_vendor() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let cfg = popup.configuration_id.clone();
+    world.connect(&cfg, &[("prj_acme030", "new")]).await;
+    let configuration = serde_json::json!({"id": cfg});
+    let taken = serde_json::json!({"configuration": configuration, "projects": {"removed": ["prj_acme030"]}});
+    crate::webhooks::deliver(&world, "evt_taken", "integration-configuration.permission-upgraded", taken).await;
+    let moved = serde_json::json!({"configuration": {"id": cfg}, "newTeamId": "team_elsewhere"});
+    crate::webhooks::deliver(&world, "evt_moved", "integration-configuration.transferred", moved).await;
+    world.jobs_sent().await;
+
+    let notices: Vec<serde_json::Value> =
+        vendor.vendor.notices().await.iter().map(|(_, body)| serde_json::from_str(body).unwrap()).collect();
+    let of =
+        |kind: &str| notices.iter().find(|n| n["type"] == kind).unwrap_or_else(|| panic!("no {kind}: {notices:?}"));
+    assert_eq!(of("project.removed")["project_id"], "prj_acme030");
+    assert_eq!(of("installation.transferred")["account"], vercel_sim::TEAM_ID, "named by the account it left");
+    assert_eq!(of("installation.transferred")["to_account"], "team_elsewhere");
+    // Vercel delivers the same event again: nothing new is sent.
+    let moved = serde_json::json!({"configuration": {"id": cfg}, "newTeamId": "team_elsewhere"});
+    crate::webhooks::deliver(&world, "evt_moved", "integration-configuration.transferred", moved).await;
+    world.jobs_sent().await;
+    assert_eq!(vendor.vendor.notices().await.len(), 2);
+}

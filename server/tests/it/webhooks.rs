@@ -221,7 +221,7 @@ async fn an_acknowledged_event_survives_kill_9_and_is_applied_after_restart() {
     assert_eq!(store.count_events().await.unwrap(), 1);
 }
 
-async fn deliver(world: &crate::support::World, id: &str, kind: &str, payload: serde_json::Value) -> String {
+pub async fn deliver(world: &crate::support::World, id: &str, kind: &str, payload: serde_json::Value) -> String {
     let body = event(id, kind, payload);
     assert_eq!(world.post_webhook(&body, Some(&sign(&body, SECRET))).await, StatusCode::OK, "{kind}");
     world.applied(id).await
