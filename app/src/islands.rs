@@ -34,8 +34,8 @@ pub fn ProjectSearch(query: String, shown: usize, total: usize) -> impl IntoView
     }
 }
 
-/// Posts the choices. Hydrated, it links one project at a time, showing each one's progress,
-/// then sends the popup to Vercel's `next`.
+/// Posts the choices. Hydrated, it links each project in its own request, four in flight,
+/// showing each one's progress, then sends the popup to Vercel's `next`.
 #[island]
 pub fn LinkForm(configuration_id: String, children: Children) -> impl IntoView {
     let busy = RwSignal::new(false);
@@ -48,10 +48,7 @@ pub fn LinkForm(configuration_id: String, children: Children) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             let configuration_id = configuration_id.clone();
-            leptos::task::spawn_local(async move {
-                dom::link_one_by_one(configuration_id).await;
-                busy.set(false);
-            });
+            dom::link_all(configuration_id, move || busy.set(false));
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = &configuration_id;
@@ -75,7 +72,11 @@ mod dom {
     //! Direct DOM work on the server-rendered list: the rows are not island state, so the
     //! islands read and annotate them in place.
 
-    use std::collections::HashMap;
+    use std::{
+        cell::{Cell, RefCell},
+        collections::{HashMap, VecDeque},
+        rc::Rc,
+    };
 
     use wasm_bindgen::JsCast;
     use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
@@ -140,34 +141,84 @@ mod dom {
             .collect()
     }
 
-    pub async fn link_one_by_one(configuration_id: String) {
+    /// Requests in flight at once: the server's own provisioning concurrency, so the hydrated
+    /// popup links as fast as the plain form while each project still shows its own progress.
+    const IN_FLIGHT: usize = 4;
+
+    /// Links one project; returns (linked, clashed).
+    async fn link_one(
+        configuration_id: String,
+        project: String,
+        choice: String,
+        answer: Option<String>,
+    ) -> (bool, bool) {
+        set_status(&project, "Connecting…", "working");
+        let choices = HashMap::from([(project.clone(), choice)]);
+        let clashes = answer.map(|a| HashMap::from([(project.clone(), a)])).unwrap_or_default();
+        match crate::api::link_projects(configuration_id, choices, clashes, None).await {
+            Ok(report) => report.outcomes.into_iter().fold((true, false), |(ok, clash), outcome| {
+                let state = if outcome.ok { "done" } else { "failed" };
+                set_status(&outcome.project_id, &outcome.message, state);
+                (ok && outcome.ok, clash || outcome.clash)
+            }),
+            Err(error) => {
+                set_status(&project, &error.to_string(), "failed");
+                (false, false)
+            }
+        }
+    }
+
+    /// One Connect press: the picks, and what their outcomes add up to so far.
+    struct Run {
+        configuration_id: String,
+        queue: RefCell<VecDeque<(String, String)>>,
+        answers: HashMap<String, String>,
+        all_ok: Cell<bool>,
+        clashed: Cell<bool>,
+        workers_left: Cell<usize>,
+    }
+
+    /// Links every chosen project, `IN_FLIGHT` requests at a time, then finishes; `done` runs
+    /// when it is over. Plain tasks sharing a queue: a stream combinator would add kilobytes of
+    /// wasm for the same effect.
+    pub fn link_all(configuration_id: String, done: impl Fn() + 'static) {
         let picks = chosen();
         let answers = clash_answers();
         for (project, _) in &picks {
             set_status(project, "Waiting…", "waiting");
         }
-        let mut all_ok = true;
-        let mut clashed = false;
-        for (project, choice) in picks {
-            set_status(&project, "Connecting…", "working");
-            let choices = HashMap::from([(project.clone(), choice)]);
-            let clashes =
-                answers.get(&project).map(|a| HashMap::from([(project.clone(), a.clone())])).unwrap_or_default();
-            match crate::api::link_projects(configuration_id.clone(), choices, clashes, None).await {
-                Ok(report) => {
-                    for outcome in report.outcomes {
-                        let state = if outcome.ok { "done" } else { "failed" };
-                        set_status(&outcome.project_id, &outcome.message, state);
-                        all_ok &= outcome.ok;
-                        clashed |= outcome.clash;
-                    }
+        let workers = IN_FLIGHT.min(picks.len()).max(1);
+        let run = Rc::new(Run {
+            configuration_id,
+            queue: RefCell::new(picks.into()),
+            answers,
+            all_ok: Cell::new(true),
+            clashed: Cell::new(false),
+            workers_left: Cell::new(workers),
+        });
+        let done = Rc::new(done);
+        for _ in 0..workers {
+            let (run, done) = (run.clone(), done.clone());
+            leptos::task::spawn_local(async move {
+                loop {
+                    let next = run.queue.borrow_mut().pop_front();
+                    let Some((project, choice)) = next else { break };
+                    let answer = run.answers.get(&project).cloned();
+                    let (ok, clash) = link_one(run.configuration_id.clone(), project, choice, answer).await;
+                    run.all_ok.set(run.all_ok.get() && ok);
+                    run.clashed.set(run.clashed.get() || clash);
                 }
-                Err(error) => {
-                    set_status(&project, &error.to_string(), "failed");
-                    all_ok = false;
+                run.workers_left.set(run.workers_left.get() - 1);
+                if run.workers_left.get() == 0 {
+                    finish(&run).await;
+                    done();
                 }
-            }
+            });
         }
+    }
+
+    async fn finish(run: &Run) {
+        let (all_ok, clashed, configuration_id) = (run.all_ok.get(), run.clashed.get(), run.configuration_id.clone());
         if clashed {
             // The keep-or-replace choice is rendered by the server: show the page again with it.
             if let Some(window) = web_sys::window() {
