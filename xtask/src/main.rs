@@ -164,11 +164,14 @@ fn wait_any(children: &mut [Child]) -> Result<()> {
     }
 }
 
+/// Not `bench`: its output would overwrite the release build's server (see Cargo.toml).
+const BENCH_PROFILE: &str = "bench-release";
+
 fn bench() -> Result<()> {
     step("Webhook ingestion benchmark (release build)");
-    sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "webhooks"]))?;
+    sh(Command::new("cargo").args(["bench", "--profile", BENCH_PROFILE, "-p", "server", "--bench", "webhooks"]))?;
     step("Scale-out benchmark: SQLite, PostgreSQL, two instances on PostgreSQL (with TETHER_TEST_POSTGRES_URL)");
-    sh(Command::new("cargo").args(["bench", "-p", "server", "--bench", "scale"]))
+    sh(Command::new("cargo").args(["bench", "--profile", BENCH_PROFILE, "-p", "server", "--bench", "scale"]))
 }
 
 /// The integration tests again, each against a PostgreSQL database of its own, when
