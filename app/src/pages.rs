@@ -145,6 +145,9 @@ fn InstallPage(view: InstallView) -> impl IntoView {
             "Tether writes the resource's environment variables into the project."
         </p>
         <ProjectSearch query shown total=total_projects/>
+        <p class="refresh">
+            <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
+        </p>
         <LinkForm configuration_id=configuration_id.clone()>
             <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
             <input type="hidden" name="finish" value="1"/>

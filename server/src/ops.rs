@@ -72,6 +72,21 @@ impl Authorized<'_> {
         self.app.settings.provider.account_link_url.is_some() && self.installation.vendor_account.is_none()
     }
 
+    /// The account's Vercel projects: from the short-lived cache, unless `refresh` or it is
+    /// stale, when Vercel is paged through again and the cache rewritten.
+    pub async fn projects(&self, refresh: bool) -> Result<Vec<vercel::projects::Project>, AppError> {
+        if !refresh {
+            let cached = self.app.store.cached_projects(self.id()).await?;
+            if let Some(projects) = cached.and_then(|json| serde_json::from_str(&json).ok()) {
+                return Ok(projects);
+            }
+        }
+        let projects = self.vercel.all_projects().await?;
+        let json = serde_json::to_string(&projects).map_err(internal)?;
+        self.app.store.cache_projects(self.id(), &json).await?;
+        Ok(projects)
+    }
+
     /// The install popup is done: where the browser goes back to at Vercel.
     pub async fn finish(&self) -> Result<String, AppError> {
         self.app.store.mark_finished(self.id()).await?;

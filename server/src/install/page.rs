@@ -24,6 +24,9 @@ use crate::{
 pub struct PageQuery {
     #[serde(default)]
     q: String,
+    /// The page's Refresh link: list the projects at Vercel again, not from the cache.
+    #[serde(default)]
+    refresh: Option<String>,
 }
 
 pub async fn install_page(
@@ -32,7 +35,8 @@ pub async fn install_page(
     Path(configuration_id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    match load(&state, &headers, &configuration_id, query.q.chars().take(100).collect()).await {
+    let refresh = query.refresh.is_some();
+    match load(&state, &headers, &configuration_id, query.q.chars().take(100).collect(), refresh).await {
         Ok(view) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
         Err((error, next)) => {
             let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -67,6 +71,7 @@ async fn load(
     headers: &HeaderMap,
     configuration_id: &str,
     query: String,
+    refresh: bool,
 ) -> Result<InstallView, (AppError, Option<String>)> {
     let authorized = state.authorize(headers, configuration_id).await.map_err(|e| (e, None))?;
     let next = authorized.session.next_url.clone();
@@ -89,8 +94,11 @@ async fn load(
             form_token: web::form_token_of(headers, state.settings.secure_cookies()),
         });
     }
-    let (scope, projects) = tokio::try_join!(authorized.vercel.scope_name(), authorized.vercel.all_projects())
-        .map_err(|e| fail(e.into()))?;
+    let (scope, projects) = tokio::try_join!(
+        async { authorized.vercel.scope_name().await.map_err(AppError::from) },
+        authorized.projects(refresh)
+    )
+    .map_err(fail)?;
     let owner = authorized.owner();
     let resources = state.provider.resources(owner).await.map_err(|e| fail(e.into()))?;
     let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.clone(), r.name.clone())).collect();

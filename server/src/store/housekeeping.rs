@@ -16,6 +16,7 @@ pub struct Purged {
     pub events: u64,
     pub rate_limits: u64,
     pub provider_jobs: u64,
+    pub project_lists: u64,
 }
 
 /// Row counts of the tables traffic grows.
@@ -50,7 +51,13 @@ impl Store {
             .bind(now - APPLIED_EVENT_RETENTION_MS)
             .execute(&self.pool)
             .await?;
+        // A stale list is never served; dropping it keeps the table to the installations in use.
+        let lists = sqlx::query("DELETE FROM project_cache WHERE fetched_at < $1")
+            .bind(now - super::project_cache::PROJECT_CACHE_TTL_MS)
+            .execute(&self.pool)
+            .await?;
         Ok(Purged {
+            project_lists: lists.rows_affected(),
             provider_jobs: jobs.rows_affected(),
             sessions: sessions.rows_affected(),
             codes: codes.rows_affected(),

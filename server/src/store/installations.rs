@@ -94,6 +94,8 @@ impl Store {
             return Ok(false);
         }
         super::sessions::insert_session(&mut tx, session).await?;
+        // A new popup starts from what Vercel lists now (a Deploy Button just made a project).
+        super::project_cache::forget_projects(&mut tx, installation.configuration_id).await?;
         tx.commit().await?;
         Ok(true)
     }

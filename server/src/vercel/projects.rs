@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{scopes::Scope, Installation, VercelError};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct Project {
     pub id: String,
     pub name: String,

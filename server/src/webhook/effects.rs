@@ -10,7 +10,7 @@ use crate::{
     provider::Notice,
     store::{
         inbox::StoredEvent,
-        now_ms,
+        now_ms, project_cache,
         provider_jobs::{self, JobKind},
         webhook_effects as store,
     },
@@ -54,6 +54,8 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
         },
         "integration-configuration.permission-upgraded" => {
             let Some(id) = configuration else { return Ok("ignored: no configuration id".into()) };
+            // Projects were added or taken away: the next page load lists them at Vercel.
+            project_cache::forget_projects(conn, id).await?;
             let removed = ids(&payload["projects"]["removed"]);
             for project in &removed {
                 close_link(conn, &event.id, id, project).await?;
@@ -77,6 +79,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             };
             notice.enqueue(conn).await?;
             store::move_to_team(conn, id, team).await?;
+            project_cache::forget_projects(conn, id).await?;
             Ok(format!("moved to team {team}"))
         }
         "project.removed" => {
@@ -97,6 +100,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             let installations = installations_for(conn, payload, configuration).await?;
             for id in &installations {
                 store::record_project_event(conn, id, project, "project.created", name, event.created_at).await?;
+                project_cache::forget_projects(conn, id).await?;
             }
             Ok(format!("recorded new project {name}"))
         }
@@ -131,6 +135,7 @@ async fn close_link(conn: &mut Conn, event_id: &str, installation_id: &str, proj
         };
         notice.enqueue(conn).await?;
     }
+    project_cache::forget_projects(conn, installation_id).await?;
     store::close_link(conn, installation_id, project).await
 }
 

@@ -232,3 +232,43 @@ async fn connect_after_a_failure_finishes_without_a_second_resource() {
     let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
     assert_eq!(page.matches(r#"data-resource="acme-app-060-db""#).count(), 1, "the retry reused the first resource");
 }
+
+/// Calls that list the account's projects at Vercel (every page of every listing).
+fn project_listings(world: &crate::support::World) -> usize {
+    world.sim.sim.snapshot().calls.iter().filter(|c| c.method == "GET" && c.path.ends_with("/projects")).count()
+}
+
+#[tokio::test]
+async fn the_project_list_is_cached_briefly_and_dropped_when_vercel_says_it_changed() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let page = format!("/install/{}", popup.configuration_id);
+    let listed = project_listings(&world);
+    assert!(listed > 0, "the popup's first load lists the projects at Vercel");
+    assert!(popup.page.contains("Refresh the list"), "the page offers a refresh");
+
+    // Reloads and searches are served from the cache.
+    for path in [page.clone(), format!("{page}?q=acme-app-01"), page.clone()] {
+        assert_eq!(world.get(&path).await.status(), StatusCode::OK);
+    }
+    assert_eq!(project_listings(&world), listed, "no listing at Vercel for a reload or a search");
+
+    // Vercel says a project was created: the next load lists again, and shows it.
+    let project = world.sim.sim.create_project(vercel_sim::TEAM_ID).unwrap();
+    let delivery = loop {
+        let found = world.sim.sim.deliveries().into_iter().find(|d| d.kind == "project.created");
+        match found {
+            Some(d) if d.statuses.contains(&200) => break d.id,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    };
+    world.applied(&delivery).await;
+    let shown = world.get(&page).await.text().await.unwrap();
+    assert!(shown.contains(&project.name), "the new project is listed");
+    let after_webhook = project_listings(&world);
+    assert!(after_webhook > listed, "listed again after project.created");
+
+    // The Refresh link always asks Vercel.
+    assert_eq!(world.get(&format!("{page}?refresh=1")).await.status(), StatusCode::OK);
+    assert!(project_listings(&world) > after_webhook, "Refresh lists at Vercel");
+}

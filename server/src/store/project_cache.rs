@@ -1,0 +1,44 @@
+//! The project list cache (migration 0009): what Vercel last listed for an installation.
+
+use super::{now_ms, Conn, Store, StoreError};
+
+/// How long a listed project set is served without asking Vercel again.
+pub const PROJECT_CACHE_TTL_MS: i64 = 60_000;
+
+impl Store {
+    /// The cached list as stored (JSON), when it is younger than the TTL.
+    pub async fn cached_projects(&self, configuration_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT projects FROM project_cache WHERE configuration_id = $1 AND fetched_at > $2")
+            .bind(configuration_id)
+            .bind(now_ms() - PROJECT_CACHE_TTL_MS)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn cache_projects(&self, configuration_id: &str, projects: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO project_cache (configuration_id, projects, fetched_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (configuration_id) DO UPDATE SET projects = excluded.projects, fetched_at = excluded.fetched_at",
+        )
+        .bind(configuration_id)
+        .bind(projects)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn forget_projects(&self, configuration_id: &str) -> Result<(), StoreError> {
+        forget_projects(&mut *self.pool.acquire().await?, configuration_id).await?;
+        Ok(())
+    }
+}
+
+/// Inside a webhook's transaction or an install's: the next page load asks Vercel.
+pub async fn forget_projects(conn: &mut Conn, configuration_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM project_cache WHERE configuration_id = $1")
+        .bind(configuration_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
