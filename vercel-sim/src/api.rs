@@ -157,6 +157,10 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
         }
         None => next.run(request).await,
     };
+    let latency = sim.lock().quirks.env_write_latency;
+    if method == "POST" && path.ends_with("/env") && !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let headers = response.headers_mut();
     if !headers.contains_key("x-ratelimit-limit") {
         let reset = now_ms() / 1000 + 60;
@@ -166,6 +170,7 @@ async fn record(State(sim): State<Sim>, request: Request, next: Next) -> Respons
     }
     sim.lock().calls.push(CallRecord {
         at_ms,
+        done_ms: now_ms(),
         method,
         path,
         team_id: query.get("teamId").cloned(),

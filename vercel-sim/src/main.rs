@@ -22,7 +22,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (set SIM_ADDR)"))?;
-    let _handle = vercel_sim::serve(listener, config).await?;
+    let handle = vercel_sim::serve(listener, config).await?;
+    if let Some(ms) = std::env::var("SIM_ENV_WRITE_LATENCY_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        handle.sim.set_quirks(|q| q.env_write_latency = std::time::Duration::from_millis(ms));
+    }
     println!("Vercel simulator: open {public_url}/ to install the integration");
     // Stop quietly on Ctrl-C or on SIGTERM from whoever started us.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

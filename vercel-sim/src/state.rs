@@ -73,6 +73,8 @@ pub struct Installation {
 pub struct CallRecord {
     /// When the call arrived, in Unix milliseconds.
     pub at_ms: i64,
+    /// When its answer was ready: with `at_ms`, shows which calls were in flight together.
+    pub done_ms: i64,
     pub method: String,
     pub path: String,
     pub team_id: Option<String>,
@@ -108,6 +110,9 @@ pub struct Quirks {
     pub token_omits_team: bool,
     /// The Redirect URL is opened without `teamId` although the installation is a team's.
     pub callback_omits_team: bool,
+    /// How long each env write takes to answer, as Vercel's do under load (benchmarks of
+    /// linking speed; `SIM_ENV_WRITE_LATENCY_MS` for the process).
+    pub env_write_latency: std::time::Duration,
 }
 
 /// How the project list continues. Vercel documents `from` (an opaque token) on `/v10`, and

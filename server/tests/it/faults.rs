@@ -93,3 +93,30 @@ async fn a_lost_exchange_answer_ends_in_a_restart_page_without_a_retry() {
     let page = world.browser.get(format!("{}/install/{configuration_id}", world.tether)).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::NOT_FOUND, "no half-written installation");
 }
+
+/// The most env writes that were at Vercel at the same moment, from the simulator's call log.
+fn most_in_flight(world: &crate::support::World) -> usize {
+    let writes: Vec<(i64, i64)> = world
+        .sim
+        .sim
+        .snapshot()
+        .calls
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/env"))
+        .map(|c| (c.at_ms, c.done_ms))
+        .collect();
+    writes.iter().map(|(start, _)| writes.iter().filter(|(s, e)| s <= start && start < e).count()).max().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn linking_many_projects_keeps_a_few_env_writes_in_flight_never_more() {
+    let world = world().await;
+    world.sim.sim.set_quirks(|q| q.env_write_latency = std::time::Duration::from_millis(300));
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let projects: Vec<String> = (40..52).map(|n| format!("prj_acme{n:03}")).collect();
+    let choices: Vec<(&str, &str)> = projects.iter().map(|p| (p.as_str(), "new")).collect();
+    assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
+    let most = most_in_flight(&world);
+    assert!(most >= 2, "writes overlap: {most} at most were in flight");
+    assert!(most <= 4, "bounded: {most} were in flight at once");
+}
