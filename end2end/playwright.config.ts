@@ -19,6 +19,40 @@ process.env.TETHER_E2E_DATA = dataDir; // workers re-read this file: keep one di
 const vendorDataDir = process.env.TETHER_E2E_VENDOR_DATA ?? mkdtempSync(join(tmpdir(), "tether-e2e-vendor-"));
 process.env.TETHER_E2E_VENDOR_DATA = vendorDataDir;
 
+const QUIET = { reuseExistingServer: false, stdout: "ignore", stderr: "pipe" } as const;
+
+/** A simulator playing Vercel for the Tether at `tether`. */
+function simulator(sim: string, tether: string) {
+  return {
+    command: "../target/release/vercel-sim",
+    env: {
+      SIM_ADDR: new URL(sim).host,
+      SIM_REDIRECT_URL: `${tether}/callback`,
+      SIM_WEBHOOK_URL: `${tether}/webhooks/vercel`,
+    },
+    url: `${sim}/sim/api/state`,
+    ...QUIET,
+  };
+}
+
+/** The release build of Tether in sandbox mode at `tether`, against the simulator at `sim`. */
+function tether(tether: string, sim: string, env: Record<string, string>) {
+  return {
+    command: "./target/release/server",
+    cwd: "..",
+    env: {
+      TETHER_MODE: "sandbox",
+      TETHER_ADDR: new URL(tether).host,
+      TETHER_PUBLIC_URL: tether,
+      TETHER_SIMULATOR_URL: sim,
+      RUST_LOG: "info",
+      ...env,
+    },
+    url: `${tether}/healthz`,
+    ...QUIET,
+  };
+}
+
 export default defineConfig({
   testDir: "./tests",
   // The simulator keeps one installation per scope, so installs must not interleave.
@@ -44,78 +78,26 @@ export default defineConfig({
     },
   },
   webServer: [
-    {
-      command: "../target/release/vercel-sim",
-      env: {
-        SIM_ADDR: "127.0.0.1:3410",
-        SIM_REDIRECT_URL: `${TETHER}/callback`,
-        SIM_WEBHOOK_URL: `${TETHER}/webhooks/vercel`,
-      },
-      url: `${SIM}/sim/api/state`,
-      reuseExistingServer: false,
-      stdout: "ignore",
-      stderr: "pipe",
-    },
-    {
-      command: "./target/release/server",
-      cwd: "..",
-      env: {
-        TETHER_MODE: "sandbox",
-        TETHER_ADDR: "127.0.0.1:3400",
-        TETHER_PUBLIC_URL: TETHER,
-        TETHER_SIMULATOR_URL: SIM,
-        TETHER_DATA_DIR: dataDir,
-        RUST_LOG: "info",
-      },
-      url: `${TETHER}/healthz`,
-      reuseExistingServer: false,
-      stdout: "ignore",
-      stderr: "pipe",
-    },
-    {
-      command: "../target/release/vercel-sim",
-      env: {
-        SIM_ADDR: "127.0.0.1:3430",
-        SIM_REDIRECT_URL: `${VENDOR_TETHER}/callback`,
-        SIM_WEBHOOK_URL: `${VENDOR_TETHER}/webhooks/vercel`,
-      },
-      url: `${VENDOR_SIM}/sim/api/state`,
-      reuseExistingServer: false,
-      stdout: "ignore",
-      stderr: "pipe",
-    },
+    simulator(SIM, TETHER),
+    tether(TETHER, SIM, { TETHER_DATA_DIR: dataDir }),
+    simulator(VENDOR_SIM, VENDOR_TETHER),
     {
       command: "../target/release/reference-vendor",
       env: {
-        REFVENDOR_ADDR: "127.0.0.1:3440",
+        REFVENDOR_ADDR: new URL(VENDOR).host,
         REFVENDOR_SECRETS: VENDOR_SECRETS,
         REFVENDOR_DATABASE_URL: `sqlite://${vendorDataDir}/vendor.db`,
       },
       url: `${VENDOR}/healthz`,
-      reuseExistingServer: false,
-      stdout: "ignore",
-      stderr: "pipe",
+      ...QUIET,
     },
-    {
-      command: "./target/release/server",
-      cwd: "..",
-      env: {
-        TETHER_MODE: "sandbox",
-        TETHER_ADDR: "127.0.0.1:3420",
-        TETHER_PUBLIC_URL: VENDOR_TETHER,
-        TETHER_SIMULATOR_URL: VENDOR_SIM,
-        TETHER_DATA_DIR: `${vendorDataDir}/tether`,
-        TETHER_PROVIDER_KIND: "http",
-        TETHER_PROVIDER_URL: `${VENDOR}/tether/v1`,
-        TETHER_PROVIDER_SECRETS: VENDOR_SECRETS,
-        TETHER_PROVIDER_ACCOUNT_LINK_URL: `${VENDOR}/link`,
-        RUST_LOG: "info",
-      },
-      url: `${VENDOR_TETHER}/healthz`,
-      reuseExistingServer: false,
-      stdout: "ignore",
-      stderr: "pipe",
-    },
+    tether(VENDOR_TETHER, VENDOR_SIM, {
+      TETHER_DATA_DIR: `${vendorDataDir}/tether`,
+      TETHER_PROVIDER_KIND: "http",
+      TETHER_PROVIDER_URL: `${VENDOR}/tether/v1`,
+      TETHER_PROVIDER_SECRETS: VENDOR_SECRETS,
+      TETHER_PROVIDER_ACCOUNT_LINK_URL: `${VENDOR}/link`,
+    }),
   ],
 });
 

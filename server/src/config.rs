@@ -125,6 +125,15 @@ impl Target {
     }
 }
 
+/// A name Vercel takes for an env var: `[A-Za-z_][A-Za-z0-9_]*`, at most 256 bytes. The same
+/// rule for the built-in templates, a vendor's answers and the conformance check.
+pub fn valid_env_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 256
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+}
+
 pub fn all_targets() -> Vec<Target> {
     vec![Target::Production, Target::Preview, Target::Development]
 }
@@ -388,11 +397,7 @@ impl Settings {
             if template.targets.is_empty() {
                 problems.push(format!("[provider.env] `{}` has no targets", template.key));
             }
-            let valid = !template.key.is_empty()
-                && template.key.len() <= 256
-                && template.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && !template.key.starts_with(|c: char| c.is_ascii_digit());
-            if !valid {
+            if !valid_env_key(&template.key) {
                 problems.push(format!("[provider.env] key `{}` is not a valid env var name", template.key));
             }
         }

@@ -17,16 +17,8 @@ async fn main() -> anyhow::Result<()> {
     match command.as_deref() {
         None => {}
         Some("check-config") => {
-            return match Settings::load() {
-                Ok(settings) => {
-                    print!("{}", server::console::report(&settings));
-                    Ok(())
-                }
-                Err(error) => {
-                    eprintln!("tether: {error}");
-                    std::process::exit(2);
-                }
-            };
+            print!("{}", server::console::report(&settings_or_exit()));
+            return Ok(());
         }
         Some("rewrap") => return rewrap().await,
         Some("migrate") => return migrate().await,

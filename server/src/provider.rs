@@ -68,6 +68,12 @@ pub struct Notice {
     pub to_account: Option<String>,
 }
 
+/// The contract's resource id pattern, `^[A-Za-z0-9_.:-]{1,64}$`: what Tether stores, puts in a
+/// page and accepts back from a form.
+pub fn valid_resource_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("resource `{0}` does not exist for this account")]

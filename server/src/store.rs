@@ -128,6 +128,12 @@ pub enum Schema {
     Ahead(Vec<i64>),
 }
 
+/// How long a failed webhook event or provider job waits before its next attempt: from 2 s,
+/// doubling, to at most five minutes.
+pub fn retry_backoff_ms(attempts: i64) -> i64 {
+    (1000i64 << attempts.min(9)).min(5 * 60 * 1000)
+}
+
 pub fn now_ms() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
 }
@@ -235,11 +241,5 @@ impl Store {
             (true, false) => Schema::Behind(behind),
             (true, true) => Schema::Current,
         })
-    }
-
-    /// A round trip to the database, for `/readyz`.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 }

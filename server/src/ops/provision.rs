@@ -68,13 +68,7 @@ fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)
             CHOICE_SKIP => continue,
             CHOICE_NEW => Choice::New,
             other => match other.strip_prefix(CHOICE_EXISTING_PREFIX) {
-                // The contract's resource id pattern.
-                Some(id)
-                    if (1..=64).contains(&id.len())
-                        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b)) =>
-                {
-                    Choice::Existing(id.to_owned())
-                }
+                Some(id) if crate::provider::valid_resource_id(id) => Choice::Existing(id.to_owned()),
                 _ => return Err(AppError::BadRequest("Unknown choice.".into())),
             },
         };

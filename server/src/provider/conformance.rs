@@ -83,8 +83,7 @@ fn expect(cond: bool, why: impl FnOnce() -> String) -> Result<(), String> {
 
 fn resource_ok(value: &Value) -> Result<String, String> {
     let id = value["id"].as_str().ok_or("a resource without a string `id`")?;
-    let valid = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
-    expect(valid, || format!("resource id `{id}` is outside ^[A-Za-z0-9_.:-]{{1,64}}$"))?;
+    expect(super::valid_resource_id(id), || format!("resource id `{id}` is outside ^[A-Za-z0-9_.:-]{{1,64}}$"))?;
     expect(value["name"].is_string(), || format!("resource `{id}` has no string `name`"))?;
     Ok(id.to_owned())
 }
@@ -94,10 +93,7 @@ fn env_ok(value: &Value) -> Result<Vec<(String, String)>, String> {
     let mut pairs = Vec::new();
     for var in vars {
         let key = var["key"].as_str().ok_or("an env var without a string `key`")?;
-        let valid = !key.is_empty()
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !key.starts_with(|c: char| c.is_ascii_digit());
-        expect(valid, || format!("env key `{key}` is not a valid name"))?;
+        expect(crate::config::valid_env_key(key), || format!("env key `{key}` is not a valid name"))?;
         let value = var["value"].as_str().ok_or_else(|| format!("`{key}` has no string `value`"))?;
         if let Some(targets) = var.get("targets") {
             let targets = targets.as_array().ok_or_else(|| format!("`{key}`: `targets` is not an array"))?;

@@ -84,11 +84,7 @@ fn env_values(answer: EnvAnswer) -> Result<Vec<EnvValue>, ProviderError> {
         .env
         .into_iter()
         .map(|v| {
-            let valid = !v.key.is_empty()
-                && v.key.len() <= 256
-                && v.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && !v.key.starts_with(|c: char| c.is_ascii_digit());
-            if !valid || v.targets.is_empty() {
+            if !crate::config::valid_env_key(&v.key) || v.targets.is_empty() {
                 return Err(ProviderError::Failed(format!("the vendor answered an invalid env var `{}`", v.key)));
             }
             Ok(EnvValue { key: v.key, value: v.value, secret: v.secret, targets: v.targets })
@@ -96,11 +92,9 @@ fn env_values(answer: EnvAnswer) -> Result<Vec<EnvValue>, ProviderError> {
         .collect()
 }
 
-/// A resource id Tether may store and put in a page: what the contract's pattern allows.
+/// A resource Tether may store and put in a page: an id the contract allows, a bounded name.
 fn valid_resource(resource: &WireResource) -> bool {
-    (1..=64).contains(&resource.id.len())
-        && resource.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
-        && resource.name.len() <= 200
+    super::valid_resource_id(&resource.id) && resource.name.len() <= 200
 }
 
 impl HttpProvider {

@@ -34,7 +34,7 @@ pub enum EventState {
 
 text_enum!(EventState { Pending => "pending", Done => "done", Failed => "failed" });
 
-/// Failures back off from 1 s, doubling, to at most five minutes; after this many, the event is
+/// Failures back off from 2 s, doubling, to at most five minutes; after this many, the event is
 /// parked as failed for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -124,7 +124,7 @@ impl Store {
 
     pub async fn event_failed(&self, event: &StoredEvent, error: &str) -> Result<(), StoreError> {
         let attempts = event.attempts + 1;
-        let backoff_ms = (1000i64 << attempts.min(9)).min(5 * 60 * 1000);
+        let backoff_ms = super::retry_backoff_ms(attempts);
         let state = if attempts >= MAX_ATTEMPTS { EventState::Failed } else { EventState::Pending };
         sqlx::query(
             "UPDATE webhook_events SET attempts = $1, next_attempt_at = $2, state = $3, outcome = $4 \

@@ -27,11 +27,6 @@ impl Store {
         .await?;
         Ok(())
     }
-
-    pub async fn forget_projects(&self, configuration_id: &str) -> Result<(), StoreError> {
-        forget_projects(&mut *self.pool.acquire().await?, configuration_id).await?;
-        Ok(())
-    }
 }
 
 /// Inside a webhook's transaction or an install's: the next page load asks Vercel.

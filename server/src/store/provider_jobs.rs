@@ -37,7 +37,7 @@ pub struct Job {
     pub attempts: i64,
 }
 
-/// After this many failed attempts (backing off from 1 s to 5 minutes) a job is parked.
+/// After this many failed attempts (backing off from 2 s to 5 minutes) a job is parked.
 pub const MAX_ATTEMPTS: i64 = 16;
 /// How long one instance holds a job it is sending before another may try.
 pub const LEASE_MS: i64 = 60_000;
@@ -102,7 +102,7 @@ impl Store {
 
     pub async fn job_failed(&self, job: &Job, error: &str) -> Result<(), StoreError> {
         let attempts = job.attempts + 1;
-        let backoff_ms = (1000i64 << attempts.min(9)).min(5 * 60 * 1000);
+        let backoff_ms = super::retry_backoff_ms(attempts);
         let state = if attempts >= MAX_ATTEMPTS { JobState::Failed } else { JobState::Pending };
         sqlx::query(
             "UPDATE provider_jobs SET attempts = $1, next_attempt_at = $2, state = $3, last_error = $4 WHERE id = $5",
