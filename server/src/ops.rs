@@ -21,7 +21,11 @@ use crate::{
         sessions::SessionRow,
         StoreError,
     },
-    vercel::{self, VercelError},
+    vercel::{
+        self,
+        projects::{Project, ScopeName},
+        scopes, VercelError,
+    },
     web,
 };
 
@@ -72,25 +76,47 @@ impl Authorized<'_> {
         self.app.settings.provider.account_link_url.is_some() && self.installation.vendor_account.is_none()
     }
 
-    /// The account's Vercel projects: from the short-lived cache, unless `refresh` or it is
-    /// stale, when Vercel is paged through again and the cache rewritten.
-    pub async fn projects(&self, refresh: bool) -> Result<Vec<vercel::projects::Project>, AppError> {
+    /// The account's name and its Vercel projects: from the short-lived cache, unless `refresh`
+    /// or it is stale, when Vercel is asked for both again and the cache rewritten. The name is
+    /// cached with the list so a page load asks Vercel nothing while the cache is fresh.
+    pub async fn listing(&self, refresh: bool) -> Result<(ScopeName, Vec<Project>), AppError> {
         if !refresh {
             let cached = self.app.store.cached_projects(self.id()).await?;
-            if let Some(projects) = cached.and_then(|json| serde_json::from_str(&json).ok()) {
-                return Ok(projects);
+            if let Some(listing) = cached.and_then(|json| serde_json::from_str::<Listing>(&json).ok()) {
+                return Ok(listing.into_parts());
             }
         }
-        let projects = self.vercel.all_projects().await?;
-        let json = serde_json::to_string(&projects).map_err(internal)?;
+        let (scope, projects) = tokio::try_join!(self.vercel.scope_name(), self.vercel.all_projects())?;
+        let listing = Listing::new(scope, projects);
+        let json = serde_json::to_string(&listing).map_err(internal)?;
         self.app.store.cache_projects(self.id(), &json).await?;
-        Ok(projects)
+        Ok(listing.into_parts())
     }
 
     /// The install popup is done: where the browser goes back to at Vercel.
     pub async fn finish(&self) -> Result<String, AppError> {
         self.app.store.mark_finished(self.id()).await?;
         Ok(self.session.next_url.clone())
+    }
+}
+
+/// The cached form of an account's listing. A scope Vercel would not name the account without
+/// is kept by id: the scopes themselves are constants.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Listing {
+    name: String,
+    missing_scope: Option<String>,
+    projects: Vec<Project>,
+}
+
+impl Listing {
+    fn new(scope: ScopeName, projects: Vec<Project>) -> Self {
+        Listing { name: scope.name, missing_scope: scope.missing_scope.map(|s| s.id.to_owned()), projects }
+    }
+
+    fn into_parts(self) -> (ScopeName, Vec<Project>) {
+        let missing_scope = self.missing_scope.and_then(|id| scopes::REQUIRED.iter().copied().find(|s| s.id == id));
+        (ScopeName { name: self.name, missing_scope }, self.projects)
     }
 }
 

@@ -94,11 +94,7 @@ async fn load(
             form_token: web::form_token_of(headers, state.settings.secure_cookies()),
         });
     }
-    let (scope, projects) = tokio::try_join!(
-        async { authorized.vercel.scope_name().await.map_err(AppError::from) },
-        authorized.projects(refresh)
-    )
-    .map_err(fail)?;
+    let (scope, projects) = authorized.listing(refresh).await.map_err(fail)?;
     let owner = authorized.owner();
     let resources = state.provider.resources(owner).await.map_err(|e| fail(e.into()))?;
     let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.clone(), r.name.clone())).collect();

@@ -1,4 +1,5 @@
-//! The project list cache (migration 0009): what Vercel last listed for an installation.
+//! The project list cache (migration 0009): what Vercel last listed for an installation (the
+//! account's name and its projects, as JSON).
 
 use super::{now_ms, Conn, Store, StoreError};
 

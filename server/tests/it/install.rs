@@ -247,11 +247,15 @@ async fn the_project_list_is_cached_briefly_and_dropped_when_vercel_says_it_chan
     assert!(listed > 0, "the popup's first load lists the projects at Vercel");
     assert!(popup.page.contains("Refresh the list"), "the page offers a refresh");
 
-    // Reloads and searches are served from the cache.
+    // Reloads and searches are served from the cache: no call to Vercel at all, not even for
+    // the team's name.
+    let calls = world.sim.sim.snapshot().calls.len();
     for path in [page.clone(), format!("{page}?q=acme-app-01"), page.clone()] {
-        assert_eq!(world.get(&path).await.status(), StatusCode::OK);
+        let shown = world.get(&path).await.text().await.unwrap();
+        assert!(shown.contains("Acme Robotics"), "the scope's name is shown from the cache");
     }
     assert_eq!(project_listings(&world), listed, "no listing at Vercel for a reload or a search");
+    assert_eq!(world.sim.sim.snapshot().calls.len(), calls, "a cached page load asks Vercel nothing");
 
     // Vercel says a project was created: the next load lists again, and shows it.
     let project = world.sim.sim.create_project(vercel_sim::TEAM_ID).unwrap();
