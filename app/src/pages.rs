@@ -144,11 +144,21 @@ fn InstallPage(view: InstallView) -> impl IntoView {
             "Pick, for each project, a new " {vendor_name.clone()} " resource, an existing one, or none. "
             "Tether writes the resource's environment variables into the project."
         </p>
-        <ProjectSearch query shown total=total_projects/>
+        <ProjectSearch>
+            <label for="project-search">"Search projects"</label>
+            <div class="search-row">
+                <input id="project-search" type="search" name="q" value=query autocomplete="off"
+                    placeholder="Project name"/>
+                <button type="submit" class="secondary">"Search"</button>
+            </div>
+            <p class="count" data-testid="project-count" data-total=total_projects>
+                {format!("Showing {shown} of {total_projects} projects")}
+            </p>
+        </ProjectSearch>
         <p class="refresh">
             <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
         </p>
-        <LinkForm configuration_id=configuration_id.clone()>
+        <LinkForm>
             <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
             <input type="hidden" name="finish" value="1"/>
             <ul class="projects" aria-label="Vercel projects">{rows}</ul>
