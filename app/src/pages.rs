@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::{RotateCredentials, Uninstall, UnlinkProject},
-    islands::{LinkForm, ProjectSearch},
+    api::{LinkProjects, RotateCredentials, Uninstall, UnlinkProject},
+    islands::ProjectPicker,
     model::{
         ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceView, RowState, CHOICE_EXISTING_PREFIX,
         CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE, FORM_TOKEN_FIELD,
@@ -43,8 +43,9 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
                 <meta name="referrer" content="no-referrer"/>
                 <title>{title}</title>
                 <link rel="stylesheet" href=css/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options islands=true/>
+                // Inline: a separate request would cost more in headers than the icon weighs.
+                <link rel="icon" href=FAVICON/>
+                <IslandLoader options/>
             </head>
             <body>
                 <header class="bar">
@@ -53,6 +54,37 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
                 <main class="page">{page_body(page)}</main>
             </body>
         </html>
+    }
+}
+
+/// The site's icon as a data URI (the same drawing as public/favicon.svg).
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect \
+                       width='32' height='32' rx='7' fill='%23111'/%3E%3Cpath d='M9 10h14M16 10v13' stroke='%23fff' \
+                       stroke-width='3.5' stroke-linecap='round'/%3E%3C/svg%3E";
+
+/// Loads the wasm and hydrates each island, instead of Leptos's `HydrationScripts`: that one
+/// waits for the browser to be idle, then walks every element of the body with an `await` per
+/// element, so hydrating the 250-project page cost more than the 3-project one. Tether's islands
+/// are never nested, so finding them is one query, whatever the page holds.
+#[component]
+fn IslandLoader(options: LeptosOptions) -> impl IntoView {
+    // As HydrationScripts does: in islands mode the server renders as not hydrating.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    // cargo-leptos names the wasm after the site; a plain cargo build keeps wasm-bindgen's name.
+    let wasm =
+        if option_env!("LEPTOS_OUTPUT_NAME").is_some() { format!("{pkg}.wasm") } else { format!("{pkg}_bg.wasm") };
+    let script = format!(
+        "import * as m from \"{pkg}.js\";await m.default({{module_or_path:\"{wasm}\"}});m.hydrate();\
+         for(const e of document.querySelectorAll(\"leptos-island\"))m[e.dataset.component]?.(e);"
+    );
+    let nonce = use_nonce();
+    view! {
+        <link rel="modulepreload" href=format!("{pkg}.js")/>
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        <script type="module" nonce=nonce>{script}</script>
     }
 }
 
@@ -144,25 +176,31 @@ fn InstallPage(view: InstallView) -> impl IntoView {
             "Pick, for each project, a new " {vendor_name.clone()} " resource, an existing one, or none. "
             "Tether writes the resource's environment variables into the project."
         </p>
-        <ProjectSearch>
-            <label for="project-search">"Search projects"</label>
-            <div class="search-row">
-                <input id="project-search" type="search" name="q" value=query autocomplete="off"
-                    placeholder="Project name"/>
-                <button type="submit" class="secondary">"Search"</button>
-            </div>
-            <p class="count" data-testid="project-count" data-total=total_projects>
-                {format!("Showing {shown} of {total_projects} projects")}
+        <ProjectPicker>
+            <form class="search" method="get" role="search" data-hydrated="false">
+                <label for="project-search">"Search projects"</label>
+                <div class="search-row">
+                    <input id="project-search" type="search" name="q" value=query autocomplete="off"
+                        placeholder="Project name"/>
+                    <button type="submit" class="secondary">"Search"</button>
+                </div>
+                <p class="count" data-testid="project-count" data-total=total_projects>
+                    {format!("Showing {shown} of {total_projects} projects")}
+                </p>
+            </form>
+            <p class="refresh">
+                <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
             </p>
-        </ProjectSearch>
-        <p class="refresh">
-            <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
-        </p>
-        <LinkForm>
-            <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
-            <input type="hidden" name="finish" value="1"/>
-            <ul class="projects" aria-label="Vercel projects">{rows}</ul>
-        </LinkForm>
+            <form class="link-form" method="post" action={action_path::<LinkProjects>()} data-hydrated="false"
+                aria-busy="false">
+                <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
+                <input type="hidden" name="finish" value="1"/>
+                <ul class="projects" aria-label="Vercel projects">{rows}</ul>
+                <div class="form-actions">
+                    <button type="submit">"Connect"</button>
+                </div>
+            </form>
+        </ProjectPicker>
         <p class="cancel"><a href=next>"Cancel and return to Vercel"</a></p>
     }
     .into_any()
@@ -170,10 +208,8 @@ fn InstallPage(view: InstallView) -> impl IntoView {
 
 fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> impl IntoView {
     let ProjectRow { id, name, framework, state, default_choice } = row;
-    let select_id = format!("choice-{id}");
     let search_name = name.to_lowercase();
     let row_id = id.clone();
-    let status_id = id.clone();
     let control = match &state {
         RowState::Linked { resource_name } => view! {
             <span class="linked">"Linked to " {resource_name.clone()}</span>
@@ -189,8 +225,7 @@ fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> i
                 .map(|r| option(format!("{CHOICE_EXISTING_PREFIX}{}", r.id), format!("Connect {}", r.name)))
                 .collect_view();
             view! {
-                <label class="visually-hidden" for=select_id.clone()>{format!("Resource for {name}")}</label>
-                <select id=select_id name=format!("choices[{id}]")>
+                <select name=format!("choices[{id}]") aria-label=format!("Resource for {name}")>
                     {option(CHOICE_SKIP.into(), "Don't connect".into())}
                     {option(CHOICE_NEW.into(), "Create a new resource".into())}
                     {existing}
@@ -212,7 +247,7 @@ fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> i
             </div>
             <div class="project-choice">{control}</div>
             {failure}
-            <span class="status" data-status-for=status_id role="status"></span>
+            <span class="status" role="status"></span>
         </li>
     }
 }

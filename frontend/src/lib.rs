@@ -6,6 +6,7 @@ pub fn hydrate() {
     // "Could not find WASM function for the island".
     #[allow(unused_imports)]
     use app::islands::*;
-    console_error_panic_hook::set_once();
+    // No panic hook: it would carry the panic formatting into every user's download, and the
+    // island's code has no panicking path (it casts and checks instead of unwrapping).
     leptos::mount::hydrate_islands();
 }
