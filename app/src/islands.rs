@@ -86,12 +86,13 @@ mod dom {
     fn filter_projects(input: &HtmlInputElement) {
         let Some(form) = input.form() else { return };
         let Some(picker) = form.parent_element() else { return };
-        // The server lowercases `data-name` the same way; the browser's lowercasing keeps the
-        // Unicode tables out of the wasm.
+        // Lowercased by the browser, as each name is: the Unicode tables stay out of the wasm.
         let needle = String::from(js_sys::JsString::from(input.value().trim()).to_lower_case());
         let mut visible = 0;
-        each(&picker, "li[data-name]", |row: HtmlElement| {
-            let matches = row.get_attribute("data-name").is_some_and(|n| n.contains(&needle));
+        each(&picker, "li.project", |row: HtmlElement| {
+            let name =
+                row.query_selector("span").ok().flatten().and_then(|span| span.text_content()).unwrap_or_default();
+            let matches = js_sys::JsString::from(name).to_lower_case().includes(&needle, 0);
             row.set_hidden(!matches);
             visible += usize::from(matches);
         });
@@ -135,7 +136,7 @@ mod dom {
     /// A post per chosen project, with its keep-or-replace answer when the server asked for one.
     fn jobs(form: &HtmlFormElement) -> VecDeque<Job> {
         let mut jobs = VecDeque::new();
-        each(form, "li[data-project]", |row: Element| {
+        each(form, "li.project", |row: Element| {
             let mut params = None;
             each(&row, "select", |select: HtmlSelectElement| {
                 if select.value() != CHOICE_SKIP {

@@ -181,6 +181,8 @@ async fn fresh_postgres(admin: &str) -> String {
     url.to_string()
 }
 
+mod common;
+
 #[tokio::main]
 async fn main() {
     let sqlite = format!(
@@ -198,11 +200,17 @@ async fn main() {
         }
         None => println!("(PostgreSQL rows skipped: TETHER_TEST_POSTGRES_URL is unset)"),
     }
+    let mut rows = Vec::new();
     for (name, url, instances) in setups {
         let setup = setup(&url, instances).await;
         let installs = installs_per_second(&setup).await;
         let events = events_applied_per_second(&setup).await;
         println!("{name:<28} {installs:>12.1} {events:>22.0}");
+        rows.push(common::row(
+            format!("Scale-out, {name}"),
+            format!("{installs:.1} installs/s, {events:.0} events applied/s"),
+            format!("{INSTALLS} whole installs and {EVENTS} webhook events, {CONCURRENCY} at a time"),
+        ));
     }
 
     println!("\nInstall page latency (median of 5, one instance on SQLite) by projects in the account:");
@@ -211,8 +219,16 @@ async fn main() {
         std::env::temp_dir().join(format!("tether-pages-{}", rand::random::<u64>())).display()
     );
     let setup = setup(&sqlite, 1).await;
+    let mut latencies = Vec::new();
     for projects in [10, 100, 1_000] {
-        let latency = install_page_latency(&setup, projects).await;
-        println!("{projects:>6} projects: {:>8.1} ms", latency.as_secs_f64() * 1000.0);
+        let latency = install_page_latency(&setup, projects).await.as_secs_f64() * 1000.0;
+        println!("{projects:>6} projects: {latency:>8.1} ms");
+        latencies.push(format!("{projects}: {latency:.1} ms"));
     }
+    rows.push(common::row(
+        "Install page latency by projects in the account",
+        latencies.join(", "),
+        "median of 5 loads, one request at a time, SQLite",
+    ));
+    common::record("scale", &rows);
 }

@@ -17,6 +17,8 @@ use tokio::{net::TcpListener, sync::Semaphore};
 const EVENTS: usize = 5_000;
 const CONCURRENCY: usize = 32;
 
+mod common;
+
 #[tokio::main]
 async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -87,6 +89,19 @@ async fn main() {
     println!("  events/s: {:.0}", measured as f64 / elapsed.as_secs_f64());
     println!("  200 latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", ms(pct(0.50)), ms(pct(0.99)), ms(pct(1.0)));
     println!("  non-200 answers: {failures}");
+    common::record(
+        "webhooks",
+        &[common::row(
+            "Webhook ingestion, SQLite",
+            format!(
+                "{:.0} events/s (p50 {:.2} ms, p99 {:.2} ms)",
+                measured as f64 / elapsed.as_secs_f64(),
+                ms(pct(0.50)),
+                ms(pct(0.99))
+            ),
+            format!("{measured} signed events, {CONCURRENCY} in flight, acknowledged with 200, worker applying"),
+        )],
+    );
     let stored = store.count_events().await.unwrap();
     println!("  stored: {stored} (expected {EVENTS})");
     assert_eq!(failures, 0, "every event must be acknowledged");

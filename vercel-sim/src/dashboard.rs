@@ -26,6 +26,7 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/api/projects/{id}/deploy", post(deploy))
         .route("/sim/api/projects/{id}/env", post(add_env))
         .route("/sim/api/accounts/{id}/name", post(rename_account))
+        .route("/sim/api/teams", post(add_team))
         .route("/sim/api/deliveries/{id}/replay", post(replay))
         .route("/sim/api/deliveries", get(deliveries))
 }
@@ -172,6 +173,22 @@ struct Rename {
 /// A user renames their team (any text Vercel accepts, markup included).
 async fn rename_account(State(sim): State<Sim>, Path(id): Path<String>, Json(rename): Json<Rename>) -> StatusCode {
     found(sim.rename_account(&id, &rename.name))
+}
+
+#[derive(Deserialize)]
+struct NewTeam {
+    id: String,
+    name: String,
+    projects: usize,
+}
+
+/// A team of `projects` projects, for the browser's weight and speed figures on big accounts.
+async fn add_team(State(sim): State<Sim>, Json(team): Json<NewTeam>) -> Response {
+    let safe = team.id.len() <= 64 && team.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !safe || team.projects > 10_000 || sim.snapshot().accounts.iter().any(|a| a.id == team.id) {
+        return (StatusCode::BAD_REQUEST, "Invalid or existing team").into_response();
+    }
+    Json(sim.add_team(&team.id, &team.name, team.projects)).into_response()
 }
 
 #[derive(Deserialize)]

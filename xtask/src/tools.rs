@@ -103,10 +103,24 @@ fn ensure_chromium() -> Result<()> {
         return Ok(());
     }
     step("Installing Debian's Chromium for the browser tests");
+    apt_install("chromium")
+}
+
+/// wrk, for `cargo xtask bench`'s load test.
+pub fn ensure_wrk() -> Result<()> {
+    // `wrk --version` exits with 1: that it starts at all is the check.
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    step("Installing Debian's wrk for the load test");
+    apt_install("wrk")
+}
+
+fn apt_install(package: &str) -> Result<()> {
     let is_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
     if !is_root {
-        bail!("Chromium is missing: run `sudo apt-get install -y chromium` and try again");
+        bail!("{package} is missing: run `sudo apt-get install -y {package}` and try again");
     }
     sh(Command::new("apt-get").args(["update"]))?;
-    sh(Command::new("apt-get").args(["install", "-y", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive"))
+    sh(Command::new("apt-get").args(["install", "-y", package]).env("DEBIAN_FRONTEND", "noninteractive"))
 }

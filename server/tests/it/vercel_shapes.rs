@@ -42,7 +42,7 @@ fn now_ms() -> i64 {
 async fn projects_are_paged_with_opaque_from_tokens() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    assert_eq!(popup.page.matches("data-project=").count(), vercel_sim::TEAM_PROJECTS);
+    assert_eq!(popup.page.matches(r#"<li class="project""#).count(), vercel_sim::TEAM_PROJECTS);
     assert_eq!(project_list_calls(&world), (3, 0), "250 projects in pages of 100, no request wasted");
 }
 
@@ -51,7 +51,11 @@ async fn a_server_that_ignores_from_is_paged_with_until_after_one_wasted_request
     let world = world().await;
     world.sim.sim.set_quirks(|q| q.paging = Paging::UntilOnly);
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    assert_eq!(popup.page.matches("data-project=").count(), vercel_sim::TEAM_PROJECTS, "no project twice or lost");
+    assert_eq!(
+        popup.page.matches(r#"<li class="project""#).count(),
+        vercel_sim::TEAM_PROJECTS,
+        "no project twice or lost"
+    );
     assert!(popup.page.contains("acme-app-249"));
     assert_eq!(project_list_calls(&world), (2, 2), "one wasted /v10 request, then /v9 with until");
 }
@@ -125,7 +129,7 @@ async fn a_legacy_project_id_is_preselected_linked_and_unlinked() {
     };
     let (status, page) = open(&world, begin).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains(&format!("data-project=\"{legacy}\"")), "the legacy project is listed");
+    assert!(page.contains(&format!("choices[{legacy}]")), "the legacy project is listed");
     let configuration_id = world.sim.sim.snapshot().installations.last().unwrap().id.clone();
     assert_eq!(world.connect(&configuration_id, &[(legacy, "new")]).await.status(), StatusCode::FOUND);
     assert_eq!(world.sim.sim.snapshot().env[legacy].len(), 3);
@@ -142,7 +146,7 @@ async fn without_the_team_or_user_scope_the_install_page_still_works_and_names_t
     let (status, page) = open(&world, account(vercel_sim::TEAM_ID)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(vercel_sim::TEAM_ID) && page.contains("read:team"), "the team id and the scope");
-    assert_eq!(page.matches("data-project=").count(), vercel_sim::TEAM_PROJECTS);
+    assert_eq!(page.matches(r#"<li class="project""#).count(), vercel_sim::TEAM_PROJECTS);
 
     let (status, page) = open(&world, account(vercel_sim::PERSONAL_USER_ID)).await;
     assert_eq!(status, StatusCode::OK);

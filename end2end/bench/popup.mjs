@@ -1,0 +1,151 @@
+// The popup's figures in Chromium, for `cargo xtask bench`: bytes on the wire, time to usable
+// and to hydrated for a small and a big team, and linking through the hydrated popup and the
+// plain form against a simulator whose env writes are slow. Prints one JSON object on stdout;
+// progress goes to stderr. Timings are reported, never asserted.
+//
+// Env: BENCH_TETHER, BENCH_SIM (base URLs), BENCH_ENV_WRITE_LATENCY_MS (what the simulator was
+// started with), BENCH_RUNS (page loads per figure, default 9).
+import { chromium } from "@playwright/test";
+
+const TETHER = process.env.BENCH_TETHER;
+const SIM = process.env.BENCH_SIM;
+const LATENCY_MS = Number(process.env.BENCH_ENV_WRITE_LATENCY_MS ?? 0);
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+// The server's and the hydrated popup's provisioning concurrency.
+const IN_FLIGHT = 4;
+const LINK_PROJECTS = 100;
+
+const log = (...args) => console.error("   ", ...args);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function addTeam(id, projects) {
+  const response = await fetch(`${SIM}/sim/api/teams`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id, name: `Bench ${projects}`, projects }),
+  });
+  if (!response.ok) throw new Error(`adding ${id}: ${response.status} ${await response.text()}`);
+}
+
+// Records, in the page's own clock, when every island on the page has hydrated.
+function markHydrated() {
+  const check = () => {
+    const forms = document.querySelectorAll("form[data-hydrated]");
+    if (forms.length && [...forms].every((f) => f.dataset.hydrated === "true")) {
+      window.__hydratedAt ??= performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-hydrated"] });
+}
+
+/** Opens the install page of a new session for `team`; returns the page and its context. */
+async function openInstall(browser, team, javaScriptEnabled = true) {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  await page.goto(`${SIM}/integrations/tether/begin?account=${team}`);
+  if (!new URL(page.url()).pathname.startsWith("/install/")) throw new Error(`not the install page: ${page.url()}`);
+  return { context, page };
+}
+
+/** Bytes on the wire for one load of the install page, by kind, headers included. */
+async function weigh(browser, team) {
+  const { context, page } = await openInstall(browser, team);
+  const url = page.url();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const kinds = new Map();
+  const bytes = {};
+  cdp.on("Network.responseReceived", (e) => kinds.set(e.requestId, kindOf(e.response.url, e.type)));
+  cdp.on("Network.loadingFinished", (e) => {
+    const kind = kinds.get(e.requestId) ?? "other";
+    bytes[kind] = (bytes[kind] ?? 0) + e.encodedDataLength;
+  });
+  await page.goto(url, { waitUntil: "networkidle" });
+  await page.locator("form.link-form[data-hydrated=true]").waitFor();
+  await context.close();
+  bytes.total = Object.values(bytes).reduce((a, b) => a + b, 0);
+  return bytes;
+}
+
+function kindOf(url, type) {
+  const path = new URL(url).pathname;
+  if (path.endsWith(".wasm")) return "wasm";
+  if (path.endsWith(".js")) return "js";
+  if (path.endsWith(".css")) return "css";
+  return type === "Document" ? "html" : "other";
+}
+
+/** Median time to usable (first contentful paint: HTML and CSS, the forms work) and to hydrated. */
+async function loadTimes(browser, team) {
+  const { context, page } = await openInstall(browser, team);
+  await page.addInitScript(markHydrated);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const url = page.url();
+  const usable = [];
+  const hydrated = [];
+  for (let i = 0; i < RUNS; i++) {
+    await page.goto(url);
+    await page.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 30_000 });
+    const [fcp, done] = await page.evaluate(() => [
+      performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
+      window.__hydratedAt,
+    ]);
+    usable.push(fcp);
+    hydrated.push(done);
+  }
+  await context.close();
+  return { usable_ms: median(usable), hydrated_ms: median(hydrated) };
+}
+
+/** Connect with every project set to a new resource; ms from the press until Vercel's `next`. */
+async function link(browser, team, hydrated) {
+  const { context, page } = await openInstall(browser, team, hydrated);
+  if (hydrated) await page.locator("form.link-form[data-hydrated=true]").waitFor();
+  await page.evaluate(() => {
+    for (const select of document.querySelectorAll("select[name^='choices[']")) select.value = "new";
+  });
+  const started = Date.now();
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === "/integrations/tether/installed", { timeout: 120_000 }),
+    page.getByRole("button", { name: "Connect" }).click(),
+  ]);
+  const elapsed = Date.now() - started;
+  await context.close();
+  return elapsed;
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+const run = Date.now().toString(36);
+const small = `team_bench_small_${run}`;
+const big = `team_bench_big_${run}`;
+await addTeam(small, 3);
+await addTeam(big, 250);
+
+log("weighing the install page (3 and 250 projects)");
+const weight = { small: await weigh(browser, small), big: await weigh(browser, big) };
+log(`timing ${RUNS} loads each (3 and 250 projects)`);
+const times = { small: await loadTimes(browser, small), big: await loadTimes(browser, big) };
+
+// A team per run: Vercel limits env writes per account per minute, and so does the simulator.
+const linking = { projects: LINK_PROJECTS, latency_ms: LATENCY_MS, in_flight: IN_FLIGHT };
+linking.bound_ms = (LINK_PROJECTS * LATENCY_MS) / IN_FLIGHT;
+for (const [name, hydrated] of [["hydrated_ms", true], ["plain_form_ms", false]]) {
+  const team = `team_bench_link_${name.split("_")[0]}_${run}`;
+  await addTeam(team, LINK_PROJECTS);
+  log(`linking ${LINK_PROJECTS} projects, ${hydrated ? "hydrated popup" : "plain form"}`);
+  linking[name] = await link(browser, team, hydrated);
+}
+
+// A signed-in install page of the big team, for the load test that follows.
+const { context, page } = await openInstall(browser, big);
+const cookies = await context.cookies(TETHER);
+const load = { url: page.url(), cookie: cookies.map((c) => `${c.name}=${c.value}`).join("; ") };
+await context.close();
+await browser.close();
+
+console.log(JSON.stringify({ weight, times, linking, load }));
