@@ -138,13 +138,16 @@ impl Authorized<'_> {
     ) -> Result<String, AppError> {
         let configuration_id = self.id();
         let owner = self.owner();
-        let existing = self.app.store.link(configuration_id, project_id.as_str()).await?;
+        // Three independent reads at once: each project's round trips add up over a popup's
+        // hundred projects. Fetching the project also proves this installation may see it.
+        let (existing, project, resources) = tokio::try_join!(
+            async { Ok::<_, AppError>(self.app.store.link(configuration_id, project_id.as_str()).await?) },
+            async { Ok(self.vercel.project(project_id.as_str()).await?) },
+            async { Ok(self.app.provider.resources(owner).await?) },
+        )?;
         if let Some(link) = existing.as_ref().filter(|l| l.status == LinkStatus::Linked) {
             return Ok(format!("Already connected ({})", link.resource_id.as_deref().unwrap_or("resource")));
         }
-        // Also proves this installation may see the project.
-        let project = self.vercel.project(project_id.as_str()).await?;
-        let resources = self.app.provider.resources(owner).await?;
         let resource = match choice {
             Choice::Existing(id) => resources
                 .into_iter()
@@ -173,9 +176,14 @@ impl Authorized<'_> {
             status: LinkStatus::Provisioning,
             error: None,
         };
-        self.app.store.set_link(configuration_id, progress).await?;
-        let vars = inputs_of(&self.app.provider.env_for(owner, &resource.id).await?);
-        let vars = self.settle_clashes(&project.id, vars, on_clash).await?;
+        // The project's variables at Vercel are read while the link is recorded: the write
+        // that follows still comes after both.
+        let ((), vars, (_, others)) = tokio::try_join!(
+            async { Ok::<_, AppError>(self.app.store.set_link(configuration_id, progress).await?) },
+            async { Ok(inputs_of(&self.app.provider.env_for(owner, &resource.id).await?)) },
+            self.variables_at_vercel(&project.id),
+        )?;
+        let vars = self.settle_clashes(&project.id, others, vars, on_clash).await?;
         let written = self.write_env(&project.id, &vars.write).await?;
         tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = written, "project linked");
         Ok(match vars.kept.is_empty() {
@@ -184,17 +192,17 @@ impl Authorized<'_> {
         })
     }
 
-    /// Reads the project's variables before writing: a key Tether would write that exists with
+    /// Compares with the project's variables, read before writing: a key Tether would write that exists with
     /// an overlapping target and is not one Tether recorded (by Vercel's id) belongs to someone
     /// else. Unasked, nothing is written and the user is asked; kept, those keys are skipped;
     /// replaced, theirs are deleted by id and ours written.
     async fn settle_clashes(
         &self,
         project_id: &str,
+        others: Vec<CreatedEnv>,
         vars: Vec<EnvVarInput>,
         on_clash: OnClash,
     ) -> Result<Settled, AppError> {
-        let (_, others) = self.variables_at_vercel(project_id).await?;
         let theirs: Vec<_> = others
             .into_iter()
             .filter(|p| vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.contains(&t.as_str()))))
@@ -245,7 +253,8 @@ impl Authorized<'_> {
     /// Rewrites a linked project's variables (a rotation): keys someone else has since taken
     /// over are left to them, as Connect's "keep yours" would.
     pub(super) async fn rewrite_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<usize, AppError> {
-        let settled = self.settle_clashes(project_id, vars.to_vec(), OnClash::Keep).await?;
+        let (_, others) = self.variables_at_vercel(project_id).await?;
+        let settled = self.settle_clashes(project_id, others, vars.to_vec(), OnClash::Keep).await?;
         self.write_env(project_id, &settled.write).await
     }
 
