@@ -251,8 +251,8 @@ fn thousands(value: f64) -> String {
 
 fn render(rows: &[Row], machine: &str) -> String {
     let mut out = format!(
-        "Measured by `cargo xtask bench` on {machine}.\nVercel's example: measured elsewhere (../shared/anchors.md), \
-         on a 2-core machine like this one.\n\n| figure | Tether, this run | goal | Vercel's example (measured elsewhere) |\n|---|---|---|---|\n"
+        "Measured by `cargo xtask bench` on {machine}.\nVercel's example integration (Next.js 14, `next start`): \
+         measured elsewhere, on a 2-core machine like this one.\n\n| figure | Tether, this run | goal | Vercel's example (measured elsewhere) |\n|---|---|---|---|\n"
     );
     for r in rows {
         out.push_str(&format!("| {} | {} | {} | {} |\n", r.figure, r.value, r.goal, r.example));
