@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::not_found)
         .layer(middleware::from_fn_with_state(same_origin, web::same_origin_only))
         .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
+        .layer(middleware::from_fn(web::compress_pages))
         .layer(CompressionLayer::new())
         // The whole request, Vercel's budget of 10 s included (30 s unless configured).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))

@@ -382,3 +382,29 @@ async fn a_token_that_fails_to_open_is_never_sent_to_vercel() {
     assert_eq!(deployment.sim.sim.snapshot().calls.len(), before, "nothing reached Vercel");
     kill(child);
 }
+
+/// A browser that accepts brotli gets the page compressed whole, and it decodes to the same page
+/// a browser without brotli gets; one that does not accept it gets plain HTML.
+#[tokio::test]
+async fn pages_are_sent_brotli_compressed_to_browsers_that_accept_it() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let url = format!("{}/install/{}", world.tether, popup.configuration_id);
+    let compressed = world.browser.get(&url).header(header::ACCEPT_ENCODING, "gzip, br").send().await.unwrap();
+    assert_eq!(compressed.status(), StatusCode::OK);
+    assert_eq!(compressed.headers()[header::CONTENT_ENCODING], "br");
+    assert_eq!(compressed.headers()[header::VARY], "accept-encoding");
+    // Compressed whole, not streamed: the length is known before the first byte goes out.
+    let length = compressed.content_length().expect("a page compressed whole has a length");
+    let body = compressed.bytes().await.unwrap();
+    assert_eq!(body.len() as u64, length);
+    let mut page = Vec::new();
+    brotli::BrotliDecompress(&mut body.as_ref(), &mut page).unwrap();
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("Acme Robotics"));
+    assert!(body.len() * 10 < page.len(), "{} bytes compressed to {}", page.len(), body.len());
+
+    let plain = world.browser.get(&url).header(header::ACCEPT_ENCODING, "identity").send().await.unwrap();
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    assert!(plain.text().await.unwrap().contains("Acme Robotics"));
+}
