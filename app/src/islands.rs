@@ -57,10 +57,11 @@ mod dom {
     }
 
     pub fn enhance(picker: Element) {
-        let on_input = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
+        let list = picker.clone();
+        let on_input = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
             let Some(input) = ev.target().map(JsCast::unchecked_into::<HtmlInputElement>) else { return };
             if input.id() == "project-search" {
-                filter_projects(&input);
+                filter_projects(&list, &input.value());
             }
         });
         let on_submit = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
@@ -82,21 +83,19 @@ mod dom {
         });
     }
 
-    /// Hides rows whose name does not contain the text, and says how many stay.
-    fn filter_projects(input: &HtmlInputElement) {
-        let Some(form) = input.form() else { return };
-        let Some(picker) = form.parent_element() else { return };
+    /// Hides the picker's rows whose name does not contain the text, and says how many stay.
+    fn filter_projects(picker: &Element, text: &str) {
         // Lowercased by the browser, as each name is: the Unicode tables stay out of the wasm.
-        let needle = String::from(js_sys::JsString::from(input.value().trim()).to_lower_case());
+        let needle = String::from(js_sys::JsString::from(text.trim()).to_lower_case());
         let mut visible = 0;
-        each(&picker, "li.project", |row: HtmlElement| {
+        each(picker, "li.project", |row: HtmlElement| {
             let name =
                 row.query_selector("span").ok().flatten().and_then(|span| span.text_content()).unwrap_or_default();
             let matches = js_sys::JsString::from(name).to_lower_case().includes(&needle, 0);
             row.set_hidden(!matches);
             visible += usize::from(matches);
         });
-        each(&form, ".count", |count: Element| {
+        each(picker, ".count", |count: Element| {
             let total = count.get_attribute("data-total").unwrap_or_default();
             count.set_text_content(Some(&format!("Showing {visible} of {total} projects")));
         });
@@ -124,23 +123,33 @@ mod dom {
         });
     }
 
-    /// The fields every post of this form carries, urlencoded: its installation and token.
-    fn common_fields(form: &HtmlFormElement) -> Option<web_sys::UrlSearchParams> {
-        let params = web_sys::UrlSearchParams::new().ok()?;
+    /// The fields every post of this form carries: its installation and token, read once.
+    fn common_fields(form: &HtmlFormElement) -> Vec<(&'static str, String)> {
+        let mut fields = Vec::new();
         for name in ["configuration_id", FORM_TOKEN_FIELD] {
-            each(form, &format!("input[name={name}]"), |input: HtmlInputElement| params.append(name, &input.value()));
+            each(form, &format!("input[name={name}]"), |input: HtmlInputElement| fields.push((name, input.value())));
+        }
+        fields
+    }
+
+    /// A urlencoded body that starts with the common fields.
+    fn body(common: &[(&str, String)]) -> Option<web_sys::UrlSearchParams> {
+        let params = web_sys::UrlSearchParams::new().ok()?;
+        for (name, value) in common {
+            params.append(name, value);
         }
         Some(params)
     }
 
     /// A post per chosen project, with its keep-or-replace answer when the server asked for one.
     fn jobs(form: &HtmlFormElement) -> VecDeque<Job> {
+        let common = common_fields(form);
         let mut jobs = VecDeque::new();
         each(form, "li.project", |row: Element| {
             let mut params = None;
             each(&row, "select", |select: HtmlSelectElement| {
                 if select.value() != CHOICE_SKIP {
-                    params = common_fields(form);
+                    params = body(&common);
                     if let Some(body) = &params {
                         body.append(&select.name(), &select.value());
                     }
@@ -232,7 +241,7 @@ mod dom {
             return;
         }
         let path = <crate::api::FinishInstall as leptos::server_fn::ServerFn>::PATH;
-        let Some(fields) = common_fields(form) else { return };
+        let Some(fields) = body(&common_fields(form)) else { return };
         match post(path, &fields).await {
             Ok(next) => {
                 let _ = window.location().set_href(&text(&next));

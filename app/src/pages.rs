@@ -44,7 +44,7 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
                 <title>{title}</title>
                 <link rel="stylesheet" href=css/>
                 // Inline: a separate request would cost more in headers than the icon weighs.
-                <link rel="icon" href=FAVICON/>
+                <link rel="icon" href=FAVICON.as_str()/>
                 <IslandLoader options/>
             </head>
             <body>
@@ -57,10 +57,11 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
     }
 }
 
-/// The site's icon as a data URI (the same drawing as public/favicon.svg).
-const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect \
-                       width='32' height='32' rx='7' fill='%23111'/%3E%3Cpath d='M9 10h14M16 10v13' stroke='%23fff' \
-                       stroke-width='3.5' stroke-linecap='round'/%3E%3C/svg%3E";
+/// The site's icon (public/favicon.svg, which is written with single quotes) as a data URI; a
+/// `#` would end the URI, so it is escaped.
+static FAVICON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("data:image/svg+xml,{}", include_str!("../../public/favicon.svg").trim().replace('#', "%23"))
+});
 
 /// Loads the wasm and hydrates each island, instead of Leptos's `HydrationScripts`: that one
 /// waits for the browser to be idle, then walks every element of the body with an `await` per

@@ -119,10 +119,8 @@ async function link(browser, team, hydrated) {
   await page.evaluate(() => {
     for (const select of document.querySelectorAll("select[name^='choices[']")) select.value = "new";
   });
-  const submitted = hydrated ? () => page.evaluate(() => window.__submittedAt) : null;
-  let submittedAt;
   await page.getByRole("button", { name: "Connect" }).click();
-  if (submitted) submittedAt = await submitted();
+  const submittedAt = hydrated ? await page.evaluate(() => window.__submittedAt) : 0;
   await page.waitForURL((u) => u.pathname === "/integrations/tether/installed", { timeout: 120_000 });
   // The plain form's post, its redirect and `next` are one navigation, which began at submission.
   const [origin, responseStart] = await page.evaluate(() => [

@@ -143,6 +143,9 @@ fn popup_figures(root: &Path) -> Result<Vec<Row>> {
         .arg(load["url"].as_str().unwrap_or_default())
         .output()
         .context("cannot run wrk")?;
+    if !wrk.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&wrk.stderr));
+    }
     let wrk = String::from_utf8_lossy(&wrk.stdout).into_owned();
     eprintln!("{wrk}");
     if wrk.contains("Non-2xx") {

@@ -192,10 +192,10 @@ impl Authorized<'_> {
         })
     }
 
-    /// Compares with the project's variables, read before writing: a key Tether would write that exists with
-    /// an overlapping target and is not one Tether recorded (by Vercel's id) belongs to someone
-    /// else. Unasked, nothing is written and the user is asked; kept, those keys are skipped;
-    /// replaced, theirs are deleted by id and ours written.
+    /// Compares with the project's variables, read before writing: a key Tether would write
+    /// that exists with an overlapping target and is not one Tether recorded (by Vercel's id)
+    /// belongs to someone else. Unasked, nothing is written and the user is asked; kept, those
+    /// keys are skipped; replaced, theirs are deleted by id and ours written.
     async fn settle_clashes(
         &self,
         project_id: &str,

@@ -147,6 +147,12 @@ async fn without_the_team_or_user_scope_the_install_page_still_works_and_names_t
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(vercel_sim::TEAM_ID) && page.contains("read:team"), "the team id and the scope");
     assert_eq!(page.matches(r#"<li class="project""#).count(), vercel_sim::TEAM_PROJECTS);
+    // A reload comes from the cache, which keeps the missing scope by its id: the same words.
+    let configuration_id = page.split(r#"name="configuration_id" value=""#).nth(1).unwrap().split('"').next().unwrap();
+    let calls = world.sim.sim.snapshot().calls.len();
+    let again = world.get(&format!("/install/{configuration_id}")).await.text().await.unwrap();
+    assert_eq!(world.sim.sim.snapshot().calls.len(), calls, "the reload asked Vercel nothing");
+    assert!(again.contains(vercel_sim::TEAM_ID) && again.contains("read:team"), "{again}");
 
     let (status, page) = open(&world, account(vercel_sim::PERSONAL_USER_ID)).await;
     assert_eq!(status, StatusCode::OK);
