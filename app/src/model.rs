@@ -24,11 +24,15 @@ pub struct InstallView {
     /// Account linking is configured and this installation has no vendor account yet: where
     /// the "Sign in" button goes. The projects wait until then.
     pub sign_in: Option<String>,
-    pub projects: Vec<ProjectRow>,
+    /// The project list's items as HTML, from [`crate::pages::project_rows`]: the server renders
+    /// and caches them apart from the page, and may put [`crate::pages::ROWS_SLOT`] here to
+    /// splice them in itself.
+    pub rows: String,
+    /// How many of the account's projects the search left.
+    pub shown: usize,
     /// How many projects the account has in all, before any search.
     pub total_projects: usize,
     pub query: String,
-    pub resources: Vec<ResourceOption>,
     pub next: String,
     /// Proves a plain form post came from this page, for browsers that send neither `Origin`
     /// nor `Sec-Fetch-Site`; derived from the session, never stored.

@@ -6,8 +6,8 @@ use crate::{
     api::{LinkProjects, RotateCredentials, Uninstall, UnlinkProject},
     islands::ProjectPicker,
     model::{
-        ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceView, RowState, CHOICE_EXISTING_PREFIX,
-        CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE, FORM_TOKEN_FIELD,
+        ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceOption, ResourceView, RowState,
+        CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE, FORM_TOKEN_FIELD,
     },
 };
 
@@ -141,14 +141,13 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         is_team,
         vendor_name,
         sign_in,
-        projects,
+        rows,
+        shown,
         total_projects,
         query,
-        resources,
         next,
         form_token,
     } = view;
-    let shown = projects.len();
     let scope_kind = if is_team { "team" } else { "personal account" };
     let heading = view! {
         <h1>{format!("Connect {vendor_name} to Vercel")}</h1>
@@ -170,7 +169,6 @@ fn InstallPage(view: InstallView) -> impl IntoView {
         }
         .into_any();
     }
-    let rows = projects.into_iter().map(|row| project_row(row, &resources)).collect_view();
     view! {
         {heading}
         <p class="hint">
@@ -196,7 +194,7 @@ fn InstallPage(view: InstallView) -> impl IntoView {
                 aria-busy="false">
                 <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
                 <input type="hidden" name="finish" value="1"/>
-                <ul class="projects" aria-label="Vercel projects">{rows}</ul>
+                <ul class="projects" aria-label="Vercel projects" inner_html=rows></ul>
                 <div class="form-actions">
                     <button type="submit">"Connect"</button>
                 </div>
@@ -207,7 +205,17 @@ fn InstallPage(view: InstallView) -> impl IntoView {
     .into_any()
 }
 
-fn project_row(row: ProjectRow, resources: &[crate::model::ResourceOption]) -> impl IntoView {
+/// Where the server may splice the rendered rows into the page it rendered around them.
+pub const ROWS_SLOT: &str = "<!--tether-rows-->";
+
+/// The install page's project rows, rendered apart from the page: on a 250-project team they
+/// are nearly all of its bytes, and they change only when the projects, links or resources do,
+/// so the server renders and compresses them once for every load in between.
+pub fn project_rows(rows: Vec<ProjectRow>, resources: &[ResourceOption]) -> String {
+    rows.into_iter().map(|row| project_row(row, resources)).collect_view().to_html()
+}
+
+fn project_row(row: ProjectRow, resources: &[ResourceOption]) -> impl IntoView {
     let ProjectRow { id, name, framework, state, default_choice } = row;
     let row_id = id.clone();
     let control = match &state {

@@ -4,4 +4,5 @@
 pub mod account;
 pub mod callback;
 pub mod page;
+pub mod rows;
 pub mod start;

@@ -43,12 +43,11 @@ impl AppState {
     pub async fn authorize(&self, headers: &HeaderMap, configuration_id: &str) -> Result<Authorized<'_>, AppError> {
         let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
         let hash = web::session_hash(headers, self.settings.secure_cookies()).ok_or(AppError::NotYours)?;
-        let session = self.store.session_for(&hash, configuration_id.as_str()).await?.ok_or(AppError::NotYours)?;
-        let installation = self
+        let (session, installation) = self
             .store
-            .installation(configuration_id.as_str())
+            .signed_in(&hash, configuration_id.as_str())
             .await?
-            .filter(|i| i.status == InstallationStatus::Active)
+            .filter(|(_, i)| i.status == InstallationStatus::Active)
             .ok_or(AppError::NotYours)?;
         let token =
             self.settings.sealer.open_string(&installation.sealed_token, &token_binding(configuration_id.as_str()))?;
@@ -76,21 +75,21 @@ impl Authorized<'_> {
         self.app.settings.provider.account_link_url.is_some() && self.installation.vendor_account.is_none()
     }
 
-    /// The account's name and its Vercel projects: from the short-lived cache, unless `refresh`
-    /// or it is stale, when Vercel is asked for both again and the cache rewritten. The name is
-    /// cached with the list so a page load asks Vercel nothing while the cache is fresh.
-    pub async fn listing(&self, refresh: bool) -> Result<(ScopeName, Vec<Project>), AppError> {
+    /// The account's name and its Vercel projects as cached (JSON, see [`parse_listing`]): from
+    /// the short-lived cache, unless `refresh` or it is stale, when Vercel is asked for both
+    /// again and the cache rewritten. The name is cached with the list so a page load asks
+    /// Vercel nothing while the cache is fresh, and the text is kept as stored so a page whose
+    /// rows are cached never parses it.
+    pub async fn listing(&self, refresh: bool) -> Result<String, AppError> {
         if !refresh {
-            let cached = self.app.store.cached_projects(self.id()).await?;
-            if let Some(listing) = cached.and_then(|json| serde_json::from_str::<Listing>(&json).ok()) {
-                return Ok(listing.into_parts());
+            if let Some(json) = self.app.store.cached_projects(self.id()).await? {
+                return Ok(json);
             }
         }
         let (scope, projects) = tokio::try_join!(self.vercel.scope_name(), self.vercel.all_projects())?;
-        let listing = Listing::new(scope, projects);
-        let json = serde_json::to_string(&listing).map_err(internal)?;
+        let json = serde_json::to_string(&Listing::new(scope, projects)).map_err(internal)?;
         self.app.store.cache_projects(self.id(), &json).await?;
-        Ok(listing.into_parts())
+        Ok(json)
     }
 
     /// The install popup is done: where the browser goes back to at Vercel.
@@ -98,6 +97,11 @@ impl Authorized<'_> {
         self.app.store.mark_finished(self.id()).await?;
         Ok(self.session.next_url.clone())
     }
+}
+
+/// A listing as [`Authorized::listing`] returns it; `None` for text this version did not write.
+pub fn parse_listing(json: &str) -> Option<(ScopeName, Vec<Project>)> {
+    serde_json::from_str::<Listing>(json).ok().map(Listing::into_parts)
 }
 
 /// The cached form of an account's listing. A scope Vercel would not name the account without

@@ -91,6 +91,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         vercel,
         provider,
         worker: Default::default(),
+        rows: Default::default(),
     });
     crate::provider::jobs::spawn(state.store.clone(), state.provider.clone());
     crate::webhook::worker::spawn(crate::webhook::worker::Worker {

@@ -19,6 +19,8 @@ pub struct Inner {
     pub worker: crate::webhook::worker::Wakeup,
     /// Sealed values against the configured keys, as counted at start (for `/readyz`).
     pub key_report: crate::store::sealed::KeyReport,
+    /// The install page's rendered rows, by a digest of what they show.
+    pub rows: crate::install::rows::RowsCache,
 }
 
 impl AppState {

@@ -53,51 +53,54 @@ pub fn action(label: &str, href: impl Into<String>) -> Action {
     Action { label: label.into(), href: href.into() }
 }
 
+pub mod compress;
+
 /// Far above any page Tether renders (250 projects make about 110 KB, 1,000 about 450 KB): a
 /// page that does not fit is a fault, answered with 500.
 const PAGE_COMPRESS_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Compresses each HTML page whole, with brotli, before the general compression layer sees it.
-/// That layer gives every response a 4 MB window; under 50 concurrent loads of the 250-project
-/// page those windows were most of what the server held. Measured with wrk (50 connections,
-/// 20 s) on that page: a 4 MB window, 790 requests/s and 45 MiB resident after the load; 1 MB
-/// (2^20), 840 to 910 requests/s and 32 MiB; 512 KB, 710 and 26 MiB (smaller windows switch
-/// brotli to slower match finders). 1 MB holds any page Tether renders.
+/// Compresses each HTML page whole, with brotli, before the general compression layer sees it:
+/// that layer gives every response a 4 MB window (see [`compress`]). Pages that come compressed
+/// already (the install page joins its parts itself) pass through.
 pub async fn compress_pages(request: Request, next: Next) -> Response {
-    let accepts_brotli = request
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accepted| accepts(accepted, "br"));
+    let accepts_brotli = accepts_brotli(request.headers());
     let response = next.run(request).await;
     let is_page = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if !accepts_brotli || !is_page || response.headers().contains_key(header::CONTENT_ENCODING) {
         return response;
     }
-    let (mut parts, body) = response.into_parts();
-    let page = match axum::body::to_bytes(body, PAGE_COMPRESS_LIMIT).await {
+    let (parts, body) = response.into_parts();
+    let page = match page_bytes(body).await {
         Ok(page) => page,
+        Err(response) => return response,
+    };
+    match compress::compress(&page) {
+        Ok(compressed) => brotli_response(parts, compressed),
         Err(error) => {
-            tracing::error!(%error, "a rendered page could not be read for compression");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            tracing::error!(%error, "brotli failed on a page; sending it uncompressed");
+            Response::from_parts(parts, Body::from(page))
         }
-    };
-    let params = brotli::enc::BrotliEncoderParams {
-        // As the general layer: quality 11 would save 10% of the bytes at many times the CPU.
-        quality: 4,
-        lgwin: 20,
-        size_hint: page.len(),
-        ..Default::default()
-    };
-    let mut compressed = Vec::with_capacity(page.len() / 8);
-    if let Err(error) = brotli::BrotliCompress(&mut page.as_ref(), &mut compressed, &params) {
-        tracing::error!(%error, "brotli failed on a page; sending it uncompressed");
-        return Response::from_parts(parts, Body::from(page));
     }
+}
+
+/// A rendered page's bytes, or the 500 to answer when they cannot be read.
+pub async fn page_bytes(body: Body) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, PAGE_COMPRESS_LIMIT).await.map_err(|error| {
+        tracing::error!(%error, "a rendered page could not be read");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
+}
+
+/// A response whose body is `compressed`, a brotli stream.
+pub fn brotli_response(mut parts: axum::http::response::Parts, compressed: Vec<u8>) -> Response {
     parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
     parts.headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(compressed))
+}
+
+pub fn accepts_brotli(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|accepted| accepts(accepted, "br"))
 }
 
 /// Whether an Accept-Encoding value admits `coding` (listed, and not with `q=0`).

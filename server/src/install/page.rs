@@ -1,23 +1,32 @@
 //! `GET /install/{configurationId}`: who is installing and every project they can link.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use app::{
     model::{InstallView, ProjectRow, ResourceOption, RowState, CHOICE_NEW, CHOICE_SKIP},
-    pages::Page,
+    pages::{project_rows, Page, ROWS_SLOT},
     AppError,
 };
 use axum::{
+    body::Body,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
+use super::rows::{digest, Rows};
 use crate::{
+    ops::parse_listing,
+    provider::Resource,
     state::AppState,
-    store::links::LinkStatus,
-    web::{self, action, error_view},
+    store::links::{LinkRow, LinkStatus},
+    vercel::projects::{Project, ScopeName},
+    web::{
+        self, action,
+        compress::{compress_part, join},
+        error_view,
+    },
 };
 
 #[derive(Deserialize)]
@@ -37,7 +46,8 @@ pub async fn install_page(
 ) -> Response {
     let refresh = query.refresh.is_some();
     match load(&state, &headers, &configuration_id, query.q.chars().take(100).collect(), refresh).await {
-        Ok(view) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
+        Ok((view, None)) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
+        Ok((view, Some(rows))) => with_rows(&state, &headers, view, &rows).await,
         Err((error, next)) => {
             let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut actions = Vec::new();
@@ -66,61 +76,124 @@ pub async fn install_page(
     }
 }
 
+/// Renders the page around [`ROWS_SLOT`] and puts the cached rows there. A browser that takes
+/// brotli gets the page compressed in three parts joined: only the part before the rows and
+/// the part after them are compressed on this load.
+async fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Rows) -> Response {
+    let (parts, body) = web::render(state, StatusCode::OK, Page::Install(view)).await.into_parts();
+    let page = match web::page_bytes(body).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let text = String::from_utf8_lossy(&page);
+    let Some((before, after)) = text.split_once(ROWS_SLOT) else {
+        tracing::error!("the install page was rendered without its rows' slot");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if web::accepts_brotli(headers) {
+        let joined = compress_part(before.as_bytes())
+            .and_then(|head| Ok((head, compress_part(after.as_bytes())?)))
+            .map_err(|e| e.to_string())
+            .and_then(|(head, tail)| join(&[&head, &rows.brotli, &tail]).map_err(|e| e.to_string()));
+        match joined {
+            Ok(compressed) => return web::brotli_response(parts, compressed),
+            Err(error) => tracing::error!(%error, "the install page could not be compressed; sending it as is"),
+        }
+    }
+    let mut html = Vec::new();
+    if let Err(error) = brotli::BrotliDecompress(&mut rows.brotli.as_ref(), &mut html) {
+        tracing::error!(%error, "cached rows do not decompress");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let page = [before.as_bytes(), &html, after.as_bytes()].concat();
+    Response::from_parts(parts, Body::from(page))
+}
+
+/// The page's view, and its rows when it has a project list: rendered by this load, or by an
+/// earlier one from the same inputs.
 async fn load(
     state: &AppState,
     headers: &HeaderMap,
     configuration_id: &str,
     query: String,
     refresh: bool,
-) -> Result<InstallView, (AppError, Option<String>)> {
+) -> Result<(InstallView, Option<Arc<Rows>>), (AppError, Option<String>)> {
     let authorized = state.authorize(headers, configuration_id).await.map_err(|e| (e, None))?;
     let next = authorized.session.next_url.clone();
     let fail = |e: AppError| (e, Some(next.clone()));
+    let view = |scope_name, scope_note, shown, total_projects| InstallView {
+        configuration_id: configuration_id.to_owned(),
+        scope_name,
+        scope_note,
+        is_team: authorized.installation.team_id.is_some(),
+        vendor_name: state.provider.name().to_owned(),
+        sign_in: None,
+        rows: ROWS_SLOT.to_owned(),
+        shown,
+        total_projects,
+        query: query.clone(),
+        next: next.clone(),
+        form_token: web::form_token_of(headers, state.settings.secure_cookies()),
+    };
     if authorized.needs_vendor_account() {
         // Which account's resources to offer is the vendor's to say: sign in there first.
         let scope = authorized.vercel.scope_name().await.map_err(|e| fail(e.into()))?;
-        return Ok(InstallView {
-            configuration_id: configuration_id.to_owned(),
-            scope_note: scope.missing_scope.map(scope_note),
-            scope_name: scope.name,
-            is_team: authorized.installation.team_id.is_some(),
-            vendor_name: state.provider.name().to_owned(),
-            sign_in: Some(format!("/install/{configuration_id}/account")),
-            projects: Vec::new(),
-            total_projects: 0,
-            query,
-            resources: Vec::new(),
-            next,
-            form_token: web::form_token_of(headers, state.settings.secure_cookies()),
-        });
+        let sign_in = Some(format!("/install/{configuration_id}/account"));
+        let view =
+            InstallView { sign_in, rows: String::new(), ..view(scope.name, scope.missing_scope.map(scope_note), 0, 0) };
+        return Ok((view, None));
     }
-    let (scope, projects) = authorized.listing(refresh).await.map_err(fail)?;
     let owner = authorized.owner();
-    let resources = state.provider.resources(owner).await.map_err(|e| fail(e.into()))?;
-    let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
-    let links: HashMap<_, _> = state
-        .store
-        .links_of(configuration_id)
-        .await
-        .map_err(|e| fail(e.into()))?
-        .into_iter()
-        .map(|l| (l.project_id.clone(), l))
-        .collect();
-    let total_projects = projects.len();
+    let (listing, resources, links) =
+        tokio::try_join!(authorized.listing(refresh), async { Ok(state.provider.resources(owner).await?) }, async {
+            Ok(state.store.links_of(configuration_id).await?)
+        },)
+        .map_err(fail)?;
     let needle = query.trim().to_lowercase();
     let preselected = authorized.session.current_project_id.as_deref();
-    let rows = projects
+    let resource_names: Vec<_> = resources.iter().map(|r| (&r.id, &r.name)).collect();
+    let key = digest(&(configuration_id, &listing, &links, resource_names, preselected, &needle));
+    let rows = match state.rows.get(&key) {
+        Some(rows) => rows,
+        None => {
+            let listing = match parse_listing(&listing) {
+                Some(parsed) => parsed,
+                // Cached by an older version: list again, in the form this one reads.
+                None => parse_listing(&authorized.listing(true).await.map_err(fail)?)
+                    .ok_or_else(|| fail(AppError::Internal))?,
+            };
+            let rows = Arc::new(render_rows(listing, &resources, links, preselected, &needle).map_err(fail)?);
+            state.rows.insert(key, rows.clone());
+            rows
+        }
+    };
+    let view = view(rows.scope_name.clone(), rows.scope_note.clone(), rows.shown, rows.total);
+    Ok((view, Some(rows)))
+}
+
+/// Every project the search leaves, with its state and the choices it offers.
+fn render_rows(
+    (scope, projects): (ScopeName, Vec<Project>),
+    resources: &[Resource],
+    links: Vec<LinkRow>,
+    preselected: Option<&str>,
+    needle: &str,
+) -> Result<Rows, AppError> {
+    let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
+    let links: HashMap<_, _> = links.into_iter().map(|l| (l.project_id.clone(), l)).collect();
+    let total = projects.len();
+    let rows: Vec<ProjectRow> = projects
         .into_iter()
-        .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(&needle))
+        .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(needle))
         .map(|p| {
             let link = links.get(&p.id);
             let state = match link {
                 Some(l) if l.status == LinkStatus::Linked => RowState::Linked {
                     resource_name: l
                         .resource_id
-                        .as_ref()
-                        .and_then(|r| resource_names.get(r).cloned())
-                        .unwrap_or_else(|| "a resource".into()),
+                        .as_deref()
+                        .and_then(|r| resource_names.get(r))
+                        .map_or_else(|| "a resource".into(), |name| (*name).to_owned()),
                 },
                 Some(l) if l.status == LinkStatus::Failed => {
                     RowState::Failed { message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
@@ -134,7 +207,7 @@ async fn load(
                 _ => RowState::Open,
             };
             // A project the user just deployed, or the only one there is, gets a new resource.
-            let wants_new = preselected == Some(p.id.as_str()) || total_projects == 1 || link.is_some();
+            let wants_new = preselected == Some(p.id.as_str()) || total == 1 || link.is_some();
             ProjectRow {
                 default_choice: if wants_new { CHOICE_NEW } else { CHOICE_SKIP }.into(),
                 id: p.id,
@@ -144,19 +217,19 @@ async fn load(
             }
         })
         .collect();
-    Ok(InstallView {
-        configuration_id: configuration_id.to_owned(),
-        scope_note: scope.missing_scope.map(scope_note),
+    let shown = rows.len();
+    let options: Vec<_> = resources.iter().map(|r| ResourceOption { id: r.id.clone(), name: r.name.clone() }).collect();
+    let html = project_rows(rows, &options);
+    let brotli = compress_part(html.as_bytes()).map_err(|error| {
+        tracing::error!(%error, "brotli failed on the install page's rows");
+        AppError::Internal
+    })?;
+    Ok(Rows {
+        brotli: brotli.into(),
+        shown,
+        total,
         scope_name: scope.name,
-        is_team: authorized.installation.team_id.is_some(),
-        vendor_name: state.provider.name().to_owned(),
-        sign_in: None,
-        projects: rows,
-        total_projects,
-        query,
-        resources: resources.into_iter().map(|r| ResourceOption { id: r.id, name: r.name }).collect(),
-        next,
-        form_token: web::form_token_of(headers, state.settings.secure_cookies()),
+        scope_note: scope.missing_scope.map(scope_note),
     })
 }
 

@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use super::{now_ms, Store, StoreError};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Hash, FromRow)]
 pub struct LinkRow {
     pub project_id: String,
     pub project_name: String,
@@ -14,7 +14,7 @@ pub struct LinkRow {
 }
 
 /// Where a link between a project and a resource stands, stored as its lowercase name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkStatus {
     /// Chosen, and being written: after a crash, an interrupted link to finish or undo.
     Provisioning,

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Store, StoreError};
+use super::{installations::InstallationRow, now_ms, Store, StoreError};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SessionRow {
@@ -11,6 +11,15 @@ pub struct SessionRow {
     pub next_url: String,
     pub current_project_id: Option<String>,
     pub external_id: Option<String>,
+}
+
+#[derive(FromRow)]
+struct SignedIn {
+    next_url: String,
+    current_project_id: Option<String>,
+    external_id: Option<String>,
+    #[sqlx(flatten)]
+    installation: InstallationRow,
 }
 
 pub struct NewSession<'a> {
@@ -42,17 +51,33 @@ pub(crate) async fn insert_session(conn: &mut crate::store::Conn, session: NewSe
 }
 
 impl Store {
-    /// The live session with this id hash, if it is bound to this installation.
-    pub async fn session_for(&self, id_hash: &str, configuration_id: &str) -> Result<Option<SessionRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT configuration_id, next_url, current_project_id, external_id FROM sessions \
-             WHERE id_hash = $1 AND configuration_id = $2 AND expires_at > $3",
+    /// The live session with this id hash, if it is bound to this installation, with the
+    /// installation: one query, as every authorized request needs both.
+    pub async fn signed_in(
+        &self,
+        id_hash: &str,
+        configuration_id: &str,
+    ) -> Result<Option<(SessionRow, InstallationRow)>, StoreError> {
+        let row: Option<SignedIn> = sqlx::query_as(
+            "SELECT s.next_url, s.current_project_id, s.external_id, i.configuration_id, i.team_id, i.user_id, \
+             i.source, i.sealed_token, i.status, i.finished_at, i.vendor_account \
+             FROM sessions s JOIN installations i ON i.configuration_id = s.configuration_id \
+             WHERE s.id_hash = $1 AND s.configuration_id = $2 AND s.expires_at > $3",
         )
         .bind(id_hash)
         .bind(configuration_id)
         .bind(now_ms())
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(row.map(|row| {
+            let session = SessionRow {
+                configuration_id: row.installation.configuration_id.clone(),
+                next_url: row.next_url,
+                current_project_id: row.current_project_id,
+                external_id: row.external_id,
+            };
+            (session, row.installation)
+        }))
     }
 
     /// Some stored session's hash, for tests that need a colliding id.
