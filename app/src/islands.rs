@@ -1,12 +1,13 @@
-//! The only part that hydrates: the project picker, around two forms that already work
-//! without JavaScript. The search form filters on the server when submitted, and the link form
-//! posts normally.
+//! The only part that hydrates: the project picker, an island around the search form. The
+//! search form filters on the server when submitted, and the link form below it posts normally;
+//! both work without JavaScript.
 //!
 //! The island takes no props (Leptos would send them as JSON, and reading them would put a JSON
-//! parser in the wasm) and owns no reactive state: what it needs is in the markup it wraps
-//! (hidden inputs, data attributes). Hydrating it attaches two listeners to its own element and
-//! touches nothing else, so it costs the same for 3 projects as for 250; the rows are read only
-//! when the user types or presses Connect.
+//! parser in the wasm) and owns no reactive state: what it needs is in the markup (hidden
+//! inputs, data attributes). Hydrating it attaches two listeners to the document (the events
+//! bubble up from both forms) and touches nothing else, so it costs the same for 3 projects as
+//! for 250, and it runs before the list is even parsed; the rows are read only when the user
+//! types or presses Connect.
 
 use leptos::prelude::*;
 
@@ -18,7 +19,7 @@ pub fn ProjectPicker(children: Children) -> impl IntoView {
 }
 
 /// Runs in the browser when the island hydrates: one `input` and one `submit` listener on the
-/// island's element (both events bubble up from the forms), then the forms say they are live.
+/// document, then the search form says the popup is live.
 fn enhance(_picker: leptos::tachys::renderer::types::Element) {
     #[cfg(feature = "hydrate")]
     dom::enhance(_picker);
@@ -57,24 +58,28 @@ mod dom {
     }
 
     pub fn enhance(picker: Element) {
-        let list = picker.clone();
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
         let on_input = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
             let Some(input) = ev.target().map(JsCast::unchecked_into::<HtmlInputElement>) else { return };
             if input.id() == "project-search" {
-                filter_projects(&list, &input.value());
+                filter_projects(&input.value());
             }
         });
         let on_submit = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
-            // Hydrated, the list is already filtered as typed: the search form needs no reload.
-            ev.prevent_default();
-            if let Some(form) = ev.target().map(JsCast::unchecked_into::<HtmlFormElement>) {
-                if form.class_name() == "link-form" {
+            let Some(form) = ev.target().map(JsCast::unchecked_into::<HtmlFormElement>) else { return };
+            match form.class_name().as_str() {
+                // Hydrated, the list is already filtered as typed: the search needs no reload.
+                "search" => ev.prevent_default(),
+                "link-form" => {
+                    ev.prevent_default();
                     link_all(form);
                 }
+                _ => {}
             }
         });
-        let _ = picker.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
-        let _ = picker.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        // On the document, not on the forms: the link form may not be parsed yet.
+        let _ = document.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
+        let _ = document.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
         // The listeners live as long as the page.
         on_input.forget();
         on_submit.forget();
@@ -83,19 +88,22 @@ mod dom {
         });
     }
 
-    /// Hides the picker's rows whose name does not contain the text, and says how many stay.
-    fn filter_projects(picker: &Element, text: &str) {
+    /// Hides the rows whose name does not contain the text, and says how many stay.
+    fn filter_projects(text: &str) {
+        let Some(page) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else {
+            return;
+        };
         // Lowercased by the browser, as each name is: the Unicode tables stay out of the wasm.
         let needle = String::from(js_sys::JsString::from(text.trim()).to_lower_case());
         let mut visible = 0;
-        each(picker, "li.project", |row: HtmlElement| {
+        each(&page, "li.project", |row: HtmlElement| {
             let name =
                 row.query_selector("span").ok().flatten().and_then(|span| span.text_content()).unwrap_or_default();
             let matches = js_sys::JsString::from(name).to_lower_case().includes(&needle, 0);
             row.set_hidden(!matches);
             visible += usize::from(matches);
         });
-        each(picker, ".count", |count: Element| {
+        each(&page, ".count", |count: Element| {
             let total = count.get_attribute("data-total").unwrap_or_default();
             count.set_text_content(Some(&format!("Showing {visible} of {total} projects")));
         });

@@ -32,8 +32,21 @@ impl Page {
 }
 
 pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
+    // As HydrationScripts does: in islands mode the server renders as not hydrating.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     let title = page.title();
     let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    // Found by the browser's preload scanner at once, so the module and the wasm download while
+    // the page is parsed; only the install page has an island to hydrate.
+    let (module, wasm) = island_assets(&options);
+    let preloads = matches!(page, Page::Install(_)).then(|| {
+        view! {
+            <link rel="modulepreload" href=module/>
+            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -45,13 +58,13 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
                 <link rel="stylesheet" href=css/>
                 // Inline: a separate request would cost more in headers than the icon weighs.
                 <link rel="icon" href=FAVICON.as_str()/>
-                <IslandLoader options/>
+                {preloads}
             </head>
             <body>
                 <header class="bar">
                     <span class="brand">"Tether"</span>
                 </header>
-                <main class="page">{page_body(page)}</main>
+                <main class="page">{page_body(page, options)}</main>
             </body>
         </html>
     }
@@ -67,32 +80,36 @@ static FAVICON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// waits for the browser to be idle, then walks every element of the body with an `await` per
 /// element, so hydrating the 250-project page cost more than the 3-project one. Tether's islands
 /// are never nested, so finding them is one query, whatever the page holds.
+///
+/// It goes right after the last island, `async`: the script starts when the parser reaches it,
+/// so every island is already there, and runs as soon as the wasm is ready, without waiting for
+/// the rest of the page (the project list) to be parsed. A deferred script in the head would
+/// wait for all of it.
 #[component]
 fn IslandLoader(options: LeptosOptions) -> impl IntoView {
-    // As HydrationScripts does: in islands mode the server renders as not hydrating.
-    if let Some(context) = Owner::current_shared_context() {
-        context.set_is_hydrating(false);
-    }
+    let (module, wasm) = island_assets(&options);
+    let script = format!(
+        "import * as m from \"{module}\";await m.default({{module_or_path:\"{wasm}\"}});m.hydrate();\
+         for(const e of document.querySelectorAll(\"leptos-island\"))m[e.dataset.component]?.(e);"
+    );
+    let nonce = use_nonce();
+    view! { <script type="module" async=true nonce=nonce>{script}</script> }
+}
+
+/// The wasm-bindgen module's path and the wasm's.
+fn island_assets(options: &LeptosOptions) -> (String, String) {
     let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
     // cargo-leptos names the wasm after the site; a plain cargo build keeps wasm-bindgen's name.
     let wasm =
         if option_env!("LEPTOS_OUTPUT_NAME").is_some() { format!("{pkg}.wasm") } else { format!("{pkg}_bg.wasm") };
-    let script = format!(
-        "import * as m from \"{pkg}.js\";await m.default({{module_or_path:\"{wasm}\"}});m.hydrate();\
-         for(const e of document.querySelectorAll(\"leptos-island\"))m[e.dataset.component]?.(e);"
-    );
-    let nonce = use_nonce();
-    view! {
-        <link rel="modulepreload" href=format!("{pkg}.js")/>
-        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
-        <script type="module" nonce=nonce>{script}</script>
-    }
+    (format!("{pkg}.js"), wasm)
 }
 
-fn page_body(page: Page) -> AnyView {
+fn page_body(page: Page, options: LeptosOptions) -> AnyView {
     match page {
         Page::Landing { simulator_url } => view! { <Landing simulator_url/> }.into_any(),
-        Page::Install(view) => view! { <InstallPage view/> }.into_any(),
+        // Only the install page has an island, so only it loads the wasm.
+        Page::Install(view) => view! { <InstallPage view options/> }.into_any(),
         Page::Configure(view) => view! { <ConfigurePage view/> }.into_any(),
         Page::Error(view) => view! { <ErrorPage view/> }.into_any(),
     }
@@ -133,7 +150,7 @@ fn ErrorPage(view: ErrorView) -> impl IntoView {
 }
 
 #[component]
-fn InstallPage(view: InstallView) -> impl IntoView {
+fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
     let InstallView {
         configuration_id,
         scope_name,
@@ -175,6 +192,8 @@ fn InstallPage(view: InstallView) -> impl IntoView {
             "Pick, for each project, a new " {vendor_name.clone()} " resource, an existing one, or none. "
             "Tether writes the resource's environment variables into the project."
         </p>
+        // The island holds only the search form; the list and the link form follow it as plain
+        // markup, so it hydrates before they are parsed (see IslandLoader).
         <ProjectPicker>
             <form class="search" method="get" role="search" data-hydrated="false">
                 <label for="project-search">"Search projects"</label>
@@ -187,19 +206,19 @@ fn InstallPage(view: InstallView) -> impl IntoView {
                     {format!("Showing {shown} of {total_projects} projects")}
                 </p>
             </form>
-            <p class="refresh">
-                <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
-            </p>
-            <form class="link-form" method="post" action={action_path::<LinkProjects>()} data-hydrated="false"
-                aria-busy="false">
-                <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
-                <input type="hidden" name="finish" value="1"/>
-                <ul class="projects" aria-label="Vercel projects" inner_html=rows></ul>
-                <div class="form-actions">
-                    <button type="submit">"Connect"</button>
-                </div>
-            </form>
         </ProjectPicker>
+        <IslandLoader options/>
+        <p class="refresh">
+            <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
+        </p>
+        <form class="link-form" method="post" action={action_path::<LinkProjects>()} aria-busy="false">
+            <FormFields configuration_id=configuration_id.clone() form_token=form_token/>
+            <input type="hidden" name="finish" value="1"/>
+            <ul class="projects" aria-label="Vercel projects" inner_html=rows></ul>
+            <div class="form-actions">
+                <button type="submit">"Connect"</button>
+            </div>
+        </form>
         <p class="cancel"><a href=next>"Cancel and return to Vercel"</a></p>
     }
     .into_any()

@@ -62,7 +62,7 @@ async function weigh(browser, team) {
     bytes[kind] = (bytes[kind] ?? 0) + e.encodedDataLength;
   });
   await page.goto(url, { waitUntil: "networkidle" });
-  await page.locator("form.link-form[data-hydrated=true]").waitFor();
+  await page.locator("form.search[data-hydrated=true]").waitFor();
   await context.close();
   bytes.total = Object.values(bytes).reduce((a, b) => a + b, 0);
   return bytes;
@@ -111,7 +111,7 @@ async function loadTimes(browser, team) {
 async function link(browser, team, hydrated) {
   const { context, page } = await openInstall(browser, team, hydrated);
   if (hydrated) {
-    await page.locator("form.link-form[data-hydrated=true]").waitFor();
+    await page.locator("form.search[data-hydrated=true]").waitFor();
     await page.evaluate(() =>
       document.addEventListener("submit", () => (window.__submittedAt = Date.now()), { capture: true }),
     );

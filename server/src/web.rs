@@ -1,6 +1,8 @@
 //! What every response shares: page rendering, security headers, the cross-site check on
 //! state-changing requests, and the session cookie.
 
+use std::sync::Arc;
+
 use app::{
     model::{Action, ErrorView},
     pages::{shell, Page},
@@ -13,7 +15,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use leptos::{nonce::Nonce, prelude::provide_context};
+use hydration_context::SsrSharedContext;
+use leptos::{
+    nonce::Nonce,
+    prelude::{provide_context, Owner, RenderHtml},
+};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -21,17 +27,30 @@ use crate::state::AppState;
 
 /// Renders a page with a fresh CSP nonce: only scripts Leptos marks with it run inline.
 pub async fn render(state: &AppState, status: StatusCode, page: Page) -> Response {
-    let options = state.leptos.clone();
+    let mut rendered = render_html(state, page);
+    let html = std::mem::take(&mut rendered.html);
+    rendered.respond(status, html)
+}
+
+/// A page's HTML, and the policy that admits its scripts.
+pub struct Rendered {
+    pub html: String,
+    policy: Option<HeaderValue>,
+}
+
+/// Renders the page to a string in one pass. Pages need nothing asynchronous (the handler
+/// loaded everything first), so Leptos's streaming renderer is not used: it also appended
+/// scripts for resources and chunks that no Tether page has, to every page.
+pub fn render_html(state: &AppState, page: Page) -> Rendered {
     let mut bytes = [0u8; 18];
     rand::thread_rng().fill_bytes(&mut bytes);
     let nonce = URL_SAFE_NO_PAD.encode(bytes);
-    let context_nonce = nonce.clone();
-    let handler = leptos_axum::render_app_async_with_context(
-        move || provide_context(Nonce::from_value(context_nonce.clone())),
-        move || shell(options.clone(), page.clone()),
-    );
-    let mut response = handler(Request::new(Body::empty())).await;
-    *response.status_mut() = status;
+    // Islands render through the shared context, as under Leptos's own renderer.
+    let owner = Owner::new_root(Some(Arc::new(SsrSharedContext::new())));
+    let html = owner.with(|| {
+        provide_context(Nonce::from_value(nonce.clone()));
+        shell(state.leptos.clone(), page).to_html()
+    });
     // form-action must admit Vercel's origin: the plain form's answer redirects there.
     let next_origin = state.settings.vercel.next_origin.origin().ascii_serialization();
     let policy = format!(
@@ -39,10 +58,20 @@ pub async fn render(state: &AppState, status: StatusCode, page: Page) -> Respons
          img-src 'self' data:; connect-src 'self'; form-action 'self' {next_origin}; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     );
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    Rendered { html, policy: HeaderValue::from_str(&policy).ok() }
+}
+
+impl Rendered {
+    /// The page's response, with `body` (the page, or the page compressed).
+    pub fn respond(&self, status: StatusCode, body: impl Into<Body>) -> Response {
+        let mut response = (status, body.into()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        if let Some(policy) = &self.policy {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+        }
+        response
     }
-    response
 }
 
 pub fn error_view(status: StatusCode, title: &str, message: impl Into<String>, actions: Vec<Action>) -> Page {
@@ -75,7 +104,7 @@ pub async fn compress_pages(request: Request, next: Next) -> Response {
         Err(response) => return response,
     };
     match compress::compress(&page) {
-        Ok(compressed) => brotli_response(parts, compressed),
+        Ok(compressed) => brotli_encoded(Response::from_parts(parts, Body::from(compressed))),
         Err(error) => {
             tracing::error!(%error, "brotli failed on a page; sending it uncompressed");
             Response::from_parts(parts, Body::from(page))
@@ -91,12 +120,13 @@ pub async fn page_bytes(body: Body) -> Result<axum::body::Bytes, Response> {
     })
 }
 
-/// A response whose body is `compressed`, a brotli stream.
-pub fn brotli_response(mut parts: axum::http::response::Parts, compressed: Vec<u8>) -> Response {
-    parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-    parts.headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(compressed))
+/// Marks a response whose body is a brotli stream as such.
+pub fn brotli_encoded(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.remove(header::CONTENT_LENGTH);
+    response
 }
 
 pub fn accepts_brotli(headers: &HeaderMap) -> bool {

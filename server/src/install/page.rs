@@ -8,7 +8,6 @@ use app::{
     AppError,
 };
 use axum::{
-    body::Body,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -24,7 +23,7 @@ use crate::{
     vercel::projects::{Project, ScopeName},
     web::{
         self, action,
-        compress::{compress_part, join},
+        compress::{compress_first, compress_part, join},
         error_view,
     },
 };
@@ -80,23 +79,18 @@ pub async fn install_page(
 /// brotli gets the page compressed in three parts joined: only the part before the rows and
 /// the part after them are compressed on this load.
 async fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Rows) -> Response {
-    let (parts, body) = web::render(state, StatusCode::OK, Page::Install(view)).await.into_parts();
-    let page = match web::page_bytes(body).await {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    let text = String::from_utf8_lossy(&page);
-    let Some((before, after)) = text.split_once(ROWS_SLOT) else {
+    let rendered = web::render_html(state, Page::Install(view));
+    let Some((before, after)) = rendered.html.split_once(ROWS_SLOT) else {
         tracing::error!("the install page was rendered without its rows' slot");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if web::accepts_brotli(headers) {
-        let joined = compress_part(before.as_bytes())
+        let joined = compress_first(before.as_bytes())
             .and_then(|head| Ok((head, compress_part(after.as_bytes())?)))
             .map_err(|e| e.to_string())
             .and_then(|(head, tail)| join(&[&head, &rows.brotli, &tail]).map_err(|e| e.to_string()));
         match joined {
-            Ok(compressed) => return web::brotli_response(parts, compressed),
+            Ok(compressed) => return web::brotli_encoded(rendered.respond(StatusCode::OK, compressed)),
             Err(error) => tracing::error!(%error, "the install page could not be compressed; sending it as is"),
         }
     }
@@ -105,8 +99,7 @@ async fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, row
         tracing::error!(%error, "cached rows do not decompress");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    let page = [before.as_bytes(), &html, after.as_bytes()].concat();
-    Response::from_parts(parts, Body::from(page))
+    rendered.respond(StatusCode::OK, [before.as_bytes(), &html, after.as_bytes()].concat())
 }
 
 /// The page's view, and its rows when it has a project list: rendered by this load, or by an
