@@ -11,7 +11,7 @@ const TETHER = process.env.BENCH_TETHER;
 const SIM = process.env.BENCH_SIM;
 const LATENCY_MS = Number(process.env.BENCH_ENV_WRITE_LATENCY_MS ?? 0);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
-// The server's and the hydrated popup's provisioning concurrency.
+// The server's provisioning concurrency per installation: C in the bound N·L/C.
 const IN_FLIGHT = 4;
 const LINK_PROJECTS = 100;
 

@@ -39,7 +39,7 @@ pub struct Limit {
 pub const CALLBACK: Limit = Limit { name: "callback", burst: 30, refill_every_ms: 2_000 };
 /// Starting the external flow costs a state and a redirect: the same allowance, counted apart.
 pub const START: Limit = Limit { name: "start", burst: 30, refill_every_ms: 2_000 };
-/// The hydrated popup links one project per request, four in flight: room for a 300-project
+/// The hydrated popup links one project per request, six in flight: room for a 300-project
 /// team at once.
 pub const SERVER_FUNCTIONS: Limit = Limit { name: "api", burst: 300, refill_every_ms: 50 };
 

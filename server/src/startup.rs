@@ -92,6 +92,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         provider,
         worker: Default::default(),
         rows: Default::default(),
+        provisioning: Default::default(),
     });
     crate::provider::jobs::spawn(state.store.clone(), state.provider.clone());
     crate::webhook::worker::spawn(crate::webhook::worker::Worker {

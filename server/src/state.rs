@@ -21,6 +21,8 @@ pub struct Inner {
     pub key_report: crate::store::sealed::KeyReport,
     /// The install page's rendered rows, by a digest of what they show.
     pub rows: crate::install::rows::RowsCache,
+    /// Bounds how many projects of one installation are provisioned at once.
+    pub provisioning: crate::ops::Gates,
 }
 
 impl AppState {

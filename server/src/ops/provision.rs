@@ -2,13 +2,17 @@
 //! one batched upsert, and record what Vercel created. Safe to repeat: a linked project is left
 //! alone, and a retry reuses the resource an earlier attempt chose.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Weak},
+};
 
 use app::{
     model::{LinkReport, ProjectOutcome, CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE},
     AppError,
 };
 use futures::{stream, StreamExt};
+use tokio::sync::Semaphore;
 
 use super::Authorized;
 use crate::{
@@ -29,8 +33,33 @@ struct Settled {
     kept: Vec<String>,
 }
 
-/// Projects provisioned at once: enough to overlap latency, few enough for Vercel's env rate limit.
-const CONCURRENCY: usize = 4;
+/// Projects provisioned at once for one installation, across all its requests to this
+/// instance: enough to overlap latency, few enough for Vercel's env rate limit.
+pub const CONCURRENCY: usize = 4;
+
+/// One gate per installation being provisioned, holding [`CONCURRENCY`] permits. The hydrated
+/// popup keeps more requests in flight than that, one project each, so that a project starts
+/// the moment another finishes instead of a browser round trip later; the gate keeps the work
+/// itself at the bound, as the plain form's single request does.
+#[derive(Default)]
+pub struct Gates(Mutex<HashMap<String, Weak<Semaphore>>>);
+
+impl Gates {
+    fn gate(&self, configuration_id: &str) -> Arc<Semaphore> {
+        let Ok(mut gates) = self.0.lock() else {
+            // A poisoned map still bounds each request on its own.
+            return Arc::new(Semaphore::new(CONCURRENCY));
+        };
+        if let Some(gate) = gates.get(configuration_id).and_then(Weak::upgrade) {
+            return gate;
+        }
+        // Gates nobody holds any more go whenever a new one is made.
+        gates.retain(|_, gate| gate.strong_count() > 0);
+        let gate = Arc::new(Semaphore::new(CONCURRENCY));
+        gates.insert(configuration_id.to_owned(), Arc::downgrade(&gate));
+        gate
+    }
+}
 
 enum Choice {
     New,
@@ -90,10 +119,16 @@ impl Authorized<'_> {
         }
         let picks = parse_choices(choices)?;
         let clashes = parse_clashes(clashes)?;
+        let gate = self.app.provisioning.gate(self.id());
         let outcomes = stream::iter(picks)
             .map(|(project, choice)| {
                 let on_clash = clashes.get(project.as_str()).copied().unwrap_or(OnClash::Ask);
-                self.link_one(project, choice, on_clash)
+                let gate = &gate;
+                async move {
+                    // Never closed, so a permit always comes.
+                    let _permit = gate.acquire().await.ok();
+                    self.link_one(project, choice, on_clash).await
+                }
             })
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()

@@ -108,15 +108,37 @@ fn most_in_flight(world: &crate::support::World) -> usize {
     writes.iter().map(|(start, _)| writes.iter().filter(|(s, e)| s <= start && start < e).count()).max().unwrap_or(0)
 }
 
-#[tokio::test]
-async fn linking_many_projects_keeps_a_few_env_writes_in_flight_never_more() {
+/// A team's popup whose env writes each take 300 ms at Vercel, so that writes overlap visibly.
+async fn popup_with_slow_env_writes() -> (crate::support::World, crate::support::Installed) {
     let world = world().await;
     world.sim.sim.set_quirks(|q| q.env_write_latency = std::time::Duration::from_millis(300));
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    (world, popup)
+}
+
+#[tokio::test]
+async fn linking_many_projects_keeps_a_few_env_writes_in_flight_never_more() {
+    let (world, popup) = popup_with_slow_env_writes().await;
     let projects: Vec<String> = (40..52).map(|n| format!("prj_acme{n:03}")).collect();
     let choices: Vec<(&str, &str)> = projects.iter().map(|p| (p.as_str(), "new")).collect();
     assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
     let most = most_in_flight(&world);
     assert!(most >= 2, "writes overlap: {most} at most were in flight");
     assert!(most <= 4, "bounded: {most} were in flight at once");
+}
+
+/// The hydrated popup sends each project in its own request, more of them in flight than the
+/// bound: the server still works on at most four of an installation's projects at once.
+#[tokio::test]
+async fn one_project_per_request_many_requests_still_keep_four_env_writes_in_flight_at_most() {
+    let (world, popup) = popup_with_slow_env_writes().await;
+    let projects: Vec<String> = (40..50).map(|n| format!("prj_acme{n:03}")).collect();
+    let choices: Vec<[(&str, &str); 1]> = projects.iter().map(|p| [(p.as_str(), "new")]).collect();
+    let requests = choices.iter().map(|choice| world.connect(&popup.configuration_id, choice));
+    let answers = futures::future::join_all(requests).await;
+    assert!(answers.iter().all(|a| a.status() == StatusCode::FOUND), "every project linked");
+    let most = most_in_flight(&world);
+    assert!(most >= 3, "requests overlap: {most} at most were in flight");
+    assert!(most <= 4, "bounded across requests: {most} were in flight at once");
+    assert_eq!(world.sim.sim.snapshot().env.len(), projects.len());
 }
