@@ -46,7 +46,7 @@ pub async fn install_page(
     let refresh = query.refresh.is_some();
     match load(&state, &headers, &configuration_id, query.q.chars().take(100).collect(), refresh).await {
         Ok((view, None)) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
-        Ok((view, Some(rows))) => with_rows(&state, &headers, view, &rows).await,
+        Ok((view, Some(rows))) => with_rows(&state, &headers, view, &rows),
         Err((error, next)) => {
             let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut actions = Vec::new();
@@ -78,7 +78,7 @@ pub async fn install_page(
 /// Renders the page around [`ROWS_SLOT`] and puts the cached rows there. A browser that takes
 /// brotli gets the page compressed in three parts joined: only the part before the rows and
 /// the part after them are compressed on this load.
-async fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Rows) -> Response {
+fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Rows) -> Response {
     let rendered = web::render_html(state, Page::Install(view));
     let Some((before, after)) = rendered.html.split_once(ROWS_SLOT) else {
         tracing::error!("the install page was rendered without its rows' slot");
@@ -137,11 +137,9 @@ async fn load(
         return Ok((view, None));
     }
     let owner = authorized.owner();
-    let (listing, resources, links) =
-        tokio::try_join!(authorized.listing(refresh), async { Ok(state.provider.resources(owner).await?) }, async {
-            Ok(state.store.links_of(configuration_id).await?)
-        },)
-        .map_err(fail)?;
+    let resources = async { Ok(state.provider.resources(owner).await?) };
+    let links = async { Ok(state.store.links_of(configuration_id).await?) };
+    let (listing, resources, links) = tokio::try_join!(authorized.listing(refresh), resources, links).map_err(fail)?;
     let needle = query.trim().to_lowercase();
     let preselected = authorized.session.current_project_id.as_deref();
     let resource_names: Vec<_> = resources.iter().map(|r| (&r.id, &r.name)).collect();
