@@ -40,8 +40,8 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
     let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     // Found by the browser's preload scanner at once, so the module and the wasm download while
     // the page is parsed; only the install page has an island to hydrate.
-    let (module, wasm) = island_assets(&options);
     let preloads = matches!(page, Page::Install(_)).then(|| {
+        let (module, wasm) = island_assets(&options);
         view! {
             <link rel="modulepreload" href=module/>
             <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>

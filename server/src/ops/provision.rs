@@ -35,7 +35,7 @@ struct Settled {
 
 /// Projects provisioned at once for one installation, across all its requests to this
 /// instance: enough to overlap latency, few enough for Vercel's env rate limit.
-pub const CONCURRENCY: usize = 4;
+const CONCURRENCY: usize = 4;
 
 /// One gate per installation being provisioned, holding [`CONCURRENCY`] permits. The hydrated
 /// popup keeps more requests in flight than that, one project each, so that a project starts
