@@ -6,8 +6,7 @@
 //! parser in the wasm) and owns no reactive state: what it needs is in the markup (hidden
 //! inputs, data attributes). Hydrating it attaches two listeners to the document (the events
 //! bubble up from both forms) and touches nothing else, so it costs the same for 3 projects as
-//! for 250, and it runs before the list is even parsed; the rows are read only when the user
-//! types or presses Connect.
+//! for 250; the rows are read only when the user types or presses Connect.
 
 use leptos::prelude::*;
 
@@ -96,6 +95,12 @@ mod dom {
         };
         // Lowercased by the browser, as each name is: the Unicode tables stay out of the wasm.
         let needle = String::from(js_sys::JsString::from(text.trim()).to_lower_case());
+        // Matches may sit behind the "more projects" fold: a search shows them all.
+        if !needle.is_empty() {
+            each(&page, "li.more details", |details: Element| {
+                let _ = details.set_attribute("open", "");
+            });
+        }
         let mut visible = 0;
         each(&page, "li.project", |row: HtmlElement| {
             let name =

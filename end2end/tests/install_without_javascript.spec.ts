@@ -3,7 +3,6 @@
 import { test, expect } from "@playwright/test";
 import { Dashboard } from "./pages";
 
-
 test("install with JavaScript disabled in the popup", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false, baseURL: "http://127.0.0.1:3410" });
   const dashboardContext = await browser.newContext({ baseURL: "http://127.0.0.1:3410" });
@@ -23,6 +22,30 @@ test("install with JavaScript disabled in the popup", async ({ browser }) => {
 
   await dashboard.open();
   await expect(dashboard.envRows("acme-app-077")).toHaveCount(3);
+  await context.close();
+  await dashboardContext.close();
+});
+
+// Past the first rows, a big team's projects wait behind a "more projects" fold, which the
+// browser neither styles nor lays out until it is opened; without JavaScript it opens and posts
+// like the rest of the form.
+test("link a project from behind the fold with JavaScript disabled", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: "http://127.0.0.1:3410" });
+  const page = await context.newPage();
+  await page.goto("/integrations/tether/begin?account=team_sim_acme");
+  const folded = page.getByLabel("Resource for acme-app-233");
+  await expect(page.locator("li.project:visible")).toHaveCount(12);
+  await expect(folded).toBeHidden();
+
+  await page.getByText(/^Show \d+ more projects$/).click();
+  await folded.selectOption({ label: "Create a new resource" });
+  await page.getByRole("button", { name: "Connect" }).click();
+  await expect(page.getByTestId("installed")).toBeVisible();
+
+  const dashboardContext = await browser.newContext({ baseURL: "http://127.0.0.1:3410" });
+  const dashboard = new Dashboard(await dashboardContext.newPage());
+  await dashboard.open();
+  await expect(dashboard.envRows("acme-app-233")).toHaveCount(3);
   await context.close();
   await dashboardContext.close();
 });

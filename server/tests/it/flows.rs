@@ -113,8 +113,27 @@ async fn the_deploy_button_preselects_its_project_and_reuses_the_installation() 
     let row = &page[page.find(&format!("choices[{}]", project.id)).expect("the new project is listed")..];
     let select = &row[..row.find("</select>").unwrap()];
     assert!(select.contains(r#"<option value="new" selected"#), "the deployed project is preselected: {select}");
+    let first_row = &page[page.find(r#"<li class="project">"#).unwrap()..];
+    let first_row = &first_row[..first_row.find("</li>").unwrap()];
+    assert!(first_row.contains(&project.id), "the deployed project leads the list, above the fold: {first_row}");
     let response = world.connect(&first.configuration_id, &[(&project.id, "new")]).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(world.link_external_id(&first.configuration_id, &project.id).await.as_deref(), Some("template-42"));
     assert_eq!(world.sim.sim.snapshot().env[&project.id].len(), 3, "written with the current token");
+}
+
+#[tokio::test]
+async fn a_big_teams_list_shows_a_screen_of_projects_and_folds_the_rest() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let row = r#"<li class="project">"#;
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    let total = page.matches(row).count();
+    assert!(total >= 250, "every project is on the page, folded or not: {total}");
+    let (shown, folded) = page.split_once(r#"<li class="more"><details><summary>"#).expect("the rest is folded");
+    assert_eq!(shown.matches(row).count(), 12);
+    assert!(folded.starts_with(&format!("Show {} more projects</summary>", total - 12)), "{}", &folded[..80]);
+    let searched = world.get(&format!("/install/{}?q=acme-app-07", popup.configuration_id)).await.text().await.unwrap();
+    assert_eq!(searched.matches(row).count(), 10, "acme-app-070 to 079");
+    assert!(!searched.contains(r#"<li class="more">"#), "what fits a screen is not folded");
 }
