@@ -77,14 +77,33 @@ mod dom {
                 _ => {}
             }
         });
+        // `toggle` does not bubble: caught on its way down to the fold's <details>.
+        let on_toggle = Closure::<dyn Fn(web_sys::Event)>::new(|_: web_sys::Event| unfold());
         // On the document, not on the forms: the link form may not be parsed yet.
         let _ = document.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
         let _ = document.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        let _ = document.add_event_listener_with_callback_and_bool("toggle", on_toggle.as_ref().unchecked_ref(), true);
         // The listeners live as long as the page.
         on_input.forget();
         on_submit.forget();
+        on_toggle.forget();
+        // The fold may have been opened before the wasm arrived.
+        unfold();
         each(&picker, "form[data-hydrated]", |form: Element| {
             let _ = form.set_attribute("data-hydrated", "true");
+        });
+    }
+
+    /// Makes the selects of the opened fold. The server sends them inside `<noscript>`: a
+    /// browser without scripts parses them as the form's own, while to this one they are text,
+    /// which costs the first paint (and so the hydration) nothing until the user opens the fold.
+    /// Until then their projects are not chosen, as with "Don't connect".
+    fn unfold() {
+        let Some(page) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else {
+            return;
+        };
+        each(&page, "li.more details[open] noscript", |text: Element| {
+            text.set_outer_html(&text.text_content().unwrap_or_default());
         });
     }
 
@@ -100,6 +119,7 @@ mod dom {
             each(&page, "li.more details", |details: Element| {
                 let _ = details.set_attribute("open", "");
             });
+            unfold();
         }
         let mut visible = 0;
         each(&page, "li.project", |row: HtmlElement| {

@@ -245,17 +245,18 @@ pub fn project_rows(rows: Vec<ProjectRow>, resources: &[ResourceOption]) -> Stri
     let rest: Vec<_> = rest.collect();
     let mut html = String::with_capacity((first.len() + rest.len()) * 256);
     for row in first {
-        project_row(&mut html, row, resources);
+        project_row(&mut html, row, resources, false);
     }
     if !rest.is_empty() {
         // Closed, the browser neither styles nor lays out what a `<details>` holds: the first
         // paint, and the island's hydration that waits for it, style and lay out 12 rows
-        // however many the team has (only parsing grows with the list). The folded selects
-        // still post with the form, and the search opens the fold.
+        // however many the team has. The folded rows' selects come inside `<noscript>`: to a
+        // browser running scripts that is text, so even parsing them is left until the fold
+        // opens (the island makes them then); to one without, they are the form's own.
         let more = rest.len();
         let _ = write!(html, r#"<li class="more"><details><summary>Show {more} more projects</summary><ul>"#);
         for row in rest {
-            project_row(&mut html, row, resources);
+            project_row(&mut html, row, resources, true);
         }
         html.push_str("</ul></details></li>");
     }
@@ -277,7 +278,7 @@ fn needs_attention(row: &ProjectRow) -> bool {
 // where the island shows the project's progress (250 empty spans cost the page fewer bytes
 // than the code to make them would cost the wasm). Writing to a String cannot fail, hence the
 // ignored results.
-fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption]) {
+fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption], folded: bool) {
     let ProjectRow { id, name, framework, state, default_choice } = row;
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
     let _ = write!(html, r#"<li class="project"><span>{}</span>"#, text(&name));
@@ -289,6 +290,9 @@ fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption])
             let _ = write!(html, r#"<span class="linked">Linked to {}</span>"#, text(resource_name));
         }
         RowState::Open | RowState::Failed { .. } | RowState::Clash { .. } => {
+            if folded {
+                html.push_str("<noscript>");
+            }
             let _ = write!(html, r#"<select name="choices[{}]" aria-label="Resource for {}">"#, attr(&id), attr(&name));
             let mut option = |value: &str, label: &str| {
                 let selected = if value == default_choice { " selected" } else { "" };
@@ -299,7 +303,7 @@ fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption])
             for resource in resources {
                 option(&format!("{CHOICE_EXISTING_PREFIX}{}", resource.id), &format!("Connect {}", resource.name));
             }
-            html.push_str("</select>");
+            html.push_str(if folded { "</select></noscript>" } else { "</select>" });
         }
     }
     match state {

@@ -121,6 +121,9 @@ async function link(browser, team, hydrated) {
   const { context, page } = await openInstall(browser, team, hydrated);
   if (hydrated) {
     await page.locator("form.search[data-hydrated=true]").waitFor();
+    // As a user would, open the "more projects" fold; the island then makes its selects.
+    await page.locator("li.more summary").click();
+    await page.waitForFunction(() => !document.querySelector("li.more noscript"));
     await page.evaluate(() =>
       document.addEventListener("submit", () => (window.__submittedAt = Date.now()), { capture: true }),
     );

@@ -21,3 +21,19 @@ test("search filters the projects while typing", async ({ page }) => {
   await expect(popup.visibleProjects()).toHaveCount(total);
   expect(popup.errors).toEqual([]);
 });
+
+// The fold's selects come as text to a browser running scripts (cheaper to parse); opening the
+// fold makes them, so every project can still be chosen without a search.
+test("opening the fold offers its projects' choices", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  const popup = await dashboard.install("Acme Robotics");
+  await popup.waitUntilHydrated();
+  const folded = popup.page.getByLabel("Resource for acme-app-240");
+  await expect(folded).toHaveCount(0);
+
+  await popup.page.getByText(/^Show \d+ more projects$/).click();
+  await expect(folded).toBeVisible();
+  await expect(folded).toHaveValue("skip");
+  expect(popup.errors).toEqual([]);
+});
