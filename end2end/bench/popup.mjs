@@ -109,7 +109,12 @@ async function loadTimes(browser, teams) {
     }
   }
   for (const { context } of pages) await context.close();
-  return pages.map((p) => ({ usable_ms: median(p.usable), hydrated_ms: median(p.hydrated) }));
+  const times = pages.map((p) => ({ usable_ms: median(p.usable), hydrated_ms: median(p.hydrated) }));
+  // Each round loads the pages back to back: the ratio within a round cancels the drift that
+  // medians taken apart keep, which on a busy 2-core VM moves them by ±15 ms.
+  const [first, second] = pages;
+  const paired = median(second.hydrated.map((ms, i) => ms / first.hydrated[i]));
+  return { times, paired };
 }
 
 /**
@@ -156,8 +161,8 @@ await addTeam(big, 250);
 log("weighing the install page (3 and 250 projects)");
 const weight = { small: await weigh(browser, small), big: await weigh(browser, big) };
 log(`timing ${RUNS} loads each (3 and 250 projects)`);
-const [smallTimes, bigTimes] = await loadTimes(browser, [small, big]);
-const times = { small: smallTimes, big: bigTimes };
+const { times: [smallTimes, bigTimes], paired } = await loadTimes(browser, [small, big]);
+const times = { small: smallTimes, big: bigTimes, hydrated_ratio_paired: paired };
 
 // A team per run: Vercel limits env writes per account per minute, and so does the simulator.
 const linking = { projects: LINK_PROJECTS, latency_ms: LATENCY_MS, in_flight: IN_FLIGHT };
