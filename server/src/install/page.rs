@@ -85,7 +85,7 @@ fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Ro
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if web::accepts_brotli(headers) {
-        let joined = compress_first(before.as_bytes())
+        let joined = compress_first(before.as_bytes(), before.len() + rows.html_len + after.len())
             .and_then(|head| Ok((head, compress_part(after.as_bytes())?)))
             .map_err(|e| e.to_string())
             .and_then(|(head, tail)| join(&[&head, &rows.brotli, &tail]).map_err(|e| e.to_string()));
@@ -217,6 +217,7 @@ fn render_rows(
     })?;
     Ok(Rows {
         brotli: brotli.into(),
+        html_len: html.len(),
         shown,
         total,
         scope_name: scope.name,

@@ -25,6 +25,8 @@ const CAPACITY: usize = 256;
 pub struct Rows {
     /// The rows' HTML as a brotli stream made to be joined (`web::compress::join`).
     pub brotli: Bytes,
+    /// The rows' HTML length before compression: the joined page's window must hold it.
+    pub html_len: usize,
     pub shown: usize,
     pub total: usize,
     pub scope_name: String,

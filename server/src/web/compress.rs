@@ -27,10 +27,13 @@ pub fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     encode(bytes, params(bytes.len()))
 }
 
-/// The first of the streams [`join`] joins: others may follow it, and its window (the
-/// largest) becomes the joined stream's.
-pub fn compress_first(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    encode(bytes, BrotliEncoderParams { lgwin: MAX_LGWIN, appendable: true, ..params(bytes.len()) })
+/// The first of the streams [`join`] joins: others may follow it, and its window becomes the
+/// joined stream's, so it is sized for the whole page (`page_len` bytes once joined), not for
+/// this part. Not the largest window either: the encoder allocates and clears the window for
+/// every load, which was 3% of the server's CPU under load with 1 MB for a 90 KB page.
+pub fn compress_first(bytes: &[u8], page_len: usize) -> std::io::Result<Vec<u8>> {
+    let lgwin = params(page_len.max(bytes.len())).lgwin;
+    encode(bytes, BrotliEncoderParams { appendable: true, lgwin, ..params(bytes.len()) })
 }
 
 /// A stream [`join`] can put after others: it refers to nothing before itself (not even to
@@ -93,8 +96,12 @@ mod tests {
             })
             .collect();
         let tail = "</ul><p class=\"cancel\"><a href=\"https://vercel.com/\">Cancel</a></p></body></html>";
-        let parts = [compress_first(head.as_bytes()), compress_part(rows.as_bytes()), compress_part(tail.as_bytes())]
-            .map(Result::unwrap);
+        let parts = [
+            compress_first(head.as_bytes(), head.len() + rows.len() + tail.len()),
+            compress_part(rows.as_bytes()),
+            compress_part(tail.as_bytes()),
+        ]
+        .map(Result::unwrap);
         let joined = join(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
         assert_eq!(decompress(&joined), format!("{head}{rows}{tail}").into_bytes());
         // Joining costs nothing measurable over compressing the page whole.
@@ -104,7 +111,7 @@ mod tests {
 
     #[test]
     fn an_empty_part_joins_as_nothing() {
-        let parts = [compress_first(b"before"), compress_part(b""), compress_part(b"after")].map(Result::unwrap);
+        let parts = [compress_first(b"before", 11), compress_part(b""), compress_part(b"after")].map(Result::unwrap);
         let joined = join(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
         assert_eq!(decompress(&joined), b"beforeafter");
     }
