@@ -4,9 +4,10 @@
 //!
 //! The island takes no props (Leptos would send them as JSON, and reading them would put a JSON
 //! parser in the wasm) and owns no reactive state: what it needs is in the markup (hidden
-//! inputs, data attributes). Hydrating it attaches two listeners to the document (the events
-//! bubble up from both forms) and touches nothing else, so it costs the same for 3 projects as
-//! for 250; the rows are read only when the user types or presses Connect.
+//! inputs, data attributes). Hydrating it attaches three listeners to the document (input and
+//! submit bubble up from both forms; the fold's toggle is caught on its way down) and touches
+//! nothing else, so it costs the same for 3 projects as for 250; the rows are read only when
+//! the user types, opens the fold or presses Connect.
 
 use leptos::prelude::*;
 
@@ -18,8 +19,8 @@ pub fn ProjectPicker(children: Children) -> impl IntoView {
     view! { <div class="picker" use:enhance>{children()}</div> }
 }
 
-/// Runs in the browser when the island hydrates: one `input` and one `submit` listener on the
-/// document, then the search form says the popup is live.
+/// Runs in the browser when the island hydrates: `input`, `submit` and `toggle` listeners on
+/// the document, then the search form says the popup is live.
 fn enhance(_picker: leptos::tachys::renderer::types::Element) {
     #[cfg(feature = "hydrate")]
     dom::enhance(_picker);
@@ -78,7 +79,11 @@ mod dom {
             }
         });
         // `toggle` does not bubble: caught on its way down to the fold's <details>.
-        let on_toggle = Closure::<dyn Fn(web_sys::Event)>::new(|_: web_sys::Event| unfold());
+        let on_toggle = Closure::<dyn Fn(web_sys::Event)>::new(|_: web_sys::Event| {
+            if let Some(page) = page() {
+                unfold(&page);
+            }
+        });
         // On the document, not on the forms: the link form may not be parsed yet.
         let _ = document.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
         let _ = document.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
@@ -88,30 +93,32 @@ mod dom {
         on_submit.forget();
         on_toggle.forget();
         // The fold may have been opened before the wasm arrived.
-        unfold();
+        if let Some(page) = document.document_element() {
+            unfold(&page);
+        }
         each(&picker, "form[data-hydrated]", |form: Element| {
             let _ = form.set_attribute("data-hydrated", "true");
         });
+    }
+
+    /// The document's root element: what the listeners on the document search under.
+    fn page() -> Option<Element> {
+        web_sys::window()?.document()?.document_element()
     }
 
     /// Makes the selects of the opened fold. The server sends them inside `<noscript>`: a
     /// browser without scripts parses them as the form's own, while to this one they are text,
     /// which costs the first paint (and so the hydration) nothing until the user opens the fold.
     /// Until then their projects are not chosen, as with "Don't connect".
-    fn unfold() {
-        let Some(page) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else {
-            return;
-        };
-        each(&page, "li.more details[open] noscript", |text: Element| {
+    fn unfold(page: &Element) {
+        each(page, "li.more details[open] noscript", |text: Element| {
             text.set_outer_html(&text.text_content().unwrap_or_default());
         });
     }
 
     /// Hides the rows whose name does not contain the text, and says how many stay.
     fn filter_projects(text: &str) {
-        let Some(page) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else {
-            return;
-        };
+        let Some(page) = page() else { return };
         // Lowercased by the browser, as each name is: the Unicode tables stay out of the wasm.
         let needle = String::from(js_sys::JsString::from(text.trim()).to_lower_case());
         // Matches may sit behind the "more projects" fold: a search shows them all.
@@ -119,7 +126,7 @@ mod dom {
             each(&page, "li.more details", |details: Element| {
                 let _ = details.set_attribute("open", "");
             });
-            unfold();
+            unfold(&page);
         }
         let mut visible = 0;
         each(&page, "li.project", |row: HtmlElement| {
