@@ -37,19 +37,42 @@ pub struct Authorized<'a> {
     pub session: SessionRow,
     pub installation: InstallationRow,
     pub vercel: vercel::Installation,
+    /// What [`AppState::authorize_listing`] read of the project cache with the session (a fresh
+    /// listing, or none); `None` when the session was read alone.
+    cached_listing: Option<Option<String>>,
 }
 
 impl AppState {
     /// Unknown ids and ids this browser has no session for are the same answer: `NotYours`.
     pub async fn authorize(&self, headers: &HeaderMap, configuration_id: &str) -> Result<Authorized<'_>, AppError> {
+        self.authorize_reading(headers, configuration_id, false).await
+    }
+
+    /// [`Self::authorize`] for a caller that will want [`Authorized::listing`]: the cached
+    /// listing comes in the same query as the session.
+    pub async fn authorize_listing(
+        &self,
+        headers: &HeaderMap,
+        configuration_id: &str,
+    ) -> Result<Authorized<'_>, AppError> {
+        self.authorize_reading(headers, configuration_id, true).await
+    }
+
+    async fn authorize_reading(
+        &self,
+        headers: &HeaderMap,
+        configuration_id: &str,
+        listing: bool,
+    ) -> Result<Authorized<'_>, AppError> {
         let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
         let hash = web::session_hash(headers, self.settings.secure_cookies()).ok_or(AppError::NotYours)?;
-        let (session, installation) = self
+        let signed_in = self
             .store
-            .signed_in(&hash, configuration_id.as_str())
+            .signed_in(&hash, configuration_id.as_str(), listing)
             .await?
-            .filter(|(_, i)| i.status == InstallationStatus::Active)
+            .filter(|row| row.installation.status == InstallationStatus::Active)
             .ok_or(AppError::NotYours)?;
+        let installation = signed_in.installation;
         let token =
             self.settings.sealer.open_string(&installation.sealed_token, &token_binding(configuration_id.as_str()))?;
         // Every caller is a request handler: none may keep the user waiting on Vercel for long.
@@ -57,7 +80,14 @@ impl AppState {
             .vercel
             .as_installation(AccessToken::new(token), installation.team_id.clone())
             .with_budget(vercel::REQUEST_BUDGET);
-        Ok(Authorized { app: self, configuration_id, session, installation, vercel })
+        Ok(Authorized {
+            app: self,
+            configuration_id,
+            session: signed_in.session,
+            installation,
+            vercel,
+            cached_listing: listing.then_some(signed_in.listing),
+        })
     }
 }
 
@@ -83,7 +113,11 @@ impl Authorized<'_> {
     /// rows are cached never parses it.
     pub async fn listing(&self, refresh: bool) -> Result<String, AppError> {
         if !refresh {
-            if let Some(json) = self.app.store.cached_projects(self.id()).await? {
+            let cached = match &self.cached_listing {
+                Some(read) => read.clone(),
+                None => self.app.store.cached_projects(self.id()).await?,
+            };
+            if let Some(json) = cached {
                 return Ok(json);
             }
         }

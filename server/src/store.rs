@@ -187,7 +187,10 @@ impl Store {
                 if !url.contains("mode=") {
                     url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
                 }
-                pool.after_connect(|conn, _| {
+                // A connection to a file cannot go stale: the check sqlx makes before handing
+                // one out is one more trip to the connection's thread for every query, which
+                // under load was most of the server's CPU (switching threads, not SQLite).
+                pool.test_before_acquire(false).after_connect(|conn, _| {
                     Box::pin(async move {
                         // WAL: readers never wait for the writer. FULL: a 2xx to Vercel's webhook
                         // or a finished install must survive a power loss, not only a crash.

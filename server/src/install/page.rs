@@ -111,7 +111,7 @@ async fn load(
     query: String,
     refresh: bool,
 ) -> Result<(InstallView, Option<Arc<Rows>>), (AppError, Option<String>)> {
-    let authorized = state.authorize(headers, configuration_id).await.map_err(|e| (e, None))?;
+    let authorized = state.authorize_listing(headers, configuration_id).await.map_err(|e| (e, None))?;
     let next = authorized.session.next_url.clone();
     let fail = |e: AppError| (e, Some(next.clone()));
     let view = |scope_name, scope_note, shown, total_projects| InstallView {
