@@ -34,7 +34,7 @@ test("link a project from behind the fold with JavaScript disabled", async ({ br
   const page = await context.newPage();
   await page.goto("/integrations/tether/begin?account=team_sim_acme");
   const folded = page.getByLabel("Resource for acme-app-233");
-  await expect(page.locator("li.project:visible")).toHaveCount(12);
+  await expect(page.locator("li.project:visible")).toHaveCount(8);
   await expect(folded).toBeHidden();
 
   await page.getByText(/^Show \d+ more projects$/).click();
