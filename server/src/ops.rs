@@ -5,6 +5,8 @@
 mod manage;
 mod provision;
 
+use std::borrow::Cow;
+
 use app::AppError;
 use axum::http::HeaderMap;
 
@@ -110,21 +112,24 @@ impl Authorized<'_> {
     /// the short-lived cache, unless `refresh` or it is stale, when Vercel is asked for both
     /// again and the cache rewritten. The name is cached with the list so a page load asks
     /// Vercel nothing while the cache is fresh, and the text is kept as stored so a page whose
-    /// rows are cached never parses it.
-    pub async fn listing(&self, refresh: bool) -> Result<String, AppError> {
+    /// rows are cached never parses it. A listing read with the session is lent, not copied:
+    /// on every load of a 250-project page it is about 30 KB.
+    pub async fn listing(&self, refresh: bool) -> Result<Cow<'_, str>, AppError> {
         if !refresh {
-            let cached = match &self.cached_listing {
-                Some(read) => read.clone(),
-                None => self.app.store.cached_projects(self.id()).await?,
-            };
-            if let Some(json) = cached {
-                return Ok(json);
+            match &self.cached_listing {
+                Some(Some(json)) => return Ok(Cow::Borrowed(json)),
+                Some(None) => {}
+                None => {
+                    if let Some(json) = self.app.store.cached_projects(self.id()).await? {
+                        return Ok(Cow::Owned(json));
+                    }
+                }
             }
         }
         let (scope, projects) = tokio::try_join!(self.vercel.scope_name(), self.vercel.all_projects())?;
         let json = serde_json::to_string(&Listing::new(scope, projects)).map_err(internal)?;
         self.app.store.cache_projects(self.id(), &json).await?;
-        Ok(json)
+        Ok(Cow::Owned(json))
     }
 
     /// The install popup is done: where the browser goes back to at Vercel.
