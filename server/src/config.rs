@@ -9,6 +9,8 @@ use url::Url;
 
 use crate::{seal::Sealer, secret::ClientSecret};
 
+pub mod catalog;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: SocketAddr,
@@ -19,6 +21,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub site_root: PathBuf,
     pub log_json: bool,
+    /// What loading the settings has to tell the operator once logging is set up (which needs
+    /// the settings first).
+    pub notices: Vec<String>,
     /// Behind a load balancer: the header whose last address is the client's (rate limits).
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// The most a whole request may take before it is answered 408.
@@ -207,10 +212,11 @@ struct FileSandbox {
 pub struct ConfigError(pub Vec<String>);
 
 impl Settings {
-    /// Loads from `TETHER_CONFIG` (default `Leptos.toml` when it exists) and the process environment.
-    pub fn load() -> Result<Self, ConfigError> {
+    /// Loads from `TETHER_CONFIG` (default `Leptos.toml` when it exists) and the process
+    /// environment, with `flags` (by variable name) over both.
+    pub fn load(flags: &std::collections::HashMap<&str, String>) -> Result<Self, ConfigError> {
         // Empty values are passed on: a secret set to "" must be an error, not "unset".
-        let env = |key: &str| std::env::var(key).ok();
+        let env = |key: &str| flags.get(key).cloned().or_else(|| std::env::var(key).ok());
         let path = env("TETHER_CONFIG").filter(|p| !p.is_empty()).unwrap_or_else(|| "Leptos.toml".into());
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),
@@ -223,6 +229,7 @@ impl Settings {
     /// The same rules over given sources, so tests can build settings without touching the process.
     pub fn from_sources(file: Option<&str>, raw_env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
+        let mut notices = Vec::new();
         // Outside the credentials, an empty variable means "not set".
         let env = |key: &str| raw_env(key).filter(|v| !v.is_empty());
         let file: File = match file.map(toml::from_str).transpose() {
@@ -297,7 +304,7 @@ impl Settings {
             Some(spec) if !spec.is_empty() => {
                 Sealer::from_spec(spec).map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}"))).ok()
             }
-            None if sandbox => sandbox_sealer(&data_dir).map_err(|e| problems.push(e)).ok(),
+            None if sandbox => sandbox_sealer(&data_dir, &mut notices).map_err(|e| problems.push(e)).ok(),
             // Already reported by the credentials check.
             _ => None,
         };
@@ -444,6 +451,7 @@ impl Settings {
             site_root: PathBuf::from(pick("TETHER_SITE_ROOT", &file.server.site_root, "target/site")),
             data_dir,
             log_json: log_format == "json",
+            notices,
             client_ip_header,
             request_timeout: std::time::Duration::from_secs(request_timeout),
             vercel,
@@ -529,7 +537,7 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Sandbox mode keeps a generated key beside the database so sealed rows survive restarts.
-fn sandbox_sealer(data_dir: &std::path::Path) -> Result<Sealer, String> {
+fn sandbox_sealer(data_dir: &std::path::Path, notices: &mut Vec<String>) -> Result<Sealer, String> {
     let path = data_dir.join("sandbox-seal.key");
     let spec = match std::fs::read_to_string(&path) {
         Ok(spec) => spec,
@@ -538,10 +546,10 @@ fn sandbox_sealer(data_dir: &std::path::Path) -> Result<Sealer, String> {
             crate::store::private_file(&path)
                 .and_then(|_| std::fs::write(&path, &spec))
                 .map_err(|e| format!("cannot write the sandbox seal key to {}: {e}", path.display()))?;
-            tracing::warn!(
-                path = %path.display(),
-                "sandbox mode: generated a development seal key; set TETHER_SEAL_KEYS in production"
-            );
+            notices.push(format!(
+                "sandbox mode: generated a development seal key in {}; set TETHER_SEAL_KEYS in production",
+                path.display()
+            ));
             spec
         }
     };
@@ -677,6 +685,48 @@ mod tests {
         let s = load(Some(&text), &[("TETHER_MODE", "sandbox")]).unwrap();
         assert_eq!(s.provider.env.len(), 2);
         assert_eq!(s.provider.on_uninstall, OnUninstall::Keep);
+    }
+
+    /// What `server --help` says each setting defaults to is what an unset setting becomes.
+    #[test]
+    fn the_defaults_help_shows_are_the_defaults_applied() {
+        let keys = Sealer::generate_spec("k1");
+        let vars = [
+            ("TETHER_MODE", "production"),
+            ("TETHER_VERCEL_CLIENT_SECRET", "s"),
+            ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+            ("TETHER_SEAL_KEYS", keys.as_str()),
+        ];
+        let vars: HashMap<&str, &str> = vars.into_iter().collect();
+        let s = Settings::from_sources(None, |k| vars.get(k).map(|v| v.to_string())).unwrap();
+        let applied = |env: &str| -> Option<String> {
+            Some(match env {
+                "TETHER_ADDR" => s.addr.to_string(),
+                "TETHER_PUBLIC_URL" => s.public_url.as_str().replace(&s.addr.to_string(), "{addr}"),
+                "TETHER_DATA_DIR" => s.data_dir.display().to_string(),
+                "TETHER_SITE_ROOT" => s.site_root.display().to_string(),
+                "TETHER_LOG_FORMAT" => (if s.log_json { "json" } else { "text" }).into(),
+                "TETHER_REQUEST_TIMEOUT_SECS" => s.request_timeout.as_secs().to_string(),
+                "TETHER_DATABASE_MAX_CONNECTIONS" => s.database.max_connections.to_string(),
+                "TETHER_MIGRATE_AT_START" => s.database.migrate.to_string(),
+                "TETHER_VERCEL_API_URL" => s.vercel.api_url.as_str().into(),
+                "TETHER_VERCEL_DASHBOARD_URL" => s.vercel.dashboard_url.as_str().into(),
+                "TETHER_INTEGRATION_SLUG" => s.vercel.integration_slug.clone(),
+                "TETHER_PROVIDER_KIND" => format!("{:?}", s.provider.kind).to_lowercase(),
+                "TETHER_DATABASE_URL" => {
+                    s.database_url.expose().replace(&s.data_dir.display().to_string(), "{data_dir}")
+                }
+                _ => return None,
+            })
+        };
+        let mut compared = 0;
+        for setting in catalog::SETTINGS {
+            if let Some(value) = applied(setting.env) {
+                assert_eq!(value.trim_end_matches('/'), setting.default, "{}", setting.env);
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 13, "every concrete default was compared");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod secret;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod vercel;
 pub mod web;
 pub mod webhook;

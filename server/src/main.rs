@@ -1,42 +1,97 @@
-use anyhow::Context;
-use server::{config::Settings, startup};
+use std::collections::HashMap;
 
-const USAGE: &str = "usage: server [check-config | migrate | rewrap | provider-check <base_url>]
-  (no argument)  serve Tether with the settings from Leptos.toml and TETHER_* variables
-  check-config   check the settings and print what to enter in Vercel's Integration Console
-  migrate        apply the database migrations this build has, then exit (for operators who
-                 run them once before rolling out instances with TETHER_MIGRATE_AT_START=false)
-  rewrap         re-seal every stored secret under the first key of TETHER_SEAL_KEYS
-  provider-check <base_url>
-                 call a vendor's implementation of the provider contract (docs/provider-contract.yaml)
-                 with requests signed by TETHER_PROVIDER_SECRETS, and print what passes and fails";
+use anyhow::Context;
+use clap::{parser::ValueSource, Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use server::{
+    config::{catalog::SETTINGS, Settings},
+    startup,
+};
+
+/// Tether: the Redirect URL, Configure page and webhook receiver of a Vercel integration.
+///
+/// With no subcommand, serves. Every setting below can also come from the settings file
+/// (TETHER_CONFIG) or the environment; a flag beats the environment, which beats the file.
+#[derive(Parser)]
+#[command(name = "server", version, after_long_help = secrets_help(), after_help = "Secrets: see --help.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the settings and print what to enter in Vercel's Integration Console
+    CheckConfig,
+    /// Apply the database migrations this build has, then exit (run it once before rolling out
+    /// instances started with TETHER_MIGRATE_AT_START=false)
+    Migrate,
+    /// Re-seal every stored secret under the first key of TETHER_SEAL_KEYS
+    Rewrap,
+    /// Call a vendor's implementation of the provider contract (docs/provider-contract.yaml)
+    /// with requests signed by TETHER_PROVIDER_SECRETS, and print what passes and fails
+    ProviderCheck {
+        /// The implementation's base URL
+        base_url: url::Url,
+    },
+}
+
+/// The parser: the subcommands, and a flag for each setting that is not a secret.
+fn command() -> clap::Command {
+    SETTINGS.iter().filter(|s| !s.secret).fold(Cli::command(), |command, setting| {
+        let file = setting.file.map(|key| format!(" [file: {key}]")).unwrap_or_default();
+        command.arg(
+            Arg::new(setting.env)
+                .long(setting.flag())
+                .env(setting.env)
+                // Only the names: a value from the environment is the operator's business.
+                .hide_env_values(true)
+                .value_name("VALUE")
+                .global(true)
+                .help(format!("{} [default: {}]{file}", setting.help, setting.default)),
+        )
+    })
+}
+
+/// The secrets, which have no flags: environment only.
+fn secrets_help() -> String {
+    let mut text = String::from("Secrets (environment only, never flags):\n");
+    for setting in SETTINGS.iter().filter(|s| s.secret) {
+        let file = setting.file.map(|key| format!(" [file: {key}]")).unwrap_or_default();
+        text.push_str(&format!("  {}\n          {} [default: {}]{file}\n", setting.env, setting.help, setting.default));
+    }
+    text
+}
+
+/// The settings given as flags, by variable name. Values from the environment are left to
+/// [`Settings::load`], which reads an empty secret as set (and wrong), not as unset.
+fn flags(matches: &ArgMatches) -> HashMap<&'static str, String> {
+    SETTINGS
+        .iter()
+        .filter(|s| !s.secret && matches.value_source(s.env) == Some(ValueSource::CommandLine))
+        .filter_map(|s| Some((s.env, matches.get_one::<String>(s.env)?.clone())))
+        .collect()
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let command = std::env::args().nth(1);
-    match command.as_deref() {
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let flags = flags(&matches);
+    match cli.command {
         None => {}
-        Some("check-config") => {
-            print!("{}", server::console::report(&settings_or_exit()));
+        Some(Command::CheckConfig) => {
+            print!("{}", server::console::report(&settings_or_exit(&flags)));
             return Ok(());
         }
-        Some("rewrap") => return rewrap().await,
-        Some("migrate") => return migrate().await,
-        Some("provider-check") => return provider_check(std::env::args().nth(2)).await,
-        Some(_) => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
+        Some(Command::Rewrap) => return rewrap(&flags).await,
+        Some(Command::Migrate) => return migrate(&flags).await,
+        Some(Command::ProviderCheck { base_url }) => return provider_check(base_url).await,
     }
-    let json = std::env::var("TETHER_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
-    if json {
-        tracing_subscriber::fmt().json().with_env_filter(filter).init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+    let settings = settings_or_exit(&flags);
+    server::telemetry::init_logging(settings.log_json);
+    for notice in &settings.notices {
+        tracing::warn!("{notice}");
     }
-    let settings = settings_or_exit();
     let addr = settings.addr;
     let public_url = settings.public_url.clone();
     let sandbox = settings.sandbox.then(|| settings.vercel.dashboard_url.clone());
@@ -55,15 +110,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Exit status 1 when any check fails, 2 when it cannot run.
-async fn provider_check(base: Option<String>) -> anyhow::Result<()> {
+async fn provider_check(base: url::Url) -> anyhow::Result<()> {
     use server::provider::{conformance, signing};
-    let base = match base.as_deref().map(url::Url::parse) {
-        Some(Ok(base)) => base,
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
     let keys = match std::env::var("TETHER_PROVIDER_SECRETS").map(|spec| signing::parse_keys(&spec)) {
         Ok(Ok(keys)) => keys,
         Ok(Err(error)) => {
@@ -92,8 +140,8 @@ async fn provider_check(base: Option<String>) -> anyhow::Result<()> {
 }
 
 /// The settings, or the problems with them and exit status 2.
-fn settings_or_exit() -> Settings {
-    match Settings::load() {
+fn settings_or_exit(flags: &HashMap<&str, String>) -> Settings {
+    match Settings::load(flags) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("tether: {error}");
@@ -102,8 +150,8 @@ fn settings_or_exit() -> Settings {
     }
 }
 
-async fn migrate() -> anyhow::Result<()> {
-    let settings = settings_or_exit();
+async fn migrate(flags: &HashMap<&str, String>) -> anyhow::Result<()> {
+    let settings = settings_or_exit(flags);
     let options = server::store::Options { migrate: false, ..settings.database };
     let store = server::store::Store::connect_with(settings.database_url.expose(), options)
         .await
@@ -118,8 +166,8 @@ async fn migrate() -> anyhow::Result<()> {
 }
 
 /// Moves every sealed value to the newest key, so an old key can then be removed.
-async fn rewrap() -> anyhow::Result<()> {
-    let settings = settings_or_exit();
+async fn rewrap(flags: &HashMap<&str, String>) -> anyhow::Result<()> {
+    let settings = settings_or_exit(flags);
     let store = server::store::Store::connect_with(settings.database_url.expose(), settings.database)
         .await
         .context("cannot open the database")?;

@@ -67,6 +67,7 @@ impl AppState {
         listing: bool,
     ) -> Result<Authorized<'_>, AppError> {
         let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
+        crate::telemetry::record_installation(configuration_id.as_str());
         let hash = web::session_hash(headers, self.settings.secure_cookies()).ok_or(AppError::NotYours)?;
         let signed_in = self
             .store

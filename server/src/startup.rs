@@ -181,6 +181,8 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         // The whole request, Vercel's budget of 10 s included (30 s unless configured).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        // Outermost: the latency it reports is the whole request's, and a 408 is traced too.
+        .layer(crate::telemetry::trace_layer())
         .with_state(state)
 }
 

@@ -41,6 +41,9 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         return StatusCode::BAD_REQUEST;
     }
     let configuration_id = envelope.payload["configuration"]["id"].as_str();
+    if let Some(id) = configuration_id {
+        crate::telemetry::record_installation(id);
+    }
     let stored = state
         .store
         .store_event(crate::store::inbox::NewEvent {

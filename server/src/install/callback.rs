@@ -46,6 +46,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             return Refusal::Invalid(error.to_string()).render(state, next.as_ref()).await;
         }
     };
+    crate::telemetry::record_installation(params.configuration_id.as_str());
     match accept(state, headers, &params, state_cookie).await {
         Ok((then, session_id)) => {
             let configuration_id = params.configuration_id.as_str();

@@ -13,6 +13,7 @@ mod hand_made;
 mod hardening;
 mod install;
 mod instances;
+mod operator;
 mod support;
 mod vendor;
 mod vercel_shapes;
