@@ -34,6 +34,8 @@ pub struct Settings {
     /// Always chosen explicitly, never inferred from a missing secret.
     pub sandbox: bool,
     pub sealer: Sealer,
+    /// Opens `/metrics` and `/operator`; without it both stay closed.
+    pub operator_token: Option<crate::secret::OperatorToken>,
     /// The keys that sign calls to an http provider (empty for the built-in one).
     pub provider_keys: Vec<crate::provider::signing::SigningKey>,
 }
@@ -206,6 +208,9 @@ struct FileVercel {
 struct FileSandbox {
     simulator_url: Option<String>,
 }
+
+/// The shortest operator token accepted: guessing one must be out of reach.
+pub const MIN_OPERATOR_TOKEN_CHARS: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration is invalid:\n  - {}", .0.join("\n  - "))]
@@ -409,6 +414,19 @@ impl Settings {
             }
         }
 
+        // Read raw: set but empty is a mistake to report, not a way to switch it off.
+        let operator_token = match raw_env("TETHER_OPERATOR_TOKEN") {
+            None => None,
+            Some(token) if token.trim().chars().count() < MIN_OPERATOR_TOKEN_CHARS => {
+                problems.push(format!(
+                    "TETHER_OPERATOR_TOKEN must be at least {MIN_OPERATOR_TOKEN_CHARS} characters (it opens the \
+                     operator's endpoints); make one with `openssl rand -hex 32`"
+                ));
+                None
+            }
+            Some(token) => Some(crate::secret::OperatorToken::new(token.trim())),
+        };
+
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -459,6 +477,7 @@ impl Settings {
             sandbox,
             sealer,
             provider_keys,
+            operator_token,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod configure;
 pub mod console;
 pub mod install;
 pub mod limits;
+pub mod operator;
 pub mod ops;
 pub mod params;
 pub mod provider;

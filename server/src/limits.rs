@@ -43,6 +43,10 @@ pub const START: Limit = Limit { name: "start", burst: 30, refill_every_ms: 2_00
 /// team at once.
 pub const SERVER_FUNCTIONS: Limit = Limit { name: "api", burst: 300, refill_every_ms: 50 };
 
+/// The operator's endpoints: a scrape every few seconds and a person's requests fit easily; a
+/// token guesser does not.
+pub const OPERATOR: Limit = Limit { name: "operator", burst: 60, refill_every_ms: 1_000 };
+
 /// One route's limiter, as middleware state.
 #[derive(Clone)]
 pub struct Limiter(Arc<Inner>);

@@ -136,6 +136,7 @@ impl Authorized<'_> {
     /// The install popup is done: where the browser goes back to at Vercel.
     pub async fn finish(&self) -> Result<String, AppError> {
         self.app.store.mark_finished(self.id()).await?;
+        crate::telemetry::install(crate::telemetry::flow(&self.installation.source), "completed", "");
         Ok(self.session.next_url.clone())
     }
 }

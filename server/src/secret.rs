@@ -39,6 +39,10 @@ secret_type!(
     ApiKey
 );
 secret_type!(
+    /// The bearer token that opens `/metrics` and the operator's endpoints.
+    OperatorToken
+);
+secret_type!(
     /// The database URL: a PostgreSQL URL may carry the role's password.
     DatabaseUrl
 );

@@ -42,6 +42,8 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // Leptos renders on tokio; a second call (several servers in one test process) is harmless.
     let _ = any_spawner::Executor::init_tokio();
+    // Before anything counts: a counter touched with no recorder installed is lost.
+    crate::telemetry::metrics();
     let store = Store::connect_with(settings.database_url.expose(), settings.database).await?;
     if let Schema::Behind(missing) = store.schema().await? {
         anyhow::bail!(
@@ -149,11 +151,19 @@ pub fn router(state: AppState) -> Router {
     };
     // Server functions read their own bodies: capped here (a form of 1,000 choices is ~40 KB),
     // and rate limited per client as a group.
+    // Behind the operator's bearer token, and absent without one.
+    let operator = Router::new()
+        .route("/metrics", get(crate::operator::metrics))
+        .route("/operator", get(crate::operator::overview))
+        .route("/operator/webhooks/{id}/replay", post(crate::operator::replay))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::operator::require_token))
+        .layer(limit(&limits::OPERATOR));
     let api = Router::new()
         .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
         .layer(limit(&limits::SERVER_FUNCTIONS));
     Router::new()
         .merge(api)
+        .merge(operator)
         .route("/", get(landing))
         .route("/callback", get(callback).layer(limit(&limits::CALLBACK)))
         .route("/install/start", get(start).layer(limit(&limits::START)))

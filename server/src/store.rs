@@ -47,6 +47,7 @@ pub mod housekeeping;
 pub mod inbox;
 pub mod installations;
 pub mod links;
+pub mod operator;
 pub mod project_cache;
 pub mod provider_jobs;
 pub mod rate_limits;

@@ -70,3 +70,176 @@ fn answered(response: &Response, latency: Duration, _span: &Span) {
 pub fn record_installation(configuration_id: &str) {
     Span::current().record("installation", configuration_id);
 }
+
+// Metrics: counted where things happen, rendered in Prometheus's text format at `/metrics`
+// (see `crate::operator`). Label values come from fixed sets, never from a request: a label
+// an attacker could choose would grow the exporter's memory without bound.
+
+/// Latency buckets, in seconds: from a cached page (milliseconds) to Vercel's slowest answers.
+const BUCKETS: [f64; 12] = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+static METRICS: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = std::sync::OnceLock::new();
+
+/// Installs the process's metrics recorder once (tests start several servers in one process)
+/// and returns the handle that renders it; `None` if another recorder was installed first.
+pub fn metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    METRICS
+        .get_or_init(|| {
+            let builder = metrics_exporter_prometheus::PrometheusBuilder::new().set_buckets(&BUCKETS).ok()?;
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            // Histograms keep their samples until upkeep folds them into the buckets.
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    upkeep.run_upkeep();
+                }
+            });
+            Some(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!("tether_installs_total", "Install popups by flow and outcome: started, completed, failed.");
+    describe_counter!("tether_project_links_total", "Projects linked from the popup, by outcome.");
+    describe_counter!("tether_vercel_requests_total", "Calls to Vercel's API by endpoint and status.");
+    describe_histogram!(
+        "tether_vercel_request_duration_seconds",
+        Unit::Seconds,
+        "Time of each call to Vercel's API, one attempt each."
+    );
+    describe_counter!("tether_vercel_retries_total", "Retries of a Vercel call, by endpoint and reason.");
+    describe_counter!(
+        "tether_vercel_wait_seconds_total",
+        Unit::Seconds,
+        "Time spent waiting before retrying Vercel, by reason (rate_limited, server_error, unreachable)."
+    );
+    describe_counter!("tether_webhook_events_total", "Vercel webhook deliveries by event type and outcome.");
+    describe_gauge!("tether_webhook_inbox_depth", "Webhook events stored and not yet applied.");
+    describe_gauge!(
+        "tether_webhook_oldest_unapplied_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest webhook event not yet applied; 0 when none waits."
+    );
+    describe_gauge!("tether_webhook_parked", "Webhook events parked after too many failed attempts.");
+    describe_counter!("tether_provider_requests_total", "Calls to the vendor's system by operation and outcome.");
+    describe_histogram!(
+        "tether_provider_request_duration_seconds",
+        Unit::Seconds,
+        "Time of each call to the vendor's system, retries included."
+    );
+}
+
+/// An install popup's step: `started` (the code was exchanged and the installation stored),
+/// `completed` (the popup returned to Vercel) or `failed` (the callback was refused, `reason`).
+pub fn install(flow: &'static str, outcome: &'static str, reason: &'static str) {
+    metrics::counter!("tether_installs_total", "flow" => flow, "outcome" => outcome, "reason" => reason).increment(1);
+}
+
+/// A stored installation's flow as a label.
+pub fn flow(source: &str) -> &'static str {
+    ["marketplace", "external", "deploy-button"].into_iter().find(|f| *f == source).unwrap_or("unknown")
+}
+
+pub fn project_link(outcome: &'static str) {
+    metrics::counter!("tether_project_links_total", "outcome" => outcome).increment(1);
+}
+
+/// A call's path as a fixed label: known segments kept, ids replaced, so `/v9/projects/prj_1/env`
+/// and `/v9/projects/prj_2/env` count together.
+pub fn vercel_endpoint(method: &str, path: &str) -> String {
+    const KNOWN: [&str; 14] = [
+        "v1",
+        "v2",
+        "v6",
+        "v9",
+        "v10",
+        "projects",
+        "env",
+        "teams",
+        "user",
+        "oauth",
+        "access_token",
+        "integrations",
+        "configuration",
+        "deployments",
+    ];
+    let mut endpoint = String::from(method);
+    endpoint.push(' ');
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        endpoint.push('/');
+        endpoint.push_str(if KNOWN.contains(&segment) { segment } else { "{id}" });
+    }
+    endpoint
+}
+
+/// One attempt at a Vercel call and what came of it: a status code, or `error` when no
+/// answer came.
+pub fn vercel_call(endpoint: &str, status: Option<u16>, elapsed: Duration) {
+    let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+    metrics::counter!("tether_vercel_requests_total", "endpoint" => endpoint.to_owned(), "status" => status)
+        .increment(1);
+    metrics::histogram!("tether_vercel_request_duration_seconds", "endpoint" => endpoint.to_owned())
+        .record(elapsed.as_secs_f64());
+}
+
+/// A Vercel call that will be tried again after `wait`.
+pub fn vercel_retry(endpoint: &str, reason: &'static str, wait: Duration) {
+    metrics::counter!("tether_vercel_retries_total", "endpoint" => endpoint.to_owned(), "reason" => reason)
+        .increment(1);
+    metrics::counter!("tether_vercel_wait_seconds_total", "reason" => reason).increment(wait.as_secs());
+}
+
+/// What became of a webhook delivery (`stored`, `duplicate`, `rejected`, `malformed`) or of
+/// its event (`applied`, `failed`, `parked`). Types Vercel may add later count as `other`.
+pub fn webhook(kind: &str, outcome: &'static str) {
+    const KINDS: [&str; 7] = [
+        "integration-configuration.removed",
+        "integration-configuration-removed",
+        "integration-configuration.permission-upgraded",
+        "integration-configuration.scope-change-confirmed",
+        "integration-configuration.transferred",
+        "project.removed",
+        "project.created",
+    ];
+    let kind = KINDS.iter().copied().find(|k| *k == kind).unwrap_or(if kind.starts_with("deployment") {
+        "deployment"
+    } else {
+        "other"
+    });
+    metrics::counter!("tether_webhook_events_total", "type" => kind, "outcome" => outcome).increment(1);
+}
+
+/// The inbox as the database holds it, set when metrics are read: every instance reads the
+/// same shared table.
+pub fn inbox(depth: i64, oldest_age: Duration, parked: i64) {
+    metrics::gauge!("tether_webhook_inbox_depth").set(depth as f64);
+    metrics::gauge!("tether_webhook_oldest_unapplied_age_seconds").set(oldest_age.as_secs_f64());
+    metrics::gauge!("tether_webhook_parked").set(parked as f64);
+}
+
+/// A call to the vendor's system (`operation` is the contract's path), retries included.
+pub fn provider_call(operation: &'static str, outcome: &'static str, elapsed: Duration) {
+    metrics::counter!("tether_provider_requests_total", "operation" => operation, "outcome" => outcome).increment(1);
+    metrics::histogram!("tether_provider_request_duration_seconds", "operation" => operation)
+        .record(elapsed.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_keep_the_api_shape_and_drop_the_ids() {
+        assert_eq!(vercel_endpoint("GET", "/v9/projects"), "GET /v9/projects");
+        assert_eq!(vercel_endpoint("DELETE", "/v9/projects/prj_1/env/env_9"), "DELETE /v9/projects/{id}/env/{id}");
+        assert_eq!(vercel_endpoint("GET", "/v2/teams/team_x"), "GET /v2/teams/{id}");
+        assert_eq!(vercel_endpoint("GET", "/v9/projects/my%20site"), "GET /v9/projects/{id}");
+    }
+}

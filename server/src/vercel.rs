@@ -164,17 +164,22 @@ impl Installation {
             }
         }
         let path = url.path().to_owned();
+        let endpoint = crate::telemetry::vercel_endpoint(method.as_str(), &path);
         let mut backoff = Duration::from_millis(200);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let (timeout, cut_by_budget) = self.attempt_timeout()?;
+            let started = Instant::now();
             let mut request =
                 self.vercel.http.request(method.clone(), url.clone()).bearer_auth(self.token.expose()).timeout(timeout);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let (error, pause) = match request.send().await {
+            let sent = request.send().await;
+            let status = sent.as_ref().ok().map(|response| response.status().as_u16());
+            crate::telemetry::vercel_call(&endpoint, status, started.elapsed());
+            let (error, pause) = match sent {
                 Err(error) if error.is_timeout() && cut_by_budget => {
                     tracing::warn!(path, attempt, "Vercel call ran out of the request's budget");
                     return Err(VercelError::Busy { retry_after: Duration::from_secs(2) });
@@ -216,7 +221,13 @@ impl Installation {
             if attempt == ATTEMPTS {
                 return Err(error);
             }
+            let reason = match error {
+                VercelError::RateLimited => "rate_limited",
+                VercelError::Unreachable(_) => "unreachable",
+                _ => "server_error",
+            };
             self.wait(pause).await?;
+            crate::telemetry::vercel_retry(&endpoint, reason, pause);
             backoff *= 2;
         }
     }

@@ -177,10 +177,12 @@ pub struct SameOrigin {
 /// Refuses state-changing requests that are not the popup's own, before any handler runs.
 /// `Sec-Fetch-Site` must say same-origin; without it, `Origin` must be Tether's public origin
 /// exactly (scheme included); a browser that sends neither must post the page's form token.
-/// Vercel's webhooks are exempt: their signature is their proof.
+/// Vercel's webhooks are exempt: their signature is their proof; so are the operator's
+/// endpoints, which take a bearer token and no cookie, so no other site can act with them.
 pub async fn same_origin_only(State(policy): State<SameOrigin>, request: Request, next: Next) -> Response {
     let exempt = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || request.uri().path() == "/webhooks/vercel";
+        || request.uri().path() == "/webhooks/vercel"
+        || request.uri().path().starts_with("/operator/");
     if exempt {
         return next.run(request).await;
     }

@@ -165,6 +165,12 @@ pub const SETTINGS: &[Setting] = &[
         secret: true,
     },
     secret(
+        "TETHER_OPERATOR_TOKEN",
+        "none: /metrics and /operator answer 404",
+        "At least 32 characters: the bearer token (Authorization: Bearer …) that opens /metrics and the \
+         operator's endpoints (/operator: installations, recent failures, parked webhooks and their replay).",
+    ),
+    secret(
         "TETHER_PROVIDER_SECRETS",
         "none: required with `http`",
         "id:whsec_base64[,…], newest first: every call to the vendor's system is signed with each.",

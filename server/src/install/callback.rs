@@ -19,6 +19,7 @@ use crate::{
         sessions::NewSession,
         StoreError,
     },
+    telemetry,
     vercel::{oauth::TokenGrant, VercelError},
     web::{self, action, error_view},
 };
@@ -42,13 +43,16 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
         Ok(params) => params,
         Err(error) => {
             tracing::info!(%error, "callback refused");
+            telemetry::install("unknown", "failed", "invalid_link");
             let next = CallbackParams::next_only(&query, allowed);
             return Refusal::Invalid(error.to_string()).render(state, next.as_ref()).await;
         }
     };
-    crate::telemetry::record_installation(params.configuration_id.as_str());
+    telemetry::record_installation(params.configuration_id.as_str());
+    let flow = params.source.as_str();
     match accept(state, headers, &params, state_cookie).await {
         Ok((then, session_id)) => {
+            telemetry::install(flow, "started", "");
             let configuration_id = params.configuration_id.as_str();
             let location = match then {
                 start::Then::Install => format!("/install/{configuration_id}"),
@@ -57,7 +61,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             let cookie = web::session_cookie(state.settings.secure_cookies(), &session_id);
             (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::SET_COOKIE, cookie)]).into_response()
         }
-        Err(refusal) => refusal.render(state, Some(&params.next)).await,
+        Err(refusal) => {
+            telemetry::install(flow, "failed", refusal.reason());
+            refusal.render(state, Some(&params.next)).await
+        }
     }
 }
 
@@ -162,6 +169,24 @@ impl From<VercelError> for Refusal {
 }
 
 impl Refusal {
+    /// Why, as a metrics label.
+    fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Invalid(_) => "invalid_link",
+            Refusal::State(_) => "state_mismatch",
+            Refusal::Removed => "removed",
+            Refusal::Replayed { .. } => "code_used",
+            Refusal::Store => "store",
+            Refusal::Exchange(VercelError::InvalidGrant) => "code_expired",
+            Refusal::Exchange(VercelError::RedirectMismatch { .. }) => "redirect_mismatch",
+            Refusal::Exchange(VercelError::InvalidClient) => "invalid_client",
+            Refusal::Exchange(VercelError::Unreachable(_)) => "vercel_unreachable",
+            Refusal::Exchange(VercelError::RateLimited | VercelError::Busy { .. }) => "rate_limited",
+            Refusal::Exchange(_) => "exchange",
+            Refusal::Mismatch => "identity_mismatch",
+        }
+    }
+
     async fn render(self, state: &AppState, next: Option<&NextUrl>) -> Response {
         let dashboard = state.settings.vercel.dashboard_url.to_string();
         let back = action("Return to Vercel", next.map(|n| n.as_str().to_owned()).unwrap_or(dashboard));

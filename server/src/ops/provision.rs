@@ -139,8 +139,12 @@ impl Authorized<'_> {
     async fn link_one(&self, project_id: ProjectId, choice: Choice, on_clash: OnClash) -> ProjectOutcome {
         let id = project_id.as_str().to_owned();
         match self.try_link_one(&project_id, choice, on_clash).await {
-            Ok(message) => ProjectOutcome { project_id: id, ok: true, message, clash: false },
+            Ok(message) => {
+                crate::telemetry::project_link("linked");
+                ProjectOutcome { project_id: id, ok: true, message, clash: false }
+            }
             Err(error) => {
+                crate::telemetry::project_link(if matches!(error, AppError::Clash(_)) { "clash" } else { "failed" });
                 let message = error.to_string();
                 // A clash keeps its keys, so the page can ask about exactly them.
                 let (status, detail, clash) = match &error {

@@ -115,7 +115,7 @@ impl HttpProvider {
     /// One call whose answer is JSON of this shape.
     async fn call<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
         body: Value,
         idempotency_key: Option<&str>,
     ) -> Result<T, ProviderError> {
@@ -127,7 +127,31 @@ impl HttpProvider {
 
     /// One call, retried on transport failures and 5xx while the retry window lasts; the answer's
     /// bytes.
-    async fn send(&self, path: &str, body: Value, idempotency_key: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn send(
+        &self,
+        path: &'static str,
+        body: Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let started = Instant::now();
+        let sent = self.send_with_retries(path, body, idempotency_key).await;
+        let outcome = match &sent {
+            Ok(_) => "ok",
+            Err(ProviderError::Unavailable(_)) => "unavailable",
+            Err(ProviderError::UnknownResource(_)) => "unknown_resource",
+            Err(ProviderError::Refused { .. }) => "refused",
+            Err(_) => "failed",
+        };
+        crate::telemetry::provider_call(path, outcome, started.elapsed());
+        sent
+    }
+
+    async fn send_with_retries(
+        &self,
+        path: &str,
+        body: Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError> {
         let url = self.url(path)?;
         let body = serde_json::to_vec(&body).map_err(|e| ProviderError::Failed(e.to_string()))?;
         let started = Instant::now();

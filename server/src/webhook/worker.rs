@@ -53,10 +53,15 @@ async fn process(worker: &Worker, event: &StoredEvent) {
     }
     .await;
     match result {
-        Ok(Some(outcome)) => tracing::info!(event_id = %event.id, kind = %event.kind, %outcome, "webhook applied"),
+        Ok(Some(outcome)) => {
+            tracing::info!(event_id = %event.id, kind = %event.kind, %outcome, "webhook applied");
+            crate::telemetry::webhook(&event.kind, "applied");
+        }
         Ok(None) => {}
         Err(error) => {
             tracing::warn!(event_id = %event.id, %error, attempt = event.attempts + 1, "webhook effect failed; will retry");
+            let parked = event.attempts + 1 >= crate::store::inbox::MAX_ATTEMPTS;
+            crate::telemetry::webhook(&event.kind, if parked { "parked" } else { "failed" });
             if let Err(error) = worker.store.event_failed(event, &error.to_string()).await {
                 tracing::error!(%error, "cannot record a webhook failure");
             }
