@@ -13,6 +13,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("Vercel: {0}")]
     Vercel(String),
+    /// Vercel did not answer, or answered with a server error: nothing was changed.
+    #[error("{0}")]
+    VercelUnavailable(String),
     /// The project already has variables of these names that Tether did not create.
     #[error("{0} already exist in this project, made outside Tether: keep yours or replace them, then connect again.")]
     Clash(String),
@@ -34,7 +37,7 @@ impl AppError {
         match self {
             AppError::NotYours => 404,
             AppError::BadRequest(_) => 400,
-            AppError::Vercel(_) => 502,
+            AppError::Vercel(_) | AppError::VercelUnavailable(_) => 502,
             AppError::Busy { .. } => 503,
             AppError::Clash(_) => 409,
             AppError::Vendor(_) => 422,

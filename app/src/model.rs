@@ -70,12 +70,17 @@ pub struct ResourceOption {
     pub name: String,
 }
 
-/// An error page: what happened and every way forward.
+/// An error page: what happened, what to do, and every way forward.
 #[derive(Debug, Clone)]
 pub struct ErrorView {
+    /// Which failure this is, for tests and stylesheets: `code-expired`, `vendor-down`, ….
+    pub kind: String,
     pub status: u16,
     pub title: String,
+    /// What happened.
     pub message: String,
+    /// What to do about it.
+    pub advice: String,
     pub actions: Vec<Action>,
 }
 

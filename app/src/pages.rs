@@ -139,9 +139,10 @@ fn Landing(simulator_url: Option<String>) -> impl IntoView {
 #[component]
 fn ErrorPage(view: ErrorView) -> impl IntoView {
     view! {
-        <section class="error-page" data-status=view.status>
+        <section class="error-page" data-status=view.status data-failure=view.kind>
             <h1>{view.title}</h1>
             <p>{view.message}</p>
+            <p class="advice">{view.advice}</p>
             <div class="actions">
                 {view.actions.into_iter().map(|action| view! {
                     <a class="button" href=action.href>{action.label}</a>

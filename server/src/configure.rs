@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use app::{
-    model::{ConfigureView, LinkView, ResourceView},
+    model::{ConfigureView, ErrorView, LinkView, ResourceView},
     pages::Page,
     AppError,
 };
@@ -21,7 +21,7 @@ use crate::{
     ops::INTERRUPTED,
     state::AppState,
     store::links::LinkStatus,
-    web::{self, action, error_view},
+    web::{self, action, Failure},
 };
 
 #[derive(Deserialize)]
@@ -52,47 +52,19 @@ pub async fn configure_page(
     match load(&state, &headers, &query).await {
         Ok(view) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
         Err(AppError::NotYours) if removed_here(&state, &headers, &query.configuration_id).await => {
-            let page = error_view(
-                StatusCode::GONE,
-                "This installation was removed",
-                "The integration was uninstalled from Vercel. Tether destroyed its token and no longer changes \
-                 anything in these projects.",
-                vec![action("Return to Vercel", state.settings.vercel.dashboard_url.as_str())],
-            );
-            web::render(&state, StatusCode::GONE, page).await
+            web::failure(&state, &Failure::Removed, None, None).await
         }
-        Err(AppError::NotYours) => {
-            let page = error_view(
-                StatusCode::NOT_FOUND,
-                "Sign in to configure this installation",
-                "This installation was not found, or this browser is not signed in for it. Sign in through \
-                 Vercel to prove it is yours.",
-                vec![
-                    action("Sign in with Vercel", "/install/start?then=configure"),
-                    action("Return to Vercel", state.settings.vercel.dashboard_url.as_str()),
-                ],
-            );
-            web::render(&state, StatusCode::NOT_FOUND, page).await
-        }
+        Err(AppError::NotYours) => web::failure(&state, &Failure::NotYours { configure: true }, None, None).await,
         Err(error) => {
-            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let retry = format!("/configure?configurationId={}", query.configuration_id);
-            let page = error_view(
-                status,
-                "The installation could not be loaded",
-                error.to_string(),
-                vec![
-                    action("Try again", retry),
-                    action("Return to Vercel", state.settings.vercel.dashboard_url.as_str()),
-                ],
-            );
-            web::render(&state, status, page).await
+            let failure = Failure::from_app_error(error, state.provider.name());
+            web::failure(&state, &failure, None, Some(retry)).await
         }
     }
 }
 
 /// Only a browser whose session was bound to the installation learns that it was removed.
-async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &str) -> bool {
+pub async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &str) -> bool {
     let Some(hash) = web::session_hash(headers, state.settings.secure_cookies()) else { return false };
     matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
 }
@@ -179,11 +151,15 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
 }
 
 pub async fn uninstalled(State(state): State<AppState>) -> Response {
-    let page = error_view(
-        StatusCode::OK,
-        "Tether was uninstalled",
-        "Vercel removed the integration and the variables it created. Tether no longer holds a token for it.",
-        vec![action("Return to Vercel", state.settings.vercel.dashboard_url.as_str())],
-    );
+    let page = Page::Error(ErrorView {
+        kind: "uninstalled".into(),
+        status: 200,
+        title: "Tether was uninstalled".into(),
+        message: "Vercel removed the integration and the variables it created. Tether no longer holds a token for \
+                  it."
+        .into(),
+        advice: "To use it again, install the integration from Vercel.".into(),
+        actions: vec![action("Return to Vercel", state.settings.vercel.dashboard_url.as_str())],
+    });
     web::render(&state, StatusCode::OK, page).await
 }

@@ -219,9 +219,10 @@ impl From<VercelError> for AppError {
                 "Vercel no longer accepts this installation's access. Reinstall the integration from Vercel.".into(),
             ),
             E::MissingScope(scope) => AppError::Vercel(scope.fix()),
-            E::RateLimited => {
-                AppError::Vercel("Vercel is rate limiting requests right now. Wait a minute and try again.".into())
-            }
+            E::RateLimited => AppError::Busy {
+                message: "Vercel is rate limiting requests right now. Wait a minute and try again.".into(),
+                retry_after_secs: 60,
+            },
             E::Busy { retry_after } => AppError::Busy {
                 message: format!(
                     "Vercel asked Tether to wait about {} s before going on. Nothing was lost: try again in a moment.",
@@ -236,6 +237,9 @@ impl From<VercelError> for AppError {
                 "{endpoint} kept answering with pages Tether had already seen, so the project list cannot be read. \
                  Try again later."
             )),
+            E::Unreachable(_) | E::Api { status: 500.., .. } | E::TooLarge | E::Decode(_) | E::Redirected(_) => {
+                AppError::VercelUnavailable("Vercel did not answer as expected. Try again in a moment.".into())
+            }
             _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
         }
     }

@@ -177,6 +177,8 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/vercel",
             post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
         )
+        .route("/sandbox/failures", get(web::failure_gallery))
+        .route("/sandbox/failures/{name}", get(web::failure_gallery))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/pkg", pkg)

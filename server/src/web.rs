@@ -74,15 +74,26 @@ impl Rendered {
     }
 }
 
-pub fn error_view(status: StatusCode, title: &str, message: impl Into<String>, actions: Vec<Action>) -> Page {
-    Page::Error(ErrorView { status: status.as_u16(), title: title.into(), message: message.into(), actions })
-}
-
 pub fn action(label: &str, href: impl Into<String>) -> Action {
     Action { label: label.into(), href: href.into() }
 }
 
+/// A failure's page, with its status (and `Retry-After` when Vercel asked to wait). `next` is
+/// Vercel's way back for this popup when known; `retry` is where "Try again" leads.
+pub async fn failure(state: &AppState, failure: &Failure, next: Option<&str>, retry: Option<String>) -> Response {
+    let ways = Ways { next, dashboard: state.settings.vercel.dashboard_url.as_str(), retry };
+    let status = failure.status();
+    let mut response = render(state, status, failure.page(&ways)).await;
+    if let Failure::RateLimited { wait_secs } = failure {
+        response.headers_mut().insert(header::RETRY_AFTER, (*wait_secs).into());
+    }
+    response
+}
+
 pub mod compress;
+pub mod failure;
+
+pub use failure::{Failure, Ways};
 
 /// Far above any page Tether renders (250 projects make about 110 KB, 1,000 about 450 KB): a
 /// page that does not fit is a fault, answered with 500.
@@ -286,13 +297,38 @@ pub fn session_hash(headers: &HeaderMap, secure: bool) -> Option<String> {
 }
 
 pub async fn not_found(State(state): State<AppState>) -> Response {
-    let page = error_view(
-        StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is nothing at this address.",
-        vec![action("Go to the start page", "/")],
-    );
-    render(&state, StatusCode::NOT_FOUND, page).await
+    failure(&state, &Failure::NotFound, None, None).await
+}
+
+/// The gallery of failure pages, in sandbox mode only: each page as a user would meet it, for
+/// the screenshot, layout and accessibility tests. Outside the sandbox it does not exist.
+pub async fn failure_gallery(State(state): State<AppState>, path: Option<axum::extract::Path<String>>) -> Response {
+    if !state.settings.sandbox {
+        return not_found(State(state)).await;
+    }
+    let samples = Failure::samples(state.provider.name());
+    let next = format!("{}dashboard", state.settings.vercel.dashboard_url);
+    match path {
+        None => {
+            let links = samples
+                .iter()
+                .map(|f| action(&f.sample_name(), format!("/sandbox/failures/{}", f.sample_name())))
+                .collect();
+            let view = ErrorView {
+                kind: "gallery".into(),
+                status: 200,
+                title: "Failure pages".into(),
+                message: "Every page a failure shows, with sample details.".into(),
+                advice: "Open one to see it as a user would.".into(),
+                actions: links,
+            };
+            render(&state, StatusCode::OK, Page::Error(view)).await
+        }
+        Some(axum::extract::Path(name)) => match samples.iter().find(|f| f.sample_name() == name) {
+            Some(sample) => failure(&state, sample, Some(&next), Some("/".into())).await,
+            None => not_found(State(state)).await,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::{
     provider::signing,
     state::AppState,
     store::now_ms,
-    web::{self, action, error_view},
+    web::{self, Failure},
 };
 
 /// How long a ticket is good for: enough to sign in, too short to be worth stealing.
@@ -138,12 +138,6 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
 }
 
 async fn refused(state: &AppState, why: &str, configuration_id: Option<&str>) -> Response {
-    let mut actions = Vec::new();
-    if let Some(id) = configuration_id {
-        actions.push(action("Sign in again", format!("/install/{id}/account")));
-    }
-    actions.push(action("Return to Vercel", state.settings.vercel.dashboard_url.as_str()));
-    let message = format!("The sign-in could not be used: {why}. Nothing was changed.");
-    let page = error_view(StatusCode::BAD_REQUEST, "The sign-in did not work", message, actions);
-    web::render(state, StatusCode::BAD_REQUEST, page).await
+    let again = configuration_id.map(|id| format!("/install/{id}/account"));
+    web::failure(state, &Failure::SignInFailed { why: why.to_owned(), again }, None, None).await
 }

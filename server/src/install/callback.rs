@@ -8,8 +8,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use app::model::Action;
-
 use super::start;
 use crate::{
     params::{CallbackParams, NextUrl},
@@ -21,7 +19,7 @@ use crate::{
     },
     telemetry,
     vercel::{oauth::TokenGrant, VercelError},
-    web::{self, action, error_view},
+    web::{self, Failure},
 };
 
 pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -188,113 +186,51 @@ impl Refusal {
     }
 
     async fn render(self, state: &AppState, next: Option<&NextUrl>) -> Response {
-        let dashboard = state.settings.vercel.dashboard_url.to_string();
-        let back = action("Return to Vercel", next.map(|n| n.as_str().to_owned()).unwrap_or(dashboard));
-        let (status, title, message, mut actions) = match self {
-            Refusal::Invalid(error) => (
-                StatusCode::BAD_REQUEST,
-                "This link is not valid",
-                format!(
-                    "The address Vercel opened is incomplete or altered: {error}. Start the installation again from                      Vercel."
-                ),
-                vec![],
-            ),
-            Refusal::State(error) => (
-                StatusCode::BAD_REQUEST,
-                "This installation link is not valid here",
-                format!("Tether refused it because {error}. Nothing was sent to Vercel. Start the installation again."),
-                vec![action("Start again", "/install/start")],
-            ),
+        let failure = match self {
+            Refusal::Invalid(detail) => Failure::InvalidLink { detail },
+            Refusal::State(error) => Failure::StateMismatch { detail: error.to_string() },
             Refusal::Removed => {
                 tracing::info!(
                     security_event = "callback_for_removed_installation",
                     "a callback named a removed installation"
                 );
-                (
-                    StatusCode::GONE,
-                    "This installation was removed",
-                    "Vercel reported this installation as uninstalled, so Tether will not bring it back. Install the \
-                     integration again from Vercel."
-                        .to_owned(),
-                    vec![],
-                )
+                Failure::Removed
             }
-            Refusal::Replayed { continue_to } => (
-                StatusCode::CONFLICT,
-                "This link was already used",
-                "Each installation link from Vercel works once. Continue where you were, or return to Vercel."
-                    .to_owned(),
-                continue_to.map(|to| action("Continue the installation", to)).into_iter().collect(),
-            ),
-            Refusal::Store => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "Tether could not save your installation. Return to Vercel and install again.".to_owned(),
-                vec![],
-            ),
+            Refusal::Replayed { continue_to } => Failure::CodeUsed { continue_to },
+            Refusal::Store => Failure::StoreDown,
             Refusal::Exchange(error) => exchange_failure(error),
-            Refusal::Mismatch => (
-                StatusCode::BAD_REQUEST,
-                "This installation link does not match",
-                "The link's details disagree with what Vercel confirmed, so nothing was saved. Return to Vercel and \
-                 install again."
-                    .to_owned(),
-                vec![],
-            ),
+            Refusal::Mismatch => Failure::IdentityMismatch,
         };
-        actions.push(back);
-        web::render(state, status, error_view(status, title, message, actions)).await
+        // A callback is never retried as it was: its code is spent or refused.
+        web::failure(state, &failure, next.map(NextUrl::as_str), None).await
     }
 }
 
-fn exchange_failure(error: VercelError) -> (StatusCode, &'static str, String, Vec<Action>) {
-    let (status, title, message) = match error {
-        VercelError::InvalidGrant => (
-            StatusCode::BAD_REQUEST,
-            "This installation link has expired",
-            "Vercel no longer accepts this link's code: it was used already or is over 30 minutes old. Return to \
-             Vercel and install again."
-                .to_owned(),
-        ),
+fn exchange_failure(error: VercelError) -> Failure {
+    match error {
+        VercelError::InvalidGrant => Failure::CodeExpired,
         VercelError::RedirectMismatch { sent } => {
             tracing::error!(
                 redirect_uri_sent = %sent,
                 "Vercel refused the redirect_uri: the integration's Redirect URL at Vercel must be exactly this value"
             );
-            (
-                StatusCode::BAD_GATEWAY,
-                "The integration's Redirect URL does not match",
-                format!(
-                    "Vercel refused the installation because the integration's Redirect URL does not match this \
-                     server. The integration's owner must set the Redirect URL in Vercel's Integration Console to \
-                     exactly {sent} (or set TETHER_PUBLIC_URL to the address registered there). Then install again."
-                ),
-            )
+            Failure::RedirectMismatch { sent }
         }
         VercelError::InvalidClient => {
             tracing::error!(
                 "Vercel refused the client id or secret: check TETHER_VERCEL_CLIENT_ID and TETHER_VERCEL_CLIENT_SECRET"
             );
-            (
-                StatusCode::BAD_GATEWAY,
-                "The integration is misconfigured",
-                "Vercel did not accept this integration's credentials, so nothing was saved. The integration's owner \
-                 has been told in the server's log. Return to Vercel and try again later."
-                    .to_owned(),
-            )
+            Failure::InvalidClient
+        }
+        VercelError::RateLimited | VercelError::Busy { .. } => {
+            tracing::warn!(%error, "code exchange rate limited");
+            Failure::RateLimited { wait_secs: 60 }
         }
         error => {
             tracing::warn!(%error, "code exchange failed");
-            (
-                StatusCode::BAD_GATEWAY,
-                "Vercel did not confirm the installation",
-                "Tether could not exchange the code with Vercel. The code can only be tried once, so return to Vercel \
-                 and install again."
-                    .to_owned(),
-            )
+            Failure::VercelUnreachable { during_exchange: true }
         }
-    };
-    (status, title, message, vec![])
+    }
 }
 
 /// The scope an installation acts in, as Vercel's token answer and the query agree on it.

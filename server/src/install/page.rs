@@ -16,15 +16,16 @@ use serde::Deserialize;
 
 use super::rows::{digest, Rows};
 use crate::{
+    configure::removed_here,
     ops::parse_listing,
     provider::Resource,
     state::AppState,
     store::links::{LinkRow, LinkStatus},
     vercel::projects::{Project, ScopeName},
     web::{
-        self, action,
+        self,
         compress::{compress_first, compress_part, join},
-        error_view,
+        Failure,
     },
 };
 
@@ -48,29 +49,13 @@ pub async fn install_page(
         Ok((view, None)) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
         Ok((view, Some(rows))) => with_rows(&state, &headers, view, &rows),
         Err((error, next)) => {
-            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut actions = Vec::new();
-            if error != AppError::NotYours {
-                actions.push(action("Try again", format!("/install/{configuration_id}")));
-            }
-            let back = next.unwrap_or_else(|| state.settings.vercel.dashboard_url.to_string());
-            actions.push(action("Return to Vercel", back));
-            let title = match error {
-                AppError::NotYours => "Installation not found",
-                AppError::Busy { .. } => "Still working",
-                _ => "The projects could not be loaded",
+            let retry = (error != AppError::NotYours).then(|| format!("/install/{configuration_id}"));
+            let failure = match error {
+                // Only the browser whose session named it learns that it was removed.
+                AppError::NotYours if removed_here(&state, &headers, &configuration_id).await => Failure::Removed,
+                error => Failure::from_app_error(error, state.provider.name()),
             };
-            let message = match error {
-                AppError::NotYours => "This installation was not found, or this browser did not start it. \
-                                       Open the integration again from Vercel."
-                    .to_owned(),
-                ref other => other.to_string(),
-            };
-            let mut response = web::render(&state, status, error_view(status, title, message, actions)).await;
-            if let AppError::Busy { retry_after_secs, .. } = error {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
-            }
-            response
+            web::failure(&state, &failure, next.as_deref(), retry).await
         }
     }
 }

@@ -49,6 +49,7 @@ async fn a_failed_exchange_is_never_retried_and_stores_nothing() {
     assert!(response.headers().get(header::SET_COOKIE).is_none(), "no session for a failed install");
     let body = response.text().await.unwrap();
     assert!(body.contains("install again") && body.contains("Return to Vercel"), "{body}");
+    assert!(body.contains(r#"data-failure="vercel-unreachable""#) && !body.contains("Try again"), "{body}");
     let exchanges = world.sim.sim.snapshot().calls.iter().filter(|c| c.path == "/v2/oauth/access_token").count();
     assert_eq!(exchanges, 1, "the single-use code is sent once");
 }

@@ -83,6 +83,7 @@ async fn bad_states_are_refused_before_anything_reaches_vercel() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{case}");
         let body = response.text().await.unwrap();
         assert!(body.contains("Start again") && body.contains("/install/start"), "{case}: a way to start over");
+        assert!(body.contains(r#"data-failure="state-mismatch""#), "{case}: its own page");
         assert!(body.contains("Return to Vercel"), "{case}");
     }
     assert_eq!(exchanges(&world), 0, "no call reached Vercel");

@@ -96,6 +96,7 @@ async fn replaying_the_used_callback_is_refused_without_a_second_exchange() {
     let body = again.text().await.unwrap();
     assert!(
         body.contains("already used")
+            && body.contains(r#"data-failure="code-used""#)
             && body.contains("Continue the installation")
             && body.contains("Return to Vercel")
     );
@@ -208,6 +209,7 @@ async fn an_unknown_or_expired_code_gets_a_page_with_the_way_back() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body = response.text().await.unwrap();
     assert!(body.contains("has expired") && body.contains("Return to Vercel"), "{body}");
+    assert!(body.contains(r#"data-failure="code-expired""#), "its own page");
     assert_eq!(world.installation_rows().await, 0);
 }
 

@@ -7,6 +7,7 @@ mod canary;
 mod configure;
 mod console;
 mod durability;
+mod failures;
 mod faults;
 mod flows;
 mod hand_made;

@@ -130,6 +130,7 @@ async fn a_vendor_that_is_down_is_named_and_the_choice_is_kept() {
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     let text = page.text().await.unwrap();
     assert!(text.contains("did not answer in time") && text.contains("Try again"), "{text}");
+    assert!(text.contains(r#"data-failure="vendor-down""#), "its own page: {text}");
     // Back up: the page remembers the project the user chose, and Connect finishes it.
     vendor.vendor.set_down(false);
     let page = world.get(&location).await.text().await.unwrap();

@@ -311,7 +311,7 @@ async fn no_sleep_follows_the_last_attempt() {
 }
 
 #[tokio::test]
-async fn a_long_rate_limit_becomes_a_still_working_page_not_a_frozen_popup() {
+async fn a_long_rate_limit_becomes_a_wait_page_not_a_frozen_popup() {
     let world = world().await;
     let reset = (now_ms() / 1000 + 30).to_string();
     let headers = vec![
@@ -329,7 +329,7 @@ async fn a_long_rate_limit_becomes_a_still_working_page_not_a_frozen_popup() {
     let retry_after: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!(retry_after >= 20, "{retry_after}");
     let page = response.text().await.unwrap();
-    assert!(page.contains("Still working") && page.contains("Try again"), "{page}");
+    assert!(page.contains(r#"data-failure="rate-limited""#) && page.contains("Try again"), "{page}");
 }
 
 #[tokio::test]
@@ -343,7 +343,7 @@ async fn a_stalled_vercel_is_cut_at_the_request_budget() {
     let waited = started.elapsed();
     assert!(waited < Duration::from_millis(10_500), "the user waited {waited:?}");
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(response.text().await.unwrap().contains("Still working"));
+    assert!(response.text().await.unwrap().contains(r#"data-failure="rate-limited""#));
 }
 
 #[tokio::test]

@@ -123,7 +123,8 @@ async fn uninstalling_at_vercel_removes_the_installation_here_in_any_order() {
     assert!(page.text().await.unwrap().contains("was removed"));
     assert!(!world.database_bytes().await.windows(token.len()).any(|w| w == token.as_bytes()));
     let install = world.get(&format!("/install/{}", popup.configuration_id)).await;
-    assert_eq!(install.status(), StatusCode::NOT_FOUND, "nothing can be linked any more");
+    assert_eq!(install.status(), StatusCode::GONE, "nothing can be linked any more");
+    assert!(install.text().await.unwrap().contains(r#"data-failure="removed""#), "the popup says why");
 }
 
 #[tokio::test]

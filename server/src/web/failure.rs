@@ -1,0 +1,413 @@
+//! Every way a page of the popup or the Configure page can fail, each with its own page: what
+//! happened, what to do, and the ways on (back to Vercel's `next` whenever it is known). One
+//! catalog, so the gallery (`/sandbox/failures`, sandbox mode only) can render each of them and a
+//! test can hold every one to the same rules.
+
+use app::{
+    model::{Action, ErrorView},
+    pages::Page,
+    AppError,
+};
+use axum::http::StatusCode;
+
+use super::action;
+
+/// A failure, with what its page needs to say.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// The callback's address is incomplete or altered.
+    InvalidLink {
+        detail: String,
+    },
+    /// An external-flow callback without this browser's state, or with another's.
+    StateMismatch {
+        detail: String,
+    },
+    /// Vercel no longer exchanges the code: too old, or spent elsewhere.
+    CodeExpired,
+    /// Tether saw this code already; the browser that used it may continue.
+    CodeUsed {
+        continue_to: Option<String>,
+    },
+    /// Vercel refused the redirect_uri: the operator must fix the integration's settings.
+    RedirectMismatch {
+        sent: String,
+    },
+    /// Vercel refused the client id or secret.
+    InvalidClient,
+    /// The query and Vercel's token answer name different installations or scopes.
+    IdentityMismatch,
+    /// Vercel did not answer, or answered with a server error. During the code exchange the
+    /// code may be spent, so the only way on is a new install.
+    VercelUnreachable {
+        during_exchange: bool,
+    },
+    /// Vercel asked Tether to wait (a rate limit), longer than a request may.
+    RateLimited {
+        wait_secs: u64,
+    },
+    /// Vercel refused, with words that say how to fix it (a missing scope, a disabled
+    /// installation).
+    VercelRefused {
+        message: String,
+    },
+    /// Vercel reported the installation uninstalled.
+    Removed,
+    /// Unknown installation, or one this browser has no session for.
+    NotYours {
+        configure: bool,
+    },
+    /// The vendor's system did not answer.
+    VendorDown {
+        vendor: String,
+    },
+    /// The vendor's system said no, in its own words.
+    VendorRefused {
+        vendor: String,
+        message: String,
+    },
+    /// A request Tether cannot read.
+    BadRequest {
+        message: String,
+    },
+    /// The vendor's sign-in (account linking) could not be used.
+    SignInFailed {
+        why: String,
+        again: Option<String>,
+    },
+    /// Tether's own database did not answer.
+    StoreDown,
+    NotFound,
+    Internal,
+}
+
+/// Where a failure page's buttons may lead.
+pub struct Ways<'a> {
+    /// Vercel's `next` for this popup, when it is known.
+    pub next: Option<&'a str>,
+    /// Vercel's dashboard, the way back when `next` is not known.
+    pub dashboard: &'a str,
+    /// Where "Try again" goes, for failures that a retry may cure.
+    pub retry: Option<String>,
+}
+
+impl Failure {
+    /// The page's name, in its `data-failure` attribute and the gallery's addresses.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::InvalidLink { .. } => "invalid-link",
+            Failure::StateMismatch { .. } => "state-mismatch",
+            Failure::CodeExpired => "code-expired",
+            Failure::CodeUsed { .. } => "code-used",
+            Failure::RedirectMismatch { .. } => "redirect-mismatch",
+            Failure::InvalidClient => "invalid-client",
+            Failure::IdentityMismatch => "identity-mismatch",
+            Failure::VercelUnreachable { .. } => "vercel-unreachable",
+            Failure::RateLimited { .. } => "rate-limited",
+            Failure::VercelRefused { .. } => "vercel-refused",
+            Failure::Removed => "removed",
+            Failure::NotYours { .. } => "not-yours",
+            Failure::VendorDown { .. } => "vendor-down",
+            Failure::VendorRefused { .. } => "vendor-refused",
+            Failure::BadRequest { .. } => "bad-request",
+            Failure::SignInFailed { .. } => "sign-in-failed",
+            Failure::StoreDown => "store-down",
+            Failure::NotFound => "not-found",
+            Failure::Internal => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Failure::InvalidLink { .. }
+            | Failure::StateMismatch { .. }
+            | Failure::CodeExpired
+            | Failure::IdentityMismatch
+            | Failure::BadRequest { .. }
+            | Failure::SignInFailed { .. } => StatusCode::BAD_REQUEST,
+            Failure::CodeUsed { .. } => StatusCode::CONFLICT,
+            Failure::RedirectMismatch { .. }
+            | Failure::InvalidClient
+            | Failure::VercelUnreachable { .. }
+            | Failure::VercelRefused { .. } => StatusCode::BAD_GATEWAY,
+            Failure::RateLimited { .. } | Failure::VendorDown { .. } | Failure::StoreDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Failure::Removed => StatusCode::GONE,
+            Failure::NotYours { .. } | Failure::NotFound => StatusCode::NOT_FOUND,
+            Failure::VendorRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The title, what happened, and what to do.
+    fn words(&self) -> (String, String, String) {
+        let (title, happened, todo): (&str, String, String) = match self {
+            Failure::InvalidLink { detail } => (
+                "This link is not valid",
+                format!("The address Vercel opened is incomplete or altered: {detail}."),
+                "Start the installation again from Vercel.".into(),
+            ),
+            Failure::StateMismatch { detail } => (
+                "This installation link is not valid here",
+                format!("Tether refused it because {detail}. Nothing was sent to Vercel."),
+                "Start again: an installation must finish in the browser that started it.".into(),
+            ),
+            Failure::CodeExpired => (
+                "This installation link has expired",
+                "Vercel no longer accepts this link's code: it is over 30 minutes old, or it was used already.".into(),
+                "Return to Vercel and install again: Vercel makes a new link each time.".into(),
+            ),
+            Failure::CodeUsed { continue_to } => (
+                "This link was already used",
+                "Each installation link from Vercel works once, and this one has been used.".into(),
+                if continue_to.is_some() {
+                    "Continue where you were, or return to Vercel.".into()
+                } else {
+                    "Return to Vercel and open the integration again.".into()
+                },
+            ),
+            Failure::RedirectMismatch { sent } => (
+                "The integration's Redirect URL does not match",
+                "Vercel refused the installation because the Redirect URL registered for the integration is not \
+                 this server's."
+                    .into(),
+                format!(
+                    "The integration's owner must set the Redirect URL in Vercel's Integration Console to exactly \
+                     {sent} (or set TETHER_PUBLIC_URL to the address registered there). Then install again."
+                ),
+            ),
+            Failure::InvalidClient => (
+                "The integration is misconfigured",
+                "Vercel did not accept this integration's credentials, so nothing was saved.".into(),
+                "The integration's owner has been told in the server's log. Return to Vercel and try again later."
+                    .into(),
+            ),
+            Failure::IdentityMismatch => (
+                "This installation link does not match",
+                "The link's details disagree with what Vercel confirmed, so nothing was saved.".into(),
+                "Return to Vercel and install again.".into(),
+            ),
+            Failure::VercelUnreachable { during_exchange: true } => (
+                "Vercel did not confirm the installation",
+                "Tether could not exchange the link's code with Vercel: Vercel did not answer, or answered with an \
+                 error."
+                    .into(),
+                "A code can only be tried once, so return to Vercel and install again.".into(),
+            ),
+            Failure::VercelUnreachable { during_exchange: false } => (
+                "Vercel is not answering",
+                "Tether could not reach Vercel, or Vercel answered with an error. Nothing was changed.".into(),
+                "Try again in a moment.".into(),
+            ),
+            Failure::RateLimited { wait_secs } => (
+                "Vercel needs a moment",
+                format!(
+                    "Vercel is limiting how fast this integration may call it, or answering slowly: Tether should \
+                     wait about {wait_secs} s before going on. Nothing failed and nothing was lost."
+                ),
+                "Try again in a moment.".into(),
+            ),
+            Failure::VercelRefused { message } => (
+                "Vercel refused the request",
+                format!("Vercel said: {message}"),
+                "Once that is fixed, try again.".into(),
+            ),
+            Failure::Removed => (
+                "This installation was removed",
+                "The integration was uninstalled from Vercel. Tether destroyed its token and no longer changes \
+                 anything in these projects."
+                    .into(),
+                "To use it again, install the integration from Vercel.".into(),
+            ),
+            Failure::NotYours { configure: true } => (
+                "Sign in to configure this installation",
+                "This installation was not found, or this browser is not signed in for it.".into(),
+                "Sign in through Vercel to prove it is yours.".into(),
+            ),
+            Failure::NotYours { configure: false } => (
+                "Installation not found",
+                "This installation was not found, or this browser did not start it.".into(),
+                "Open the integration again from Vercel.".into(),
+            ),
+            Failure::VendorDown { vendor } => (
+                "The service is not answering",
+                format!("{vendor} did not answer in time, so nothing was created or written to any project."),
+                "Your choices are kept: try again in a moment.".into(),
+            ),
+            Failure::VendorRefused { vendor, message } => (
+                "The service said no",
+                format!("{vendor} refused: {message}"),
+                "Change your choice, or contact the service, then try again.".into(),
+            ),
+            Failure::BadRequest { message } => {
+                ("This request is not valid", message.clone(), "Go back to the page and try again.".into())
+            }
+            Failure::SignInFailed { why, .. } => (
+                "The sign-in did not work",
+                format!("The sign-in could not be used: {why}. Nothing was changed."),
+                "Sign in again, or return to Vercel.".into(),
+            ),
+            Failure::StoreDown => (
+                "Please try again",
+                "Tether could not read or save this installation: its database did not answer. Nothing was decided."
+                    .into(),
+                "Try again in a moment.".into(),
+            ),
+            Failure::NotFound => (
+                "Page not found",
+                "There is nothing at this address.".into(),
+                "Go to the start page, or return to Vercel.".into(),
+            ),
+            Failure::Internal => (
+                "Something went wrong",
+                "Tether hit an error it did not expect; the details are in its log. Nothing was lost.".into(),
+                "Try again.".into(),
+            ),
+        };
+        (title.to_owned(), happened, todo)
+    }
+
+    /// The ways on: this failure's own, then the way back to Vercel.
+    fn actions(&self, ways: &Ways<'_>) -> Vec<Action> {
+        let retry = ways.retry.clone().map(|href| action("Try again", href));
+        let mut actions: Vec<Action> = match self {
+            Failure::StateMismatch { .. } => vec![action("Start again", "/install/start")],
+            Failure::CodeUsed { continue_to } => {
+                continue_to.iter().map(|to| action("Continue the installation", to.clone())).collect()
+            }
+            Failure::NotYours { configure: true } => {
+                vec![action("Sign in with Vercel", "/install/start?then=configure")]
+            }
+            Failure::SignInFailed { again, .. } => again.iter().map(|to| action("Sign in again", to.clone())).collect(),
+            Failure::NotFound => vec![action("Go to the start page", "/")],
+            Failure::VercelUnreachable { during_exchange: false }
+            | Failure::RateLimited { .. }
+            | Failure::VercelRefused { .. }
+            | Failure::VendorDown { .. }
+            | Failure::VendorRefused { .. }
+            | Failure::BadRequest { .. }
+            | Failure::StoreDown
+            | Failure::Internal => retry.into_iter().collect(),
+            _ => vec![],
+        };
+        actions.push(action("Return to Vercel", ways.next.unwrap_or(ways.dashboard)));
+        actions
+    }
+
+    pub fn page(&self, ways: &Ways<'_>) -> Page {
+        let (title, message, advice) = self.words();
+        Page::Error(ErrorView {
+            kind: self.kind().to_owned(),
+            status: self.status().as_u16(),
+            title,
+            message,
+            advice,
+            actions: self.actions(ways),
+        })
+    }
+
+    /// The page for an error an operation returned.
+    pub fn from_app_error(error: AppError, vendor: &str) -> Self {
+        match error {
+            AppError::NotYours => Failure::NotYours { configure: false },
+            AppError::BadRequest(message) | AppError::Clash(message) => Failure::BadRequest { message },
+            AppError::Vercel(message) => Failure::VercelRefused { message },
+            AppError::VercelUnavailable(_) => Failure::VercelUnreachable { during_exchange: false },
+            AppError::Busy { retry_after_secs, .. } => Failure::RateLimited { wait_secs: retry_after_secs },
+            AppError::Vendor(message) => Failure::VendorRefused { vendor: vendor.to_owned(), message },
+            AppError::VendorUnavailable(_) => Failure::VendorDown { vendor: vendor.to_owned() },
+            AppError::Internal => Failure::Internal,
+        }
+    }
+
+    /// One of each, with sample details, for the gallery and its tests.
+    pub fn samples(vendor: &str) -> Vec<Failure> {
+        vec![
+            Failure::InvalidLink { detail: "`code` is missing".into() },
+            Failure::StateMismatch { detail: "this browser has no state for it".into() },
+            Failure::CodeExpired,
+            Failure::CodeUsed { continue_to: Some("/install/icfg_gallery".into()) },
+            Failure::RedirectMismatch { sent: "https://tether.example.com/callback".into() },
+            Failure::InvalidClient,
+            Failure::IdentityMismatch,
+            Failure::VercelUnreachable { during_exchange: true },
+            Failure::VercelUnreachable { during_exchange: false },
+            Failure::RateLimited { wait_secs: 20 },
+            Failure::VercelRefused {
+                message: "the integration lacks the `read:project` scope: its owner must add it in Vercel's \
+                          Integration Console"
+                    .into(),
+            },
+            Failure::Removed,
+            Failure::NotYours { configure: true },
+            Failure::NotYours { configure: false },
+            Failure::VendorDown { vendor: vendor.to_owned() },
+            Failure::VendorRefused {
+                vendor: vendor.to_owned(),
+                message: "Your plan allows 1 database; upgrade to add more.".into(),
+            },
+            Failure::BadRequest { message: "Invalid request: a choice names no project.".into() },
+            Failure::SignInFailed {
+                why: "this sign-in was used already".into(),
+                again: Some("/install/icfg_gallery/account".into()),
+            },
+            Failure::StoreDown,
+            Failure::NotFound,
+            Failure::Internal,
+        ]
+    }
+
+    /// The gallery's name for a sample: its kind, told apart where one kind has two pages.
+    pub fn sample_name(&self) -> String {
+        match self {
+            Failure::VercelUnreachable { during_exchange: true } => "vercel-unreachable-exchange".into(),
+            Failure::NotYours { configure: true } => "not-yours-configure".into(),
+            other => other.kind().into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page says what happened and what to do, and leads back to Vercel's `next`.
+    #[test]
+    fn every_failure_has_its_own_page_with_a_way_back_to_next() {
+        let samples = Failure::samples("Acme DB");
+        let ways = Ways { next: Some("https://vercel.com/next"), dashboard: "https://vercel.com", retry: None };
+        let mut titles = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        for failure in &samples {
+            assert!(names.insert(failure.sample_name()), "{} twice", failure.sample_name());
+            let Page::Error(view) = failure.page(&ways) else { panic!("an error page") };
+            assert!(titles.insert(view.title.clone()), "`{}` is shared: each failure has its own page", view.title);
+            assert!(!view.message.is_empty() && !view.advice.is_empty(), "{}", view.kind);
+            assert_eq!(view.actions.last().unwrap().href, "https://vercel.com/next", "{}", view.kind);
+            assert!(view.status >= 400, "{}", view.kind);
+        }
+        // The kinds the issue names are all there.
+        for kind in [
+            "code-expired",
+            "code-used",
+            "state-mismatch",
+            "vercel-unreachable",
+            "rate-limited",
+            "removed",
+            "vendor-down",
+        ] {
+            assert!(samples.iter().any(|f| f.kind() == kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn without_next_the_way_back_is_the_dashboard_and_a_retry_is_offered_where_it_may_help() {
+        let ways = Ways { next: None, dashboard: "https://vercel.com/", retry: Some("/install/icfg_1".into()) };
+        let Page::Error(view) = Failure::VendorDown { vendor: "Acme DB".into() }.page(&ways) else { panic!() };
+        let labels: Vec<_> = view.actions.iter().map(|a| (a.label.as_str(), a.href.as_str())).collect();
+        assert_eq!(labels, [("Try again", "/install/icfg_1"), ("Return to Vercel", "https://vercel.com/")]);
+        let Page::Error(view) = Failure::CodeExpired.page(&ways) else { panic!() };
+        assert_eq!(view.actions.len(), 1, "a spent code is not retried");
+    }
+}
