@@ -48,8 +48,8 @@ pub async fn link_projects(
     };
     if finish.is_some() {
         if report.all_ok() {
-            let next = backend.finish_install(&headers, configuration_id).await?;
-            leptos_axum::redirect(&next);
+            backend.finish_install(&headers, configuration_id).await?;
+            leptos_axum::redirect(&done_url(configuration_id));
         } else {
             leptos_axum::redirect(&format!("/install/{configuration_id}"));
         }
@@ -57,14 +57,21 @@ pub async fn link_projects(
     Ok(report)
 }
 
-/// Ends the popup: returns `next`, and redirects a plain form there.
+/// Ends the popup: returns the last step's address (what was connected, then on to Vercel's
+/// `next`), and redirects a plain form there.
 #[server(prefix = "/api", endpoint = "finish_install")]
 pub async fn finish_install(configuration_id: String) -> Result<String, AppError> {
     let configuration_id = checked(&configuration_id)?;
     let (backend, headers) = backend_and_headers().await?;
-    let next = backend.finish_install(&headers, configuration_id).await?;
-    leptos_axum::redirect(&next);
-    Ok(next)
+    backend.finish_install(&headers, configuration_id).await?;
+    let done = done_url(configuration_id);
+    leptos_axum::redirect(&done);
+    Ok(done)
+}
+
+/// The popup's last step.
+pub fn done_url(configuration_id: &str) -> String {
+    format!("/install/{configuration_id}/done")
 }
 
 /// Where a Configure form returns, with a fixed notice key the page turns into a message.

@@ -1,29 +1,32 @@
-//! The only part that hydrates: the project picker, an island around the search form. The
+//! The only part that hydrates: the project picker, an empty island after the search form. The
 //! search form filters on the server when submitted, and the link form below it posts normally;
 //! both work without JavaScript.
 //!
 //! The island takes no props (Leptos would send them as JSON, and reading them would put a JSON
-//! parser in the wasm) and owns no reactive state: what it needs is in the markup (hidden
-//! inputs, data attributes). Hydrating it attaches three listeners to the document (input and
+//! parser in the wasm), has no children (hydrating them would put code for each element in the
+//! wasm) and owns no reactive state: what it needs is in the markup (hidden inputs, data
+//! attributes). Hydrating it attaches listeners to the document (input, change, click and
 //! submit bubble up from both forms; the fold's toggle is caught on its way down) and touches
-//! nothing else, so it costs the same for 3 projects as for 250; the rows are read only when
-//! the user types, opens the fold or presses Connect.
+//! nothing else, so it costs the same for 3 projects as for 1,000; the rows are read only when
+//! the user types, chooses, opens the fold or presses Connect.
 
 use leptos::prelude::*;
 
 /// Filters the project list as the user types, and links each chosen project in its own
 /// request, six in flight (the server works on four at a time), showing each one's progress,
 /// then sends the popup to Vercel's `next`.
+///
+/// The island is an empty element: children would make the wasm carry code to hydrate them.
 #[island]
-pub fn ProjectPicker(children: Children) -> impl IntoView {
-    view! { <div class="picker" use:enhance>{children()}</div> }
+pub fn ProjectPicker() -> impl IntoView {
+    view! { <div class="picker" hidden=true use:enhance></div> }
 }
 
-/// Runs in the browser when the island hydrates: `input`, `submit` and `toggle` listeners on
-/// the document, then the search form says the popup is live.
+/// Runs in the browser when the island hydrates: listeners on the document, then the search
+/// form says the popup is live.
 fn enhance(_picker: leptos::tachys::renderer::types::Element) {
     #[cfg(feature = "hydrate")]
-    dom::enhance(_picker);
+    dom::enhance();
 }
 
 #[cfg(feature = "hydrate")]
@@ -40,7 +43,7 @@ mod dom {
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Element, HtmlElement, HtmlFormElement, HtmlInputElement, HtmlSelectElement};
 
-    use crate::model::{CHOICE_SKIP, FORM_TOKEN_FIELD};
+    use crate::model::{summary, CHOICE_NEW, CHOICE_SKIP, FORM_TOKEN_FIELD};
 
     /// Calls `f` with each element under `root` that matches `selector`, cast to what the
     /// selector guarantees. One loop behind a `dyn` callback, not one copy per caller.
@@ -58,12 +61,25 @@ mod dom {
         }
     }
 
-    pub fn enhance(picker: Element) {
+    pub fn enhance() {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        // `input` from the search box; `change`, which bubbles the same way, from a row's select.
         let on_input = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
             let Some(input) = ev.target().map(JsCast::unchecked_into::<HtmlInputElement>) else { return };
             if input.id() == "project-search" {
                 filter_projects(&input.value());
+            } else if let Some(page) = page() {
+                update_summary(&page);
+            }
+        });
+        // The bulk buttons above the list, and a failed row's Retry.
+        let on_click = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
+            let Some(button) = ev.target().map(JsCast::unchecked_into::<Element>) else { return };
+            let Some(page) = page() else { return };
+            if let Some(value) = button.get_attribute("data-select") {
+                select_shown(&page, &value);
+            } else if button.class_name() == "retry secondary" {
+                retry(button);
             }
         });
         let on_submit = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
@@ -86,19 +102,57 @@ mod dom {
         });
         // On the document, not on the forms: the link form may not be parsed yet.
         let _ = document.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
+        let _ = document.add_event_listener_with_callback("change", on_input.as_ref().unchecked_ref());
+        let _ = document.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
         let _ = document.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
         let _ = document.add_event_listener_with_callback_and_bool("toggle", on_toggle.as_ref().unchecked_ref(), true);
         // The listeners live as long as the page.
         on_input.forget();
+        on_click.forget();
         on_submit.forget();
         on_toggle.forget();
+        let Some(page) = document.document_element() else { return };
         // The fold may have been opened before the wasm arrived.
-        if let Some(page) = document.document_element() {
-            unfold(&page);
-        }
-        each(&picker, "form[data-hydrated]", |form: Element| {
+        unfold(&page);
+        each(&page, ".bulk", |bulk: HtmlElement| bulk.set_hidden(false));
+        each(&page, "form[data-hydrated]", |form: Element| {
             let _ = form.set_attribute("data-hydrated", "true");
         });
+    }
+
+    /// Says what Connect would do with the choices as they stand (see `model::summary`).
+    fn update_summary(page: &Element) {
+        let mut new = 0;
+        let mut connected: Vec<(String, usize)> = Vec::new();
+        each(page, "li.project select", |select: HtmlSelectElement| {
+            let value = select.value();
+            if value == CHOICE_NEW {
+                new += 1;
+            } else if value != CHOICE_SKIP {
+                // The option reads "Connect {resource}".
+                let label = select.query_selector("option:checked").ok().flatten().and_then(|o| o.text_content());
+                let label = label.unwrap_or_default();
+                let name = label.strip_prefix("Connect ").unwrap_or(&label);
+                match connected.iter_mut().find(|(known, _)| known == name) {
+                    Some((_, count)) => *count += 1,
+                    None => connected.push((name.to_owned(), 1)),
+                }
+            }
+        });
+        each(page, ".summary", |line: Element| line.set_text_content(Some(&summary(new, &connected))));
+    }
+
+    /// "Select all shown" chooses a new resource for each shown row still unchosen (a resource
+    /// already chosen stays); "Select none" clears every shown row. Rows hidden by the search
+    /// or behind the closed fold are left as they are.
+    fn select_shown(page: &Element, value: &str) {
+        let shown = ".projects>li.project:not([hidden]) select,details[open] li.project:not([hidden]) select";
+        each(page, shown, |select: HtmlSelectElement| {
+            if value == CHOICE_SKIP || select.value() == CHOICE_SKIP {
+                select.set_value(value);
+            }
+        });
+        update_summary(page);
     }
 
     /// The document's root element: what the listeners on the document search under.
@@ -148,12 +202,12 @@ mod dom {
         body: web_sys::UrlSearchParams,
     }
 
-    /// One Connect press: the form, the posts still to send, and what the answers add up to.
+    /// One Connect press (or one Retry): the form, the posts still to send, and whether the
+    /// server asked about variables made outside Tether.
     struct Run {
         form: HtmlFormElement,
         jobs: VecDeque<Job>,
         in_flight: usize,
-        all_ok: bool,
         clashed: bool,
     }
 
@@ -182,11 +236,16 @@ mod dom {
         Some(params)
     }
 
-    /// A post per chosen project, with its keep-or-replace answer when the server asked for one.
-    fn jobs(form: &HtmlFormElement) -> VecDeque<Job> {
+    /// A post per chosen project not yet linked by this page (all of them, or `only` that
+    /// row), with its keep-or-replace answer when the server asked for one.
+    fn jobs(form: &HtmlFormElement, only: Option<&Element>) -> VecDeque<Job> {
         let common = common_fields(form);
         let mut jobs = VecDeque::new();
         each(form, "li.project", |row: Element| {
+            let done = row.query_selector(".status[data-state=done]").ok().flatten().is_some();
+            if done || only.is_some_and(|only| !only.is_same_node(Some(&row))) {
+                return;
+            }
             let mut params = None;
             each(&row, "select", |select: HtmlSelectElement| {
                 if select.value() != CHOICE_SKIP {
@@ -223,13 +282,29 @@ mod dom {
     /// Links every chosen project, `IN_FLIGHT` requests at a time, then finishes. Plain tasks
     /// sharing a queue: a stream combinator would add kilobytes of wasm for the same effect.
     fn link_all(form: HtmlFormElement) {
+        let jobs = jobs(&form, None);
+        run(form, jobs);
+    }
+
+    /// Links one failed project again, alone.
+    fn retry(button: Element) {
+        let Some(row) = button.closest("li.project").ok().flatten() else { return };
+        let Some(form) = row.closest("form").ok().flatten() else { return };
+        let form: HtmlFormElement = form.unchecked_into();
+        if form.get_attribute("aria-busy").as_deref() != Some("true") {
+            button.remove();
+            let jobs = jobs(&form, Some(&row));
+            run(form, jobs);
+        }
+    }
+
+    fn run(form: HtmlFormElement, jobs: VecDeque<Job>) {
         if form.get_attribute("aria-busy").as_deref() == Some("true") {
             return;
         }
         busy(&form, true);
-        let jobs = jobs(&form);
         let workers = IN_FLIGHT.min(jobs.len()).max(1);
-        let run = Rc::new(RefCell::new(Run { form, jobs, in_flight: workers, all_ok: true, clashed: false }));
+        let run = Rc::new(RefCell::new(Run { form, jobs, in_flight: workers, clashed: false }));
         for _ in 0..workers {
             wasm_bindgen_futures::spawn_local(work(run.clone()));
         }
@@ -254,9 +329,10 @@ mod dom {
                     (false, false)
                 }
             };
-            let mut state = run.borrow_mut();
-            state.all_ok &= ok;
-            state.clashed |= clash;
+            if !ok && !clash {
+                offer_retry(&job.row);
+            }
+            run.borrow_mut().clashed |= clash;
         }
         let last = {
             let mut state = run.borrow_mut();
@@ -264,12 +340,30 @@ mod dom {
             state.in_flight == 0
         };
         if last {
-            let (form, all_ok, clashed) = {
+            let (form, clashed) = {
                 let state = run.borrow();
-                (state.form.clone(), state.all_ok, state.clashed)
+                (state.form.clone(), state.clashed)
             };
+            // Done when no project on the page is left failed, whichever run linked it.
+            let all_ok = form.query_selector(".status[data-state=failed]").ok().flatten().is_none();
             finish(&form, all_ok, clashed).await;
             busy(&form, false);
+        }
+    }
+
+    /// A Retry button on a failed row, made once: the row's project is linked again alone.
+    fn offer_retry(row: &Element) {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        if row.query_selector(".retry").ok().flatten().is_some() {
+            return;
+        }
+        if let Ok(button) = document.create_element("button") {
+            let _ = button.set_attribute("type", "button");
+            button.set_class_name("retry secondary");
+            button.set_text_content(Some("Retry"));
+            let name = row.query_selector("span").ok().flatten().and_then(|span| span.text_content());
+            let _ = button.set_attribute("aria-label", &format!("Retry {}", name.unwrap_or_default()));
+            let _ = row.append_child(&button);
         }
     }
 

@@ -33,6 +33,8 @@ pub struct InstallView {
     /// How many projects the account has in all, before any search.
     pub total_projects: usize,
     pub query: String,
+    /// What Connect would do with the choices as the page opens, in words (see [`summary`]).
+    pub summary: String,
     pub next: String,
     /// Proves a plain form post came from this page, for browsers that send neither `Origin`
     /// nor `Sec-Fetch-Site`; derived from the session, never stored.
@@ -46,6 +48,8 @@ pub struct ProjectRow {
     pub framework: Option<String>,
     pub state: RowState,
     pub default_choice: String,
+    /// The project the user just deployed (the Deploy Button's): marked, and shown first.
+    pub current: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +66,26 @@ pub enum RowState {
     Clash {
         keys: Vec<String>,
     },
+}
+
+/// What the chosen projects add up to, as the popup says it before Connect: "3 projects
+/// chosen: 1 new resource, 2 connected to shared-db." `connected` is (resource name, projects)
+/// in the order first chosen. The server says it as the page opens; the island, as choices
+/// change, with this same function.
+pub fn summary(new: usize, connected: &[(String, usize)]) -> String {
+    let chosen = new + connected.iter().map(|(_, n)| n).sum::<usize>();
+    if chosen == 0 {
+        return "No project chosen yet.".into();
+    }
+    let mut parts = Vec::new();
+    if new > 0 {
+        parts.push(format!("{new} new resource{}", if new == 1 { "" } else { "s" }));
+    }
+    for (name, n) in connected {
+        parts.push(format!("{n} connected to {name}"));
+    }
+    let plural = if chosen == 1 { "" } else { "s" };
+    format!("{chosen} project{plural} chosen: {}.", parts.join(", "))
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +112,19 @@ pub struct ErrorView {
 pub struct Action {
     pub label: String,
     pub href: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_summary_names_what_connect_will_do() {
+        use super::summary;
+        assert_eq!(summary(0, &[]), "No project chosen yet.");
+        assert_eq!(summary(1, &[]), "1 project chosen: 1 new resource.");
+        let shared = [("shared-db".to_owned(), 2)];
+        assert_eq!(summary(3, &shared), "5 projects chosen: 3 new resources, 2 connected to shared-db.");
+        assert_eq!(summary(0, &shared), "2 projects chosen: 2 connected to shared-db.");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +163,17 @@ pub struct ConfigureView {
     /// A message about the last action, chosen by the server from a fixed set.
     pub notice: Option<String>,
     pub form_token: String,
+}
+
+/// The popup's last step: what was connected, before it returns to Vercel on its own.
+#[derive(Debug, Clone)]
+pub struct DoneView {
+    pub vendor_name: String,
+    pub scope_name: String,
+    /// Every project this installation connected, with the variables written to each.
+    pub links: Vec<LinkView>,
+    /// Vercel's `next`: where the popup returns.
+    pub next: String,
 }
 
 #[derive(Debug, Clone)]

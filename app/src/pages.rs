@@ -8,7 +8,7 @@ use crate::{
     api::{LinkProjects, RotateCredentials, Uninstall, UnlinkProject},
     islands::ProjectPicker,
     model::{
-        ConfigureView, ErrorView, InstallView, LinkView, ProjectRow, ResourceOption, ResourceView, RowState,
+        ConfigureView, DoneView, ErrorView, InstallView, LinkView, ProjectRow, ResourceOption, ResourceView, RowState,
         CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE, FORM_TOKEN_FIELD,
     },
 };
@@ -19,6 +19,7 @@ pub enum Page {
     Landing { simulator_url: Option<String> },
     Install(InstallView),
     Configure(ConfigureView),
+    Done(DoneView),
     Error(ErrorView),
 }
 
@@ -28,6 +29,7 @@ impl Page {
             Page::Landing { .. } => "Tether".into(),
             Page::Install(view) => format!("Connect {} · Tether", view.vendor_name),
             Page::Configure(view) => format!("{} · Configure · Tether", view.scope_name),
+            Page::Done(view) => format!("Connected {} · Tether", view.vendor_name),
             Page::Error(view) => format!("{} · Tether", view.title),
         }
     }
@@ -113,6 +115,7 @@ fn page_body(page: Page, options: LeptosOptions) -> AnyView {
         // Only the install page has an island, so only it loads the wasm.
         Page::Install(view) => view! { <InstallPage view options/> }.into_any(),
         Page::Configure(view) => view! { <ConfigurePage view/> }.into_any(),
+        Page::Done(view) => view! { <DonePage view/> }.into_any(),
         Page::Error(view) => view! { <ErrorPage view/> }.into_any(),
     }
 }
@@ -152,6 +155,65 @@ fn ErrorPage(view: ErrorView) -> impl IntoView {
     }
 }
 
+/// How long the last step shows before the popup returns to Vercel on its own.
+pub const RETURN_DELAY_SECS: u32 = 5;
+
+/// The popup's last step. It says what was connected and which variables went where, then
+/// returns to Vercel after a short pause, which the user can stop. The countdown is a few
+/// lines of script with the page's nonce, not the wasm: this page has nothing else to run.
+/// Without scripts the page waits for the button.
+#[component]
+fn DonePage(view: DoneView) -> impl IntoView {
+    let DoneView { vendor_name, scope_name, links, next } = view;
+    let connected = links.iter().filter(|l| l.failed.is_none()).count();
+    let heading = match connected {
+        0 => "Nothing was connected".to_owned(),
+        1 => format!("{vendor_name} is connected to 1 project"),
+        n => format!("{vendor_name} is connected to {n} projects"),
+    };
+    let rows = links
+        .into_iter()
+        .map(|link| {
+            let keys = if link.env_keys.is_empty() { "No variables".to_owned() } else { link.env_keys.join(", ") };
+            let LinkView { project_name, resource_name, failed, .. } = link;
+            let data_project = project_name.clone();
+            view! {
+                <li class="link" data-project=data_project>
+                    <div>
+                        <strong>{project_name}</strong> " → " {resource_name}
+                        <div class="keys">{keys}</div>
+                        {failed.map(|message| view! { <p class="failure">{message}</p> })}
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
+    let script = format!(
+        "const r=document.getElementById(\"return\"),c=document.getElementById(\"countdown\"),l=c.parentElement,\
+         s=document.getElementById(\"stay\");let n={RETURN_DELAY_SECS};l.hidden=s.hidden=false;\
+         const t=setInterval(()=>{{if(--n<1){{clearInterval(t);location.href=r.href}}else c.textContent=n}},1000);\
+         s.onclick=()=>{{clearInterval(t);l.textContent=\"Return to Vercel whenever you are ready.\";s.hidden=true;r.focus()}};"
+    );
+    let nonce = use_nonce();
+    view! {
+        <h1 data-testid="done">{heading}</h1>
+        <p class="scope">"Installed for " <strong>{scope_name}</strong></p>
+        <section aria-labelledby="connected-heading">
+            <h2 id="connected-heading">"What was written to Vercel"</h2>
+            <ul class="links">{rows}</ul>
+            <p class="note">"You can change this at any time from the integration's Configure page at Vercel."</p>
+        </section>
+        <p class="countdown" hidden=true>
+            "Returning to Vercel in " <span id="countdown">{RETURN_DELAY_SECS}</span> " s."
+        </p>
+        <div class="actions">
+            <a class="button" id="return" href=next>"Return to Vercel"</a>
+            <button type="button" class="secondary" id="stay" hidden=true>"Stay on this page"</button>
+        </div>
+        <script nonce=nonce>{script}</script>
+    }
+}
+
 #[component]
 fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
     let InstallView {
@@ -165,6 +227,7 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
         shown,
         total_projects,
         query,
+        summary,
         next,
         form_token,
     } = view;
@@ -195,10 +258,10 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
             "Pick, for each project, a new " {vendor_name.clone()} " resource, an existing one, or none. "
             "Tether writes the resource's environment variables into the project."
         </p>
-        // The island holds only the search form; the list and the link form follow it as plain
-        // markup, which the island never walks to hydrate.
-        <ProjectPicker>
-            <form class="search" method="get" role="search" data-hydrated="false">
+        // The island is an empty element after the search form: it hydrates nothing of the page
+        // (the forms and the list are plain markup it reads and annotates in place), so the
+        // wasm carries no code to walk them.
+        <form class="search" method="get" role="search" data-hydrated="false">
                 <label for="project-search">"Search projects"</label>
                 <div class="search-row">
                     <input id="project-search" type="search" name="q" value=query autocomplete="off"
@@ -208,8 +271,13 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
                 <p class="count" data-testid="project-count" data-total=total_projects>
                     {format!("Showing {shown} of {total_projects} projects")}
                 </p>
+                // Shown once the island runs: they change the choices in the browser.
+                <div class="bulk" hidden=true>
+                    <button type="button" class="secondary" data-select="new">"Select all shown"</button>
+                    <button type="button" class="secondary" data-select="skip">"Select none"</button>
+                </div>
             </form>
-        </ProjectPicker>
+        <ProjectPicker/>
         <IslandLoader options/>
         <p class="refresh">
             <a href=format!("/install/{configuration_id}?refresh=1")>"Missing a project? Refresh the list"</a>
@@ -219,6 +287,7 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
             <input type="hidden" name="finish" value="1"/>
             <ul class="projects" aria-label="Vercel projects" inner_html=rows></ul>
             <div class="form-actions">
+                <p class="summary" role="status" data-testid="summary">{summary}</p>
                 <button type="submit">"Connect"</button>
             </div>
         </form>
@@ -239,14 +308,25 @@ pub const ROWS_SLOT: &str = "<!--tether-rows-->";
 /// nothing, and the rows are the page's only cost that grows with the team.
 pub fn project_rows(rows: Vec<ProjectRow>, resources: &[ResourceOption]) -> String {
     // What needs the user first leads: the project just deployed and the ones whose last
-    // attempt failed or clashed. The rest keep Vercel's order.
-    let (mut first, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(needs_attention);
-    let mut rest = rest.into_iter();
+    // attempt failed or clashed. Then the others in Vercel's order, and the projects linked
+    // already last, grouped apart: there is nothing to choose for them.
+    let (linked, open): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| matches!(r.state, RowState::Linked { .. }));
+    let (mut first, rest): (Vec<_>, Vec<_>) = open.into_iter().partition(needs_attention);
+    let linked_count = linked.len();
+    let mut rest = rest.into_iter().chain(linked);
     first.extend(rest.by_ref().take(FIRST_ROWS.saturating_sub(first.len())));
     let rest: Vec<_> = rest.collect();
     let mut html = String::with_capacity((first.len() + rest.len()) * 256);
-    for row in first {
-        project_row(&mut html, row, resources, false);
+    let mut grouped = false;
+    let mut row = |html: &mut String, row: ProjectRow, folded: bool| {
+        if !grouped && matches!(row.state, RowState::Linked { .. }) {
+            grouped = true;
+            let _ = write!(html, r#"<li class="group">Linked already ({linked_count})</li>"#);
+        }
+        project_row(html, row, resources, folded);
+    };
+    for first in first {
+        row(&mut html, first, false);
     }
     if !rest.is_empty() {
         // Closed, the browser neither styles nor lays out what a `<details>` holds: the first
@@ -256,8 +336,8 @@ pub fn project_rows(rows: Vec<ProjectRow>, resources: &[ResourceOption]) -> Stri
         // opens (the island makes them then); to one without, they are the form's own.
         let more = rest.len();
         let _ = write!(html, r#"<li class="more"><details><summary>Show {more} more projects</summary><ul>"#);
-        for row in rest {
-            project_row(&mut html, row, resources, true);
+        for folded in rest {
+            row(&mut html, folded, true);
         }
         html.push_str("</ul></details></li>");
     }
@@ -283,9 +363,14 @@ fn needs_attention(row: &ProjectRow) -> bool {
 // than the code to make them would cost the wasm). Writing to a String cannot fail, hence the
 // ignored results.
 fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption], folded: bool) {
-    let ProjectRow { id, name, framework, state, default_choice } = row;
+    let ProjectRow { id, name, framework, state, default_choice, current } = row;
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-    let _ = write!(html, r#"<li class="project"><span>{}</span>"#, text(&name));
+    if current {
+        let _ = write!(html, r#"<li class="project current" aria-current="true"><span>{}</span>"#, text(&name));
+        html.push_str(r#"<span class="badge">Just deployed</span>"#);
+    } else {
+        let _ = write!(html, r#"<li class="project"><span>{}</span>"#, text(&name));
+    }
     if let Some(framework) = framework {
         let _ = write!(html, r#"<span class="framework">{}</span>"#, text(&framework));
     }

@@ -22,7 +22,9 @@ test("install as a team: one new and one existing resource", async ({ page }) =>
   await popup.search("acme-app-199");
   await popup.choose("acme-app-199", "Connect shared-db");
 
-  await popup.connectAndReturnToVercel();
+  await expect(popup.summary()).toHaveText("2 projects chosen: 1 new resource, 1 connected to shared-db.");
+  // The last step returns to Vercel on its own after its pause.
+  await popup.connectAndReturnToVercel("wait");
   expect(popup.errors).toEqual([]);
 
   await expect(dashboard.latestInstallationState()).toHaveText("reached next");

@@ -3,6 +3,7 @@
 // database there for one project and connects a second project to it, and Vercel then holds the
 // variables the vendor named.
 import { test, expect } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { Dashboard, type Popup } from "./pages";
 
 test.use({ baseURL: "http://127.0.0.1:3430" });
@@ -40,6 +41,9 @@ test("install through the vendor's own system: a new database, then the same one
 
 /** Account linking: the popup sends the user to the vendor's sign-in page and back. */
 async function signIn(popup: Popup, account: string) {
+  // The popup's sign-in step is one of its pages: axe holds it to the same rule as the others.
+  const axe = await new AxeBuilder({ page: popup.page }).analyze();
+  expect(axe.violations.map((v) => v.id)).toEqual([]);
   await popup.page.getByRole("link", { name: /^Sign in to / }).click();
   await expect(popup.page.getByRole("heading", { name: "Sign in to Reference DB" })).toBeVisible();
   await popup.page.getByLabel("Your Reference DB account").fill(account);

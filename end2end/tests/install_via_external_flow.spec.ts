@@ -16,5 +16,8 @@ test("install through the external flow", async ({ page }) => {
   await popup.search("acme-app-150");
   await popup.choose("acme-app-150", "Create a new resource");
   await popup.connect();
-  await expect(page.getByTestId("installed")).toBeVisible();
+  // The last step lists what the installation connected (other specs may have linked more).
+  await expect(page.getByTestId("done")).toBeVisible();
+  await expect(page.locator('ul.links li[data-project="acme-app-150"]')).toContainText("ACME_URL");
+  await expect(page.getByTestId("installed")).toBeVisible({ timeout: 10_000 });
 });

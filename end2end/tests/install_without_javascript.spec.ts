@@ -1,5 +1,5 @@
 // The popup works before, or without, the wasm: the search is a GET form and Connect a plain
-// form post that ends at Vercel's `next`.
+// form post that ends on the last step, whose link leads to Vercel's `next`.
 import { test, expect } from "@playwright/test";
 import { Dashboard } from "./pages";
 
@@ -18,6 +18,10 @@ test("install with JavaScript disabled in the popup", async ({ browser }) => {
   await expect(page.locator("li.project")).toHaveCount(1);
   await page.getByLabel("Resource for acme-app-077").selectOption({ label: "Create a new resource" });
   await page.getByRole("button", { name: "Connect" }).click();
+  // The last step says what was written; without scripts it waits for the button.
+  await expect(page.getByTestId("done")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stay on this page" })).toBeHidden();
+  await page.getByRole("link", { name: "Return to Vercel" }).click();
   await expect(page.getByTestId("installed")).toBeVisible();
 
   await dashboard.open();
@@ -40,6 +44,10 @@ test("link a project from behind the fold with JavaScript disabled", async ({ br
   await page.getByText(/^Show \d+ more projects$/).click();
   await folded.selectOption({ label: "Create a new resource" });
   await page.getByRole("button", { name: "Connect" }).click();
+  // The last step says what was written; without scripts it waits for the button.
+  await expect(page.getByTestId("done")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stay on this page" })).toBeHidden();
+  await page.getByRole("link", { name: "Return to Vercel" }).click();
   await expect(page.getByTestId("installed")).toBeVisible();
 
   const dashboardContext = await browser.newContext({ baseURL: "http://127.0.0.1:3410" });

@@ -76,11 +76,21 @@ export class Popup {
     await this.page.getByRole("button", { name: "Connect" }).click();
   }
 
-  /** Connect, then see the popup reach Vercel's `next` and close, as Vercel's popup does. */
-  async connectAndReturnToVercel() {
+  /**
+   * Connect, see the last step say what was connected, then see the popup reach Vercel's `next`
+   * and close, as Vercel's popup does: on its own after the pause (`wait`), or at once through
+   * "Return to Vercel".
+   */
+  async connectAndReturnToVercel(how: "wait" | "press" = "press") {
     const closed = this.page.waitForEvent("close");
     await this.connect();
-    await expect(this.page.getByTestId("installed")).toBeVisible();
+    await expect(this.page.getByTestId("done")).toBeVisible();
+    if (how === "press") await this.page.getByRole("link", { name: "Return to Vercel" }).click();
+    await expect(this.page.getByTestId("installed")).toBeVisible({ timeout: 10_000 });
     await closed;
+  }
+
+  summary(): Locator {
+    return this.page.getByTestId("summary");
   }
 }

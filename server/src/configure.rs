@@ -6,12 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use app::{
-    model::{ConfigureView, ErrorView, LinkView, ResourceView},
+    model::{ConfigureView, DoneView, ErrorView, LinkView, ResourceView},
     pages::Page,
     AppError,
 };
 use axum::{
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -50,7 +50,7 @@ pub async fn configure_page(
     Query(query): Query<ConfigureQuery>,
 ) -> Response {
     match load(&state, &headers, &query).await {
-        Ok(view) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
+        Ok((view, _)) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
         Err(AppError::NotYours) if removed_here(&state, &headers, &query.configuration_id).await => {
             web::failure(&state, &Failure::Removed, None, None).await
         }
@@ -69,7 +69,36 @@ pub async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_i
     matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
 }
 
-async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> Result<ConfigureView, AppError> {
+/// The popup's last step (`GET /install/{configurationId}/done`): what the installation
+/// connected, and the way back to Vercel's `next`, taken on its own after a pause.
+pub async fn done_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(configuration_id): Path<String>,
+) -> Response {
+    let query = ConfigureQuery { configuration_id, notice: String::new() };
+    match load(&state, &headers, &query).await {
+        Ok((view, next)) => {
+            let done = DoneView { vendor_name: view.vendor_name, scope_name: view.scope_name, links: view.links, next };
+            web::render(&state, StatusCode::OK, Page::Done(done)).await
+        }
+        Err(AppError::NotYours) if removed_here(&state, &headers, &query.configuration_id).await => {
+            web::failure(&state, &Failure::Removed, None, None).await
+        }
+        Err(error) => {
+            let retry = format!("/install/{}/done", query.configuration_id);
+            let failure = Failure::from_app_error(error, state.provider.name());
+            web::failure(&state, &failure, None, Some(retry)).await
+        }
+    }
+}
+
+/// The Configure page's view, and the session's `next`.
+async fn load(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &ConfigureQuery,
+) -> Result<(ConfigureView, String), AppError> {
     let authorized = state.authorize(headers, &query.configuration_id).await?;
     let configuration_id = authorized.id();
     let scope = authorized.vercel.scope_name().await?;
@@ -136,7 +165,7 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
             rotating: r.rotating,
         })
         .collect();
-    Ok(ConfigureView {
+    let view = ConfigureView {
         configuration_id: configuration_id.to_owned(),
         scope_name: scope.name,
         scope_note: scope.missing_scope.map(crate::install::page::scope_note),
@@ -147,7 +176,8 @@ async fn load(state: &AppState, headers: &HeaderMap, query: &ConfigureQuery) -> 
         new_projects,
         notice: notice_text(&query.notice).map(str::to_owned),
         form_token: web::form_token_of(headers, state.settings.secure_cookies()),
-    })
+    };
+    Ok((view, authorized.session.next_url.clone()))
 }
 
 pub async fn uninstalled(State(state): State<AppState>) -> Response {

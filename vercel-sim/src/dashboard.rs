@@ -29,6 +29,7 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/api/teams", post(add_team))
         .route("/sim/api/deliveries/{id}/replay", post(replay))
         .route("/sim/api/deliveries", get(deliveries))
+        .route("/sim/api/faults", post(add_faults))
 }
 
 async fn dashboard() -> Html<&'static str> {
@@ -189,6 +190,31 @@ async fn add_team(State(sim): State<Sim>, Json(team): Json<NewTeam>) -> Response
         return (StatusCode::BAD_REQUEST, "Invalid or existing team").into_response();
     }
     Json(sim.add_team(&team.id, &team.name, team.projects)).into_response()
+}
+
+/// Faults for browser tests, which cannot reach the simulator's Rust API: the next `count`
+/// requests with this method and path prefix get `status`.
+#[derive(Deserialize)]
+struct NewFaults {
+    method: String,
+    path_prefix: String,
+    status: u16,
+    #[serde(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+async fn add_faults(State(sim): State<Sim>, Json(faults): Json<NewFaults>) -> StatusCode {
+    if !(400..600).contains(&faults.status) || faults.count > 100 {
+        return StatusCode::BAD_REQUEST;
+    }
+    for _ in 0..faults.count {
+        sim.fail_next(&faults.method, &faults.path_prefix, faults.status);
+    }
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Deserialize)]

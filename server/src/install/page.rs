@@ -3,7 +3,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use app::{
-    model::{InstallView, ProjectRow, ResourceOption, RowState, CHOICE_NEW, CHOICE_SKIP},
+    model::{summary, InstallView, ProjectRow, ResourceOption, RowState, CHOICE_NEW, CHOICE_SKIP},
     pages::{project_rows, Page, ROWS_SLOT},
     AppError,
 };
@@ -110,6 +110,7 @@ async fn load(
         shown,
         total_projects,
         query: query.clone(),
+        summary: String::new(),
         next: next.clone(),
         form_token: web::form_token_of(headers, state.settings.secure_cookies()),
     };
@@ -143,7 +144,10 @@ async fn load(
             rows
         }
     };
-    let view = view(rows.scope_name.clone(), rows.scope_note.clone(), rows.shown, rows.total);
+    let view = InstallView {
+        summary: rows.summary.clone(),
+        ..view(rows.scope_name.clone(), rows.scope_note.clone(), rows.shown, rows.total)
+    };
     Ok((view, Some(rows)))
 }
 
@@ -186,6 +190,7 @@ fn render_rows(
             let wants_new = preselected == Some(p.id.as_str()) || total == 1 || link.is_some();
             ProjectRow {
                 default_choice: if wants_new { CHOICE_NEW } else { CHOICE_SKIP }.into(),
+                current: preselected == Some(p.id.as_str()),
                 id: p.id,
                 name: p.name,
                 framework: p.framework,
@@ -194,6 +199,9 @@ fn render_rows(
         })
         .collect();
     let shown = rows.len();
+    // Only ever a new resource is chosen for the user (see `wants_new`).
+    let chosen = rows.iter().filter(|r| r.default_choice == CHOICE_NEW && !matches!(r.state, RowState::Linked { .. }));
+    let summary = summary(chosen.count(), &[]);
     let options: Vec<_> = resources.iter().map(|r| ResourceOption { id: r.id.clone(), name: r.name.clone() }).collect();
     let html = project_rows(rows, &options);
     let brotli = compress_part(html.as_bytes()).map_err(|error| {
@@ -205,6 +213,7 @@ fn render_rows(
         html_len: html.len(),
         shown,
         total,
+        summary,
         scope_name: scope.name,
         scope_note: scope.missing_scope.map(scope_note),
     })

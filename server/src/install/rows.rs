@@ -29,6 +29,8 @@ pub struct Rows {
     pub html_len: usize,
     pub shown: usize,
     pub total: usize,
+    /// What Connect would do with the rows' choices as they open.
+    pub summary: String,
     pub scope_name: String,
     pub scope_note: Option<String>,
 }

@@ -62,7 +62,7 @@ async fn kill_9_during_a_thousand_concurrent_installs_loses_no_finished_install(
                 server_errors.fetch_add(1, Ordering::SeqCst);
             }
             let next = linked.headers().get(header::LOCATION)?.to_str().ok()?.to_owned();
-            let reached_next = linked.status() == StatusCode::FOUND && next.contains("/integrations/tether/installed");
+            let reached_next = linked.status() == StatusCode::FOUND && next.ends_with("/done");
             if reached_next {
                 finished.fetch_add(1, Ordering::SeqCst);
             }

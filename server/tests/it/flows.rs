@@ -114,7 +114,7 @@ async fn the_deploy_button_preselects_its_project_and_reuses_the_installation() 
     let row = &page[page.find(&format!("choices[{}]", project.id)).expect("the new project is listed")..];
     let select = &row[..row.find("</select>").unwrap()];
     assert!(select.contains(r#"<option value="new" selected"#), "the deployed project is preselected: {select}");
-    let first_row = &page[page.find(r#"<li class="project">"#).unwrap()..];
+    let first_row = &page[page.find(r#"<li class="project"#).unwrap()..];
     let first_row = &first_row[..first_row.find("</li>").unwrap()];
     assert!(first_row.contains(&project.id), "the deployed project leads the list, above the fold: {first_row}");
     let response = world.connect(&first.configuration_id, &[(&project.id, "new")]).await;
@@ -141,4 +141,47 @@ async fn a_big_teams_list_shows_a_screen_of_projects_and_folds_the_rest() {
         world.get(&format!("/install/{}?q=acme-app-070", popup.configuration_id)).await.text().await.unwrap();
     assert_eq!(searched.matches(row).count(), 1);
     assert!(!searched.contains(r#"<li class="more">"#), "what fits a screen is not folded");
+}
+
+/// The text of the page's summary line.
+fn summary(page: &str) -> &str {
+    let line = page.split(r#"data-testid="summary""#).nth(1).expect("a summary line");
+    line.split_once('>').unwrap().1.split('<').next().unwrap()
+}
+
+/// Projects linked already are grouped apart, after the ones still to choose, and the page's
+/// summary says what Connect would do as it opens.
+#[tokio::test]
+async fn linked_projects_are_grouped_apart_and_the_summary_says_what_connect_will_do() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::HOBBY_TEAM_ID).await;
+    assert_eq!(summary(&popup.page), "No project chosen yet.");
+    let first_project = popup.page.split(r#"name="choices["#).nth(1).unwrap().split(']').next().unwrap().to_owned();
+    assert_eq!(world.connect(&popup.configuration_id, &[(&first_project, "new")]).await.status(), StatusCode::FOUND);
+
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    let (open, linked) = page.split_once(r#"<li class="group">Linked already (1)</li>"#).expect("a group of its own");
+    assert!(!open.contains(r#"<span class="linked">"#), "no linked project among those to choose");
+    assert_eq!(linked.matches(r#"<span class="linked">"#).count(), 1, "the linked project is in the group");
+    assert!(!linked.contains(&format!("choices[{first_project}]")), "nothing to choose for it");
+}
+
+/// The Deploy Button's project leads the list, marked, with a new resource chosen.
+#[tokio::test]
+async fn the_deploy_buttons_project_leads_marked_and_chosen() {
+    let world = world().await;
+    let project = world.sim.sim.create_project(vercel_sim::TEAM_ID).unwrap();
+    let begin = Begin {
+        account_id: vercel_sim::TEAM_ID,
+        source: "deploy-button",
+        current_project_id: Some(&project.id),
+        ..Begin::default()
+    };
+    let url = world.sim.sim.begin(&begin).unwrap();
+    let location = world.browser.get(&url).send().await.unwrap().headers()[header::LOCATION].clone();
+    let page = world.get(location.to_str().unwrap()).await.text().await.unwrap();
+    let first = page.split(r#"<li class="project"#).nth(1).unwrap();
+    assert!(first.starts_with(r#" current" aria-current="true"><span>"#), "{}", &first[..120]);
+    assert!(first.contains("Just deployed") && first.contains(&format!("choices[{}]", project.id)));
+    assert_eq!(summary(&page), "1 project chosen: 1 new resource.");
 }

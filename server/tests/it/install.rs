@@ -28,7 +28,14 @@ async fn team_install_lists_every_project_and_writes_env_vars_once_per_project()
         )
         .await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let next = response.headers()[header::LOCATION].to_str().unwrap();
+    // The last step says what was connected and where the variables went, then leads to `next`.
+    let done = response.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(done, format!("/install/{}/done", popup.configuration_id));
+    let page = world.get(done).await.text().await.unwrap();
+    assert!(page.contains("Acme DB is connected to 2 projects"), "{page}");
+    assert!(page.contains("acme-app-000") && page.contains("acme-app-007") && !page.contains("acme-app-001"));
+    assert!(page.contains(r#"<div class="keys">ACME_API_KEY, ACME_URL</div>"#), "{page}");
+    let next = crate::support::return_link(&page);
     assert!(next.starts_with(&format!("{}/integrations/tether/installed", world.sim.url())), "{next}");
 
     let state = world.sim.sim.snapshot();
@@ -229,7 +236,7 @@ async fn connect_after_a_failure_finishes_without_a_second_resource() {
 
     let response = world.connect(&popup.configuration_id, &[("prj_acme060", "new")]).await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    assert!(response.headers()[header::LOCATION].to_str().unwrap().starts_with(&world.sim.url()), "on to next");
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("/done"), "on to the last step");
     assert_eq!(world.sim.sim.snapshot().env["prj_acme060"].len(), 3);
     let page = world.get(&format!("/configure?configurationId={}", popup.configuration_id)).await.text().await.unwrap();
     assert_eq!(page.matches(r#"data-resource="acme-app-060-db""#).count(), 1, "the retry reused the first resource");

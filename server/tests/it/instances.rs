@@ -52,7 +52,9 @@ async fn an_install_begun_on_one_instance_finishes_on_the_other() {
         .await
         .unwrap();
     assert_eq!(finish.status(), StatusCode::FOUND);
-    let next = finish.headers()[header::LOCATION].to_str().unwrap();
+    let done = finish.headers()[header::LOCATION].to_str().unwrap();
+    let page = browser.get(format!("{a_url}{done}")).send().await.unwrap().text().await.unwrap();
+    let next = crate::support::return_link(&page);
     assert!(next.starts_with(&deployment.sim.url()), "the popup returns to Vercel: {next}");
 
     let at_vercel = deployment.sim.sim.snapshot().env;

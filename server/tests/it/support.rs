@@ -190,6 +190,13 @@ impl World {
     }
 }
 
+/// Where the last step's "Return to Vercel" leads: Vercel's `next`, unescaped.
+pub fn return_link(page: &str) -> String {
+    let start =
+        page.find(r#"id="return" href=""#).expect("the last step has its way back") + r#"id="return" href=""#.len();
+    page[start..].split('"').next().unwrap().replace("&amp;", "&")
+}
+
 /// The id of the resource the install page offers under this name.
 pub fn resource_id(page: &str, name: &str) -> String {
     let label = page.find(&format!(">Connect {name}<")).expect("the resource is offered");
