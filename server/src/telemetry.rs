@@ -30,8 +30,8 @@ pub fn route<B>(request: &Request<B>) -> &str {
 type MakeSpan = fn(&Request<axum::body::Body>) -> Span;
 type OnResponse = fn(&Response, Duration, &Span);
 
-/// One span per request, `request{method route installation}`, and one line when it is
-/// answered, with the status and the latency. Every line logged while the request runs carries
+/// One span per request, `request{method route installation status latency_ms}`, and one line
+/// when it is answered, with the status and the latency. Every line logged while the request runs carries
 /// the span, so once a handler knows the installation ([`record_installation`]), its lines say
 /// which.
 pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan, (), OnResponse, (), (), ()> {
@@ -51,13 +51,18 @@ fn request_span(request: &Request<axum::body::Body>) -> Span {
         method = %request.method(),
         route = route(request),
         installation = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
     )
 }
 
-fn answered(response: &Response, latency: Duration, _span: &Span) {
+fn answered(response: &Response, latency: Duration, span: &Span) {
     let status = response.status().as_u16();
     // Microseconds, shown as milliseconds: "3.93", not "3.9303139999999996".
     let latency_ms = latency.as_micros() as f64 / 1000.0;
+    // On the span too, so a tracing backend that keeps spans has the whole request in one.
+    span.record("status", status);
+    span.record("latency_ms", latency_ms);
     if response.status().is_server_error() {
         tracing::error!(status, latency_ms, "answered");
     } else {

@@ -131,6 +131,7 @@ async fn the_settings_files_log_format_gives_one_json_object_per_line_with_the_i
     let callbacks = of_route("/callback");
     assert_eq!(callbacks.len(), 1, "one line for the callback: {output}");
     assert_eq!(callbacks[0]["fields"]["status"], 303);
+    assert_eq!(callbacks[0]["span"]["status"], 303, "the span holds the whole request");
     assert_eq!(callbacks[0]["span"]["method"], "GET");
     assert!(callbacks[0]["fields"]["latency_ms"].as_f64().is_some());
     for route in ["/callback", "/install/{configuration_id}", "/api/{*fn_name}"] {
