@@ -118,8 +118,9 @@ async function loadTimes(browser, teams) {
 }
 
 /**
- * Connect with every project set to a new resource: ms from the form's submission until Vercel's
- * `next` page starts to arrive, by the browser's own clocks (Playwright's click, which scrolls
+ * Connect with every project set to a new resource: ms from the form's submission until the
+ * popup's last step (what was connected, before the return to Vercel's `next`) starts to
+ * arrive, by the browser's own clocks (Playwright's click, which scrolls
  * and waits for the button to settle, is not part of it).
  */
 async function link(browser, team, hydrated) {
@@ -138,8 +139,9 @@ async function link(browser, team, hydrated) {
   });
   await page.getByRole("button", { name: "Connect" }).click();
   const submittedAt = hydrated ? await page.evaluate(() => window.__submittedAt) : 0;
-  await page.waitForURL((u) => u.pathname === "/integrations/tether/installed", { timeout: 120_000 });
-  // The plain form's post, its redirect and `next` are one navigation, which began at submission.
+  await page.waitForURL((u) => u.pathname.endsWith("/done"), { timeout: 120_000 });
+  // The plain form's post, its redirect and the last step are one navigation, which began at
+  // submission.
   const [origin, responseStart] = await page.evaluate(() => [
     performance.timeOrigin,
     performance.getEntriesByType("navigation")[0].responseStart,
