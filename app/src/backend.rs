@@ -21,8 +21,8 @@ pub trait Backend: Send + Sync + 'static {
         clashes: HashMap<String, String>,
     ) -> BackendFuture<'a, LinkReport>;
 
-    /// Marks the popup done and returns the validated `next` to send it to.
-    fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String>;
+    /// Marks the popup done; the last step then leads the browser to `next`.
+    fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()>;
 
     /// Removes exactly the env vars Tether created in a project, then the link.
     fn unlink_project<'a>(

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 
 /// Filters the project list as the user types, and links each chosen project in its own
 /// request, six in flight (the server works on four at a time), showing each one's progress,
-/// then sends the popup to Vercel's `next`.
+/// then sends the popup to its last step.
 ///
 /// The island is an empty element: children would make the wasm carry code to hydrate them.
 #[island]

@@ -22,7 +22,7 @@ impl Backend for AppState {
         Box::pin(async move { self.authorize(headers, configuration_id).await?.provision(choices, clashes).await })
     }
 
-    fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, String> {
+    fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()> {
         Box::pin(async move { self.authorize(headers, configuration_id).await?.finish().await })
     }
 

@@ -21,7 +21,7 @@ use crate::{
     ops::INTERRUPTED,
     state::AppState,
     store::links::LinkStatus,
-    web::{self, action, Failure},
+    web::{self, action},
 };
 
 #[derive(Deserialize)]
@@ -51,22 +51,12 @@ pub async fn configure_page(
 ) -> Response {
     match load(&state, &headers, &query).await {
         Ok((view, _)) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
-        Err(AppError::NotYours) if removed_here(&state, &headers, &query.configuration_id).await => {
-            web::failure(&state, &Failure::Removed, None, None).await
-        }
-        Err(AppError::NotYours) => web::failure(&state, &Failure::NotYours { configure: true }, None, None).await,
         Err(error) => {
-            let retry = format!("/configure?configurationId={}", query.configuration_id);
-            let failure = Failure::from_app_error(error, state.provider.name());
-            web::failure(&state, &failure, None, Some(retry)).await
+            let id = &query.configuration_id;
+            let retry = format!("/configure?configurationId={id}");
+            web::installation_failure(&state, &headers, id, error, true, None, retry).await
         }
     }
-}
-
-/// Only a browser whose session was bound to the installation learns that it was removed.
-pub async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &str) -> bool {
-    let Some(hash) = web::session_hash(headers, state.settings.secure_cookies()) else { return false };
-    matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
 }
 
 /// The popup's last step (`GET /install/{configurationId}/done`): what the installation
@@ -82,13 +72,10 @@ pub async fn done_page(
             let done = DoneView { vendor_name: view.vendor_name, scope_name: view.scope_name, links: view.links, next };
             web::render(&state, StatusCode::OK, Page::Done(done)).await
         }
-        Err(AppError::NotYours) if removed_here(&state, &headers, &query.configuration_id).await => {
-            web::failure(&state, &Failure::Removed, None, None).await
-        }
         Err(error) => {
-            let retry = format!("/install/{}/done", query.configuration_id);
-            let failure = Failure::from_app_error(error, state.provider.name());
-            web::failure(&state, &failure, None, Some(retry)).await
+            let id = &query.configuration_id;
+            let retry = format!("/install/{id}/done");
+            web::installation_failure(&state, &headers, id, error, false, None, retry).await
         }
     }
 }

@@ -133,11 +133,11 @@ impl Authorized<'_> {
         Ok(Cow::Owned(json))
     }
 
-    /// The install popup is done: where the browser goes back to at Vercel.
-    pub async fn finish(&self) -> Result<String, AppError> {
+    /// The install popup is done; its last step shows the session's `next`.
+    pub async fn finish(&self) -> Result<(), AppError> {
         self.app.store.mark_finished(self.id()).await?;
         crate::telemetry::install(crate::telemetry::flow(&self.installation.source), "completed", "");
-        Ok(self.session.next_url.clone())
+        Ok(())
     }
 }
 

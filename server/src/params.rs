@@ -148,6 +148,8 @@ pub enum Source {
 }
 
 impl Source {
+    pub const ALL: [Source; 3] = [Source::Marketplace, Source::External, Source::DeployButton];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Marketplace => "marketplace",

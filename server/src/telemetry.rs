@@ -149,7 +149,11 @@ pub fn install(flow: &'static str, outcome: &'static str, reason: &'static str) 
 
 /// A stored installation's flow as a label.
 pub fn flow(source: &str) -> &'static str {
-    ["marketplace", "external", "deploy-button"].into_iter().find(|f| *f == source).unwrap_or("unknown")
+    crate::params::Source::ALL
+        .into_iter()
+        .map(crate::params::Source::as_str)
+        .find(|f| *f == source)
+        .unwrap_or("unknown")
 }
 
 pub fn project_link(outcome: &'static str) {
@@ -184,14 +188,18 @@ pub fn vercel_endpoint(method: &str, path: &str) -> String {
     endpoint
 }
 
-/// One attempt at a Vercel call and what came of it: a status code, or `error` when no
-/// answer came.
-pub fn vercel_call(endpoint: &str, status: Option<u16>, elapsed: Duration) {
-    let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+/// Sends one attempt at a Vercel call and counts it, with its status (or `error` when no
+/// answer came) and its time.
+pub async fn send_to_vercel(endpoint: &str, request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let started = std::time::Instant::now();
+    let sent = request.send().await;
+    let status = sent.as_ref().map_or_else(|_| "error".to_owned(), |response| response.status().as_u16().to_string());
+    let elapsed = started.elapsed();
     metrics::counter!("tether_vercel_requests_total", "endpoint" => endpoint.to_owned(), "status" => status)
         .increment(1);
     metrics::histogram!("tether_vercel_request_duration_seconds", "endpoint" => endpoint.to_owned())
         .record(elapsed.as_secs_f64());
+    sent
 }
 
 /// A Vercel call that will be tried again after `wait`.

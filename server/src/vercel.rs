@@ -170,16 +170,12 @@ impl Installation {
         loop {
             attempt += 1;
             let (timeout, cut_by_budget) = self.attempt_timeout()?;
-            let started = Instant::now();
             let mut request =
                 self.vercel.http.request(method.clone(), url.clone()).bearer_auth(self.token.expose()).timeout(timeout);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let sent = request.send().await;
-            let status = sent.as_ref().ok().map(|response| response.status().as_u16());
-            crate::telemetry::vercel_call(&endpoint, status, started.elapsed());
-            let (error, pause) = match sent {
+            let (error, pause) = match crate::telemetry::send_to_vercel(&endpoint, request).await {
                 Err(error) if error.is_timeout() && cut_by_budget => {
                     tracing::warn!(path, attempt, "Vercel call ran out of the request's budget");
                     return Err(VercelError::Busy { retry_after: Duration::from_secs(2) });

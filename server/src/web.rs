@@ -90,6 +90,34 @@ pub async fn failure(state: &AppState, failure: &Failure, next: Option<&str>, re
     response
 }
 
+/// The page for an error on one installation's page (install, last step, Configure). A
+/// `NotYours` is told as a removal only to the browser whose session the installation had;
+/// everyone else gets the same answer for known and unknown ids. `configure` picks the
+/// sign-in way on for the Configure page.
+pub async fn installation_failure(
+    state: &AppState,
+    headers: &HeaderMap,
+    configuration_id: &str,
+    error: app::AppError,
+    configure: bool,
+    next: Option<&str>,
+    retry: String,
+) -> Response {
+    let found = match error {
+        app::AppError::NotYours if removed_here(state, headers, configuration_id).await => Failure::Removed,
+        app::AppError::NotYours => Failure::NotYours { configure },
+        error => Failure::from_app_error(error, state.provider.name()),
+    };
+    // Each failure's page offers "Try again" only where a retry may help.
+    failure(state, &found, next, Some(retry)).await
+}
+
+/// Whether this browser's session was bound to the installation, now removed.
+async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &str) -> bool {
+    let Some(hash) = session_hash(headers, state.settings.secure_cookies()) else { return false };
+    matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
+}
+
 pub mod compress;
 pub mod failure;
 

@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 use super::rows::{digest, Rows};
 use crate::{
-    configure::removed_here,
     ops::parse_listing,
     provider::Resource,
     state::AppState,
@@ -25,7 +24,6 @@ use crate::{
     web::{
         self,
         compress::{compress_first, compress_part, join},
-        Failure,
     },
 };
 
@@ -49,13 +47,8 @@ pub async fn install_page(
         Ok((view, None)) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
         Ok((view, Some(rows))) => with_rows(&state, &headers, view, &rows),
         Err((error, next)) => {
-            let retry = (error != AppError::NotYours).then(|| format!("/install/{configuration_id}"));
-            let failure = match error {
-                // Only the browser whose session named it learns that it was removed.
-                AppError::NotYours if removed_here(&state, &headers, &configuration_id).await => Failure::Removed,
-                error => Failure::from_app_error(error, state.provider.name()),
-            };
-            web::failure(&state, &failure, next.as_deref(), retry).await
+            let retry = format!("/install/{configuration_id}");
+            web::installation_failure(&state, &headers, &configuration_id, error, false, next.as_deref(), retry).await
         }
     }
 }

@@ -122,7 +122,8 @@ impl Store {
         .await?)
     }
 
-    pub async fn event_failed(&self, event: &StoredEvent, error: &str) -> Result<(), StoreError> {
+    /// Records a failed attempt; true when that was the last one and the event is now parked.
+    pub async fn event_failed(&self, event: &StoredEvent, error: &str) -> Result<bool, StoreError> {
         let attempts = event.attempts + 1;
         let backoff_ms = super::retry_backoff_ms(attempts);
         let state = if attempts >= MAX_ATTEMPTS { EventState::Failed } else { EventState::Pending };
@@ -138,7 +139,7 @@ impl Store {
         .bind(EventState::Pending)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(state == EventState::Failed)
     }
 
     /// (state, outcome) of one event, for tests and operators.

@@ -41,18 +41,15 @@ impl Vercel {
             ("code", code.expose()),
             ("redirect_uri", self.redirect_url.as_str()),
         ];
-        let started = std::time::Instant::now();
-        let sent = self
+        let request = self
             .http
             .post(self.url(&["v2", "oauth", "access_token"]))
             .form(&form)
             // A lost answer must surface quickly: the user can only restart the installation.
-            .timeout(EXCHANGE_TIMEOUT)
-            .send()
-            .await;
-        let status = sent.as_ref().ok().map(|response| response.status().as_u16());
-        crate::telemetry::vercel_call("POST /v2/oauth/access_token", status, started.elapsed());
-        let response = sent.map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
+            .timeout(EXCHANGE_TIMEOUT);
+        let response = crate::telemetry::send_to_vercel("POST /v2/oauth/access_token", request)
+            .await
+            .map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
         let status = response.status();
         if status.is_redirection() {
             // Never followed: the form carries the client secret.

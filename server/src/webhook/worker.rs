@@ -60,11 +60,14 @@ async fn process(worker: &Worker, event: &StoredEvent) {
         Ok(None) => {}
         Err(error) => {
             tracing::warn!(event_id = %event.id, %error, attempt = event.attempts + 1, "webhook effect failed; will retry");
-            let parked = event.attempts + 1 >= crate::store::inbox::MAX_ATTEMPTS;
+            let parked = match worker.store.event_failed(event, &error.to_string()).await {
+                Ok(parked) => parked,
+                Err(error) => {
+                    tracing::error!(%error, "cannot record a webhook failure");
+                    false
+                }
+            };
             crate::telemetry::webhook(&event.kind, if parked { "parked" } else { "failed" });
-            if let Err(error) = worker.store.event_failed(event, &error.to_string()).await {
-                tracing::error!(%error, "cannot record a webhook failure");
-            }
         }
     }
 }
