@@ -26,6 +26,8 @@ pub struct Settings {
     pub notices: Vec<String>,
     /// Behind a load balancer: the header whose last address is the client's (rate limits).
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// How many leading bits of an IPv6 address make one client for the rate limits.
+    pub client_ipv6_prefix: u8,
     /// The most a whole request may take before it is answered 408.
     pub request_timeout: std::time::Duration,
     pub vercel: VercelSettings,
@@ -189,6 +191,7 @@ struct FileServer {
     site_root: Option<String>,
     log_format: Option<String>,
     client_ip_header: Option<String>,
+    client_ipv6_prefix: Option<u8>,
     request_timeout_secs: Option<u64>,
     database_max_connections: Option<u32>,
     migrate_at_start: Option<bool>,
@@ -296,13 +299,28 @@ impl Settings {
         };
         let credentials = Credentials::read(&raw_env, file.vercel.client_id.as_deref());
         credentials.check(sandbox, &mut problems);
-        // Vercel sends users and codes here: outside the sandbox only https will do, except on
-        // this machine's own loopback address (local tests against a Vercel double).
-        if let Some(url) = public_url.as_ref().filter(|url| !sandbox && url.scheme() != "https") {
-            if !is_loopback(url) {
-                problems.push(format!(
-                    "TETHER_PUBLIC_URL must be https outside sandbox mode (Vercel sends codes to it), got `{url}`"
-                ));
+        // Outside the sandbox only https will do, except on this machine's own loopback address
+        // (local tests against a Vercel double): codes, tokens and secrets travel on these.
+        let secured = [
+            ("TETHER_PUBLIC_URL", &public_url, "Vercel sends codes to it"),
+            ("TETHER_VERCEL_API_URL", &api_url, "Tether sends the client secret and tokens to it"),
+            ("TETHER_VERCEL_DASHBOARD_URL", &dashboard_url, "users are sent back to it"),
+        ];
+        for (name, url, why) in secured {
+            if let Some(url) = url.as_ref().filter(|url| !sandbox && url.scheme() != "https" && !is_loopback(url)) {
+                problems.push(format!("{name} must be https outside sandbox mode ({why}), got `{url}`"));
+            }
+        }
+        // The Redirect URL and every link are built on it: nothing may ride along.
+        if let Some(url) = &public_url {
+            if !url.username().is_empty()
+                || url.password().is_some()
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                problems.push(
+                    "TETHER_PUBLIC_URL must be a bare origin and path: no user, password, query or fragment".into(),
+                );
             }
         }
         let sealer = match &credentials.seal_keys {
@@ -319,6 +337,17 @@ impl Settings {
                 .map_err(|_| problems.push(format!("TETHER_CLIENT_IP_HEADER `{name}` is not a header name")))
                 .ok(),
         };
+        let client_ipv6_prefix = match env("TETHER_CLIENT_IPV6_PREFIX") {
+            Some(text) => text.parse::<u8>().ok().filter(|bits| (16..=128).contains(bits)).unwrap_or_else(|| {
+                problems
+                    .push(format!("TETHER_CLIENT_IPV6_PREFIX must be a prefix length from 16 to 128, got `{text}`"));
+                64
+            }),
+            None => file.server.client_ipv6_prefix.unwrap_or(64),
+        };
+        if !(16..=128).contains(&client_ipv6_prefix) {
+            problems.push(format!("[server] client_ipv6_prefix must be from 16 to 128, got {client_ipv6_prefix}"));
+        }
         let request_timeout = match env("TETHER_REQUEST_TIMEOUT_SECS") {
             Some(text) => text.parse::<u64>().ok().filter(|s| *s > 0).unwrap_or_else(|| {
                 problems.push(format!("TETHER_REQUEST_TIMEOUT_SECS must be a whole number of seconds, got `{text}`"));
@@ -402,6 +431,20 @@ impl Settings {
                 },
             }
         }
+        // Settings of the http provider that the built-in one would silently ignore: an operator
+        // who set them meant something else.
+        if provider.kind == ProviderKind::Builtin {
+            let ignored = [
+                ("TETHER_PROVIDER_SECRETS", raw_env("TETHER_PROVIDER_SECRETS").is_some()),
+                ("TETHER_PROVIDER_URL", provider.base_url.is_some()),
+            ];
+            for (name, _) in ignored.iter().filter(|(_, set)| *set) {
+                problems.push(format!(
+                    "{name} is set but the provider is the built-in one, which would ignore it: set \
+                     TETHER_PROVIDER_KIND=http, or unset {name}"
+                ));
+            }
+        }
         if provider.env.is_empty() {
             problems.push("[provider] must list at least one env var".into());
         }
@@ -435,7 +478,7 @@ impl Settings {
         else {
             unreachable!("every missing value pushed a problem");
         };
-        let Credentials { client_id, client_secret, .. } = credentials;
+        let Credentials { client_id, client_secret, previous_secret, .. } = credentials;
         let vercel = if sandbox {
             VercelSettings {
                 api_url: simulator_url.clone(),
@@ -452,7 +495,7 @@ impl Settings {
                 next_origin: dashboard_url.clone(),
                 dashboard_url,
                 client_id: client_id.unwrap_or_default(),
-                webhook_secrets: [client_secret.clone(), env("TETHER_VERCEL_CLIENT_SECRET_PREVIOUS")]
+                webhook_secrets: [client_secret.clone(), previous_secret]
                     .into_iter()
                     .flatten()
                     .map(ClientSecret::new)
@@ -471,6 +514,7 @@ impl Settings {
             log_json: log_format == "json",
             notices,
             client_ip_header,
+            client_ipv6_prefix,
             request_timeout: std::time::Duration::from_secs(request_timeout),
             vercel,
             provider,
@@ -497,9 +541,13 @@ struct Credentials {
     client_id: Option<String>,
     client_secret: Option<String>,
     seal_keys: Option<String>,
+    /// Optional even in production, but held to the current secret's rules when set: it
+    /// verifies webhooks just as well, so a weak one opens the same door.
+    previous_secret: Option<String>,
 }
 
 const CREDENTIAL_VARS: [&str; 3] = ["TETHER_VERCEL_CLIENT_ID", "TETHER_VERCEL_CLIENT_SECRET", "TETHER_SEAL_KEYS"];
+const PREVIOUS_SECRET_VAR: &str = "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS";
 
 impl Credentials {
     fn read(env: &impl Fn(&str) -> Option<String>, file_client_id: Option<&str>) -> Self {
@@ -508,6 +556,7 @@ impl Credentials {
                 .or_else(|| file_client_id.filter(|v| !v.is_empty()).map(str::to_owned)),
             client_secret: env("TETHER_VERCEL_CLIENT_SECRET"),
             seal_keys: env("TETHER_SEAL_KEYS"),
+            previous_secret: env(PREVIOUS_SECRET_VAR),
         }
     }
 
@@ -520,7 +569,8 @@ impl Credentials {
     fn check(&self, sandbox: bool, problems: &mut Vec<String>) {
         let values = self.values();
         if sandbox {
-            for (name, value) in CREDENTIAL_VARS.iter().zip(values) {
+            let previous = (&PREVIOUS_SECRET_VAR, &self.previous_secret);
+            for (name, value) in CREDENTIAL_VARS.iter().zip(values).chain([previous]) {
                 if value.is_some() {
                     problems.push(format!(
                         "{name} is set but TETHER_MODE is sandbox: set TETHER_MODE=production to use Vercel"
@@ -536,12 +586,18 @@ impl Credentials {
                 Some(_) => {}
             }
         }
-        if self.client_secret.as_deref() == Some(vercel_sim::DEFAULT_CLIENT_SECRET) {
-            problems.push(
-                "TETHER_VERCEL_CLIENT_SECRET is the simulator's published secret: anyone could sign webhooks \
-                 with it; use the Client Secret from Vercel's Integration Console"
-                    .into(),
-            );
+        if self.previous_secret.as_deref() == Some("") {
+            problems.push(format!("{PREVIOUS_SECRET_VAR} is set but empty: unset it, or give the old secret"));
+        }
+        for (name, value) in
+            [("TETHER_VERCEL_CLIENT_SECRET", &self.client_secret), (PREVIOUS_SECRET_VAR, &self.previous_secret)]
+        {
+            if value.as_deref() == Some(vercel_sim::DEFAULT_CLIENT_SECRET) {
+                problems.push(format!(
+                    "{name} is the simulator's published secret: anyone could sign webhooks with it; use a Client \
+                     Secret from Vercel's Integration Console"
+                ));
+            }
         }
     }
 }
@@ -558,6 +614,9 @@ fn is_loopback(url: &Url) -> bool {
 /// Sandbox mode keeps a generated key beside the database so sealed rows survive restarts.
 fn sandbox_sealer(data_dir: &std::path::Path, notices: &mut Vec<String>) -> Result<Sealer, String> {
     let path = data_dir.join("sandbox-seal.key");
+    if crate::store::private_dir(data_dir).map_err(|e| e.to_string())? {
+        notices.push(format!("the data directory {} was open to other users: now 0700", data_dir.display()));
+    }
     let spec = match std::fs::read_to_string(&path) {
         Ok(spec) => spec,
         Err(_) => {
@@ -698,6 +757,76 @@ mod tests {
         assert!(load(None, &sandbox).is_ok(), "sandbox allows http");
     }
 
+    fn production_with(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let keys = Sealer::generate_spec("k1");
+        let mut vars = vec![
+            ("TETHER_MODE", "production"),
+            ("TETHER_VERCEL_CLIENT_SECRET", "s"),
+            ("TETHER_VERCEL_CLIENT_ID", "oac_1"),
+            ("TETHER_SEAL_KEYS", keys.as_str()),
+        ];
+        vars.extend_from_slice(extra);
+        load(None, &vars)
+    }
+
+    #[test]
+    fn the_previous_client_secret_follows_the_current_ones_rules() {
+        let previous = "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS";
+        let err = production_with(&[(previous, "")]).unwrap_err().to_string();
+        assert!(err.contains(&format!("{previous} is set but empty")), "{err}");
+        let err = production_with(&[(previous, vercel_sim::DEFAULT_CLIENT_SECRET)]).unwrap_err().to_string();
+        assert!(err.contains(&format!("{previous} is the simulator's published secret")), "{err}");
+        let err = load(None, &[("TETHER_MODE", "sandbox"), (previous, "old")]).unwrap_err().to_string();
+        assert!(err.contains(&format!("{previous} is set but TETHER_MODE is sandbox")), "{err}");
+        let s = production_with(&[(previous, "old")]).unwrap();
+        assert_eq!(s.vercel.webhook_secrets.len(), 2, "both verify");
+    }
+
+    #[test]
+    fn production_refuses_plain_http_for_vercel_except_on_loopback() {
+        for name in ["TETHER_VERCEL_API_URL", "TETHER_VERCEL_DASHBOARD_URL"] {
+            let err = production_with(&[(name, "http://api.vercel.example")]).unwrap_err().to_string();
+            assert!(err.contains(&format!("{name} must be https outside sandbox mode")), "{err}");
+            assert_eq!(err.matches("must be https").count(), 1, "one message: {err}");
+            assert!(production_with(&[(name, "http://127.0.0.1:3100")]).is_ok(), "{name} on loopback");
+        }
+    }
+
+    #[test]
+    fn the_public_url_carries_no_user_password_query_or_fragment() {
+        for bad in [
+            "https://user@tether.example.com",
+            "https://user:pw@tether.example.com",
+            "https://tether.example.com/?x=1",
+            "https://tether.example.com/#top",
+        ] {
+            let err = production_with(&[("TETHER_PUBLIC_URL", bad)]).unwrap_err().to_string();
+            assert!(err.contains("no user, password, query or fragment"), "{bad}: {err}");
+            let err = load(None, &[("TETHER_MODE", "sandbox"), ("TETHER_PUBLIC_URL", bad)]).unwrap_err().to_string();
+            assert!(err.contains("no user, password, query or fragment"), "sandbox too, {bad}: {err}");
+        }
+        assert!(production_with(&[("TETHER_PUBLIC_URL", "https://example.com/tether")]).is_ok(), "a path is fine");
+    }
+
+    #[test]
+    fn settings_that_would_be_ignored_stop_the_server_with_one_message_each() {
+        let secrets = crate::provider::signing::SigningKey::generate_spec("k1");
+        let vars = [
+            ("TETHER_MODE", "sandbox"),
+            ("TETHER_PROVIDER_SECRETS", secrets.as_str()),
+            ("TETHER_PROVIDER_URL", "http://127.0.0.1:3200/tether/v1"),
+        ];
+        let err = load(None, &vars).unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+        assert!(err.0[0].starts_with("TETHER_PROVIDER_SECRETS is set but the provider is the built-in one"), "{err}");
+        assert!(err.0[1].starts_with("TETHER_PROVIDER_URL is set but the provider is the built-in one"), "{err}");
+        let zero = format!("k1:{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]));
+        // Later entries win: this replaces the generated key.
+        let err = production_with(&[("TETHER_SEAL_KEYS", &zero)]).map(|_| ());
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("TETHER_SEAL_KEYS: ") && err.contains("one byte repeated"), "{err}");
+    }
+
     #[test]
     fn the_shipped_leptos_toml_is_valid() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")).unwrap();
@@ -726,6 +855,7 @@ mod tests {
                 "TETHER_SITE_ROOT" => s.site_root.display().to_string(),
                 "TETHER_LOG_FORMAT" => (if s.log_json { "json" } else { "text" }).into(),
                 "TETHER_REQUEST_TIMEOUT_SECS" => s.request_timeout.as_secs().to_string(),
+                "TETHER_CLIENT_IPV6_PREFIX" => s.client_ipv6_prefix.to_string(),
                 "TETHER_DATABASE_MAX_CONNECTIONS" => s.database.max_connections.to_string(),
                 "TETHER_MIGRATE_AT_START" => s.database.migrate.to_string(),
                 "TETHER_VERCEL_API_URL" => s.vercel.api_url.as_str().into(),
@@ -745,7 +875,7 @@ mod tests {
                 compared += 1;
             }
         }
-        assert_eq!(compared, 13, "every concrete default was compared");
+        assert_eq!(compared, 14, "every concrete default was compared");
     }
 
     #[test]

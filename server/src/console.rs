@@ -41,6 +41,12 @@ pub fn report(settings: &Settings) -> String {
     let _ =
         writeln!(out, "  Client ID      -> TETHER_VERCEL_CLIENT_ID (now: {})", or_unset(&settings.vercel.client_id));
     let _ = writeln!(out, "  Client Secret  -> TETHER_VERCEL_CLIENT_SECRET (also verifies webhook signatures)");
+    let _ = writeln!(
+        out,
+        "  Old secret     -> TETHER_VERCEL_CLIENT_SECRET_PREVIOUS, only while Vercel rotates it: non-empty, never \
+         the simulator's, refused in sandbox mode (now: {})",
+        if settings.vercel.webhook_secrets.len() > 1 { "set, webhooks signed with it verify" } else { "unset" }
+    );
     let _ = writeln!(out, "  URL Slug       -> TETHER_INTEGRATION_SLUG (now: {})", settings.vercel.integration_slug);
     let keys: Vec<&str> = settings.provider.env.iter().map(|t| t.key.as_str()).collect();
     let _ = writeln!(out, "\nVariables written into each connected project: {}", keys.join(", "));

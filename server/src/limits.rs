@@ -9,7 +9,9 @@
 //!
 //! The client is the peer address, or, behind a load balancer, the last address in the header
 //! `TETHER_CLIENT_IP_HEADER` names (the one the balancer appended; earlier ones are the
-//! client's own claims).
+//! client's own claims). An IPv6 client is counted by its network prefix (a /64 by default:
+//! one subscriber usually holds a whole /64, so counting single addresses would give it 2^64
+//! allowances); an IPv4-mapped IPv6 address counts as the IPv4 address it maps.
 
 use std::{
     collections::HashMap,
@@ -55,13 +57,14 @@ struct Inner {
     limit: &'static Limit,
     store: Store,
     client_ip_header: Option<HeaderName>,
+    ipv6_prefix: u8,
     /// Clients this instance saw refused, until when (Unix ms).
     refused: Mutex<HashMap<IpAddr, i64>>,
 }
 
 impl Limiter {
-    pub fn new(limit: &'static Limit, store: Store, client_ip_header: Option<HeaderName>) -> Self {
-        Self(Arc::new(Inner { limit, store, client_ip_header, refused: Mutex::new(HashMap::new()) }))
+    pub fn new(limit: &'static Limit, store: Store, client_ip_header: Option<HeaderName>, ipv6_prefix: u8) -> Self {
+        Self(Arc::new(Inner { limit, store, client_ip_header, ipv6_prefix, refused: Mutex::new(HashMap::new()) }))
     }
 
     fn client(&self, request: &Request) -> Option<IpAddr> {
@@ -71,7 +74,7 @@ impl Limiter {
             last.trim().parse::<IpAddr>().ok()
         });
         let peer = || request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        forwarded.or_else(peer)
+        forwarded.or_else(peer).map(|ip| counted_as(ip, self.0.ipv6_prefix))
     }
 
     /// `Ok(None)` to go on, `Ok(Some(ms))` to wait that long.
@@ -82,7 +85,10 @@ impl Limiter {
             return Ok(Some(until - now));
         }
         let limit = self.0.limit;
-        let bucket = format!("{}:{client}", limit.name);
+        let bucket = match client {
+            IpAddr::V4(_) => format!("{}:{client}", limit.name),
+            IpAddr::V6(_) => format!("{}:{client}/{}", limit.name, self.0.ipv6_prefix),
+        };
         let wait = self.0.store.take_rate(&bucket, now, limit.refill_every_ms as i64, limit.burst as i64).await?;
         if let Ok(mut refused) = self.0.refused.lock() {
             // Expired entries go whenever one is written, so the map stays as small as the flood.
@@ -117,10 +123,45 @@ pub async fn enforce(State(limiter): State<Limiter>, request: Request, next: Nex
     }
 }
 
+/// The address a client's requests count against: an IPv4 address as it is (also when it
+/// arrives IPv4-mapped), an IPv6 one as its network of `ipv6_prefix` bits.
+pub fn counted_as(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6);
+                let mask = u128::MAX.checked_shl(128 - u32::from(ipv6_prefix.min(128))).unwrap_or(0);
+                IpAddr::V6((bits & mask).into())
+            }
+        },
+    }
+}
+
 fn text(status: StatusCode, retry_after: Option<u64>, message: String) -> Response {
     let mut response = (status, [("content-type", "text/plain; charset=utf-8")], Body::from(message)).into_response();
     if let Some(secs) = retry_after {
         response.headers_mut().insert("retry-after", secs.into());
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_counts_by_prefix_and_mapped_ipv4_as_ipv4() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let a = counted_as(ip("2001:db8:1:2:aaaa::1"), 64);
+        assert_eq!(a, counted_as(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"), 64));
+        assert_eq!(a, ip("2001:db8:1:2::"));
+        assert_ne!(a, counted_as(ip("2001:db8:1:3::1"), 64), "the next /64 is another client");
+        assert_eq!(counted_as(ip("2001:db8:1:2::1"), 48), counted_as(ip("2001:db8:1:ffff::1"), 48));
+        assert_eq!(counted_as(ip("2001:db8::1"), 128), ip("2001:db8::1"));
+        assert_eq!(counted_as(ip("2001:db8::1"), 0), ip("::"));
+        assert_eq!(counted_as(ip("::ffff:192.0.2.7"), 64), ip("192.0.2.7"));
+        assert_eq!(counted_as(ip("192.0.2.7"), 64), ip("192.0.2.7"));
+    }
 }

@@ -57,6 +57,12 @@ impl Sealer {
             if bytes.len() != 32 {
                 return Err(SealError::BadKeys(format!("key `{id}` must decode to 32 bytes, not {}", bytes.len())));
             }
+            // A placeholder (all zeros, one byte repeated) seals nothing anyone cannot open.
+            if bytes.iter().all(|b| *b == bytes[0]) {
+                return Err(SealError::BadKeys(format!(
+                    "key `{id}` is one byte repeated (all zeros?), not a key: make one with `openssl rand -base64 32`"
+                )));
+            }
             keys.push((id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))));
         }
         if keys.is_empty() {

@@ -142,7 +142,12 @@ pub fn router(state: AppState) -> Router {
     let https = state.settings.secure_cookies();
     let request_timeout = state.settings.request_timeout;
     let limit = |limit: &'static limits::Limit| {
-        let limiter = limits::Limiter::new(limit, state.store.clone(), state.settings.client_ip_header.clone());
+        let limiter = limits::Limiter::new(
+            limit,
+            state.store.clone(),
+            state.settings.client_ip_header.clone(),
+            state.settings.client_ipv6_prefix,
+        );
         middleware::from_fn_with_state(limiter, limits::enforce)
     };
     let same_origin = web::SameOrigin {
@@ -160,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .layer(limit(&limits::OPERATOR));
     let api = Router::new()
         .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
+        .layer(middleware::from_fn_with_state(state.clone(), web::server_fn_answers))
         .layer(limit(&limits::SERVER_FUNCTIONS));
     Router::new()
         .merge(api)
@@ -189,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(web::not_found)
         .layer(middleware::from_fn_with_state(same_origin, web::same_origin_only))
+        .layer(middleware::from_fn(web::cap_body))
         .layer(middleware::from_fn(move |request, next| web::security_headers(https, request, next)))
         .layer(middleware::from_fn(web::compress_pages))
         .layer(CompressionLayer::new())

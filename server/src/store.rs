@@ -140,22 +140,64 @@ pub fn now_ms() -> i64 {
 }
 
 /// Creates a file readable by its owner only (0600) in a directory only its owner may enter
-/// (0700), unless it exists already. SQLite gives the -wal and -shm files the database file's
-/// mode, so the database's siblings are private too.
+/// (0700). SQLite gives the -wal and -shm files the database file's mode, so the database's
+/// siblings are private too. A file or directory that exists already with a looser mode is
+/// tightened (see [`private_dir`]).
 pub fn private_file(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+        if private_dir(parent)? {
+            tracing::warn!(directory = %parent.display(), "the data directory was open to other users: now 0700");
         }
     }
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                tracing::warn!(file = %path.display(), "a data file was readable by other users: now 0600");
+            }
+            Ok(())
+        }
         Err(error) => Err(error),
     }
 }
 
+/// Makes `dir` a directory only its owner may enter: created 0700, or tightened to 0700 when it
+/// exists with a looser mode and belongs to this user (returns `true` then). One that belongs to
+/// someone else, or a shared one like `/tmp` (sticky), is refused: Tether cannot make it private.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let metadata = match std::fs::metadata(dir) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            return Ok(false);
+        }
+        Err(error) => return Err(error),
+    };
+    let mode = metadata.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(false);
+    }
+    // /proc/self belongs to the process's effective user. Where there is no /proc, chmod below
+    // refuses a directory that is not ours (except to root).
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(metadata.uid());
+    if metadata.uid() != me || mode & 0o1000 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "the data directory {} is open to other users (mode {:o}) and is not this user's own to tighten: \
+                 give Tether a directory of its own (TETHER_DATA_DIR)",
+                dir.display(),
+                mode & 0o7777
+            ),
+        ));
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(true)
+}
 /// How the pool is sized and when migrations run.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {

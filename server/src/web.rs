@@ -205,6 +205,81 @@ pub async fn security_headers(https: bool, request: Request, next: Next) -> Resp
     response
 }
 
+/// Answers of server functions, as a client can rely on them. Leptos answers every failure 500,
+/// and a failed plain form post with a redirect to the request's `Referer`, which any client
+/// can set. Here a failure gets its error's own status (a client's mistake is a 4xx, not a 500
+/// in the operator's error log), and no answer sends a browser off Tether's origin: `Referer` is
+/// dropped before Leptos sees it (Tether's pages send none, under `Referrer-Policy:
+/// no-referrer`); a redirect the server function chose, always to one of Tether's own pages,
+/// stands; a failed plain form otherwise gets its failure page.
+pub async fn server_fn_answers(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    request.headers_mut().remove(header::REFERER);
+    let plain_form = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let response = next.run(request).await;
+    let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
+    let own = location.is_none_or(is_own_path);
+    let failed = response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
+    if !failed {
+        // Not reachable without a Referer, and never followed if it were.
+        return if own { response } else { (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response() };
+    }
+    // The function chose the page that says what failed (`/` is Leptos's own fallback).
+    if plain_form && location.is_some_and(|to| is_own_path(to) && to != "/") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BODY).await.unwrap_or_default();
+    let error = serde_json::from_slice::<app::AppError>(&bytes).unwrap_or(app::AppError::Internal);
+    if plain_form {
+        return failure(&state, &Failure::from_app_error(error, state.provider.name()), None, None).await;
+    }
+    parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A path on this origin: `/…`, but not `//host` or `/\host`, which browsers read as another host.
+fn is_own_path(location: &str) -> bool {
+    location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\")
+}
+
+/// The largest request body any route takes (a server function's form, a webhook).
+pub const MAX_REQUEST_BODY: usize = crate::startup::SERVER_FN_BODY_LIMIT;
+
+/// Caps every request body, however it arrives, before anything reads it: a declared length
+/// over the cap is refused unread, and a body without one (chunked) is read up to the cap and
+/// refused past it. Either way the client hears 413, never a 500 from a reader that gave up
+/// halfway. Routes with smaller caps keep their own.
+pub async fn cap_body(request: Request, next: Next) -> Response {
+    let too_large = || {
+        (StatusCode::PAYLOAD_TOO_LARGE, format!("The request body is larger than {MAX_REQUEST_BODY} bytes."))
+            .into_response()
+    };
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BODY as u64) {
+        return too_large();
+    }
+    if declared.is_some() || axum::body::HttpBody::size_hint(request.body()).exact() == Some(0) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let mut chunks = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = futures::StreamExt::next(&mut chunks).await {
+        let Ok(chunk) = chunk else {
+            return (StatusCode::BAD_REQUEST, "The request body could not be read.").into_response();
+        };
+        if bytes.len() + chunk.len() > MAX_REQUEST_BODY {
+            return too_large();
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
 /// What a state-changing request must show to be taken as the popup's own.
 #[derive(Clone)]
 pub struct SameOrigin {

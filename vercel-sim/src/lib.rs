@@ -17,7 +17,7 @@
 //! | `POST /v2/oauth/access_token` | form `client_id` + `client_secret` | 401 OAuth `invalid_client` | OAuth 2.0 (RFC 6749 §5.2) |
 //! | same | `redirect_uri` equals the registered Redirect URL | 400 OAuth `invalid_request`, "redirect_uri does not match" | RFC 6749 §4.1.3 |
 //! | same | code known, unused, under 30 minutes old | 400 OAuth `invalid_grant`, "Invalid grant: authorization code is invalid" | protocol.md §2 |
-//! | same | – | `{token_type, access_token, installation_id, user_id, team_id}` plus fields Tether does not know; quirk `token_omits_team` answers `team_id: null` for a team | protocol.md §2 |
+//! | same | – | `{token_type, access_token, installation_id, user_id, team_id}` plus fields Tether does not know; quirk `token_omits_team` answers `team_id: null` for a team; quirk `token_omits_installation` leaves `installation_id` out | protocol.md §2 |
 //! | `GET /v2/user` | scope `read:user` | `{user:{id,email,name,username,…}}` | REST API reference, user |
 //! | `GET /v2/teams/{id}` | scope `read:team`; the id is the caller's team | `{id,slug,name,…}` | REST API reference, teams |
 //! | `GET /v10/projects` | scope `read:project`; `limit` 1..=100 (400 otherwise) | 20 per page by default; continues with `from` = an opaque token (a timestamp is also taken), ignores `until`; `pagination.next` is an opaque string | REST API reference, "find projects" (`from`: "timestamp or continuation token") |

@@ -75,7 +75,7 @@ async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Res
     let team_id = installation.team_id.filter(|_| !inner.quirks.token_omits_team);
     // Fields beyond the documented five stand for whatever Vercel adds next: a client must
     // ignore what it does not know.
-    Json(json!({
+    let mut answer = json!({
         "token_type": "Bearer",
         "access_token": token,
         "installation_id": configuration_id,
@@ -83,6 +83,11 @@ async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Res
         "team_id": team_id,
         "scope": inner.scopes.join(" "),
         "issued_at": crate::state::now_ms() / 1000,
-    }))
-    .into_response()
+    });
+    if inner.quirks.token_omits_installation {
+        if let Some(fields) = answer.as_object_mut() {
+            fields.remove("installation_id");
+        }
+    }
+    Json(answer).into_response()
 }

@@ -110,6 +110,9 @@ pub struct Quirks {
     pub token_omits_team: bool,
     /// The Redirect URL is opened without `teamId` although the installation is a team's.
     pub callback_omits_team: bool,
+    /// The token answer leaves out `installation_id` (Vercel's reference marks it optional), so
+    /// only the callback's `configurationId`, which anyone can edit, names the installation.
+    pub token_omits_installation: bool,
     /// How long each env write takes to answer, as Vercel's do under load (benchmarks of
     /// linking speed; `SIM_ENV_WRITE_LATENCY_MS` for the process).
     pub env_write_latency: std::time::Duration,

@@ -80,6 +80,13 @@ pub const SETTINGS: &[Setting] = &[
          Rate limits are per client.",
     ),
     setting(
+        "TETHER_CLIENT_IPV6_PREFIX",
+        Some("[server] client_ipv6_prefix"),
+        "64",
+        "How many leading bits of an IPv6 address count as one client for the rate limits (16 to 128); an \
+         IPv4 address counts alone, also IPv4-mapped.",
+    ),
+    setting(
         "TETHER_REQUEST_TIMEOUT_SECS",
         Some("[server] request_timeout_secs"),
         "30",

@@ -18,7 +18,7 @@ use crate::{
         StoreError,
     },
     telemetry,
-    vercel::{oauth::TokenGrant, VercelError},
+    vercel::{oauth::TokenGrant, VercelError, REQUEST_BUDGET},
     web::{self, Failure},
 };
 
@@ -92,15 +92,26 @@ async fn accept(
         return Err(Refusal::Replayed { continue_to: mine.then(|| format!("/install/{configuration_id}")) });
     }
     let grant = state.vercel.exchange_code(&params.code).await?;
-    // Vercel's answer, not the query string, says which installation and scope this is.
-    let Some(identity) = agreed_identity(&grant, params) else {
+    // Vercel's answer, not the query string, says which installation and scope this is. An
+    // answer without `installation_id` proves nothing about the query's `configurationId`
+    // (anyone can put another installation's id into their own install link), so the token
+    // must then prove it by reading that installation at Vercel.
+    let answer = match grant.installation_id.as_deref() {
+        Some(installation_id) => VercelAnswer {
+            installation_id: installation_id.to_owned(),
+            team_id: grant.team_id.clone(),
+            user_id: grant.user_id.clone(),
+        },
+        None => prove_installation(state, &grant, params).await?,
+    };
+    let Some(identity) = agreed_identity(&answer, params) else {
         tracing::warn!(
             security_event = "callback_identity_mismatch",
             query_configuration_id = configuration_id,
-            token_installation_id = grant.installation_id.as_deref(),
+            vercel_installation_id = answer.installation_id,
             query_team_id = params.team_id.as_ref().map(|t| t.as_str()),
-            token_team_id = grant.team_id.as_deref(),
-            "the callback's parameters disagree with Vercel's token response"
+            vercel_team_id = answer.team_id.as_deref(),
+            "the callback's parameters disagree with Vercel's answer"
         );
         return Err(Refusal::Mismatch);
     };
@@ -151,6 +162,9 @@ enum Refusal {
     Exchange(VercelError),
     /// The query and Vercel's token answer name different installations or scopes.
     Mismatch,
+    /// The token answer named no installation, and the token could not read the one the query
+    /// named: someone else's id in an install link.
+    Unproven,
 }
 
 impl From<StoreError> for Refusal {
@@ -182,6 +196,7 @@ impl Refusal {
             Refusal::Exchange(VercelError::RateLimited | VercelError::Busy { .. }) => "rate_limited",
             Refusal::Exchange(_) => "exchange",
             Refusal::Mismatch => "identity_mismatch",
+            Refusal::Unproven => "installation_unproven",
         }
     }
 
@@ -200,6 +215,7 @@ impl Refusal {
             Refusal::Store => Failure::StoreDown,
             Refusal::Exchange(error) => exchange_failure(error),
             Refusal::Mismatch => Failure::IdentityMismatch,
+            Refusal::Unproven => Failure::InstallationUnproven,
         };
         // A callback is never retried as it was: its code is spent or refused.
         web::failure(state, &failure, next.map(NextUrl::as_str), None).await
@@ -233,26 +249,75 @@ fn exchange_failure(error: VercelError) -> Failure {
     }
 }
 
-/// The scope an installation acts in, as Vercel's token answer and the query agree on it.
+/// Reads the installation the query names with the new token. Vercel answers it only for the
+/// token's own installation, so anything but an answer naming that id refuses the install: no
+/// row is written or overwritten, and no session is given.
+async fn prove_installation(
+    state: &AppState,
+    grant: &TokenGrant,
+    params: &CallbackParams,
+) -> Result<VercelAnswer, Refusal> {
+    let configuration_id = params.configuration_id.as_str();
+    let team_id = grant.team_id.clone().or_else(|| params.team_id.as_ref().map(|t| t.as_str().to_owned()));
+    let vercel = state.vercel.as_installation(grant.access_token.clone(), team_id).with_budget(REQUEST_BUDGET);
+    let unproven = |vercel_said: &str| {
+        tracing::warn!(
+            security_event = "callback_installation_unproven",
+            query_configuration_id = configuration_id,
+            vercel_said,
+            "the token answer named no installation and the token could not read the one the callback named"
+        );
+        Refusal::Unproven
+    };
+    match vercel.configuration(configuration_id).await {
+        Ok(found) if found.id == configuration_id => {
+            let present = |value: Option<String>| value.filter(|v| !v.is_empty());
+            Ok(VercelAnswer {
+                installation_id: found.id,
+                team_id: present(found.team_id).or_else(|| grant.team_id.clone()),
+                user_id: present(found.user_id).or_else(|| grant.user_id.clone()),
+            })
+        }
+        Ok(found) => Err(unproven(&format!("it belongs to {}", found.id))),
+        // Vercel did not answer: nothing is proven either way, and the code is spent.
+        Err(error @ (VercelError::Unreachable(_) | VercelError::Busy { .. } | VercelError::RateLimited)) => {
+            Err(Refusal::Exchange(error))
+        }
+        Err(VercelError::Api { status, .. }) if status >= 500 => {
+            Err(Refusal::Exchange(VercelError::Unreachable(format!("Vercel answered {status}"))))
+        }
+        Err(error) => Err(unproven(&error.to_string())),
+    }
+}
+
+/// Which installation and scope Vercel says a token belongs to: its token answer, or the
+/// installation the token read.
+struct VercelAnswer {
+    installation_id: String,
+    team_id: Option<String>,
+    user_id: Option<String>,
+}
+
+/// The scope an installation acts in, as Vercel's answer and the query agree on it.
 struct Identity {
     team_id: Option<String>,
     user_id: String,
 }
 
-/// The token answer is trusted and wins; the query only fills in what the answer leaves out
+/// Vercel's answer is trusted and wins; the query only fills in what the answer leaves out
 /// (a Hobby team's answer may omit its `team_id`, a personal scope that is a team may arrive
 /// without `teamId`). Only a real disagreement, both present and different, is refused, and an
 /// answer that names no owner at all.
-fn agreed_identity(grant: &TokenGrant, params: &CallbackParams) -> Option<Identity> {
-    if grant.installation_id.as_deref().is_some_and(|id| id != params.configuration_id.as_str()) {
+fn agreed_identity(answer: &VercelAnswer, params: &CallbackParams) -> Option<Identity> {
+    if answer.installation_id != params.configuration_id.as_str() {
         return None;
     }
     let query_team = params.team_id.as_ref().map(|t| t.as_str().to_owned());
-    let team_id = match (grant.team_id.clone(), query_team) {
-        (Some(token), Some(query)) if token != query => return None,
-        (token, query) => token.or(query),
+    let team_id = match (answer.team_id.clone(), query_team) {
+        (Some(vercel), Some(query)) if vercel != query => return None,
+        (vercel, query) => vercel.or(query),
     };
-    let user_id = grant.user_id.clone().unwrap_or_default();
+    let user_id = answer.user_id.clone().unwrap_or_default();
     if team_id.is_none() && user_id.is_empty() {
         return None;
     }

@@ -220,15 +220,6 @@ impl Installation {
             Err(error) => Err(error),
         }
     }
-
-    /// Uninstalls the integration from the vendor's side; Vercel removes the env vars it created.
-    pub async fn uninstall(&self, configuration_id: &str) -> Result<(), VercelError> {
-        let segments = ["v1", "integrations", "configuration", configuration_id];
-        match self.call::<serde::de::IgnoredAny>(Method::DELETE, &segments, &[], None).await {
-            Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
-            Err(error) => Err(error),
-        }
-    }
 }
 
 #[cfg(test)]

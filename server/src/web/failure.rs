@@ -37,6 +37,9 @@ pub enum Failure {
     InvalidClient,
     /// The query and Vercel's token answer name different installations or scopes.
     IdentityMismatch,
+    /// Vercel would not confirm that the installation the link names is the one its code was
+    /// for: the link carries someone else's installation.
+    InstallationUnproven,
     /// Vercel did not answer, or answered with a server error. During the code exchange the
     /// code may be spent, so the only way on is a new install.
     VercelUnreachable {
@@ -102,6 +105,7 @@ impl Failure {
             Failure::RedirectMismatch { .. } => "redirect-mismatch",
             Failure::InvalidClient => "invalid-client",
             Failure::IdentityMismatch => "identity-mismatch",
+            Failure::InstallationUnproven => "installation-unproven",
             Failure::VercelUnreachable { .. } => "vercel-unreachable",
             Failure::RateLimited { .. } => "rate-limited",
             Failure::VercelRefused { .. } => "vercel-refused",
@@ -130,6 +134,7 @@ impl Failure {
             | Failure::InvalidClient
             | Failure::VercelUnreachable { .. }
             | Failure::VercelRefused { .. } => StatusCode::BAD_GATEWAY,
+            Failure::InstallationUnproven => StatusCode::FORBIDDEN,
             Failure::RateLimited { .. } | Failure::VendorDown { .. } | Failure::StoreDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -187,6 +192,13 @@ impl Failure {
                 "This installation link does not match",
                 "The link's details disagree with what Vercel confirmed, so nothing was saved.".into(),
                 "Return to Vercel and install again.".into(),
+            ),
+            Failure::InstallationUnproven => (
+                "This link is not for this installation",
+                "Vercel did not confirm that the installation named in this link is the one its code was issued \
+                 for, so Tether saved nothing, changed nothing and did not sign you in."
+                    .into(),
+                "Open the integration again from your own Vercel dashboard.".into(),
             ),
             Failure::VercelUnreachable { during_exchange: true } => (
                 "Vercel did not confirm the installation",
@@ -331,6 +343,7 @@ impl Failure {
             Failure::RedirectMismatch { sent: "https://tether.example.com/callback".into() },
             Failure::InvalidClient,
             Failure::IdentityMismatch,
+            Failure::InstallationUnproven,
             Failure::VercelUnreachable { during_exchange: true },
             Failure::VercelUnreachable { during_exchange: false },
             Failure::RateLimited { wait_secs: 20 },

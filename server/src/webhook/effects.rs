@@ -38,7 +38,12 @@ pub const MAX_EVENT_AGE_MS: i64 = 48 * 60 * 60 * 1000;
 
 /// Applies one event; the returned text says what was done, for the inbox's record.
 pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninstall) -> Result<String> {
-    if event.created_at > 0 && now_ms() - event.created_at > MAX_EVENT_AGE_MS {
+    // Vercel stamps every event. One without a stamp cannot be held to the replay window (nor
+    // ordered against others), so it is recorded for the operator and not applied.
+    if event.created_at <= 0 {
+        return Ok("ignored: no createdAt, so its age cannot be checked".into());
+    }
+    if now_ms() - event.created_at > MAX_EVENT_AGE_MS {
         return Ok(format!(
             "ignored: created {} h ago, older than the replay window",
             (now_ms() - event.created_at) / 3_600_000

@@ -158,6 +158,75 @@ async fn an_oversized_server_function_body_is_refused_before_it_is_read() {
     assert!(world.sim.sim.snapshot().env.is_empty(), "nothing was linked");
 }
 
+/// Sends `bytes` of body to `path` with `Transfer-Encoding: chunked` (no length announced) and
+/// the given extra header lines; returns the status code.
+async fn post_chunked(tether: &str, path: &str, headers: &str, bytes: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = tether.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n{headers}\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'a'; 16 * 1024];
+    let mut sent = 0;
+    while sent < bytes {
+        let size = chunk.len().min(bytes - sent);
+        // The server may answer and close before the whole body is sent: that is its right.
+        if stream.write_all(format!("{size:x}\r\n").as_bytes()).await.is_err()
+            || stream.write_all(&chunk[..size]).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+        sent += size;
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no status: {answer:?}"))
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_however_it_arrives_and_client_mistakes_log_no_error() {
+    let deployment = crate::support::Deployment::new().await;
+    let child = deployment.start(&server::seal::Sealer::generate_spec("k1")).await;
+    let tether = deployment.tether.clone();
+    let over = server::web::MAX_REQUEST_BODY + 1;
+    let origin = format!("Origin: {tether}\r\n");
+    let cases = [
+        ("a server function, chunked", "/api/link_projects", origin.as_str()),
+        ("a server function without Origin, chunked", "/api/link_projects", ""),
+        ("a webhook, chunked", "/webhooks/vercel", ""),
+        ("the callback, chunked", "/callback", origin.as_str()),
+    ];
+    for (what, path, headers) in cases {
+        assert_eq!(post_chunked(&tether, path, headers, over).await, 413, "{what}");
+        assert_ne!(post_chunked(&tether, path, headers, 1000).await, 413, "{what}: a small body is not refused");
+    }
+    let declared = reqwest::Client::new()
+        .post(format!("{tether}/api/link_projects"))
+        .header(header::ORIGIN, &tether)
+        .body(vec![b'a'; over])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declared.status(), StatusCode::PAYLOAD_TOO_LARGE, "with Content-Length");
+    // Other client mistakes: garbage where a form, a signature or a parameter should be.
+    let client = reqwest::Client::new();
+    let _ = client.post(format!("{tether}/api/link_projects")).header(header::ORIGIN, &tether).body("%%%").send().await;
+    let _ = client.post(format!("{tether}/api/nope")).header(header::ORIGIN, &tether).body("a=b").send().await;
+    let _ = client.post(format!("{tether}/webhooks/vercel")).body("{").send().await;
+    let _ = client.get(format!("{tether}/callback?code=%ff&configurationId=%00")).send().await;
+    let _ = client.get(format!("{tether}/install/..%2f..")).send().await;
+    crate::support::kill(child);
+    let log = std::fs::read_to_string(deployment.dir.join("output.log")).unwrap();
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "client mistakes logged at error level: {errors:#?}");
+}
+
 #[tokio::test]
 async fn a_junk_code_flood_is_rate_limited_per_client_while_real_installs_go_on() {
     let world = world_with(Some(BEHIND_A_BALANCER)).await;
@@ -193,6 +262,40 @@ async fn a_junk_code_flood_is_rate_limited_per_client_while_real_installs_go_on(
     let refused = world.browser.get(&real).header("x-forwarded-for", "10.66.0.1").send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers()[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+}
+
+/// Junk callbacks, one from each of these addresses (as the balancer names them); their statuses.
+async fn junk_callbacks(world: &World, configuration_id: &str, from: impl Iterator<Item = String>) -> Vec<u16> {
+    let next = format!("{}/integrations/tether/installed", world.sim.url());
+    let next = url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>();
+    let requests = from.enumerate().map(|(n, address)| {
+        let url =
+            format!("{}/callback?code=junkcode{n:06}&configurationId={configuration_id}&next={next}", world.tether);
+        world.browser.get(url).header("x-forwarded-for", address).send()
+    });
+    futures::future::join_all(requests).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect()
+}
+
+#[tokio::test]
+async fn an_ipv6_client_counts_by_its_64_and_a_mapped_ipv4_address_as_itself() {
+    let world = world_with(Some(BEHIND_A_BALANCER)).await;
+    let real = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let configuration_id = real.split("configurationId=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let burst = server::limits::CALLBACK.burst as usize;
+
+    // 60 callbacks, each from its own address of one /64: one client, over its allowance.
+    let statuses = junk_callbacks(&world, &configuration_id, (1..=60).map(|n| format!("2001:db8:7:1::{n:x}"))).await;
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(limited >= 60 - burst - 2, "{limited} of 60 from one /64 met 429: {statuses:?}");
+    // The next /64 is another client.
+    let response = world.browser.get(&real).header("x-forwarded-for", "2001:db8:7:2::1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    // An IPv4 address is one client whether or not it arrives IPv4-mapped.
+    let statuses = junk_callbacks(&world, &configuration_id, (0..40).map(|_| "192.0.2.9".to_owned())).await;
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let mapped = junk_callbacks(&world, &configuration_id, std::iter::once("::ffff:192.0.2.9".to_owned())).await;
+    assert_eq!(mapped, [429], "the mapped form counts against the same allowance");
 }
 
 /// A random JSON value, nested a little: what a confused or hostile sender could sign.

@@ -43,6 +43,72 @@ fn check_config_refuses_a_plain_http_public_url_outside_sandbox() {
     assert!(loopback.status.success(), "a loopback address is fine for local tests");
 }
 
+/// Each unsafe or silently ignored setting stops the real binary with exactly one message.
+#[test]
+fn check_config_refuses_each_unsafe_or_ignored_setting_with_one_message() {
+    let previous = "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS";
+    let zero = format!("k1:{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]));
+    let provider_secrets = server::provider::signing::SigningKey::generate_spec("k1");
+    let cases: [(&str, &str, &str); 8] = [
+        (previous, "", "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS is set but empty"),
+        (
+            previous,
+            vercel_sim::DEFAULT_CLIENT_SECRET,
+            "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS is the simulator's published secret",
+        ),
+        (
+            "TETHER_VERCEL_API_URL",
+            "http://api.vercel.example",
+            "TETHER_VERCEL_API_URL must be https outside sandbox mode",
+        ),
+        (
+            "TETHER_VERCEL_DASHBOARD_URL",
+            "http://vercel.example",
+            "TETHER_VERCEL_DASHBOARD_URL must be https outside sandbox mode",
+        ),
+        ("TETHER_PUBLIC_URL", "https://admin:pw@tether.example.com", "no user, password, query or fragment"),
+        ("TETHER_PUBLIC_URL", "https://tether.example.com/?next=x", "no user, password, query or fragment"),
+        (
+            "TETHER_PROVIDER_SECRETS",
+            &provider_secrets,
+            "TETHER_PROVIDER_SECRETS is set but the provider is the built-in one",
+        ),
+        ("TETHER_SEAL_KEYS", &zero, "one byte repeated"),
+    ];
+    for (name, value, said) in cases {
+        let out = production("s")
+            .args(["check-config"])
+            .env("TETHER_PUBLIC_URL", "https://tether.example.com")
+            .env(name, value)
+            .output()
+            .unwrap();
+        let errors = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}={value:?} was accepted");
+        assert!(errors.contains(said), "{name}: {errors}");
+        assert_eq!(errors.matches("\n  - ").count(), 1, "one message for {name}: {errors}");
+        let secret = !name.ends_with("_URL");
+        assert!(!secret || value.is_empty() || !errors.contains(value), "{name}: a secret is never printed");
+    }
+    // In sandbox mode the simulator's secret verifies webhooks: an old one would be ignored.
+    let dir = std::env::temp_dir().join(format!("tether-sandbox-{}", rand::random::<u64>()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["check-config"])
+        .env("TETHER_CONFIG", "/dev/null")
+        .env("TETHER_MODE", "sandbox")
+        .env("TETHER_DATA_DIR", &dir)
+        .env(previous, "an-old-secret")
+        .output()
+        .unwrap();
+    let errors = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(errors.contains("TETHER_VERCEL_CLIENT_SECRET_PREVIOUS is set but TETHER_MODE is sandbox"), "{errors}");
+    // check-config says what it does with the previous secret.
+    let out = production("s").args(["check-config"]).env(previous, "an-old-secret").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success() && text.contains("TETHER_VERCEL_CLIENT_SECRET_PREVIOUS") && text.contains("now: set"));
+    assert!(!text.contains("an-old-secret"), "the secret is never printed");
+}
+
 #[tokio::test]
 async fn a_redirect_uri_mismatch_has_its_own_page_and_log_line() {
     let secret = format!("canary-{}", rand::random::<u64>());

@@ -87,6 +87,15 @@ async fn stale_and_unparsable_webhooks_change_nothing() {
     .unwrap();
     assert_eq!(world.post_webhook(&body, Some(&sign(&body, SECRET))).await, StatusCode::OK, "acknowledged");
     assert!(world.applied("evt_stale").await.starts_with("ignored: created 72 h ago"));
+    // Genuinely signed but without `createdAt`: its age cannot be checked, so it is recorded and
+    // not applied.
+    let body = serde_json::to_vec(&json!({
+        "id": "evt_unstamped", "type": "integration-configuration.removed",
+        "payload": {"configuration": {"id": popup.configuration_id}}
+    }))
+    .unwrap();
+    assert_eq!(world.post_webhook(&body, Some(&sign(&body, SECRET))).await, StatusCode::OK, "acknowledged");
+    assert_eq!(world.applied("evt_unstamped").await, "ignored: no createdAt, so its age cannot be checked");
     assert_eq!(
         world.get(&format!("/install/{}", popup.configuration_id)).await.status(),
         StatusCode::OK,
@@ -104,6 +113,40 @@ async fn sqlite_files_tether_creates_are_private() {
     for file in ["tether.db", "tether.db-wal", "tether.db-shm", "sandbox-seal.key"] {
         assert_eq!(mode(file), 0o600, "{file}");
     }
+}
+
+/// A data directory that others may enter is tightened when it is Tether's user's own, and
+/// refused when it is shared (sticky, like `/tmp`): Tether cannot make that one private.
+#[tokio::test]
+async fn sqlite_a_data_directory_open_to_others_is_tightened_and_a_shared_one_refused() {
+    let deployment = Deployment::new().await;
+    std::fs::set_permissions(&deployment.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let database = deployment.dir.join("tether.db");
+    std::fs::write(&database, b"").unwrap();
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let child = deployment.start(&server::seal::Sealer::generate_spec("k1")).await;
+    assert_eq!(reqwest::get(format!("{}/healthz", deployment.tether)).await.unwrap().status(), StatusCode::OK);
+    kill(child);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&deployment.dir), 0o700);
+    assert_eq!(mode(&database), 0o600);
+    let log = std::fs::read_to_string(deployment.dir.join("output.log")).unwrap();
+    assert!(log.contains("now 0700") && log.contains("now 0600"), "the operator is told: {log}");
+
+    let shared = std::env::temp_dir().join(format!("tether-shared-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = production(&deployment.secret)
+        .arg("migrate")
+        .env("TETHER_DATA_DIR", &shared)
+        .env("TETHER_DATABASE_URL", format!("sqlite://{}/tether.db", shared.display()))
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a shared directory was used");
+    assert!(errors.contains("give Tether a directory of its own"), "{errors}");
+    assert_eq!(mode(&shared), 0o1777, "left as it was");
+    assert!(!shared.join("tether.db").exists(), "nothing written there");
 }
 
 #[tokio::test]
@@ -352,6 +395,57 @@ async fn a_post_without_origin_headers_needs_the_pages_form_token() {
     let response = post(form(&token), None).await.unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(world.sim.sim.snapshot().env["prj_acme081"].len(), 3);
+}
+
+/// Leptos answers a failed plain form with a redirect to the request's `Referer`: whatever a
+/// client claims there, Tether's answer stays on its own origin.
+#[tokio::test]
+async fn a_failed_form_post_never_redirects_where_the_referer_says() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let id = popup.configuration_id.as_str();
+    let failing_forms: [(&str, Vec<(&str, &str)>); 5] = [
+        ("link_projects", vec![("configuration_id", "icfg_someoneelses")]),
+        ("link_projects", vec![("choices[x]", "new")]),
+        ("finish_install", vec![("configuration_id", "not an id")]),
+        ("rotate_credentials", vec![]),
+        ("uninstall", vec![("configuration_id", id)]),
+    ];
+    for referer in ["https://evil.example/phish", "//evil.example/", "/\\evil.example", "javascript:alert(1)"] {
+        for (function, form) in &failing_forms {
+            let response = world
+                .browser
+                .post(format!("{}/api/{function}", world.tether))
+                .header(header::ACCEPT, "text/html")
+                .header(header::ORIGIN, &world.tether)
+                .header(header::REFERER, referer)
+                .form(form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
+            if let Some(to) = &location {
+                assert!(to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\"), "{function}: {to}");
+            } else {
+                assert!(status.is_client_error(), "{function} with {referer}: {status}");
+                let page = response.text().await.unwrap();
+                assert!(page.contains("data-failure="), "{function}: a failure page with a way on");
+                assert!(!page.contains("evil.example"), "{function}");
+            }
+        }
+    }
+    // The hydrated popup's calls (no `text/html`) get the error's own status, not a 500.
+    let response = world
+        .browser
+        .post(format!("{}/api/link_projects", world.tether))
+        .header(header::ORIGIN, &world.tether)
+        .form(&[("configuration_id", "icfg_someoneelses")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.json::<app::AppError>().await.unwrap(), app::AppError::NotYours);
 }
 
 #[tokio::test]

@@ -207,6 +207,53 @@ async fn identities_in_the_query_that_disagree_with_vercel_abort_the_install() {
     assert_eq!(world.installation_rows().await, 0, "nothing stored");
 }
 
+/// The token answer may leave out `installation_id`. An attacker then puts a victim's
+/// installation (and team) into their own install link: Tether must learn from Vercel that the
+/// token is not the victim's, refuse, keep the victim's token and give the attacker no session.
+#[tokio::test]
+async fn someone_elses_installation_in_an_install_link_is_refused_when_the_token_answer_names_none() {
+    let world = world().await;
+    world.sim.sim.set_quirks(|q| q.token_omits_installation = true);
+    // An honest install still works: the token proves its own installation.
+    let victim = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert_eq!(world.connect(&victim.configuration_id, &[("prj_acme010", "new")]).await.status(), StatusCode::FOUND);
+    assert_eq!(world.sim.sim.snapshot().env["prj_acme010"].len(), 3);
+
+    let attacker = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+    for swap_team in [false, true] {
+        let own = world.sim.sim.begin_install(vercel_sim::HOBBY_TEAM_ID, "marketplace").unwrap();
+        let own_id = own.split("configurationId=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let mut forged = own.replace(&own_id, &victim.configuration_id);
+        if swap_team {
+            forged = forged.replace(vercel_sim::HOBBY_TEAM_ID, vercel_sim::TEAM_ID);
+        }
+        let response = attacker.get(&forged).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "swap team: {swap_team}");
+        assert!(response.headers().get(header::SET_COOKIE).is_none(), "no session for the attacker");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("data-failure=\"installation-unproven\""), "its own page: {page}");
+        assert!(page.contains("not for this installation"));
+    }
+    for path in [
+        format!("/install/{}", victim.configuration_id),
+        format!("/configure?configurationId={}", victim.configuration_id),
+    ] {
+        let response = attacker.get(format!("{}{path}", world.tether)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!response.text().await.unwrap().contains("acme-app-010"), "{path}");
+    }
+    assert_eq!(world.installation_rows().await, 1, "the attacker's link stored nothing");
+
+    // The victim's token was not replaced: their Disconnect still removes the variables at Vercel.
+    let response = world
+        .post_form("unlink_project", &[("configuration_id", &victim.configuration_id), ("project_id", "prj_acme010")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("notice=unlinked"));
+    let left = world.sim.sim.snapshot().env.get("prj_acme010").cloned().unwrap_or_default();
+    assert!(left.is_empty(), "the victim's variables are gone: {left:?}");
+}
+
 #[tokio::test]
 async fn an_unknown_or_expired_code_gets_a_page_with_the_way_back() {
     let world = world().await;
