@@ -28,6 +28,12 @@ pub enum AppError {
     /// The vendor's system did not answer: nothing was written, the user's choices are kept.
     #[error("{0}")]
     VendorUnavailable(String),
+    /// The vendor's system refused Tether's signature: the service is misconfigured, which its
+    /// operator must fix. `reference` finds the log line that has the vendor's own words.
+    #[error(
+        "The service is misconfigured, so nothing was written (reference {reference}). Its operator has been told."
+    )]
+    VendorMisconfigured { reference: String },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
@@ -41,7 +47,7 @@ impl AppError {
             AppError::Busy { .. } => 503,
             AppError::Clash(_) => 409,
             AppError::Vendor(_) => 422,
-            AppError::VendorUnavailable(_) => 503,
+            AppError::VendorUnavailable(_) | AppError::VendorMisconfigured { .. } => 503,
             AppError::Internal => 500,
         }
     }

@@ -54,6 +54,45 @@ struct Knobs {
     down: bool,
     /// The next call for this action does its work, then its answer is lost.
     lose_next_answer: Option<String>,
+    /// A mistake the vendor makes on purpose, so a test can prove `provider-check` catches it.
+    flaw: Option<Flaw>,
+    /// With `Flaw::ReplaysFailures`: keys whose first attempt failed.
+    failed_keys: std::collections::HashSet<String>,
+}
+
+/// Mistakes vendors make when they implement the contract from its text, each one a way the
+/// contract's promises break. `server provider-check` must fail a vendor that makes any of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flaw {
+    /// Takes a timestamp however far ahead of its clock (only the past is bounded).
+    AcceptsFutureTimestamps,
+    /// Allows a signature only 3 minutes of age: Tether's retries and clock skew fall outside.
+    TightWindow,
+    /// Checks only the first signature in `webhook-signature`: fails during a secret rotation.
+    FirstSignatureOnly,
+    /// Refuses with `{"message"}` instead of `{"error":{"code","message"}}`.
+    BareErrors,
+    /// Lists, reads and releases resources whatever the account.
+    IgnoresAccounts,
+    /// Answers 201 again to a repeated Idempotency-Key.
+    CreatedOnRepeat,
+    /// Answers JSON as `text/plain`.
+    TextContentType,
+    /// Remembers an Idempotency-Key whose first attempt failed and answers that failure again.
+    ReplaysFailures,
+}
+
+impl Flaw {
+    pub const ALL: [Flaw; 8] = [
+        Flaw::AcceptsFutureTimestamps,
+        Flaw::TightWindow,
+        Flaw::FirstSignatureOnly,
+        Flaw::BareErrors,
+        Flaw::IgnoresAccounts,
+        Flaw::CreatedOnRepeat,
+        Flaw::TextContentType,
+        Flaw::ReplaysFailures,
+    ];
 }
 
 #[derive(Clone)]
@@ -124,6 +163,15 @@ impl Vendor {
         self.knobs(|k| k.lose_next_answer = Some(action.to_owned()));
     }
 
+    /// Makes this mistake from now on (see [`Flaw`]).
+    pub fn set_flaw(&self, flaw: Flaw) {
+        self.knobs(|k| k.flaw = Some(flaw));
+    }
+
+    fn flawed(&self, flaw: Flaw) -> bool {
+        self.knobs(|k| k.flaw == Some(flaw))
+    }
+
     fn knobs<T>(&self, f: impl FnOnce(&mut Knobs) -> T) -> T {
         let mut knobs = self.0.knobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut knobs)
@@ -136,6 +184,25 @@ impl Vendor {
             .fetch_all(&self.0.pool)
             .await
             .unwrap_or_default()
+    }
+
+    /// A resource the account had before any Vercel installation (a customer's own database);
+    /// returns its id.
+    pub async fn add_resource(&self, account: &str, name: &str) -> String {
+        let id = random("db_", 8);
+        sqlx::query(
+            "INSERT INTO resources (id, account, name, api_key, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind(name)
+        .bind(random("refdb_sk_", 20))
+        .bind(random("manual_", 8))
+        .bind(now_ms())
+        .execute(&self.0.pool)
+        .await
+        .expect("the vendor's database takes a resource");
+        id
     }
 
     /// The notices received, as (type, body).
@@ -167,6 +234,7 @@ pub fn router(vendor: Vendor) -> Router {
         .route("/resources/rotate", post(rotate))
         .route("/resources/release", post(release))
         .route("/notices", post(notice));
+    let api = api.layer(axum::middleware::from_fn_with_state(vendor.clone(), flawed_answers));
     Router::new()
         .nest(BASE_PATH, api)
         // For whoever starts the process and waits for it to listen.
@@ -186,8 +254,8 @@ fn internal(cause: sqlx::Error) -> Response {
 }
 
 /// The contract's signature check: any `v1,` signature made with any of our keys over
-/// `{webhook-id}.{webhook-timestamp}.{body}`, within five minutes of our clock.
-fn signed(keys: &[Vec<u8>], headers: &HeaderMap, body: &[u8]) -> bool {
+/// `{webhook-id}.{webhook-timestamp}.{body}`, within five minutes of our clock either way.
+fn signed(keys: &[Vec<u8>], headers: &HeaderMap, body: &[u8], flaw: Option<Flaw>) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(id), Some(timestamp), Some(signatures)) =
         (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"))
@@ -197,9 +265,15 @@ fn signed(keys: &[Vec<u8>], headers: &HeaderMap, body: &[u8]) -> bool {
     let Ok(sent_at) = timestamp.parse::<i64>() else { return false };
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    if (now - sent_at).abs() > TOLERANCE_SECS {
+    let in_window = match flaw {
+        Some(Flaw::AcceptsFutureTimestamps) => now - sent_at <= TOLERANCE_SECS,
+        Some(Flaw::TightWindow) => (now - sent_at).abs() <= 3 * 60,
+        _ => (now - sent_at).abs() <= TOLERANCE_SECS,
+    };
+    if !in_window {
         return false;
     }
+    let checked = if flaw == Some(Flaw::FirstSignatureOnly) { 1 } else { usize::MAX };
     keys.iter().any(|key| {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return false };
         mac.update(format!("{id}.{timestamp}.").as_bytes());
@@ -207,10 +281,27 @@ fn signed(keys: &[Vec<u8>], headers: &HeaderMap, body: &[u8]) -> bool {
         let expected = mac.finalize().into_bytes();
         signatures
             .split(' ')
+            .take(checked)
             .filter_map(|s| s.strip_prefix("v1,"))
             .filter_map(|b64| STANDARD.decode(b64).ok())
             .any(|given| bool::from(given.as_slice().ct_eq(expected.as_slice())))
     })
+}
+
+/// The flaws that change every answer: its content type, and the shape of its errors.
+async fn flawed_answers(
+    State(vendor): State<Vendor>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if vendor.flawed(Flaw::BareErrors) && response.status().is_client_error() {
+        return (response.status(), Json(json!({"message": "refused"}))).into_response();
+    }
+    if vendor.flawed(Flaw::TextContentType) {
+        response.headers_mut().insert("content-type", axum::http::HeaderValue::from_static("text/plain"));
+    }
+    response
 }
 
 /// What every call goes through: the knobs, the signature, then the body for this action.
@@ -225,7 +316,7 @@ async fn accept<T: for<'de> Deserialize<'de>>(
     if down {
         return Err(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Down for maintenance."));
     }
-    if !signed(&vendor.0.keys, headers, body) {
+    if !signed(&vendor.0.keys, headers, body, vendor.knobs(|k| k.flaw)) {
         return Err(error(StatusCode::UNAUTHORIZED, "bad_signature", "The request is not signed by Tether."));
     }
     let value: Value = serde_json::from_slice(body)
@@ -322,9 +413,11 @@ fn now_ms() -> i64 {
 }
 
 async fn row(vendor: &Vendor, account: &str, id: &str) -> Result<Row, Response> {
-    sqlx::query_as("SELECT id, name, api_key, pending_key FROM resources WHERE id = ? AND account = ?")
+    let any_account = vendor.flawed(Flaw::IgnoresAccounts);
+    sqlx::query_as("SELECT id, name, api_key, pending_key FROM resources WHERE id = ? AND (account = ? OR ?)")
         .bind(id)
         .bind(account)
+        .bind(any_account)
         .fetch_optional(&vendor.0.pool)
         .await
         .map_err(internal)?
@@ -337,9 +430,10 @@ async fn list(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> 
         Err(response) => return response,
     };
     let rows: Result<Vec<Row>, _> = sqlx::query_as(
-        "SELECT id, name, api_key, pending_key FROM resources WHERE account = ? ORDER BY created_at, id",
+        "SELECT id, name, api_key, pending_key FROM resources WHERE (account = ? OR ?) ORDER BY created_at, id",
     )
     .bind(&request.account)
+    .bind(vendor.flawed(Flaw::IgnoresAccounts))
     .fetch_all(&vendor.0.pool)
     .await;
     match rows {
@@ -354,13 +448,28 @@ async fn list(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> 
 }
 
 async fn create(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let replays = vendor.flawed(Flaw::ReplaysFailures);
+    if replays && vendor.knobs(|k| k.failed_keys.contains(&key)) {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "The body does not fit.");
+    }
     let request: CreateBody = match accept(&vendor, &headers, &body, "resources.create").await {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => {
+            if replays {
+                vendor.knobs(|k| k.failed_keys.insert(key));
+            }
+            return response;
+        }
     };
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty()) else {
+    // A failed attempt stores nothing under its key: the next attempt with it is a new request.
+    if key.is_empty() {
         return error(StatusCode::BAD_REQUEST, "idempotency_key_missing", "Idempotency-Key is required.");
-    };
+    }
+    if key.len() > 128 {
+        return error(StatusCode::BAD_REQUEST, "idempotency_key_invalid", "Idempotency-Key is over 128 characters.");
+    }
+    let key = key.as_str();
     let pool = &vendor.0.pool;
     let earlier: Result<Option<(String, String)>, _> =
         sqlx::query_as("SELECT id, account FROM resources WHERE idempotency_key = ?")
@@ -369,8 +478,9 @@ async fn create(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -
             .await;
     match earlier {
         Ok(Some((id, account))) if account == request.account => {
+            let status = if vendor.flawed(Flaw::CreatedOnRepeat) { StatusCode::CREATED } else { StatusCode::OK };
             return match row(&vendor, &account, &id).await {
-                Ok(row) => answer(&vendor, "resources.create", StatusCode::OK, resource_json(&row)),
+                Ok(row) => answer(&vendor, "resources.create", status, resource_json(&row)),
                 Err(response) => response,
             };
         }
@@ -475,11 +585,21 @@ async fn release(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) 
         Ok(request) => request,
         Err(response) => return response,
     };
-    let done = sqlx::query("DELETE FROM resources WHERE id = ? AND account = ?")
+    // Gone already (whoever released it) is released; another account's is not ours to touch.
+    let any_account = vendor.flawed(Flaw::IgnoresAccounts);
+    let owner: Result<Option<String>, _> = sqlx::query_scalar("SELECT account FROM resources WHERE id = ?")
         .bind(&request.resource_id)
-        .bind(&request.account)
-        .execute(&vendor.0.pool)
+        .fetch_optional(&vendor.0.pool)
         .await;
+    match owner {
+        Ok(Some(owner)) if owner != request.account && !any_account => {
+            return error(StatusCode::NOT_FOUND, "unknown_resource", "No such database in this account.")
+        }
+        Ok(_) => {}
+        Err(e) => return internal(e),
+    }
+    let done =
+        sqlx::query("DELETE FROM resources WHERE id = ?").bind(&request.resource_id).execute(&vendor.0.pool).await;
     match done {
         Ok(_) => answer(&vendor, "resources.release", StatusCode::OK, json!({})),
         Err(e) => internal(e),
@@ -524,7 +644,7 @@ mod tests {
         headers.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap());
         headers.insert("webhook-timestamp", "1614265330".parse().unwrap());
         headers.insert("webhook-signature", signature.parse().unwrap());
-        assert!(!signed(&keys, &headers, body), "a 2021 timestamp is far outside the window");
+        assert!(!signed(&keys, &headers, body, None), "a 2021 timestamp is far outside the window");
     }
 }
 

@@ -200,6 +200,18 @@ impl From<ProviderError> for AppError {
                         .into(),
                 )
             }
+            ProviderError::SignatureRefused { status, ref said } => {
+                let reference = format!("ref-{:08x}", rand::random::<u32>());
+                tracing::warn!(
+                    reference,
+                    vendor_status = status,
+                    vendor_said = %said,
+                    "the vendor refused Tether's signature: TETHER_PROVIDER_SECRETS and the vendor's secret (or \
+                     the two clocks) disagree; nothing was written"
+                );
+                crate::telemetry::provider_misconfigured();
+                AppError::VendorMisconfigured { reference }
+            }
             ProviderError::Failed(_) => internal(error),
         }
     }

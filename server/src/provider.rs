@@ -7,6 +7,7 @@ pub mod builtin;
 pub mod conformance;
 pub mod http;
 pub mod jobs;
+pub mod outbox;
 pub mod signing;
 
 use std::{future::Future, pin::Pin};
@@ -66,6 +67,12 @@ pub struct Notice {
     pub project_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub to_account: Option<String>,
+    /// For a notice about a project's link: the resource it was linked to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resource_id: Option<String>,
+    /// With `resource_id`: `created` (Tether created it for this installation) or `connected`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub origin: Option<String>,
 }
 
 /// The contract's resource id pattern, `^[A-Za-z0-9_.:-]{1,64}$`: what Tether stores, puts in a
@@ -84,6 +91,10 @@ pub enum ProviderError {
     /// The vendor did not answer in time, or answered 5xx: nothing was done.
     #[error("the vendor is unavailable: {0}")]
     Unavailable(String),
+    /// The vendor refused Tether's signature (401 or 403, or `bad_signature`): the shared secrets
+    /// or the clocks of the two sides disagree. Nothing was done; the operator must fix it.
+    #[error("the vendor refused Tether's signature ({status}) {said}")]
+    SignatureRefused { status: u16, said: String },
     #[error("the provider failed: {0}")]
     Failed(String),
 }

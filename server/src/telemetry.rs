@@ -238,6 +238,11 @@ pub fn inbox(depth: i64, oldest_age: Duration, parked: i64) {
 }
 
 /// A call to the vendor's system (`operation` is the contract's path), retries included.
+/// The vendor refused Tether's signature where a user saw it: an operator's alert.
+pub fn provider_misconfigured() {
+    metrics::counter!("tether_provider_signature_refusals_total").increment(1);
+}
+
 pub fn provider_call(operation: &'static str, outcome: &'static str, elapsed: Duration) {
     metrics::counter!("tether_provider_requests_total", "operation" => operation, "outcome" => outcome).increment(1);
     metrics::histogram!("tether_provider_request_duration_seconds", "operation" => operation)

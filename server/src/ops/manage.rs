@@ -4,7 +4,15 @@
 use app::AppError;
 
 use super::{provision::inputs_of, Authorized};
-use crate::{params::ProjectId, store::links::LinkStatus};
+use crate::{
+    params::ProjectId,
+    provider::outbox::{self, Outbound},
+    store::links::{self, LinkStatus},
+};
+
+fn db(error: sqlx::Error) -> AppError {
+    AppError::from(crate::store::StoreError::from(error))
+}
 
 /// What an interrupted link says on the Configure and install pages.
 pub const INTERRUPTED: &str = "Interrupted while its variables were being written. Connect it again to finish, \
@@ -21,8 +29,28 @@ impl Authorized<'_> {
             self.vercel.delete_env(project_id, env_id).await?;
             self.app.store.forget_env_var(project_id, env_id).await?;
         }
-        self.app.store.delete_link(configuration_id, project_id).await?;
-        tracing::info!(configuration_id, project_id, removed = ours.len(), "project unlinked");
+        // The link goes with what the vendor must hear of it, in one transaction.
+        let mut tx = self.app.store.begin().await?;
+        let resource = links::remove_link(&mut tx, configuration_id, project_id).await.map_err(db)?;
+        let mut released = false;
+        if let Some((resource_id, origin)) = &resource {
+            let account = self.owner();
+            let notice = Outbound {
+                cause: &format!("disconnect-{}", crate::store::now_ms()),
+                installation_id: configuration_id,
+                kind: "project.disconnected",
+                project_id: Some(project_id),
+                to_account: None,
+                resource: Some((resource_id, *origin)),
+            };
+            notice.write(&mut tx, account).await.map_err(db)?;
+            let policy = self.app.settings.provider.on_uninstall;
+            released = outbox::link_ended(&mut tx, policy, configuration_id, account, resource_id, *origin)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        tracing::info!(configuration_id, project_id, removed = ours.len(), released, "project unlinked");
         Ok(())
     }
 

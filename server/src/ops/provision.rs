@@ -18,7 +18,7 @@ use super::Authorized;
 use crate::{
     params::ProjectId,
     provider::ProjectRef,
-    store::links::{CreatedEnvVar, LinkProgress, LinkStatus},
+    store::links::{CreatedEnvVar, LinkProgress, LinkStatus, Origin},
     vercel::env::{CreatedEnv, EnvVarInput},
 };
 
@@ -156,6 +156,7 @@ impl Authorized<'_> {
                     // Only used when the row is new; an existing row keeps its project's name.
                     project_name: &id,
                     resource_id: None,
+                    origin: None,
                     external_id: None,
                     status,
                     error: Some(&detail),
@@ -187,21 +188,28 @@ impl Authorized<'_> {
         if let Some(link) = existing.as_ref().filter(|l| l.status == LinkStatus::Linked) {
             return Ok(format!("Already connected ({})", link.resource_id.as_deref().unwrap_or("resource")));
         }
-        let resource = match choice {
-            Choice::Existing(id) => resources
-                .into_iter()
-                .find(|r| r.id == id)
-                .ok_or_else(|| AppError::BadRequest("That resource does not exist for this account.".into()))?,
+        let (resource, origin) = match choice {
+            Choice::Existing(id) => {
+                let resource = resources
+                    .into_iter()
+                    .find(|r| r.id == id)
+                    .ok_or_else(|| AppError::BadRequest("That resource does not exist for this account.".into()))?;
+                // Connecting one Tether created for another of this installation's projects
+                // keeps its origin: it is still Tether's to release one day.
+                let created = self.app.store.created_here(configuration_id, &resource.id).await?;
+                (resource, if created { Origin::Created } else { Origin::Connected })
+            }
             Choice::New => {
                 let earlier =
                     existing.and_then(|l| l.resource_id).and_then(|id| resources.into_iter().find(|r| r.id == id));
-                match earlier {
+                let resource = match earlier {
                     Some(resource) => resource,
                     None => {
                         let project = ProjectRef { installation_id: self.id(), id: &project.id, name: &project.name };
                         self.app.provider.create(owner, project, &project.idempotency_key()).await?
                     }
-                }
+                };
+                (resource, Origin::Created)
             }
         };
         let external_id = (self.session.current_project_id.as_deref() == Some(project_id.as_str()))
@@ -211,6 +219,7 @@ impl Authorized<'_> {
             project_id: &project.id,
             project_name: &project.name,
             resource_id: Some(&resource.id),
+            origin: Some(origin),
             external_id,
             status: LinkStatus::Provisioning,
             error: None,

@@ -28,12 +28,21 @@ struct Client {
     http: reqwest::Client,
 }
 
-/// How a request is signed, to check the vendor refuses the wrong ways.
+/// How a request is signed, to check the vendor refuses the wrong ways and takes the right ones.
 enum Signing<'a> {
     Proper,
     Unsigned,
     With(&'a [SigningKey]),
-    Stale,
+    /// Properly, but `seconds` away from now (negative: in the past).
+    At(i64),
+}
+
+/// What a vendor answered: the status, the body as JSON (`Null` when it is not JSON) and
+/// whether it said its body is JSON.
+struct Answer {
+    status: u16,
+    body: Value,
+    json: bool,
 }
 
 impl Client {
@@ -43,7 +52,7 @@ impl Client {
         body: &Value,
         signing: Signing<'_>,
         idempotency_key: Option<&str>,
-    ) -> Result<(u16, Value), String> {
+    ) -> Result<Answer, String> {
         let url = format!("{}{path}", self.base.as_str().trim_end_matches('/'));
         let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
         let now = crate::store::now_ms() / 1000;
@@ -51,7 +60,7 @@ impl Client {
         let signed = match signing {
             Signing::Proper => Some(signing::sign(&self.keys, &signing::new_message_id(), now, &bytes)),
             Signing::With(keys) => Some(signing::sign(keys, &signing::new_message_id(), now, &bytes)),
-            Signing::Stale => Some(signing::sign(&self.keys, &signing::new_message_id(), now - 10 * 60, &bytes)),
+            Signing::At(offset) => Some(signing::sign(&self.keys, &signing::new_message_id(), now + offset, &bytes)),
             Signing::Unsigned => None,
         };
         if let Some(signed) = signed {
@@ -66,10 +75,34 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
         let status = response.status().as_u16();
+        let json =
+            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
         let text = response.text().await.map_err(|e| e.to_string())?;
-        let value =
-            if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-        Ok((status, value))
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Answer { status, body, json })
+    }
+}
+
+impl Answer {
+    /// One of these statuses, as JSON. An error also in the contract's shape, with this code.
+    fn is(&self, expected: &[u16]) -> Result<(), String> {
+        let Answer { status, body, json } = self;
+        expect(expected.contains(status), || format!("answered {status} {body}, expected {expected:?}"))?;
+        expect(*json, || format!("answered {status} without Content-Type: application/json"))?;
+        if *status >= 400 {
+            let shaped = body["error"]["code"].is_string() && body["error"]["message"].is_string();
+            expect(shaped, || format!("answered {status} {body}, not {{\"error\":{{\"code\",\"message\"}}}}"))?;
+        }
+        Ok(())
+    }
+
+    /// An error with this status and code.
+    fn error(&self, status: u16, code: &str) -> Result<(), String> {
+        self.is(&[status])?;
+        let got = &self.body["error"]["code"];
+        expect(got == code, || format!("the error code is {got}, not {code}"))
     }
 }
 
@@ -108,20 +141,39 @@ fn env_ok(value: &Value) -> Result<Vec<(String, String)>, String> {
 }
 
 async fn env(client: &Client, body: &Value) -> Result<Vec<(String, String)>, String> {
-    let (status, answer) = client.post("/resources/env", body, Signing::Proper, None).await?;
-    status_is(&[200], status, &answer)?;
-    env_ok(&answer)
+    let answer = client.post("/resources/env", body, Signing::Proper, None).await?;
+    answer.is(&[200])?;
+    env_ok(&answer.body)
 }
 
-fn status_is(expected: &[u16], got: u16, body: &Value) -> Result<(), String> {
-    expect(expected.contains(&got), || format!("answered {got} {body}, expected {expected:?}"))
-}
+/// The checks that need a resource the vendor created: when creating fails, each is reported
+/// as not run, so every run's summary counts the same checks.
+const NEED_A_RESOURCE: [&str; 17] = [
+    "answers 200 and the same resource for a repeated Idempotency-Key",
+    "lists the created resource, once",
+    "keeps an account's resources from another account's list",
+    "answers 404 unknown_resource for another account's resource",
+    "answers the env vars a project needs",
+    "names at least one env var",
+    "begins a rotation with new values",
+    "resumes a rotation with the same new values",
+    "answers the new values during a rotation",
+    "finishes a rotation",
+    "keeps the new values after the rotation",
+    "finish without a rotation does nothing (200)",
+    "refuses to release another account's resource (404 unknown_resource)",
+    "releases the resource (200 {})",
+    "releases it again (idempotent, 200 {})",
+    "answers 404 unknown_resource for a released resource",
+    "still has another account's resource after that account's release was refused",
+];
 
-/// Runs every check in order; later ones build on what earlier ones created.
+/// Runs every check in order; later ones build on what earlier ones created. Every run records
+/// the same checks, in the same order.
 pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(5))
+        .timeout(super::http::ATTEMPT_TIMEOUT)
         .build()
         .unwrap_or_default();
     let client = Client { base, keys, http };
@@ -130,115 +182,193 @@ pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
     let mut checks = Checks(Vec::new());
     let mut record = |name: &'static str, result: Result<(), String>| checks.record(name, result);
 
+    // Signatures: the wrong ways refused, every right way taken.
     let stranger = signing::parse_keys(&SigningKey::generate_spec("x")).unwrap_or_default();
+    let window = signing::TOLERANCE_SECS;
     for (name, way) in [
-        ("refuses an unsigned request (401)", Signing::Unsigned),
-        ("refuses a request signed with another secret (401)", Signing::With(&stranger)),
-        ("refuses a request signed 10 minutes ago (401)", Signing::Stale),
+        ("refuses an unsigned request (401 bad_signature)", Signing::Unsigned),
+        ("refuses a request signed with another secret (401 bad_signature)", Signing::With(&stranger)),
+        ("refuses a request signed 10 minutes ago (401 bad_signature)", Signing::At(-2 * window)),
+        ("refuses a request signed 10 minutes ahead (401 bad_signature)", Signing::At(2 * window)),
     ] {
         let result = client.post("/resources/list", &list, way, None).await;
-        record(name, result.and_then(|(status, body)| status_is(&[401], status, &body)));
+        record(name, result.and_then(|answer| answer.error(401, "bad_signature")));
+    }
+    let mut several = stranger.clone();
+    several.extend(client.keys.iter().cloned());
+    for (name, way) in [
+        ("takes a request signed 4 minutes ago", Signing::At(-(window - 60))),
+        ("takes a request signed 4 minutes ahead (clocks differ)", Signing::At(window - 60)),
+        ("takes a valid signature after one by a key it does not know", Signing::With(&several)),
+    ] {
+        let result = client.post("/resources/list", &list, way, None).await;
+        record(name, result.and_then(|answer| answer.is(&[200])));
     }
     let result = client.post("/resources/env", &list, Signing::Proper, None).await;
-    record("refuses a body for another endpoint (400)", result.and_then(|(s, b)| status_is(&[400], s, &b)));
+    record("refuses a body for another endpoint (400 wrong_action)", result.and_then(|a| a.error(400, "wrong_action")));
 
-    let result = client.post("/resources/list", &list, Signing::Proper, None).await.and_then(|(status, body)| {
-        status_is(&[200], status, &body)?;
-        let resources = body["resources"].as_array().ok_or("no `resources` array")?;
+    let result = client.post("/resources/list", &list, Signing::Proper, None).await.and_then(|answer| {
+        answer.is(&[200])?;
+        let resources = answer.body["resources"].as_array().ok_or("no `resources` array")?;
         expect(resources.is_empty(), || format!("a new account already has {} resources", resources.len()))
     });
     record("lists a new account's resources: none", result);
 
+    // Creation: the key required and bounded, a failed first attempt not replayed.
     let key = format!("tether-conformance-{}", rand::random::<u64>());
     let create = json!({
         "action": "resources.create", "account": account, "installation_id": "icfg_conformance",
         "project": {"id": "prj_conformance", "name": "conformance"}
     });
-    let first = client.post("/resources/create", &create, Signing::Proper, Some(&key)).await.and_then(|(s, b)| {
-        status_is(&[200, 201], s, &b)?;
-        resource_ok(&b)
+    let result = client.post("/resources/create", &create, Signing::Proper, None).await;
+    record(
+        "refuses a create without Idempotency-Key (400 idempotency_key_missing)",
+        result.and_then(|a| a.error(400, "idempotency_key_missing")),
+    );
+    let result = client.post("/resources/create", &create, Signing::Proper, Some(&"k".repeat(129))).await;
+    record(
+        "refuses an Idempotency-Key over 128 characters (400 idempotency_key_invalid)",
+        result.and_then(|a| a.error(400, "idempotency_key_invalid")),
+    );
+    let mut incomplete = create.clone();
+    incomplete.as_object_mut().map(|body| body.remove("project"));
+    let result = client.post("/resources/create", &incomplete, Signing::Proper, Some(&key)).await;
+    record("refuses a create without its project (400 bad_request)", result.and_then(|a| a.error(400, "bad_request")));
+    let first = client.post("/resources/create", &create, Signing::Proper, Some(&key)).await.and_then(|answer| {
+        answer.is(&[201]).map_err(|why| format!("{why} (a key whose first attempt failed is a new request)"))?;
+        resource_ok(&answer.body)
     });
     let resource_id = first.as_ref().ok().cloned();
-    record("creates a resource (201)", first.map(drop));
-    let Some(resource_id) = resource_id else {
-        record("the remaining checks need a resource", Err("none was created".into()));
-        return checks.0;
-    };
-    let again = client.post("/resources/create", &create, Signing::Proper, Some(&key)).await.and_then(|(s, b)| {
-        status_is(&[200, 201], s, &b)?;
-        let id = resource_ok(&b)?;
-        expect(id == resource_id, || format!("the same Idempotency-Key made a second resource `{id}`"))
-    });
-    record("answers the same resource for the same Idempotency-Key", again);
-    let listed = client.post("/resources/list", &list, Signing::Proper, None).await.and_then(|(s, b)| {
-        status_is(&[200], s, &b)?;
-        let ids: Vec<&str> = b["resources"].as_array().into_iter().flatten().filter_map(|r| r["id"].as_str()).collect();
-        expect(ids == [resource_id.as_str()], || format!("the list is {ids:?}, expected exactly the created one"))
-    });
-    record("lists the created resource, once", listed);
-
-    let on_resource = |action: &str| json!({"action": action, "account": account, "resource_id": resource_id});
-    let env_body = on_resource("resources.env");
-    let before = env(&client, &env_body).await;
-    record("answers the env vars a project needs", before.as_ref().map(drop).map_err(Clone::clone));
-    let before = before.unwrap_or_default();
-    expect(!before.is_empty(), || "no env vars at all".into())
-        .map_err(|e| record("names at least one env var", Err(e)))
-        .ok();
-
-    let mut begin = on_resource("resources.rotate");
-    begin["phase"] = json!("begin");
-    let mut finish = begin.clone();
-    finish["phase"] = json!("finish");
-    let begun = client.post("/resources/rotate", &begin, Signing::Proper, None).await.and_then(|(s, b)| {
-        status_is(&[200], s, &b)?;
-        env_ok(&b)
-    });
-    let rotated = begun.as_ref().ok().cloned().unwrap_or_default();
-    record(
-        "begins a rotation with new values",
-        begun.and_then(|vars| expect(vars != before, || "begin answered the old values".into())),
-    );
-    let resumed = client.post("/resources/rotate", &begin, Signing::Proper, None).await.and_then(|(s, b)| {
-        status_is(&[200], s, &b)?;
-        let vars = env_ok(&b)?;
-        expect(vars == rotated, || "a second begin issued other new values: a rotation must be resumable".into())
-    });
-    record("resumes a rotation with the same new values", resumed);
-    let during = env(&client, &env_body)
-        .await
-        .and_then(|vars| expect(vars == rotated, || "env does not answer the new values during the rotation".into()));
-    record("answers the new values during a rotation", during);
-    let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
-    record("finishes a rotation", finished.and_then(|(s, b)| status_is(&[200], s, &b)));
-    let after = env(&client, &env_body)
-        .await
-        .and_then(|vars| expect(vars == rotated, || "env changed again after finish".into()));
-    record("keeps the new values after the rotation", after);
-    let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
-    record("finish without a rotation does nothing (200)", finished.and_then(|(s, b)| status_is(&[200], s, &b)));
-
-    let release = on_resource("resources.release");
-    for name in ["releases the resource", "releases it again (idempotent, 200)"] {
-        let result = client.post("/resources/release", &release, Signing::Proper, None).await;
-        record(name, result.and_then(|(s, b)| status_is(&[200], s, &b)));
+    record("creates a resource (201), with a key whose first attempt failed", first.map(drop));
+    match resource_id {
+        Some(resource_id) => resource_checks(&client, &account, &create, &key, &resource_id, &mut record).await,
+        None => {
+            for name in NEED_A_RESOURCE {
+                record(name, Err("not run: no resource was created".into()));
+            }
+        }
     }
-    let gone =
-        client.post("/resources/env", &on_resource("resources.env"), Signing::Proper, None).await.and_then(|(s, b)| {
-            status_is(&[404], s, &b)?;
-            expect(b["error"]["code"] == "unknown_resource", || {
-                format!("the error code is {}, not unknown_resource", b["error"]["code"])
-            })
-        });
-    record("answers 404 unknown_resource for a released resource", gone);
 
     let notice = json!({
         "action": "notices", "id": format!("ntc_conformance_{}", rand::random::<u32>()),
         "type": "installation.removed", "installation_id": "icfg_conformance", "account": account
     });
-    for name in ["accepts a notice", "accepts the same notice again (at least once)"] {
+    for name in ["accepts a notice (200 {})", "accepts the same notice again (at least once, 200 {})"] {
         let result = client.post("/notices", &notice, Signing::Proper, None).await;
-        record(name, result.and_then(|(s, b)| status_is(&[200], s, &b)));
+        record(
+            name,
+            result.and_then(|answer| {
+                answer.is(&[200])?;
+                expect(answer.body == json!({}), || format!("answered {}, expected {{}}", answer.body))
+            }),
+        );
     }
+    let mut unknown = notice.clone();
+    unknown["id"] = json!(format!("ntc_conformance_{}", rand::random::<u32>()));
+    unknown["type"] = json!("something.new");
+    let result = client.post("/notices", &unknown, Signing::Proper, None).await;
+    record("accepts a notice of a type it does not know (200)", result.and_then(|answer| answer.is(&[200])));
     checks.0
+}
+
+/// The checks on a resource the vendor created for `account`, in [`NEED_A_RESOURCE`]'s order.
+async fn resource_checks(
+    client: &Client,
+    account: &str,
+    create: &Value,
+    key: &str,
+    resource_id: &str,
+    record: &mut impl FnMut(&'static str, Result<(), String>),
+) {
+    let resource_id = resource_id.to_owned();
+    let other = format!("{account}_other");
+    let list = json!({"action": "resources.list", "account": account});
+    let again = client.post("/resources/create", create, Signing::Proper, Some(key)).await.and_then(|answer| {
+        answer.is(&[200])?;
+        let id = resource_ok(&answer.body)?;
+        expect(id == resource_id, || format!("the same Idempotency-Key made a second resource `{id}`"))
+    });
+    record(NEED_A_RESOURCE[0], again);
+    let ids_of = |answer: &Answer| -> Vec<String> {
+        answer.body["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_str())
+            .map(str::to_owned)
+            .collect()
+    };
+    let listed = client.post("/resources/list", &list, Signing::Proper, None).await.and_then(|answer| {
+        answer.is(&[200])?;
+        let ids = ids_of(&answer);
+        expect(ids == [resource_id.clone()], || format!("the list is {ids:?}, expected exactly the created one"))
+    });
+    record(NEED_A_RESOURCE[1], listed);
+
+    // Accounts are walls: another account neither lists, reads nor releases this resource.
+    let other_list = json!({"action": "resources.list", "account": other});
+    let walled = client.post("/resources/list", &other_list, Signing::Proper, None).await.and_then(|answer| {
+        answer.is(&[200])?;
+        let ids = ids_of(&answer);
+        expect(!ids.contains(&resource_id), || format!("account {other} lists {account}'s resource"))
+    });
+    record(NEED_A_RESOURCE[2], walled);
+    let on = |action: &str, account: &str| json!({"action": action, "account": account, "resource_id": resource_id});
+    let result = client.post("/resources/env", &on("resources.env", &other), Signing::Proper, None).await;
+    record(NEED_A_RESOURCE[3], result.and_then(|a| a.error(404, "unknown_resource")));
+
+    let env_body = on("resources.env", account);
+    let before = env(client, &env_body).await;
+    record(NEED_A_RESOURCE[4], before.as_ref().map(drop).map_err(Clone::clone));
+    let before = before.unwrap_or_default();
+    record(NEED_A_RESOURCE[5], expect(!before.is_empty(), || "no env vars at all".into()));
+
+    let mut begin = on("resources.rotate", account);
+    begin["phase"] = json!("begin");
+    let mut finish = begin.clone();
+    finish["phase"] = json!("finish");
+    let begun = client.post("/resources/rotate", &begin, Signing::Proper, None).await.and_then(|answer| {
+        answer.is(&[200])?;
+        env_ok(&answer.body)
+    });
+    let rotated = begun.as_ref().ok().cloned().unwrap_or_default();
+    record(
+        NEED_A_RESOURCE[6],
+        begun.and_then(|vars| expect(vars != before, || "begin answered the old values".into())),
+    );
+    let resumed = client.post("/resources/rotate", &begin, Signing::Proper, None).await.and_then(|answer| {
+        answer.is(&[200])?;
+        let vars = env_ok(&answer.body)?;
+        expect(vars == rotated, || "a second begin issued other new values: a rotation must be resumable".into())
+    });
+    record(NEED_A_RESOURCE[7], resumed);
+    let during = env(client, &env_body)
+        .await
+        .and_then(|vars| expect(vars == rotated, || "env does not answer the new values during the rotation".into()));
+    record(NEED_A_RESOURCE[8], during);
+    let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
+    record(NEED_A_RESOURCE[9], finished.and_then(|answer| answer.is(&[200])));
+    let after = env(client, &env_body)
+        .await
+        .and_then(|vars| expect(vars == rotated, || "env changed again after finish".into()));
+    record(NEED_A_RESOURCE[10], after);
+    let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
+    record(NEED_A_RESOURCE[11], finished.and_then(|answer| answer.is(&[200])));
+
+    let foreign = client.post("/resources/release", &on("resources.release", &other), Signing::Proper, None).await;
+    record(NEED_A_RESOURCE[12], foreign.and_then(|a| a.error(404, "unknown_resource")));
+    let still = env(client, &env_body).await.map(drop);
+    for name in [NEED_A_RESOURCE[13], NEED_A_RESOURCE[14]] {
+        let result = client.post("/resources/release", &on("resources.release", account), Signing::Proper, None).await;
+        record(
+            name,
+            result.and_then(|answer| {
+                answer.is(&[200])?;
+                expect(answer.body == json!({}), || format!("answered {}, expected {{}}", answer.body))
+            }),
+        );
+    }
+    let gone = client.post("/resources/env", &env_body, Signing::Proper, None).await;
+    record(NEED_A_RESOURCE[15], gone.and_then(|a| a.error(404, "unknown_resource")));
+    record(NEED_A_RESOURCE[16], still.map_err(|why| format!("after another account's release: {why}")));
 }

@@ -14,12 +14,13 @@ use super::{
 };
 use crate::config::Target;
 
-/// One attempt may take this long.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
-/// No new attempt starts after this much time: a page waits on the vendor for less than this
-/// plus one attempt.
-const RETRY_WINDOW: Duration = Duration::from_secs(3);
-const ATTEMPTS: u32 = 3;
+/// One attempt may take this long: the contract's "answer within 5 seconds".
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// One call, its retries included, never takes longer: a retry starts only when a whole attempt
+/// still fits. So a timed-out attempt is never retried, and a page waits on one call at most this.
+pub const CALL_BUDGET: Duration = Duration::from_secs(10);
+/// Attempts of one call, at most.
+pub const ATTEMPTS: u32 = 3;
 /// An answer larger than this is not one the contract allows.
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
@@ -140,12 +141,16 @@ impl HttpProvider {
             Err(ProviderError::Unavailable(_)) => "unavailable",
             Err(ProviderError::UnknownResource(_)) => "unknown_resource",
             Err(ProviderError::Refused { .. }) => "refused",
+            Err(ProviderError::SignatureRefused { .. }) => "signature_refused",
             Err(_) => "failed",
         };
         crate::telemetry::provider_call(path, outcome, started.elapsed());
         sent
     }
 
+    /// Every call is idempotent by the contract, so a refused connection or a 5xx is retried
+    /// (with backoff) while a whole attempt still fits in [`CALL_BUDGET`]. Every attempt of one
+    /// call carries the same `webhook-id`, as Standard Webhooks intends for a retried message.
     async fn send_with_retries(
         &self,
         path: &str,
@@ -154,15 +159,17 @@ impl HttpProvider {
     ) -> Result<Vec<u8>, ProviderError> {
         let url = self.url(path)?;
         let body = serde_json::to_vec(&body).map_err(|e| ProviderError::Failed(e.to_string()))?;
+        let message_id = signing::new_message_id();
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.attempt(&url, &body, idempotency_key).await {
-                Err(ProviderError::Unavailable(why)) if attempt < ATTEMPTS && started.elapsed() < RETRY_WINDOW => {
-                    let backoff = Duration::from_millis(150 * 3u64.pow(attempt - 1) + rand::random::<u64>() % 100);
+            match self.attempt(&url, &message_id, &body, idempotency_key).await {
+                Err(ProviderError::Unavailable(why))
+                    if attempt < ATTEMPTS && started.elapsed() + backoff(attempt) + ATTEMPT_TIMEOUT <= CALL_BUDGET =>
+                {
                     tracing::info!(path, attempt, %why, "vendor unavailable; retrying");
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(ProviderError::Unavailable(why)) => {
                     tracing::warn!(path, attempts = attempt, %why, "vendor unavailable");
@@ -173,8 +180,14 @@ impl HttpProvider {
         }
     }
 
-    async fn attempt(&self, url: &Url, body: &[u8], idempotency_key: Option<&str>) -> Result<Vec<u8>, ProviderError> {
-        let signed = signing::sign(&self.keys, &signing::new_message_id(), crate::store::now_ms() / 1000, body);
+    async fn attempt(
+        &self,
+        url: &Url,
+        message_id: &str,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let signed = signing::sign(&self.keys, message_id, crate::store::now_ms() / 1000, body);
         let mut request = self
             .client
             .post(url.clone())
@@ -204,16 +217,29 @@ impl HttpProvider {
         if status.is_server_error() {
             return Err(ProviderError::Unavailable(format!("the vendor answered {status}")));
         }
-        match serde_json::from_slice::<ErrorBody>(&answer) {
-            Ok(body) if status == reqwest::StatusCode::NOT_FOUND && body.error.code == "unknown_resource" => {
+        let refusal = serde_json::from_slice::<ErrorBody>(&answer).ok();
+        // The vendor refused Tether's signature: the two sides' secrets (or clocks) disagree.
+        // That is the operator's to fix, never the user's; the vendor's words go to the log.
+        let unauthorized = matches!(status, reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN);
+        if unauthorized || refusal.as_ref().is_some_and(|r| r.error.code == "bad_signature") {
+            let said = refusal.map(|r| format!("{}: {}", r.error.code, r.error.message)).unwrap_or_default();
+            return Err(ProviderError::SignatureRefused { status: status.as_u16(), said });
+        }
+        match refusal {
+            Some(body) if status == reqwest::StatusCode::NOT_FOUND && body.error.code == "unknown_resource" => {
                 Err(ProviderError::UnknownResource(body.error.message))
             }
-            Ok(body) if status.is_client_error() => {
+            Some(body) if status.is_client_error() => {
                 Err(ProviderError::Refused { code: body.error.code, message: body.error.message })
             }
             _ => Err(ProviderError::Failed(format!("the vendor answered {status} outside the contract"))),
         }
     }
+}
+
+/// The pause before retry `attempt + 1`: 150 ms, then 450 ms, with up to 100 ms of jitter.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(150 * 3u64.pow(attempt - 1) + rand::random::<u64>() % 100)
 }
 
 impl Provider for HttpProvider {

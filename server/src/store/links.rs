@@ -30,11 +30,25 @@ pub enum LinkStatus {
 
 text_enum!(LinkStatus { Provisioning => "provisioning", Linked => "linked", Failed => "failed", Clash => "clash", Closed => "closed" });
 
+/// Where a link's resource came from, for its installation (migration 0010). Tether only ever
+/// asks the vendor to release a resource it created; what the user connected is theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Created by the vendor at Tether's request, for this installation.
+    Created,
+    /// Existed already; the user chose it.
+    Connected,
+}
+
+text_enum!(Origin { Created => "created", Connected => "connected" });
+
 /// One project's progress, as `set_link` records it.
 pub struct LinkProgress<'a> {
     pub project_id: &'a str,
     pub project_name: &'a str,
     pub resource_id: Option<&'a str>,
+    /// With `resource_id`: where it came from.
+    pub origin: Option<Origin>,
     pub external_id: Option<&'a str>,
     pub status: LinkStatus,
     pub error: Option<&'a str>,
@@ -77,10 +91,12 @@ impl Store {
     /// Records progress on one project; a resource once chosen is kept so a retry reuses it.
     pub async fn set_link(&self, configuration_id: &str, progress: LinkProgress<'_>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO links (configuration_id, project_id, project_name, resource_id, external_id, status, error, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO links (configuration_id, project_id, project_name, resource_id, external_id, status, error, \
+               updated_at, origin) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (configuration_id, project_id) DO UPDATE SET \
                resource_id = COALESCE(excluded.resource_id, links.resource_id), \
+               origin = CASE WHEN excluded.resource_id IS NULL THEN links.origin ELSE excluded.origin END, \
                external_id = COALESCE(excluded.external_id, links.external_id), \
                status = excluded.status, error = excluded.error, updated_at = excluded.updated_at",
         )
@@ -92,6 +108,7 @@ impl Store {
         .bind(progress.status)
         .bind(progress.error)
         .bind(now_ms())
+        .bind(progress.origin)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -177,15 +194,95 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_link(&self, configuration_id: &str, project_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM links WHERE configuration_id = $1 AND project_id = $2")
-            .bind(configuration_id)
-            .bind(project_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Whether Tether created this resource for this installation (for another of its projects).
+    pub async fn created_here(&self, configuration_id: &str, resource_id: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM links WHERE configuration_id = $1 AND resource_id = $2 AND origin = $3 LIMIT 1",
+        )
+        .bind(configuration_id)
+        .bind(resource_id)
+        .bind(Origin::Created)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
+    /// A transaction for a change whose consequences for the vendor (see `provider::outbox`)
+    /// must be written with it.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// Deletes a link; returns the resource it had and where that came from.
+pub async fn remove_link(
+    conn: &mut super::Conn,
+    configuration_id: &str,
+    project_id: &str,
+) -> Result<Option<(String, Option<Origin>)>, sqlx::Error> {
+    let had: Option<(Option<String>, Option<Origin>)> =
+        sqlx::query_as("SELECT resource_id, origin FROM links WHERE configuration_id = $1 AND project_id = $2")
+            .bind(configuration_id)
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    sqlx::query("DELETE FROM links WHERE configuration_id = $1 AND project_id = $2")
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(had.and_then(|(resource, origin)| resource.map(|r| (r, origin))))
+}
+
+/// The link's resource and its origin, whatever the link's status.
+pub async fn resource_of_link(
+    conn: &mut super::Conn,
+    configuration_id: &str,
+    project_id: &str,
+) -> Result<Option<(String, Option<Origin>)>, sqlx::Error> {
+    let had: Option<(Option<String>, Option<Origin>)> =
+        sqlx::query_as("SELECT resource_id, origin FROM links WHERE configuration_id = $1 AND project_id = $2")
+            .bind(configuration_id)
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(had.and_then(|(resource, origin)| resource.map(|r| (r, origin))))
+}
+
+/// Whether any installation acting for `account` (other than `except`) links the resource now.
+pub async fn linked_elsewhere(
+    conn: &mut super::Conn,
+    account: &str,
+    resource_id: &str,
+    except: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM links l JOIN installations i ON i.configuration_id = l.configuration_id \
+         WHERE l.resource_id = $1 AND l.status = $2 AND l.configuration_id != $3 \
+           AND COALESCE(i.vendor_account, i.team_id, i.user_id) = $4 LIMIT 1",
+    )
+    .bind(resource_id)
+    .bind(LinkStatus::Linked)
+    .bind(except.unwrap_or_default())
+    .bind(account)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The resources Tether created for an installation, whichever of its links still names them.
+pub async fn created_for(conn: &mut super::Conn, configuration_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT resource_id FROM links WHERE configuration_id = $1 AND origin = $2 \
+         AND resource_id IS NOT NULL ORDER BY resource_id",
+    )
+    .bind(configuration_id)
+    .bind(Origin::Created)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+impl Store {
     pub async fn env_var_ids(&self, configuration_id: &str, project_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT vercel_env_id FROM env_vars WHERE configuration_id = $1 AND project_id = $2 ORDER BY key",

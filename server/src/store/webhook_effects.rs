@@ -34,20 +34,6 @@ pub async fn move_to_team(conn: &mut Conn, configuration_id: &str, team_id: &str
     Ok(())
 }
 
-/// The resources only this installation used: one another installation still links stays.
-pub async fn unshared_resources(conn: &mut Conn, configuration_id: &str) -> Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT resource_id FROM links WHERE configuration_id = $1 AND resource_id IS NOT NULL \
-         AND resource_id NOT IN (SELECT resource_id FROM links WHERE configuration_id != $2 \
-                                 AND status = $3 AND resource_id IS NOT NULL)",
-    )
-    .bind(configuration_id)
-    .bind(configuration_id)
-    .bind(LinkStatus::Linked)
-    .fetch_all(&mut *conn)
-    .await
-}
-
 /// The provider's account for an installation: the vendor account linked, else its Vercel owner
 /// (team, else user), as `InstallationRow::owner_id`.
 pub async fn owner_of(conn: &mut Conn, configuration_id: &str) -> Result<Option<String>> {

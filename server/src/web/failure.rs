@@ -64,6 +64,11 @@ pub enum Failure {
     VendorDown {
         vendor: String,
     },
+    /// The vendor's system refused Tether's signature: the operator must fix the shared secret.
+    VendorMisconfigured {
+        vendor: String,
+        reference: String,
+    },
     /// The vendor's system said no, in its own words.
     VendorRefused {
         vendor: String,
@@ -112,6 +117,7 @@ impl Failure {
             Failure::Removed => "removed",
             Failure::NotYours { .. } => "not-yours",
             Failure::VendorDown { .. } => "vendor-down",
+            Failure::VendorMisconfigured { .. } => "vendor-misconfigured",
             Failure::VendorRefused { .. } => "vendor-refused",
             Failure::BadRequest { .. } => "bad-request",
             Failure::SignInFailed { .. } => "sign-in-failed",
@@ -135,9 +141,10 @@ impl Failure {
             | Failure::VercelUnreachable { .. }
             | Failure::VercelRefused { .. } => StatusCode::BAD_GATEWAY,
             Failure::InstallationUnproven => StatusCode::FORBIDDEN,
-            Failure::RateLimited { .. } | Failure::VendorDown { .. } | Failure::StoreDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Failure::RateLimited { .. }
+            | Failure::VendorDown { .. }
+            | Failure::VendorMisconfigured { .. }
+            | Failure::StoreDown => StatusCode::SERVICE_UNAVAILABLE,
             Failure::Removed => StatusCode::GONE,
             Failure::NotYours { .. } | Failure::NotFound => StatusCode::NOT_FOUND,
             Failure::VendorRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -247,6 +254,14 @@ impl Failure {
                 format!("{vendor} did not answer in time, so nothing was created or written to any project."),
                 "Your choices are kept: try again in a moment.".into(),
             ),
+            Failure::VendorMisconfigured { vendor, reference } => (
+                "The service is misconfigured",
+                format!(
+                    "{vendor} did not accept this server's credentials, so nothing was created or written to any \
+                     project (reference {reference})."
+                ),
+                "Its operator has been told in the server's log. Try again later, or give them the reference.".into(),
+            ),
             Failure::VendorRefused { vendor, message } => (
                 "The service said no",
                 format!("{vendor} refused: {message}"),
@@ -297,6 +312,7 @@ impl Failure {
             | Failure::RateLimited { .. }
             | Failure::VercelRefused { .. }
             | Failure::VendorDown { .. }
+            | Failure::VendorMisconfigured { .. }
             | Failure::VendorRefused { .. }
             | Failure::BadRequest { .. }
             | Failure::StoreDown
@@ -329,6 +345,9 @@ impl Failure {
             AppError::Busy { retry_after_secs, .. } => Failure::RateLimited { wait_secs: retry_after_secs },
             AppError::Vendor(message) => Failure::VendorRefused { vendor: vendor.to_owned(), message },
             AppError::VendorUnavailable(_) => Failure::VendorDown { vendor: vendor.to_owned() },
+            AppError::VendorMisconfigured { reference } => {
+                Failure::VendorMisconfigured { vendor: vendor.to_owned(), reference }
+            }
             AppError::Internal => Failure::Internal,
         }
     }
@@ -356,6 +375,7 @@ impl Failure {
             Failure::NotYours { configure: true },
             Failure::NotYours { configure: false },
             Failure::VendorDown { vendor: vendor.to_owned() },
+            Failure::VendorMisconfigured { vendor: vendor.to_owned(), reference: "ref-3f9a0c17".into() },
             Failure::VendorRefused {
                 vendor: vendor.to_owned(),
                 message: "Your plan allows 1 database; upgrade to add more.".into(),

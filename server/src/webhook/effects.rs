@@ -7,13 +7,8 @@ use serde_json::Value;
 
 use crate::{
     config::OnUninstall,
-    provider::Notice,
-    store::{
-        inbox::StoredEvent,
-        now_ms, project_cache,
-        provider_jobs::{self, JobKind},
-        webhook_effects as store,
-    },
+    provider::outbox::{self, Outbound},
+    store::{inbox::StoredEvent, links, now_ms, project_cache, webhook_effects as store},
 };
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
@@ -63,7 +58,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             project_cache::forget_projects(conn, id).await?;
             let removed = ids(&payload["projects"]["removed"]);
             for project in &removed {
-                close_link(conn, &event.id, id, project).await?;
+                close_link(conn, &event.id, id, project, on_uninstall).await?;
             }
             Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
         }
@@ -76,11 +71,12 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
                 return Ok("ignored: incomplete transfer".into());
             };
             let notice = Outbound {
-                event_id: &event.id,
+                cause: &event.id,
                 installation_id: id,
                 kind: "installation.transferred",
                 project_id: None,
                 to_account: Some(team),
+                resource: None,
             };
             notice.enqueue(conn).await?;
             store::move_to_team(conn, id, team).await?;
@@ -93,7 +89,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             };
             let installations = installations_for(conn, payload, configuration).await?;
             for id in &installations {
-                close_link(conn, &event.id, id, project).await?;
+                close_link(conn, &event.id, id, project, on_uninstall).await?;
             }
             Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
         }
@@ -128,24 +124,42 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     }
 }
 
-/// The installation can no longer see the project. The vendor hears of it when it was linked.
-async fn close_link(conn: &mut Conn, event_id: &str, installation_id: &str, project: &str) -> Result<()> {
-    if store::is_linked(conn, installation_id, project).await? {
-        let notice = Outbound {
-            event_id,
-            installation_id,
-            kind: "project.removed",
-            project_id: Some(project),
-            to_account: None,
-        };
-        notice.enqueue(conn).await?;
-    }
+/// The installation can no longer see the project. The vendor hears of it when it was linked,
+/// with the resource and its origin; a resource Tether created that nothing links any more is
+/// released under the `release` policy.
+async fn close_link(
+    conn: &mut Conn,
+    event_id: &str,
+    installation_id: &str,
+    project: &str,
+    policy: OnUninstall,
+) -> Result<()> {
+    let was_linked = store::is_linked(conn, installation_id, project).await?;
+    let resource = links::resource_of_link(conn, installation_id, project).await?;
     project_cache::forget_projects(conn, installation_id).await?;
-    store::close_link(conn, installation_id, project).await
+    store::close_link(conn, installation_id, project).await?;
+    if !was_linked {
+        return Ok(());
+    }
+    let Some(account) = store::owner_of(conn, installation_id).await? else { return Ok(()) };
+    let notice = Outbound {
+        cause: event_id,
+        installation_id,
+        kind: "project.removed",
+        project_id: Some(project),
+        to_account: None,
+        resource: resource.as_ref().map(|(id, origin)| (id.as_str(), *origin)),
+    };
+    notice.write(conn, &account).await?;
+    if let Some((resource_id, origin)) = &resource {
+        outbox::link_ended(conn, policy, installation_id, &account, resource_id, *origin).await?;
+    }
+    Ok(())
 }
 
-/// The vendor is told, and, when the policy says so, asks to release what only this
-/// installation used; both through the outbox, after this transaction commits.
+/// The vendor is told, and, when the policy says so, asked to release what Tether created for
+/// this installation and no other installation links; both through the outbox, after this
+/// transaction commits.
 async fn remove_installation(
     conn: &mut Conn,
     event_id: &str,
@@ -156,64 +170,19 @@ async fn remove_installation(
     let mut released = 0;
     // An installation Tether never stored (the webhook beat the callback) is nothing the vendor knows.
     if let Some(account) = store::owner_of(conn, configuration_id).await? {
-        if on_uninstall == OnUninstall::Release {
-            for resource in store::unshared_resources(conn, configuration_id).await? {
-                let id = job_id("release", &[&account, &resource]);
-                let body = serde_json::json!({ "resource_id": resource }).to_string();
-                provider_jobs::enqueue(conn, &id, JobKind::Release, &account, &body).await?;
-                released += 1;
-            }
-        }
+        released = outbox::installation_removed(conn, on_uninstall, configuration_id, &account).await?;
         let notice = Outbound {
-            event_id,
+            cause: event_id,
             installation_id: configuration_id,
             kind: "installation.removed",
             project_id: None,
             to_account: None,
+            resource: None,
         };
         notice.write(conn, &account).await?;
     }
     crate::store::installations::mark_removed(conn, configuration_id, if at > 0 { at } else { now_ms() }).await?;
-    Ok(format!("uninstalled: token destroyed, links closed, {released} resource(s) to release"))
-}
-
-/// A stable id: the same event and subject always make the same job, so a repeat is a no-op.
-fn job_id(prefix: &str, parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    format!("{prefix}_{}", hex::encode(&Sha256::digest(parts.join("\n").as_bytes())[..12]))
-}
-
-/// A notice to the vendor about one installation, written to the outbox.
-struct Outbound<'a> {
-    event_id: &'a str,
-    installation_id: &'a str,
-    kind: &'static str,
-    project_id: Option<&'a str>,
-    to_account: Option<&'a str>,
-}
-
-impl Outbound<'_> {
-    /// For the installation's current owner; nothing when Tether never stored the installation.
-    async fn enqueue(self, conn: &mut Conn) -> Result<()> {
-        match store::owner_of(conn, self.installation_id).await? {
-            Some(account) => self.write(conn, &account).await,
-            None => Ok(()),
-        }
-    }
-
-    async fn write(self, conn: &mut Conn, account: &str) -> Result<()> {
-        let id = job_id("ntc", &[self.event_id, self.installation_id, self.kind, self.project_id.unwrap_or_default()]);
-        let notice = Notice {
-            id: id.clone(),
-            kind: self.kind.to_owned(),
-            installation_id: self.installation_id.to_owned(),
-            account: account.to_owned(),
-            project_id: self.project_id.map(str::to_owned),
-            to_account: self.to_account.map(str::to_owned),
-        };
-        let body = serde_json::to_string(&notice).unwrap_or_default();
-        provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await
-    }
+    Ok(format!("uninstalled: token destroyed, links closed, {released} resource(s) Tether created to release"))
 }
 
 /// The installations an event concerns: the one it names, else those of its team or user.

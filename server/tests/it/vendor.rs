@@ -178,13 +178,54 @@ async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what
     let (code, said) = provider_check(&vendor.base_url(), &secrets).await;
     println!("{said}");
     assert_eq!(code, Some(0), "{said}");
-    assert!(!said.contains("FAIL") && said.contains("20 of 20 checks passed"), "{said}");
+    assert!(!said.contains("FAIL") && said.contains(&format!("{CHECKS} of {CHECKS} checks passed")), "{said}");
 
-    // A vendor holding another secret: every signed call is refused, and the check says so.
+    // A vendor holding another secret: every signed call is refused, and the check says so,
+    // counting the same checks.
     let (code, said) = provider_check(&vendor.base_url(), &SigningKey::generate_spec("k1")).await;
     assert_eq!(code, Some(1), "{said}");
-    assert!(said.contains("FAIL  creates a resource (201): answered 401"), "{said}");
-    assert!(said.contains("PASS  refuses an unsigned request (401)"), "{said}");
+    assert!(
+        said.contains("FAIL  creates a resource (201), with a key whose first attempt failed: answered 401"),
+        "{said}"
+    );
+    assert!(said.contains("PASS  refuses an unsigned request (401 bad_signature)"), "{said}");
+    assert!(said.contains(&format!(" of {CHECKS} checks passed")), "the same checks every run: {said}");
+}
+
+/// How many checks `provider-check` runs, whatever the vendor does.
+const CHECKS: usize = 33;
+
+/// Each mistake a vendor could make from the contract's text, made on purpose by the reference
+/// vendor: the check fails it, naming what broke, so it can never pass such a vendor again.
+#[tokio::test]
+async fn the_conformance_check_fails_each_broken_vendor() {
+    use reference_vendor::Flaw;
+    let expected = |flaw: Flaw| match flaw {
+        Flaw::AcceptsFutureTimestamps => "FAIL  refuses a request signed 10 minutes ahead (401 bad_signature)",
+        Flaw::TightWindow => "FAIL  takes a request signed 4 minutes ago",
+        Flaw::FirstSignatureOnly => "FAIL  takes a valid signature after one by a key it does not know",
+        Flaw::BareErrors => {
+            "FAIL  refuses an unsigned request (401 bad_signature): answered 401 {\"message\":\"refused\"}, not"
+        }
+        Flaw::IgnoresAccounts => "FAIL  keeps an account's resources from another account's list",
+        Flaw::CreatedOnRepeat => "FAIL  answers 200 and the same resource for a repeated Idempotency-Key",
+        Flaw::TextContentType => "without Content-Type: application/json",
+        Flaw::ReplaysFailures => "FAIL  creates a resource (201), with a key whose first attempt failed",
+    };
+    for flaw in Flaw::ALL {
+        let secrets = SigningKey::generate_spec("k1");
+        let config = reference_vendor::Config {
+            database_url: "sqlite::memory:".into(),
+            secrets: secrets.clone(),
+            plan_limit: 3,
+        };
+        let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
+        vendor.vendor.set_flaw(flaw);
+        let (code, said) = provider_check(&vendor.base_url(), &secrets).await;
+        assert_eq!(code, Some(1), "{flaw:?} passed:\n{said}");
+        assert!(said.contains(expected(flaw)), "{flaw:?}:\n{said}");
+        assert!(said.contains(&format!(" of {CHECKS} checks passed")), "{flaw:?}: the same checks:\n{said}");
+    }
 }
 
 /// The vendor hears what happened at Vercel, through the outbox: at least once, even when it
@@ -223,7 +264,52 @@ async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
     let removed: serde_json::Value = serde_json::from_str(&removed.1).unwrap();
     assert_eq!(removed["installation_id"], popup.configuration_id.as_str());
     assert_eq!(removed["account"], vercel_sim::TEAM_ID);
+    let taken = notices.iter().find(|(kind, _)| kind == "project.removed").unwrap();
+    let taken: serde_json::Value = serde_json::from_str(&taken.1).unwrap();
+    assert_eq!((taken["origin"].as_str(), taken["resource_id"].is_string()), (Some("created"), true), "{taken}");
     assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.is_empty(), "both databases released at the vendor");
+}
+
+/// A Disconnect reaches the vendor as a notice naming the resource and where it came from. A
+/// database the customer had is never released; one Tether created is, when its last project
+/// goes and the policy releases, and under `keep` the notice is all the vendor hears.
+#[tokio::test]
+async fn a_disconnect_tells_the_vendor_and_releases_only_what_tether_created() {
+    for policy in ["release", "keep"] {
+        let config = format!("[provider]\non_uninstall = \"{policy}\"\n");
+        let VendorWorld { world, vendor } = vendor_world_with(5, Some(&config)).await;
+        let own = vendor.vendor.add_resource(vercel_sim::TEAM_ID, "customers-own-db").await;
+        let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+        let cfg = popup.configuration_id.as_str();
+        let existing = format!("existing:{own}");
+        world.connect(cfg, &[("prj_acme040", "new"), ("prj_acme041", &existing)]).await;
+        let created = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.into_iter().find(|(id, _)| *id != own);
+        let (created, _) = created.expect("Tether created one");
+
+        for project in ["prj_acme041", "prj_acme040"] {
+            let form = [("configuration_id", cfg), ("project_id", project)];
+            assert_eq!(world.post_form("unlink_project", &form).await.status(), StatusCode::FOUND);
+        }
+        world.jobs_sent().await;
+        let notices: Vec<serde_json::Value> =
+            vendor.vendor.notices().await.iter().map(|(_, body)| serde_json::from_str(body).unwrap()).collect();
+        let about = |project: &str| {
+            notices.iter().find(|n| n["project_id"] == project).unwrap_or_else(|| panic!("{project}: {notices:?}"))
+        };
+        assert_eq!(about("prj_acme041")["type"], "project.disconnected");
+        assert_eq!(
+            (about("prj_acme041")["resource_id"].as_str(), about("prj_acme041")["origin"].as_str()),
+            (Some(own.as_str()), Some("connected"))
+        );
+        assert_eq!(
+            (about("prj_acme040")["resource_id"].as_str(), about("prj_acme040")["origin"].as_str()),
+            (Some(created.as_str()), Some("created"))
+        );
+        let left: Vec<String> =
+            vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.into_iter().map(|(id, _)| id).collect();
+        assert!(left.contains(&own), "{policy}: the customer's own database stays: {left:?}");
+        assert_eq!(left.contains(&created), policy == "keep", "{policy}: {left:?}");
+    }
 }
 
 /// Account linking through the vendor's sign-in page: a signed, single-use ticket bound to this

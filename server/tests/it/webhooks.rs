@@ -268,30 +268,41 @@ async fn permission_changes_transfers_new_projects_and_unknown_types() {
     assert_eq!(installation.team_id.as_deref(), Some("team_elsewhere"));
 }
 
+/// Tether only ever releases what it created. A database the customer had and only connected
+/// stays, whatever the policy; one Tether created is released once nothing links it any more.
 #[tokio::test]
-async fn release_on_uninstall_deletes_resources_no_one_else_uses() {
+async fn release_takes_only_what_tether_created_and_no_one_links() {
     let world = crate::support::world_with(Some("[provider]\non_uninstall = \"release\"\n")).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let cfg = popup.configuration_id.as_str();
     let shared = crate::support::resource_id(&popup.page, "shared-db");
     let existing = format!("existing:{shared}");
-    world.connect(&popup.configuration_id, &[("prj_acme090", "new"), ("prj_acme091", &existing)]).await;
-    let store = world.store().await;
-    let before: Vec<String> =
-        store.resources_of(vercel_sim::TEAM_ID).await.unwrap().into_iter().map(|r| r.name).collect();
-    assert!(before.contains(&"acme-app-090-db".to_string()));
+    world.connect(cfg, &[("prj_acme090", "new"), ("prj_acme091", &existing)]).await;
+    // A second project on the database Tether created: it stays Tether's to release.
+    let page = world.get(&format!("/install/{cfg}")).await.text().await.unwrap();
+    let created = crate::support::resource_id(&page, "acme-app-090-db");
+    world.connect(cfg, &[("prj_acme092", &format!("existing:{created}"))]).await;
+    let names = || async {
+        let rows = world.store().await.resources_of(vercel_sim::TEAM_ID).await.unwrap();
+        rows.into_iter().map(|r| r.name).collect::<Vec<String>>()
+    };
+    assert!(names().await.contains(&"acme-app-090-db".to_string()));
 
-    deliver(
-        &world,
-        "evt_gone",
-        "integration-configuration.removed",
-        json!({"configuration": {"id": popup.configuration_id}}),
-    )
-    .await;
+    // Disconnecting the customer's own database, and one of two projects on Tether's: nothing
+    // is released.
+    for project in ["prj_acme091", "prj_acme090"] {
+        let form = [("configuration_id", cfg), ("project_id", project)];
+        assert_eq!(world.post_form("unlink_project", &form).await.status(), StatusCode::FOUND);
+    }
     let jobs = world.jobs_sent().await;
-    assert_eq!(jobs.iter().filter(|(_, kind, _)| kind == "release").count(), 2, "{jobs:?}");
-    let after: Vec<String> =
-        store.resources_of(vercel_sim::TEAM_ID).await.unwrap().into_iter().map(|r| r.name).collect();
-    assert!(!after.contains(&"acme-app-090-db".to_string()), "released: {after:?}");
-    assert!(!after.iter().any(|n| n == "shared-db"), "also released: only this installation used it");
+    assert!(jobs.iter().all(|(_, kind, _)| kind != "release"), "nothing released yet: {jobs:?}");
+    assert!(names().await.contains(&"shared-db".to_string()) && names().await.contains(&"acme-app-090-db".to_string()));
+
+    deliver(&world, "evt_gone", "integration-configuration.removed", json!({"configuration": {"id": cfg}})).await;
+    let jobs = world.jobs_sent().await;
+    assert_eq!(jobs.iter().filter(|(_, kind, _)| kind == "release").count(), 1, "{jobs:?}");
+    let after = names().await;
+    assert!(!after.contains(&"acme-app-090-db".to_string()), "Tether created it and nothing links it: {after:?}");
+    assert!(after.contains(&"shared-db".to_string()), "the customer's own database is never released: {after:?}");
     assert!(after.contains(&"analytics-db".to_string()), "never linked, so not this installation's to release");
 }

@@ -1,0 +1,124 @@
+//! What the vendor's system hears, written to the provider outbox inside the transaction of the
+//! change that causes it (a webhook's effect, a Disconnect) and sent by [`super::jobs`] once it
+//! commits: notices, and releases. A release is only ever asked for a resource Tether created
+//! for an installation, when nothing links it any more, and only under
+//! `[provider] on_uninstall = "release"`; what the user connected is never released.
+
+use crate::{
+    config::OnUninstall,
+    store::{
+        links::{self, Origin},
+        provider_jobs::{self, JobKind},
+        webhook_effects::owner_of,
+        Conn,
+    },
+};
+
+use super::Notice;
+
+type Result<T> = std::result::Result<T, sqlx::Error>;
+
+/// A stable id: the same cause and subject always make the same job, so a repeat is a no-op.
+pub fn job_id(prefix: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{prefix}_{}", hex::encode(&Sha256::digest(parts.join("\n").as_bytes())[..12]))
+}
+
+/// A notice to the vendor about one installation.
+pub struct Outbound<'a> {
+    /// What caused it (a webhook's event id, say): one cause makes one notice.
+    pub cause: &'a str,
+    pub installation_id: &'a str,
+    pub kind: &'static str,
+    pub project_id: Option<&'a str>,
+    pub to_account: Option<&'a str>,
+    /// The resource the project was linked to, and where it came from.
+    pub resource: Option<(&'a str, Option<Origin>)>,
+}
+
+impl Outbound<'_> {
+    /// For the installation's current owner; nothing when Tether never stored the installation.
+    pub async fn enqueue(self, conn: &mut Conn) -> Result<()> {
+        match owner_of(conn, self.installation_id).await? {
+            Some(account) => self.write(conn, &account).await,
+            None => Ok(()),
+        }
+    }
+
+    pub async fn write(self, conn: &mut Conn, account: &str) -> Result<()> {
+        let id = job_id("ntc", &[self.cause, self.installation_id, self.kind, self.project_id.unwrap_or_default()]);
+        let notice = Notice {
+            id: id.clone(),
+            kind: self.kind.to_owned(),
+            installation_id: self.installation_id.to_owned(),
+            account: account.to_owned(),
+            project_id: self.project_id.map(str::to_owned),
+            to_account: self.to_account.map(str::to_owned),
+            resource_id: self.resource.map(|(id, _)| id.to_owned()),
+            origin: self.resource.map(|(_, origin)| origin_name(origin).to_owned()),
+        };
+        let body = serde_json::to_string(&notice).unwrap_or_default();
+        provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await
+    }
+}
+
+/// A link without a recorded origin predates the record: it counts as connected, never released.
+pub fn origin_name(origin: Option<Origin>) -> &'static str {
+    origin.unwrap_or(Origin::Connected).as_str()
+}
+
+/// Asks the vendor to release a resource Tether created for `installation_id`. One job per
+/// account and resource, whatever asks for it again.
+pub async fn release(conn: &mut Conn, account: &str, installation_id: &str, resource_id: &str) -> Result<()> {
+    let id = job_id("release", &[account, resource_id]);
+    let body = serde_json::json!({
+        "resource_id": resource_id,
+        "installation_id": installation_id,
+        "origin": Origin::Created.as_str(),
+    })
+    .to_string();
+    provider_jobs::enqueue(conn, &id, JobKind::Release, account, &body).await
+}
+
+/// A project's link ended (Disconnect, or Vercel took the project away), after the notice that
+/// says so. When it was the last link to a resource Tether created, and the policy releases, the
+/// resource is released; under `keep` the notice is all the vendor hears. Returns whether a
+/// release was asked.
+pub async fn link_ended(
+    conn: &mut Conn,
+    policy: OnUninstall,
+    installation_id: &str,
+    account: &str,
+    resource_id: &str,
+    origin: Option<Origin>,
+) -> Result<bool> {
+    if policy != OnUninstall::Release || origin != Some(Origin::Created) {
+        return Ok(false);
+    }
+    if links::linked_elsewhere(conn, account, resource_id, None).await? {
+        return Ok(false);
+    }
+    release(conn, account, installation_id, resource_id).await?;
+    Ok(true)
+}
+
+/// An installation was removed: under `release`, every resource Tether created for it that no
+/// other installation of the account links is released. Returns how many.
+pub async fn installation_removed(
+    conn: &mut Conn,
+    policy: OnUninstall,
+    installation_id: &str,
+    account: &str,
+) -> Result<usize> {
+    if policy != OnUninstall::Release {
+        return Ok(0);
+    }
+    let mut released = 0;
+    for resource in links::created_for(conn, installation_id).await? {
+        if !links::linked_elsewhere(conn, account, &resource, Some(installation_id)).await? {
+            release(conn, account, installation_id, &resource).await?;
+            released += 1;
+        }
+    }
+    Ok(released)
+}
