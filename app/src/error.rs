@@ -16,8 +16,8 @@ pub enum AppError {
     /// Vercel did not answer, or answered with a server error: nothing was changed.
     #[error("{0}")]
     VercelUnavailable(String),
-    /// The project already has variables of these names that Tether did not create.
-    #[error("{0} already exist in this project, made outside Tether: keep yours or replace them, then connect again.")]
+    /// The project already has variables of these names (`A, B`) that Tether did not create.
+    #[error("{}", clash_message(.0))]
     Clash(String),
     /// Vercel asked Tether to wait longer than a request may: nothing failed, try again shortly.
     #[error("Still working: {message}")]
@@ -36,6 +36,25 @@ pub enum AppError {
     VendorMisconfigured { reference: String },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+}
+
+/// The verb for how many variables a clash names: "ACME_URL already exists", "ACME_URL,
+/// ACME_API_KEY already exist".
+pub fn exist(count: usize) -> &'static str {
+    if count == 1 {
+        "exists"
+    } else {
+        "exist"
+    }
+}
+
+fn clash_message(keys: &str) -> String {
+    let count = keys.split(", ").count();
+    let them = if count == 1 { "it" } else { "them" };
+    format!(
+        "{keys} already {} in this project, made outside Tether: keep yours or replace {them}, then connect again.",
+        exist(count)
+    )
 }
 
 impl AppError {

@@ -413,7 +413,9 @@ fn clash_choice(project_id: &str, keys: &[String]) -> impl IntoView {
     let replace_id = format!("replace-{project_id}");
     view! {
         <fieldset class="clash" data-testid="clash">
-            <legend>{format!("{} already exist in this project, made outside Tether.", keys.join(", "))}</legend>
+            <legend>
+                {format!("{} already {} in this project, made outside Tether.", keys.join(", "), crate::error::exist(keys.len()))}
+            </legend>
             <div>
                 <input type="radio" id=keep_id.clone() name=name.clone() value=CLASH_KEEP checked=true/>
                 <label for=keep_id>"Keep yours: Tether skips these keys"</label>

@@ -19,7 +19,7 @@ test("a hand-made variable is kept", async ({ page }) => {
   await popup.connect();
 
   const clash = popup.page.getByTestId("clash");
-  await expect(clash).toContainText("ACME_API_KEY already exist");
+  await expect(clash).toContainText("ACME_API_KEY already exists in this project");
   await expect(popup.page.getByLabel("Keep yours: Tether skips these keys")).toBeChecked();
   await popup.waitUntilHydrated();
   await popup.connectAndReturnToVercel();

@@ -58,6 +58,8 @@ struct Knobs {
     flaw: Option<Flaw>,
     /// With `Flaw::ReplaysFailures`: keys whose first attempt failed.
     failed_keys: std::collections::HashSet<String>,
+    /// Every call that arrived, as (action, `webhook-id`), whatever was answered.
+    seen: Vec<(String, String)>,
 }
 
 /// Mistakes vendors make when they implement the contract from its text, each one a way the
@@ -161,6 +163,11 @@ impl Vendor {
     /// answer is lost on the way back.
     pub fn lose_next_answer(&self, action: &str) {
         self.knobs(|k| k.lose_next_answer = Some(action.to_owned()));
+    }
+
+    /// The `webhook-id` of every call for `action` that arrived, in order.
+    pub fn seen(&self, action: &str) -> Vec<String> {
+        self.knobs(|k| k.seen.iter().filter(|(a, _)| a == action).map(|(_, id)| id.clone()).collect())
     }
 
     /// Makes this mistake from now on (see [`Flaw`]).
@@ -311,7 +318,11 @@ async fn accept<T: for<'de> Deserialize<'de>>(
     body: &[u8],
     action: &str,
 ) -> Result<T, Response> {
-    let (delay, down) = vendor.knobs(|k| (k.delay, k.down));
+    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (delay, down) = vendor.knobs(|k| {
+        k.seen.push((action.to_owned(), id));
+        (k.delay, k.down)
+    });
     tokio::time::sleep(delay).await;
     if down {
         return Err(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Down for maintenance."));
@@ -636,12 +647,12 @@ mod tests {
         let keys = parse_secrets("k1:whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = br#"{"action":"resources.list","account":"team_1"}"#;
         let mut mac = Hmac::<Sha256>::new_from_slice(&keys[0]).unwrap();
-        mac.update(b"msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.");
+        mac.update(b"msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8.1614265330.");
         mac.update(body);
         let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-        assert_eq!(signature, "v1,Wc1TlB7WE6aVKpCOwJU7kRJAK9hDpxmi+xy2GZ0L/dk=");
+        assert_eq!(signature, "v1,0TzBU7rq3AlQpnxeWRbRoyLSm/J85OxvykW6+58CRVg=");
         let mut headers = HeaderMap::new();
-        headers.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap());
+        headers.insert("webhook-id", "msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8".parse().unwrap());
         headers.insert("webhook-timestamp", "1614265330".parse().unwrap());
         headers.insert("webhook-signature", signature.parse().unwrap());
         assert!(!signed(&keys, &headers, body, None), "a 2021 timestamp is far outside the window");

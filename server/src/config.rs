@@ -80,8 +80,9 @@ pub struct ProviderSettings {
     /// `{id}` is replaced with the resource id.
     pub resource_url: String,
     pub env: Vec<EnvTemplate>,
-    /// What happens to an uninstalled installation's resources: kept for the customer (the
-    /// default), or released when no other installation uses them.
+    /// What happens to a resource Tether created once nothing links it any more (its last
+    /// project disconnected, or its installation removed): kept for the customer (the default),
+    /// or released. What the user only connected is never released.
     pub on_uninstall: OnUninstall,
 }
 
@@ -392,6 +393,14 @@ impl Settings {
         }
         if let Some(url) = env("TETHER_PROVIDER_URL") {
             provider.base_url = Some(url);
+        }
+        match env("TETHER_PROVIDER_ON_UNINSTALL").as_deref() {
+            None => {}
+            Some("keep") => provider.on_uninstall = OnUninstall::Keep,
+            Some("release") => provider.on_uninstall = OnUninstall::Release,
+            Some(other) => {
+                problems.push(format!("TETHER_PROVIDER_ON_UNINSTALL must be keep or release, got `{other}`"))
+            }
         }
         if let Some(url) = env("TETHER_PROVIDER_ACCOUNT_LINK_URL") {
             provider.account_link_url = Some(url);
@@ -828,6 +837,17 @@ mod tests {
     }
 
     #[test]
+    fn on_uninstall_comes_from_the_file_or_the_environment() {
+        let sandbox = ("TETHER_MODE", "sandbox");
+        let file = "[provider]\non_uninstall = \"release\"\n";
+        assert_eq!(load(Some(file), &[sandbox]).unwrap().provider.on_uninstall, OnUninstall::Release);
+        let env = [sandbox, ("TETHER_PROVIDER_ON_UNINSTALL", "keep")];
+        assert_eq!(load(Some(file), &env).unwrap().provider.on_uninstall, OnUninstall::Keep, "the environment wins");
+        let err = load(None, &[sandbox, ("TETHER_PROVIDER_ON_UNINSTALL", "delete")]).unwrap_err().to_string();
+        assert!(err.contains("TETHER_PROVIDER_ON_UNINSTALL must be keep or release"), "{err}");
+    }
+
+    #[test]
     fn the_shipped_leptos_toml_is_valid() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")).unwrap();
         let s = load(Some(&text), &[("TETHER_MODE", "sandbox")]).unwrap();
@@ -862,6 +882,7 @@ mod tests {
                 "TETHER_VERCEL_DASHBOARD_URL" => s.vercel.dashboard_url.as_str().into(),
                 "TETHER_INTEGRATION_SLUG" => s.vercel.integration_slug.clone(),
                 "TETHER_PROVIDER_KIND" => format!("{:?}", s.provider.kind).to_lowercase(),
+                "TETHER_PROVIDER_ON_UNINSTALL" => format!("{:?}", s.provider.on_uninstall).to_lowercase(),
                 "TETHER_DATABASE_URL" => {
                     s.database_url.expose().replace(&s.data_dir.display().to_string(), "{data_dir}")
                 }
@@ -875,7 +896,7 @@ mod tests {
                 compared += 1;
             }
         }
-        assert_eq!(compared, 14, "every concrete default was compared");
+        assert_eq!(compared, 15, "every concrete default was compared");
     }
 
     #[test]

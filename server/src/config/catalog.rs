@@ -133,14 +133,22 @@ pub const SETTINGS: &[Setting] = &[
         "TETHER_PROVIDER_KIND",
         Some("[provider] kind"),
         "builtin",
-        "`builtin` (resources in Tether's database) or `http` (the vendor's system, over \
-         docs/provider-contract.yaml).",
+        "`builtin` (resources in Tether's database, env vars from the [[provider.env]] templates) or `http` (the \
+         vendor's system, over docs/provider-contract.yaml; it names the env vars itself).",
     ),
     setting(
         "TETHER_PROVIDER_URL",
         Some("[provider] base_url"),
         "none",
         "With `http`: the contract's base URL; https outside sandbox mode (loopback excepted).",
+    ),
+    setting(
+        "TETHER_PROVIDER_ON_UNINSTALL",
+        Some("[provider] on_uninstall"),
+        "keep",
+        "`keep` or `release`: whether a resource Tether created is released once nothing links it any more \
+         (its last project disconnected, or its installation removed). What the user only connected is never \
+         released.",
     ),
     setting(
         "TETHER_PROVIDER_ACCOUNT_LINK_URL",

@@ -142,11 +142,18 @@ mod tests {
     fn the_contracts_worked_example_holds() {
         let keys = parse_keys("k1:whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = br#"{"action":"resources.list","account":"team_1"}"#;
-        let signed = sign(&keys, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
-        assert_eq!(signed.signature, "v1,Wc1TlB7WE6aVKpCOwJU7kRJAK9hDpxmi+xy2GZ0L/dk=");
+        let signed = sign(&keys, "msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8", 1614265330, body);
+        assert_eq!(signed.signature, "v1,0TzBU7rq3AlQpnxeWRbRoyLSm/J85OxvykW6+58CRVg=");
         assert_eq!(signed.key_ids, "k1");
         let contract = include_str!("../../../docs/provider-contract.yaml");
         assert!(contract.contains(&signed.signature), "the document shows the same signature");
+        // The example's id has the format the document gives, and Tether sends.
+        assert!(contract.contains("webhook-id: msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8`"));
+        assert!(contract.contains("`msg_` and 32 lowercase hex digits"));
+        for id in ["msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8".to_owned(), new_message_id()] {
+            let hex = id.strip_prefix("msg_").unwrap();
+            assert!(hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
+        }
     }
 
     #[test]

@@ -434,6 +434,16 @@ mod tests {
         }
     }
 
+    /// "ACME_URL already exists", "ACME_URL, ACME_API_KEY already exist".
+    #[test]
+    fn a_clash_agrees_with_how_many_keys_it_names() {
+        let one = AppError::Clash("ACME_URL".into()).to_string();
+        assert!(one.starts_with("ACME_URL already exists in this project") && one.contains("replace it,"), "{one}");
+        let two = AppError::Clash("ACME_URL, ACME_API_KEY".into()).to_string();
+        assert!(two.starts_with("ACME_URL, ACME_API_KEY already exist in this project"), "{two}");
+        assert!(two.contains("replace them,"), "{two}");
+    }
+
     #[test]
     fn without_next_the_way_back_is_the_dashboard_and_a_retry_is_offered_where_it_may_help() {
         let ways = Ways { next: None, dashboard: "https://vercel.com/", retry: Some("/install/icfg_1".into()) };

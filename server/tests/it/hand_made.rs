@@ -42,7 +42,10 @@ async fn a_same_named_variable_is_shown_as_a_clash_kept_by_default_and_survives_
     assert_eq!(response.headers()[header::LOCATION], format!("/install/{}", popup.configuration_id).as_str());
     assert_eq!(keys(&world), [("ACME_API_KEY".to_string(), None)], "nothing written before the user chose");
     let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
-    assert!(page.contains("ACME_API_KEY already exist") && page.contains("Keep yours"), "the clash is shown");
+    assert!(
+        page.contains("ACME_API_KEY already exists in this project") && page.contains("Keep yours"),
+        "the clash is shown"
+    );
 
     let response = connect_with(&world, &popup.configuration_id, Some("keep")).await;
     assert_eq!(response.status(), StatusCode::FOUND);

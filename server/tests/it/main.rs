@@ -6,6 +6,7 @@ mod abuse;
 mod canary;
 mod configure;
 mod console;
+mod contract;
 mod durability;
 mod failures;
 mod faults;

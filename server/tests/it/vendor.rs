@@ -152,6 +152,79 @@ async fn a_slow_vendor_is_cut_off_and_the_user_is_told() {
     assert!(waited < Duration::from_secs(10), "the user waited {waited:?}");
 }
 
+/// One call is one message: every attempt of a retried call carries the same `webhook-id`, and
+/// another call another. An attempt gets 5 s, so a 4.5 s answer is taken; a call gets 10 s, so a
+/// timed-out attempt is not retried (a second whole attempt would not fit).
+#[tokio::test]
+async fn retries_share_their_webhook_id_and_the_budgets_are_the_documented_ones() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let page = format!("/install/{}", popup.configuration_id);
+    let earlier = vendor.vendor.seen("resources.list");
+    vendor.vendor.set_down(true);
+    assert_eq!(world.get(&page).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let attempts = vendor.vendor.seen("resources.list")[earlier.len()..].to_vec();
+    assert_eq!(attempts.len(), server::provider::http::ATTEMPTS as usize, "a 503 is retried: {attempts:?}");
+    assert!(attempts.iter().all(|id| *id == attempts[0]), "one call, one webhook-id: {attempts:?}");
+    assert!(!earlier.contains(&attempts[0]), "another call, another webhook-id");
+    assert!(attempts[0].starts_with("msg_") && attempts[0].len() == 36, "msg_ and 32 hex digits: {}", attempts[0]);
+
+    vendor.vendor.set_down(false);
+    vendor.vendor.set_delay(Duration::from_millis(4500));
+    assert_eq!(world.get(&page).await.status(), StatusCode::OK, "an answer in 4.5 s is taken");
+    vendor.vendor.set_delay(Duration::from_secs(6));
+    let before = vendor.vendor.seen("resources.list").len();
+    assert_eq!(world.get(&page).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(vendor.vendor.seen("resources.list").len(), before + 1, "a timed-out attempt is not retried");
+}
+
+/// A vendor that refuses Tether's signature (the two sides' secrets disagree) is the operator's
+/// problem: the user reads that the service is misconfigured and nothing was written, with a
+/// reference; the log has a warning with the vendor's own words and that reference; a metric
+/// counts it.
+#[tokio::test]
+async fn a_vendor_refusing_tethers_signature_is_an_operator_problem() {
+    let vendor_secret = SigningKey::generate_spec("k1");
+    let config =
+        reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: vendor_secret, plan_limit: 3 };
+    let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
+    let deployment = crate::support::Deployment::new().await;
+    let operator_token = "o".repeat(40);
+    let tethers_secret = SigningKey::generate_spec("k1");
+    let vars = [
+        ("TETHER_PROVIDER_KIND", "http"),
+        ("TETHER_PROVIDER_URL", vendor.base_url().leak() as &str),
+        ("TETHER_PROVIDER_SECRETS", tethers_secret.as_str()),
+        ("TETHER_OPERATOR_TOKEN", operator_token.as_str()),
+    ];
+    let child = deployment.start_with(&server::seal::Sealer::generate_spec("k1"), &vars).await;
+    let browser = crate::support::Deployment::browser();
+    let cfg = deployment.install(&browser).await;
+    let response = browser.get(format!("{}/install/{cfg}", deployment.tether)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(r#"data-failure="vendor-misconfigured""#), "its own page: {page}");
+    assert!(page.contains("nothing was created or written"), "{page}");
+    assert!(!page.to_lowercase().contains("signature") && !page.contains("bad_signature"), "no signing jargon");
+    let reference = page.split("reference ").nth(1).and_then(|rest| rest.get(..12)).unwrap().to_owned();
+    assert!(reference.starts_with("ref-"), "{reference}");
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", deployment.tether))
+        .bearer_auth(&operator_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tether_provider_signature_refusals_total 1"), "{metrics}");
+    crate::support::kill(child);
+    let log = std::fs::read_to_string(deployment.dir.join("output.log")).unwrap();
+    let line = log.lines().find(|l| l.contains(&reference)).unwrap_or_else(|| panic!("no log line: {log}"));
+    assert!(line.contains("WARN") && line.contains("The request is not signed by Tether."), "{line}");
+    assert!(!log.contains(tethers_secret.split(':').nth(1).unwrap()), "the secret is never logged");
+}
+
 /// What a vendor runs against its own implementation: `server provider-check <url>`.
 async fn provider_check(base_url: &str, secrets: &str) -> (Option<i32>, String) {
     let (base_url, secrets) = (base_url.to_owned(), secrets.to_owned());
