@@ -200,8 +200,12 @@ impl Authorized<'_> {
                 (resource, if created { Origin::Created } else { Origin::Connected })
             }
             Choice::New => {
-                let earlier =
-                    existing.and_then(|l| l.resource_id).and_then(|id| resources.into_iter().find(|r| r.id == id));
+                // A retry reuses the resource an earlier attempt created, never one the user
+                // connected before changing their mind: that one is not Tether's to release.
+                let earlier = existing
+                    .filter(|l| l.origin == Some(Origin::Created))
+                    .and_then(|l| l.resource_id)
+                    .and_then(|id| resources.into_iter().find(|r| r.id == id));
                 let resource = match earlier {
                     Some(resource) => resource,
                     None => {

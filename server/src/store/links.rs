@@ -11,6 +11,8 @@ pub struct LinkRow {
     pub resource_id: Option<String>,
     pub status: LinkStatus,
     pub error: Option<String>,
+    /// Where `resource_id` came from; none for links recorded before origins were.
+    pub origin: Option<Origin>,
 }
 
 /// Where a link between a project and a resource stands, stored as its lowercase name.
@@ -70,7 +72,7 @@ impl From<crate::vercel::env::WrittenEnv> for CreatedEnvVar {
 impl Store {
     pub async fn links_of(&self, configuration_id: &str) -> Result<Vec<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT project_id, project_name, resource_id, status, error FROM links WHERE configuration_id = $1",
+            "SELECT project_id, project_name, resource_id, status, error, origin FROM links WHERE configuration_id = $1",
         )
         .bind(configuration_id)
         .fetch_all(&self.pool)
@@ -79,7 +81,7 @@ impl Store {
 
     pub async fn link(&self, configuration_id: &str, project_id: &str) -> Result<Option<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT project_id, project_name, resource_id, status, error FROM links \
+            "SELECT project_id, project_name, resource_id, status, error, origin FROM links \
              WHERE configuration_id = $1 AND project_id = $2",
         )
         .bind(configuration_id)
@@ -220,18 +222,13 @@ pub async fn remove_link(
     configuration_id: &str,
     project_id: &str,
 ) -> Result<Option<(String, Option<Origin>)>, sqlx::Error> {
-    let had: Option<(Option<String>, Option<Origin>)> =
-        sqlx::query_as("SELECT resource_id, origin FROM links WHERE configuration_id = $1 AND project_id = $2")
-            .bind(configuration_id)
-            .bind(project_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let had = resource_of_link(conn, configuration_id, project_id).await?;
     sqlx::query("DELETE FROM links WHERE configuration_id = $1 AND project_id = $2")
         .bind(configuration_id)
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    Ok(had.and_then(|(resource, origin)| resource.map(|r| (r, origin))))
+    Ok(had)
 }
 
 /// The link's resource and its origin, whatever the link's status.

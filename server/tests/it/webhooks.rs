@@ -306,3 +306,29 @@ async fn release_takes_only_what_tether_created_and_no_one_links() {
     assert!(after.contains(&"shared-db".to_string()), "the customer's own database is never released: {after:?}");
     assert!(after.contains(&"analytics-db".to_string()), "never linked, so not this installation's to release");
 }
+
+/// A user who first chose their own database, hit a clash, then chose a new one: the retry
+/// creates a new database instead of taking theirs over as Tether's, so theirs is never released.
+#[tokio::test]
+async fn choosing_new_after_a_failed_connect_never_claims_the_customers_database() {
+    let world = crate::support::world_with(Some("[provider]\non_uninstall = \"release\"\n")).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let cfg = popup.configuration_id.as_str();
+    let shared = crate::support::resource_id(&popup.page, "shared-db");
+    world.sim.sim.add_manual_env("prj_acme095", "ACME_URL", "postgres://theirs", &["production"]);
+    world.connect(cfg, &[("prj_acme095", &format!("existing:{shared}"))]).await;
+    let link = world.store().await.link(cfg, "prj_acme095").await.unwrap().unwrap();
+    assert_eq!(link.status, server::store::links::LinkStatus::Clash, "nothing written yet");
+
+    world.connect_answering(cfg, &[("prj_acme095", "new")], &[("prj_acme095", "keep")]).await;
+    let link = world.store().await.link(cfg, "prj_acme095").await.unwrap().unwrap();
+    assert_eq!(link.status, server::store::links::LinkStatus::Linked);
+    assert_ne!(link.resource_id.as_deref(), Some(shared.as_str()), "a new database, not theirs");
+
+    deliver(&world, "evt_gone", "integration-configuration.removed", json!({"configuration": {"id": cfg}})).await;
+    world.jobs_sent().await;
+    let names: Vec<String> =
+        world.store().await.resources_of(vercel_sim::TEAM_ID).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert!(names.contains(&"shared-db".to_string()), "the customer's database stays: {names:?}");
+    assert!(!names.contains(&"acme-app-095-db".to_string()), "the one Tether created is released: {names:?}");
+}
