@@ -339,16 +339,17 @@ impl Settings {
                 .ok(),
         };
         let client_ipv6_prefix = match env("TETHER_CLIENT_IPV6_PREFIX") {
-            Some(text) => text.parse::<u8>().ok().filter(|bits| (16..=128).contains(bits)).unwrap_or_else(|| {
-                problems
-                    .push(format!("TETHER_CLIENT_IPV6_PREFIX must be a prefix length from 16 to 128, got `{text}`"));
-                64
-            }),
-            None => file.server.client_ipv6_prefix.unwrap_or(64),
+            Some(text) => text.parse::<u8>().map_err(|_| text),
+            None => Ok(file.server.client_ipv6_prefix.unwrap_or(64)),
         };
-        if !(16..=128).contains(&client_ipv6_prefix) {
-            problems.push(format!("[server] client_ipv6_prefix must be from 16 to 128, got {client_ipv6_prefix}"));
-        }
+        let client_ipv6_prefix = match client_ipv6_prefix {
+            Ok(bits) if (16..=128).contains(&bits) => bits,
+            wrong => {
+                let got = wrong.map_or_else(|text| text, |bits| bits.to_string());
+                problems.push(format!("TETHER_CLIENT_IPV6_PREFIX must be a prefix length from 16 to 128, got `{got}`"));
+                64
+            }
+        };
         let request_timeout = match env("TETHER_REQUEST_TIMEOUT_SECS") {
             Some(text) => text.parse::<u64>().ok().filter(|s| *s > 0).unwrap_or_else(|| {
                 problems.push(format!("TETHER_REQUEST_TIMEOUT_SECS must be a whole number of seconds, got `{text}`"));
@@ -834,6 +835,19 @@ mod tests {
         let err = production_with(&[("TETHER_SEAL_KEYS", &zero)]).map(|_| ());
         let err = err.unwrap_err().to_string();
         assert!(err.contains("TETHER_SEAL_KEYS: ") && err.contains("one byte repeated"), "{err}");
+    }
+
+    #[test]
+    fn the_ipv6_prefix_is_a_length_from_16_to_128() {
+        let sandbox = ("TETHER_MODE", "sandbox");
+        assert_eq!(load(None, &[sandbox]).unwrap().client_ipv6_prefix, 64);
+        assert_eq!(load(None, &[sandbox, ("TETHER_CLIENT_IPV6_PREFIX", "56")]).unwrap().client_ipv6_prefix, 56);
+        for bad in ["8", "129", "sixty-four"] {
+            let err = load(None, &[sandbox, ("TETHER_CLIENT_IPV6_PREFIX", bad)]).unwrap_err().to_string();
+            assert!(err.contains(&format!("from 16 to 128, got `{bad}`")), "{err}");
+        }
+        let err = load(Some("[server]\nclient_ipv6_prefix = 200\n"), &[sandbox]).unwrap_err().to_string();
+        assert!(err.contains("got `200`"), "the file's value is held to the same range: {err}");
     }
 
     #[test]
