@@ -82,10 +82,12 @@ pub enum Flaw {
     TextContentType,
     /// Remembers an Idempotency-Key whose first attempt failed and answers that failure again.
     ReplaysFailures,
+    /// Describes a variable with a comment longer than Vercel takes.
+    LongComment,
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 8] = [
+    pub const ALL: [Flaw; 9] = [
         Flaw::AcceptsFutureTimestamps,
         Flaw::TightWindow,
         Flaw::FirstSignatureOnly,
@@ -94,6 +96,7 @@ impl Flaw {
         Flaw::CreatedOnRepeat,
         Flaw::TextContentType,
         Flaw::ReplaysFailures,
+        Flaw::LongComment,
     ];
 }
 
@@ -408,8 +411,11 @@ fn resource_json(row: &Row) -> Value {
 fn env_json(row: &Row) -> Value {
     let key = row.pending_key.as_deref().unwrap_or(&row.api_key);
     json!({"env": [
-        {"key": "REFDB_URL", "value": format!("postgres://{}.refdb.example:5432/main", row.id)},
-        {"key": "REFDB_API_KEY", "value": key, "secret": true},
+        {"key": "REFDB_URL", "value": format!("postgres://{}.refdb.example:5432/main", row.id),
+         "comment": "Reference DB: the connection URL of the database linked to this project."},
+        {"key": "REFDB_API_KEY", "value": key, "secret": true,
+         "comment": "Reference DB: the API key of the database linked to this project."},
+        // No comment: Tether writes one that names the vendor.
         {"key": "REFDB_REGION", "value": "eu-1", "targets": ["production", "preview"]},
     ]})
 }
@@ -546,7 +552,13 @@ async fn env(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> R
         Err(response) => return response,
     };
     match row(&vendor, &request.account, &request.resource_id).await {
-        Ok(row) => answer(&vendor, "resources.env", StatusCode::OK, env_json(&row)),
+        Ok(row) => {
+            let mut env = env_json(&row);
+            if vendor.flawed(Flaw::LongComment) {
+                env["env"][0]["comment"] = json!("c".repeat(501));
+            }
+            answer(&vendor, "resources.env", StatusCode::OK, env)
+        }
         Err(response) => response,
     }
 }

@@ -115,6 +115,27 @@ pub struct EnvTemplate {
     /// Which Vercel environments get it; all three unless narrowed.
     #[serde(default = "all_targets")]
     pub targets: Vec<Target>,
+    /// What the variable is for, as the project's settings at Vercel show it beside the key (at
+    /// most [`MAX_ENV_COMMENT_CHARS`]). Literal text: a comment is readable by anyone who can
+    /// see the project, so no value is ever put in one.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Vercel's limit on an env var's `comment`.
+pub const MAX_ENV_COMMENT_CHARS: usize = 500;
+
+impl EnvTemplate {
+    /// Its comment, or one naming the vendor when the operator gave none: every variable Tether
+    /// writes says where it came from.
+    pub fn comment_or_default(&self, vendor: &str) -> String {
+        self.comment.clone().unwrap_or_else(|| default_env_comment(vendor))
+    }
+}
+
+/// The comment of a variable whose template or vendor gave none.
+pub fn default_env_comment(vendor: &str) -> String {
+    format!("Set by the {vendor} integration for the resource connected to this project.")
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -158,12 +179,19 @@ impl Default for ProviderSettings {
             region: "iad1".into(),
             resource_url: "https://{id}.db.acme.example".into(),
             env: vec![
-                EnvTemplate { key: "ACME_URL".into(), value: "{url}".into(), secret: false, targets: all_targets() },
+                EnvTemplate {
+                    key: "ACME_URL".into(),
+                    value: "{url}".into(),
+                    secret: false,
+                    targets: all_targets(),
+                    comment: Some("Acme DB: the URL of the database connected to this project.".into()),
+                },
                 EnvTemplate {
                     key: "ACME_API_KEY".into(),
                     value: "{api_key}".into(),
                     secret: true,
                     targets: all_targets(),
+                    comment: Some("Acme DB: the API key of the database connected to this project.".into()),
                 },
             ],
             on_uninstall: OnUninstall::Keep,
@@ -464,6 +492,12 @@ impl Settings {
             }
             if !valid_env_key(&template.key) {
                 problems.push(format!("[provider.env] key `{}` is not a valid env var name", template.key));
+            }
+            if template.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_ENV_COMMENT_CHARS) {
+                problems.push(format!(
+                    "[provider.env] `{}`: the comment is over {MAX_ENV_COMMENT_CHARS} characters, Vercel's limit",
+                    template.key
+                ));
             }
         }
 
@@ -848,6 +882,18 @@ mod tests {
         }
         let err = load(Some("[server]\nclient_ipv6_prefix = 200\n"), &[sandbox]).unwrap_err().to_string();
         assert!(err.contains("got `200`"), "the file's value is held to the same range: {err}");
+    }
+
+    #[test]
+    fn an_env_comment_over_vercels_limit_is_refused() {
+        let file = format!(
+            "[[provider.env]]\nkey = \"K\"\nvalue = \"v\"\ncomment = \"{}\"\n",
+            "c".repeat(MAX_ENV_COMMENT_CHARS + 1)
+        );
+        let err = load(Some(&format!("[provider]\n{file}")), &[("TETHER_MODE", "sandbox")]).unwrap_err().to_string();
+        assert!(err.contains("`K`: the comment is over 500 characters"), "{err}");
+        let shipped = load(None, &[("TETHER_MODE", "sandbox")]).unwrap();
+        assert!(shipped.provider.env.iter().all(|t| t.comment.is_some()), "the defaults say what each is for");
     }
 
     #[test]

@@ -48,8 +48,19 @@ pub fn report(settings: &Settings) -> String {
         if settings.vercel.webhook_secrets.len() > 1 { "set, webhooks signed with it verify" } else { "unset" }
     );
     let _ = writeln!(out, "  URL Slug       -> TETHER_INTEGRATION_SLUG (now: {})", settings.vercel.integration_slug);
-    let keys: Vec<&str> = settings.provider.env.iter().map(|t| t.key.as_str()).collect();
-    let _ = writeln!(out, "\nVariables written into each connected project: {}", keys.join(", "));
+    if settings.provider.kind == crate::config::ProviderKind::Builtin {
+        // What the listing's Instructions must name, with what each is for.
+        let _ = writeln!(out, "\nVariables written into each connected project (for the listing's Instructions):");
+        for template in &settings.provider.env {
+            let _ = writeln!(out, "  {:<24} {}", template.key, template.comment_or_default(&settings.provider.name));
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "\nVariables written into each connected project: the ones your system answers to resources.env, \
+             each with its comment."
+        );
+    }
     if settings.sandbox {
         let _ = writeln!(
             out,

@@ -34,6 +34,8 @@ pub struct EnvValue {
     pub value: String,
     pub secret: bool,
     pub targets: Vec<Target>,
+    /// What it is for, shown beside it at Vercel.
+    pub comment: String,
 }
 
 /// The Vercel project a resource is created for.

@@ -353,6 +353,29 @@ struct ValidItem {
     value: String,
     kind: String,
     target: Vec<String>,
+    comment: Option<String>,
+}
+
+/// Vercel's limit on an env var's `comment`.
+pub const MAX_COMMENT_CHARS: usize = 500;
+
+/// The body's schema, checked before any item is written, as Vercel's request validation does:
+/// a `comment` that is not a string of at most 500 characters refuses the whole request.
+fn check_comments(items: &[Value]) -> Result<(), ApiError> {
+    for item in items {
+        match item.get("comment") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(comment)) if comment.chars().count() <= MAX_COMMENT_CHARS => {}
+            Some(_) => {
+                return Err(api_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("Invalid request: `comment` should be a string of at most {MAX_COMMENT_CHARS} characters."),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why one item of an env write is refused, in Vercel's codes.
@@ -385,7 +408,8 @@ fn check_env_item(item: &Value) -> Result<ValidItem, (&'static str, String)> {
     if kind == "sensitive" && target.iter().any(|t| t == "development") {
         return Err(("env_sensitive_development", format!("Sensitive variable `{key}` cannot target development")));
     }
-    Ok(ValidItem { key: key.into(), value: value.into(), kind: kind.into(), target })
+    let comment = item.get("comment").and_then(Value::as_str).map(str::to_owned);
+    Ok(ValidItem { key: key.into(), value: value.into(), kind: kind.into(), target, comment })
 }
 
 async fn upsert_env(
@@ -422,12 +446,13 @@ async fn upsert_env(
         item @ Value::Object(_) => vec![item],
         _ => return Err(api_error(StatusCode::BAD_REQUEST, "bad_request", "Invalid body")),
     };
+    check_comments(&items)?;
     let upsert = q.upsert.as_deref() == Some("true");
     let vars = inner.env.entry(project.id.clone()).or_default();
     let mut created = Vec::new();
     let mut failed = Vec::new();
     for item in &items {
-        let ValidItem { key, value, kind, target } = match check_env_item(item) {
+        let ValidItem { key, value, kind, target, comment } = match check_env_item(item) {
             Ok(parts) => parts,
             Err((code, message)) => {
                 failed.push(json!({"error": {"code": code, "message": message, "key": item.get("key")}}));
@@ -440,6 +465,7 @@ async fn upsert_env(
                 let existing = &mut vars[index];
                 existing.value = value;
                 existing.kind = kind;
+                existing.comment = comment;
                 existing.updated_at = now;
                 existing.configuration_id = Some(caller.configuration_id.clone());
                 existing.clone()
@@ -461,6 +487,7 @@ async fn upsert_env(
                     kind,
                     target,
                     configuration_id: Some(caller.configuration_id.clone()),
+                    comment,
                     created_at: now,
                     updated_at: now,
                 };

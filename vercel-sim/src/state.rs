@@ -51,6 +51,9 @@ pub struct EnvVar {
     pub kind: String,
     pub target: Vec<String>,
     pub configuration_id: Option<String>,
+    /// What it is for, as the project's settings show it beside the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -516,6 +519,7 @@ impl Sim {
             kind: "plain".into(),
             target: target.iter().map(|t| t.to_string()).collect(),
             configuration_id: None,
+            comment: None,
             created_at: now,
             updated_at: now,
         });

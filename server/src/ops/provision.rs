@@ -24,7 +24,7 @@ use crate::{
 
 /// Provider values as Vercel env var inputs.
 pub(super) fn inputs_of(values: &[crate::provider::EnvValue]) -> Vec<EnvVarInput> {
-    values.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets)).collect()
+    values.iter().flat_map(|v| EnvVarInput::for_value(&v.key, &v.value, v.secret, &v.targets, &v.comment)).collect()
 }
 
 /// What to write after clashes were settled, and which keys were kept as the user had them.

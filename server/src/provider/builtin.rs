@@ -113,6 +113,7 @@ impl BuiltinProvider {
                 value: fill(t, row, api_key),
                 secret: t.secret,
                 targets: t.targets.clone(),
+                comment: t.comment_or_default(&self.settings.name),
             })
             .collect()
     }

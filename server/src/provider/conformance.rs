@@ -135,6 +135,10 @@ fn env_ok(value: &Value) -> Result<Vec<(String, String)>, String> {
                 format!("`{key}`: targets must be production, preview or development")
             })?;
         }
+        if let Some(comment) = var.get("comment") {
+            let fits = comment.as_str().is_some_and(|c| c.chars().count() <= crate::config::MAX_ENV_COMMENT_CHARS);
+            expect(fits, || format!("`{key}`: `comment` must be a string of at most 500 characters"))?;
+        }
         pairs.push((key.to_owned(), value.to_owned()));
     }
     Ok(pairs)

@@ -12,7 +12,7 @@ use super::{
     signing::{self, SigningKey},
     EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource,
 };
-use crate::config::Target;
+use crate::config::{default_env_comment, Target, MAX_ENV_COMMENT_CHARS};
 
 /// One attempt may take this long: the contract's "answer within 5 seconds".
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,6 +67,8 @@ struct WireEnv {
     secret: bool,
     #[serde(default = "crate::config::all_targets")]
     targets: Vec<Target>,
+    #[serde(default)]
+    comment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,15 +82,17 @@ impl From<WireResource> for Resource {
     }
 }
 
-fn env_values(answer: EnvAnswer) -> Result<Vec<EnvValue>, ProviderError> {
+fn env_values(vendor: &str, answer: EnvAnswer) -> Result<Vec<EnvValue>, ProviderError> {
     answer
         .env
         .into_iter()
         .map(|v| {
-            if !crate::config::valid_env_key(&v.key) || v.targets.is_empty() {
+            let long_comment = v.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_ENV_COMMENT_CHARS);
+            if !crate::config::valid_env_key(&v.key) || v.targets.is_empty() || long_comment {
                 return Err(ProviderError::Failed(format!("the vendor answered an invalid env var `{}`", v.key)));
             }
-            Ok(EnvValue { key: v.key, value: v.value, secret: v.secret, targets: v.targets })
+            let comment = v.comment.unwrap_or_else(|| default_env_comment(vendor));
+            Ok(EnvValue { key: v.key, value: v.value, secret: v.secret, targets: v.targets, comment })
         })
         .collect()
 }
@@ -279,7 +283,7 @@ impl Provider for HttpProvider {
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {
         Box::pin(async move {
             let body = json!({"action": "resources.env", "account": owner, "resource_id": resource_id});
-            env_values(self.call("/resources/env", body, None).await?)
+            env_values(&self.name, self.call("/resources/env", body, None).await?)
         })
     }
 
@@ -287,7 +291,7 @@ impl Provider for HttpProvider {
         Box::pin(async move {
             let body =
                 json!({"action": "resources.rotate", "account": owner, "resource_id": resource_id, "phase": "begin"});
-            env_values(self.call("/resources/rotate", body, None).await?)
+            env_values(&self.name, self.call("/resources/rotate", body, None).await?)
         })
     }
 
@@ -315,5 +319,30 @@ impl Provider for HttpProvider {
             body["action"] = json!("notices");
             self.send("/notices", body, None).await.map(drop)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(comment: Option<String>) -> EnvAnswer {
+        let var = WireEnv {
+            key: "K".into(),
+            value: "v".into(),
+            secret: false,
+            targets: crate::config::all_targets(),
+            comment,
+        };
+        EnvAnswer { env: vec![var] }
+    }
+
+    #[test]
+    fn a_vendors_comment_is_kept_a_missing_one_named_and_a_long_one_refused() {
+        let kept = env_values("Ref DB", answer(Some("What K is for.".into()))).unwrap();
+        assert_eq!(kept[0].comment, "What K is for.");
+        let named = env_values("Ref DB", answer(None)).unwrap();
+        assert_eq!(named[0].comment, "Set by the Ref DB integration for the resource connected to this project.");
+        assert!(env_values("Ref DB", answer(Some("c".repeat(501)))).is_err(), "outside the contract: nothing written");
     }
 }

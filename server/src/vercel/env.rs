@@ -15,13 +15,21 @@ pub struct EnvVarInput {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub target: Vec<&'static str>,
+    /// Shown beside the key in the project's settings at Vercel: what the variable is for.
+    pub comment: String,
 }
 
 impl EnvVarInput {
     /// Vercel's rules: secrets are `sensitive` where they can be (production, preview) and
     /// `encrypted` on development, which `sensitive` cannot target; others are `plain` everywhere.
-    pub fn for_value(key: &str, value: &str, secret: bool, targets: &[Target]) -> Vec<Self> {
-        let one = |kind, target: Vec<&'static str>| Self { key: key.to_owned(), value: value.to_owned(), kind, target };
+    pub fn for_value(key: &str, value: &str, secret: bool, targets: &[Target], comment: &str) -> Vec<Self> {
+        let one = |kind, target: Vec<&'static str>| Self {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            kind,
+            target,
+            comment: comment.to_owned(),
+        };
         let pick = |wanted: &[Target]| -> Vec<&'static str> {
             [Target::Production, Target::Preview, Target::Development]
                 .into_iter()
@@ -229,7 +237,7 @@ mod tests {
 
     #[test]
     fn secrets_are_sensitive_except_on_development() {
-        let vars = EnvVarInput::for_value("API_KEY", "k", true, &all_targets());
+        let vars = EnvVarInput::for_value("API_KEY", "k", true, &all_targets(), "c");
         assert_eq!(vars.len(), 2);
         assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production", "preview"][..]));
         assert_eq!((vars[1].kind, vars[1].target.as_slice()), ("encrypted", &["development"][..]));
@@ -238,7 +246,7 @@ mod tests {
 
     #[test]
     fn plain_values_cover_every_target() {
-        let vars = EnvVarInput::for_value("URL", "https://x", false, &all_targets());
+        let vars = EnvVarInput::for_value("URL", "https://x", false, &all_targets(), "c");
         assert_eq!(vars.len(), 1);
         assert_eq!(vars[0].kind, "plain");
         assert_eq!(vars[0].target, ["production", "preview", "development"]);
@@ -246,10 +254,10 @@ mod tests {
 
     #[test]
     fn narrowed_targets_are_respected() {
-        let vars = EnvVarInput::for_value("K", "v", true, &[Target::Production]);
+        let vars = EnvVarInput::for_value("K", "v", true, &[Target::Production], "c");
         assert_eq!(vars.len(), 1);
         assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production"][..]));
-        let vars = EnvVarInput::for_value("K", "v", false, &[Target::Development, Target::Preview]);
+        let vars = EnvVarInput::for_value("K", "v", false, &[Target::Development, Target::Preview], "c");
         assert_eq!(vars[0].target, ["preview", "development"]);
     }
 
@@ -272,8 +280,10 @@ mod tests {
 
     #[test]
     fn serialises_as_vercel_expects() {
-        let json = serde_json::to_value(EnvVarInput::for_value("K", "v", false, &all_targets())).unwrap();
+        let json =
+            serde_json::to_value(EnvVarInput::for_value("K", "v", false, &all_targets(), "What K is for.")).unwrap();
         assert_eq!(json[0]["type"], "plain");
+        assert_eq!(json[0]["comment"], "What K is for.");
         assert_eq!(json[0]["key"], "K");
     }
 }

@@ -27,6 +27,8 @@ fn check_config_prints_every_console_value_for_the_public_url() {
         "integration-configuration",
         "TETHER_VERCEL_CLIENT_SECRET",
         "ACME_API_KEY",
+        // The listing's Instructions name every variable and what it is for.
+        "Acme DB: the API key of the database connected to this project.",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

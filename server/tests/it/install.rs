@@ -332,3 +332,33 @@ async fn the_project_list_is_cached_briefly_and_dropped_when_vercel_says_it_chan
     assert_eq!(world.get(&format!("{page}?refresh=1")).await.status(), StatusCode::OK);
     assert!(project_listings(&world) > after_webhook, "Refresh lists at Vercel");
 }
+
+/// Vercel's review asks that every variable say what it is for (`comment`). A template's comment
+/// is written as it is; a template without one gets one naming the vendor.
+#[tokio::test]
+async fn every_variable_tether_writes_carries_a_comment() {
+    let config = r#"
+[provider]
+name = "Acme DB"
+[[provider.env]]
+key = "ACME_URL"
+value = "{url}"
+comment = "The URL of your Acme DB database."
+[[provider.env]]
+key = "ACME_API_KEY"
+value = "{api_key}"
+secret = true
+"#;
+    let world = crate::support::world_with(Some(config)).await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme012", "new")]).await.status(), StatusCode::FOUND);
+    let vars = world.sim.sim.snapshot().env["prj_acme012"].clone();
+    assert_eq!(vars.len(), 3);
+    for var in &vars {
+        let comment = var.comment.as_deref().unwrap_or_else(|| panic!("{} has no comment", var.key));
+        match var.key.as_str() {
+            "ACME_URL" => assert_eq!(comment, "The URL of your Acme DB database."),
+            _ => assert_eq!(comment, "Set by the Acme DB integration for the resource connected to this project."),
+        }
+    }
+}

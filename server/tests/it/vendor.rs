@@ -76,6 +76,13 @@ async fn an_install_through_the_vendors_system_writes_the_variables_it_names() {
     let region = vars.iter().find(|(k, _, _)| k == "REFDB_REGION").unwrap();
     assert_eq!(region.1, ["production", "preview"], "the vendor's targets are kept");
     assert!(vars.iter().any(|(k, _, kind)| k == "REFDB_API_KEY" && kind == "sensitive"), "secret means sensitive");
+    // The vendor's comments are written; a variable it left without one gets Tether's.
+    let comment = |key: &str| {
+        let snapshot = world.sim.sim.snapshot();
+        snapshot.env["prj_acme001"].iter().find(|v| v.key == key).and_then(|v| v.comment.clone()).unwrap_or_default()
+    };
+    assert_eq!(comment("REFDB_URL"), "Reference DB: the connection URL of the database linked to this project.");
+    assert!(comment("REFDB_REGION").starts_with("Set by the "), "{}", comment("REFDB_REGION"));
 
     // The next project connects to the same database, offered from the vendor's list.
     let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
@@ -284,6 +291,9 @@ async fn the_conformance_check_fails_each_broken_vendor() {
         Flaw::CreatedOnRepeat => "FAIL  answers 200 and the same resource for a repeated Idempotency-Key",
         Flaw::TextContentType => "without Content-Type: application/json",
         Flaw::ReplaysFailures => "FAIL  creates a resource (201), with a key whose first attempt failed",
+        Flaw::LongComment => {
+            "FAIL  answers the env vars a project needs: `REFDB_URL`: `comment` must be a string of at most"
+        }
     };
     for flaw in Flaw::ALL {
         let secrets = SigningKey::generate_spec("k1");

@@ -375,3 +375,35 @@ async fn the_strict_simulator_refuses_bad_tokens_with_401() {
     assert_eq!(body["error"]["invalidToken"], true);
     assert_eq!(client.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Vercel refuses a `comment` over 500 characters in the body's schema check, before writing
+/// any item: the simulator plays that strict rule, so a long comment can never pass unnoticed.
+#[tokio::test]
+async fn the_simulator_refuses_a_comment_over_vercels_limit_and_writes_nothing() {
+    let world = world().await;
+    world.open_popup(vercel_sim::TEAM_ID).await;
+    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let write = |comment: String| {
+        let body = serde_json::json!([
+            {"key": "FIRST", "value": "1", "type": "plain", "target": ["production"]},
+            {"key": "SECOND", "value": "2", "type": "plain", "target": ["production"], "comment": comment},
+        ]);
+        reqwest::Client::new()
+            .post(format!(
+                "{}/v10/projects/prj_acme013/env?upsert=true&teamId={}",
+                world.sim.url(),
+                vercel_sim::TEAM_ID
+            ))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let refused = write("x".repeat(501)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert!(world.sim.sim.snapshot().env.get("prj_acme013").is_none_or(Vec::is_empty), "nothing written");
+    assert_eq!(write("y".repeat(500)).await.unwrap().status(), StatusCode::CREATED);
+    let stored = world.sim.sim.snapshot().env["prj_acme013"].iter().find(|v| v.key == "SECOND").unwrap().clone();
+    assert_eq!(stored.comment.as_deref().map(str::len), Some(500));
+}
