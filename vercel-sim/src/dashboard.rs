@@ -23,6 +23,7 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/api/state", get(state))
         .route("/sim/api/installations/{id}/uninstall", post(uninstall))
         .route("/sim/api/projects/{id}/remove", post(remove_project))
+        .route("/sim/api/projects/{id}/rename", post(rename_project))
         .route("/sim/api/projects/{id}/deploy", post(deploy))
         .route("/sim/api/projects/{id}/env", post(add_env))
         .route("/sim/api/accounts/{id}/name", post(rename_account))
@@ -146,6 +147,10 @@ async fn uninstall(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode
 
 async fn remove_project(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {
     found(sim.remove_project(&id))
+}
+
+async fn rename_project(State(sim): State<Sim>, Path(id): Path<String>, Json(rename): Json<Rename>) -> StatusCode {
+    found(sim.rename_project(&id, &rename.name))
 }
 
 async fn deploy(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {

@@ -130,6 +130,20 @@ impl Sim {
         true
     }
 
+    /// Renames a project, as a user would in its settings: `project.renamed` carries the new
+    /// `project.name` and the `previousName`.
+    pub fn rename_project(&self, project_id: &str, name: &str) -> bool {
+        let (project, previous) = {
+            let mut inner = self.lock();
+            let Some(project) = inner.projects.iter_mut().find(|p| p.id == project_id) else { return false };
+            let previous = std::mem::replace(&mut project.name, name.to_owned());
+            project.updated_at = now_ms();
+            (project.clone(), previous)
+        };
+        self.emit("project.renamed", self.owner_payload(&project, json!({"previousName": previous})));
+        true
+    }
+
     /// A production deployment of a project: `deployment.created`, then `deployment.succeeded`.
     pub fn deploy(&self, project_id: &str) -> Option<String> {
         let project = self.lock().projects.iter().find(|p| p.id == project_id).cloned()?;
@@ -143,13 +157,17 @@ impl Sim {
         Some(deployment)
     }
 
+    /// Who a project event concerns, as Vercel sends it: `user.id` always (for a team's project,
+    /// the team's installer), `team.id` for a team's project.
     pub(crate) fn owner_payload(&self, project: &crate::Project, mut extra: Value) -> Value {
-        let is_team = self.lock().accounts.iter().any(|a| a.id == project.account_id && a.is_team);
+        let account = self.lock().accounts.iter().find(|a| a.id == project.account_id).cloned();
         extra["project"] = json!({"id": project.id, "name": project.name});
-        if is_team {
-            extra["team"] = json!({"id": project.account_id});
-        } else {
-            extra["user"] = json!({"id": project.account_id});
+        match account {
+            Some(account) if account.is_team => {
+                extra["team"] = json!({"id": project.account_id});
+                extra["user"] = json!({"id": account.installer});
+            }
+            _ => extra["user"] = json!({"id": project.account_id}),
         }
         extra
     }

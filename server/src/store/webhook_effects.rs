@@ -63,6 +63,20 @@ pub async fn close_link(conn: &mut Conn, configuration_id: &str, project_id: &st
     Ok(())
 }
 
+/// A project's new name, wherever an installation's links show it. Names are bounded as a
+/// project's is at Vercel (100 characters), whatever the event says.
+pub async fn rename_project(conn: &mut Conn, configuration_id: &str, project_id: &str, name: &str) -> Result<()> {
+    let name: String = name.chars().take(100).collect();
+    sqlx::query("UPDATE links SET project_name = $1, updated_at = $2 WHERE configuration_id = $3 AND project_id = $4")
+        .bind(name)
+        .bind(now_ms())
+        .bind(configuration_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn is_linked(conn: &mut Conn, configuration_id: &str, project_id: &str) -> Result<bool> {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM links WHERE configuration_id = $1 AND project_id = $2 AND status = $3")

@@ -93,6 +93,19 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             }
             Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
         }
+        "project.renamed" => {
+            let (Some(project), Some(name)) =
+                (str_at(payload, &["project", "id"]), str_at(payload, &["project", "name"]))
+            else {
+                return Ok("ignored: no project id or name".into());
+            };
+            let installations = installations_for(conn, payload, configuration).await?;
+            for id in &installations {
+                store::rename_project(conn, id, project, name).await?;
+                project_cache::forget_projects(conn, id).await?;
+            }
+            Ok(format!("renamed {project} to {name} in {} installation(s)", installations.len()))
+        }
         "project.created" => {
             let Some(project) = str_at(payload, &["project", "id"]) else {
                 return Ok("ignored: no project id".into());

@@ -332,3 +332,27 @@ async fn choosing_new_after_a_failed_connect_never_claims_the_customers_database
     assert!(names.contains(&"shared-db".to_string()), "the customer's database stays: {names:?}");
     assert!(!names.contains(&"acme-app-095-db".to_string()), "the one Tether created is released: {names:?}");
 }
+
+/// A project renamed at Vercel is shown under its new name: on the Configure page, which reads
+/// Tether's links, and on the install page, whose cached list is dropped.
+#[tokio::test]
+async fn a_renamed_project_shows_its_new_name() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let cfg = popup.configuration_id.clone();
+    world.connect(&cfg, &[("prj_acme070", "new")]).await;
+    assert!(world.sim.sim.rename_project("prj_acme070", "robot-arm-console"));
+    let delivery = world.sim.sim.deliveries().into_iter().rfind(|d| d.kind == "project.renamed").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();
+    assert_eq!(body["payload"]["previousName"], "acme-app-070");
+    assert_eq!(body["payload"]["user"]["id"], vercel_sim::PERSONAL_USER_ID, "Vercel always names the user");
+    let outcome = world.applied(&delivery.id).await;
+    assert_eq!(outcome, "renamed prj_acme070 to robot-arm-console in 1 installation(s)");
+
+    let link = world.store().await.link(&cfg, "prj_acme070").await.unwrap().unwrap();
+    assert_eq!(link.project_name, "robot-arm-console");
+    let configure = world.get(&format!("/configure?configurationId={cfg}")).await.text().await.unwrap();
+    assert!(configure.contains("robot-arm-console"), "Configure");
+    let install = world.get(&format!("/install/{cfg}?q=robot")).await.text().await.unwrap();
+    assert!(install.contains("robot-arm-console"), "the install page lists it anew");
+}
