@@ -470,11 +470,13 @@ async fn upsert_env(
                 existing.configuration_id = Some(caller.configuration_id.clone());
                 existing.clone()
             }
-            (Some(_), _) => {
+            // Vercel's code for a duplicate key, with the id of the variable already there.
+            (Some(index), _) => {
                 failed.push(json!({"error": {
-                    "code": "ENV_CONFLICT",
+                    "code": "ENV_ALREADY_EXISTS",
                     "message": format!("A variable with the name `{key}` already exists for the target"),
                     "key": key,
+                    "envVarId": vars[index].id,
                     "target": target,
                 }}));
                 continue;

@@ -62,7 +62,7 @@ async fn refused_keys_in_a_2xx_answer_are_reported_not_taken_as_success() {
         let popup = world.open_popup(vercel_sim::TEAM_ID).await;
         // Vercel answers 201 yet refuses one key in `failed[]`.
         let body = format!(
-            r#"{{"created":[],"failed":[{{"error":{{"code":"ENV_CONFLICT","message":"A variable with the name `ACME_URL` already exists","{field}":"ACME_URL"}}}}]}}"#
+            r#"{{"created":[],"failed":[{{"error":{{"code":"ENV_ALREADY_EXISTS","envVarId":"env_theirs","message":"A variable with the name `ACME_URL` already exists","{field}":"ACME_URL"}}}}]}}"#
         );
         let canned = vercel_sim::Canned { status: 201, body: Some(body.into_bytes()), ..Default::default() };
         world.sim.sim.answer_next("POST", ENV_WRITE, canned);

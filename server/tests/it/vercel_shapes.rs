@@ -407,3 +407,31 @@ async fn the_simulator_refuses_a_comment_over_vercels_limit_and_writes_nothing()
     let stored = world.sim.sim.snapshot().env["prj_acme013"].iter().find(|v| v.key == "SECOND").unwrap().clone();
     assert_eq!(stored.comment.as_deref().map(str::len), Some(500));
 }
+
+/// A key that exists with overlapping targets (so the upsert cannot replace it) is refused per
+/// item, as Vercel does: `ENV_ALREADY_EXISTS`, naming the variable that is there.
+#[tokio::test]
+async fn the_simulator_names_a_duplicate_key_as_vercel_does() {
+    let world = world().await;
+    world.open_popup(vercel_sim::TEAM_ID).await;
+    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let write = |target: serde_json::Value| {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/v10/projects/prj_acme014/env?upsert=true&teamId={}",
+                world.sim.url(),
+                vercel_sim::TEAM_ID
+            ))
+            .bearer_auth(&token)
+            .json(&serde_json::json!([{"key": "DUP", "value": "1", "type": "plain", "target": target}]))
+            .send()
+    };
+    let first: serde_json::Value =
+        write(serde_json::json!(["production", "preview"])).await.unwrap().json().await.unwrap();
+    let existing = first["created"][0]["id"].as_str().unwrap().to_owned();
+    let second = write(serde_json::json!(["production"])).await.unwrap();
+    assert_eq!(second.status(), StatusCode::CREATED, "a 2xx that still refuses an item");
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(second["failed"][0]["error"]["code"], "ENV_ALREADY_EXISTS");
+    assert_eq!(second["failed"][0]["error"]["envVarId"], existing.as_str());
+}
