@@ -5,11 +5,29 @@ import { TETHER_URL } from "./pages";
 
 /** A new team at the simulator with `projects` projects; returns its id. */
 export async function newTeam(request: APIRequestContext, name: string, projects: number): Promise<string> {
+  return (await addTeam(request, name, projects)).id;
+}
+
+/** The same, with the ids of its projects. */
+export async function addTeam(
+  request: APIRequestContext,
+  name: string,
+  projects: number,
+): Promise<{ id: string; projects: string[] }> {
   const id = `team_${name.toLowerCase().replace(/[^a-z0-9]+/g, "_")}_${Date.now()}`;
   const added = await request.post(`${SIM}/sim/api/teams`, { data: { id, name, projects } });
   expect(added.ok()).toBe(true);
-  return id;
+  return { id, projects: await added.json() };
 }
+
+/** Renames a project at the simulator, as its owner would in Vercel's settings. */
+export async function renameProject(request: APIRequestContext, project: string, name: string) {
+  const renamed = await request.post(`${SIM}/sim/api/projects/${project}/rename`, { data: { name } });
+  expect(renamed.ok()).toBe(true);
+}
+
+/** The longest project name Vercel allows (100 characters), with no space to break it at. */
+export const LONGEST_PROJECT_NAME = `layout-${"x".repeat(93)}`;
 
 /** Opens the popup for `team` in this page, as Vercel's Install (or Deploy) button would. */
 export async function openPopup(page: Page, team: string, deploy = false): Promise<string> {

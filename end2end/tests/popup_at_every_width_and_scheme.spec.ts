@@ -5,7 +5,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { TETHER_URL } from "./pages";
-import { failurePages, newTeam, openPopup, overflowProblems } from "./helpers";
+import { addTeam, failurePages, LONGEST_PROJECT_NAME, openPopup, overflowProblems, renameProject } from "./helpers";
 
 const WIDTHS = [360, 600, 1280];
 const SCHEMES = ["light", "dark"] as const;
@@ -24,11 +24,17 @@ async function check(page: Page, name: string, width: number, scheme: string, te
 
 for (const scheme of SCHEMES) {
   test(`install, last step and Configure pages fit and pass axe, ${scheme}`, async ({ browser, request }, testInfo) => {
-    const team = await newTeam(request, `Layout ${scheme}`, 30);
+    // One project bears the longest name Vercel allows, with nothing to break it at, and is
+    // connected too, so every page below shows it.
+    const team = await addTeam(request, `Layout ${scheme}`, 30);
+    const long = team.projects[0];
+    await renameProject(request, long, LONGEST_PROJECT_NAME);
     const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 720 } });
     const page = await context.newPage();
-    const id = await openPopup(page, team, true);
+    const id = await openPopup(page, team.id, true);
     await expect(page.locator("form.search[data-hydrated=true]")).toBeVisible();
+    await expect(page.getByText(LONGEST_PROJECT_NAME).first()).toBeVisible();
+    await page.locator(`select[name="choices[${long}]"]`).selectOption("new");
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 720 });
       await check(page, "install", width, scheme, testInfo);
@@ -40,8 +46,10 @@ for (const scheme of SCHEMES) {
       await page.setViewportSize({ width, height: 720 });
       await check(page, "done", width, scheme, testInfo);
     }
+    await expect(page.getByText(LONGEST_PROJECT_NAME).first()).toBeVisible();
     await page.goto(`${TETHER_URL}/configure?configurationId=${id}`);
     await expect(page.getByRole("heading", { name: /on Vercel$/ })).toBeVisible();
+    await expect(page.getByText(LONGEST_PROJECT_NAME).first()).toBeVisible();
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 720 });
       await check(page, "configure", width, scheme, testInfo);

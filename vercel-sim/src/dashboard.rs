@@ -22,6 +22,8 @@ pub fn routes() -> Router<Sim> {
         .route("/integrations/tether/installed", get(installed))
         .route("/sim/api/state", get(state))
         .route("/sim/api/installations/{id}/uninstall", post(uninstall))
+        .route("/sim/api/installations/{id}/transfer", post(transfer))
+        .route("/sim/api/installations/{id}/scopes", post(confirm_scopes))
         .route("/sim/api/projects/{id}/remove", post(remove_project))
         .route("/sim/api/projects/{id}/rename", post(rename_project))
         .route("/sim/api/projects/{id}/deploy", post(deploy))
@@ -143,6 +145,25 @@ fn found(ok: bool) -> StatusCode {
 
 async fn uninstall(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {
     found(sim.uninstall(&id))
+}
+
+#[derive(Deserialize)]
+struct Transfer {
+    team_id: String,
+}
+
+async fn transfer(State(sim): State<Sim>, Path(id): Path<String>, Json(to): Json<Transfer>) -> StatusCode {
+    found(sim.transfer(&id, &to.team_id))
+}
+
+#[derive(Deserialize)]
+struct Scopes {
+    scopes: Vec<String>,
+}
+
+async fn confirm_scopes(State(sim): State<Sim>, Path(id): Path<String>, Json(to): Json<Scopes>) -> StatusCode {
+    let scopes: Vec<&str> = to.scopes.iter().map(String::as_str).collect();
+    found(sim.confirm_scopes(&id, &scopes))
 }
 
 async fn remove_project(State(sim): State<Sim>, Path(id): Path<String>) -> StatusCode {

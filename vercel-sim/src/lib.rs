@@ -30,6 +30,7 @@
 //! | `GET /v1/integrations/configuration/{id}` | scope `read:integration-configuration`; the caller's own id | `{id,teamId,userId,status,projectSelection,projects,scopes,…}` | REST API reference |
 //! | `DELETE /v1/integrations/configuration/{id}` | scope `read-write:integration-configuration`; the caller's own id | 204; the installation's env vars go; then the signed `integration-configuration.removed` webhook | REST API reference; protocol.md §3, "shapes" |
 //! | webhooks | – | `POST` to the Webhook URL, `x-vercel-signature` = hex HMAC-SHA1 of the body under the client secret; non-2xx retried with backoff | protocol.md §4 |
+//! | installation events | – | `integration-configuration.transferred` (`configuration.id`, `previousTeamId`, `newTeamId`) from [`Sim::transfer`], after which the token acts in the new team; `integration-configuration.scope-change-confirmed` (`configuration.scopes`) from [`Sim::confirm_scopes`]; dashboard: `POST /sim/api/installations/{id}/transfer` and `/scopes` | protocol.md §4 |
 //! | project events | – | `project.{id,name}`, `user.id` always (a team's installer for a team's project), `team.id` for a team's; `project.renamed` adds `previousName` and is sent by [`Sim::rename_project`] (dashboard: `POST /sim/api/projects/{id}/rename`) | native-protocol.md, webhooks table and gap 1 |
 //!
 //! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme

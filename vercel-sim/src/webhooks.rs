@@ -118,6 +118,55 @@ impl Sim {
         true
     }
 
+    /// An owner moves the installation to another team: from now on its token acts there, and
+    /// Vercel tells the integration (`integration-configuration.transferred`).
+    pub fn transfer(&self, configuration_id: &str, new_team_id: &str) -> bool {
+        let (installation, previous) = {
+            let mut inner = self.lock();
+            if !inner.accounts.iter().any(|a| a.id == new_team_id && a.is_team) {
+                return false;
+            }
+            let Some(installation) = inner.installations.iter_mut().find(|i| i.id == configuration_id) else {
+                return false;
+            };
+            let previous = installation.team_id.replace(new_team_id.to_owned());
+            (installation.clone(), previous)
+        };
+        self.emit(
+            "integration-configuration.transferred",
+            json!({
+                "configuration": {"id": installation.id, "projectSelection": "all"},
+                "previousTeamId": previous,
+                "newTeamId": new_team_id,
+                "team": {"id": new_team_id},
+                "user": {"id": installation.user_id},
+            }),
+        );
+        true
+    }
+
+    /// The owner confirms a change of the integration's scopes in Vercel's dashboard
+    /// (`integration-configuration.scope-change-confirmed`, with the scopes now granted).
+    pub fn confirm_scopes(&self, configuration_id: &str, scopes: &[&str]) -> bool {
+        let installation = {
+            let mut inner = self.lock();
+            let Some(installation) = inner.installations.iter().find(|i| i.id == configuration_id).cloned() else {
+                return false;
+            };
+            inner.scopes = scopes.iter().map(|s| s.to_string()).collect();
+            installation
+        };
+        self.emit(
+            "integration-configuration.scope-change-confirmed",
+            json!({
+                "configuration": {"id": installation.id, "scopes": scopes},
+                "team": installation.team_id.as_ref().map(|id| json!({"id": id})),
+                "user": {"id": installation.user_id},
+            }),
+        );
+        true
+    }
+
     /// Deletes a project in the account, as a user would in Vercel.
     pub fn remove_project(&self, project_id: &str) -> bool {
         let project = {

@@ -356,3 +356,24 @@ async fn a_renamed_project_shows_its_new_name() {
     let install = world.get(&format!("/install/{cfg}?q=robot")).await.text().await.unwrap();
     assert!(install.contains("robot-arm-console"), "the install page lists it anew");
 }
+
+/// The simulator's own deliveries of an owner's transfer and scope confirmation: after the
+/// transfer Tether acts in the new team (its calls carry the new `teamId`, which Vercel requires).
+#[tokio::test]
+async fn a_transfer_and_a_scope_confirmation_sent_by_vercel_are_followed() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    let cfg = popup.configuration_id.clone();
+    let last = |kind: &str| world.sim.sim.deliveries().into_iter().rfind(|d| d.kind == kind).unwrap().id;
+
+    assert!(world.sim.sim.confirm_scopes(&cfg, &vercel_sim::state::DEFAULT_SCOPES));
+    let outcome = world.applied(&last("integration-configuration.scope-change-confirmed")).await;
+    assert!(outcome.starts_with("recorded scopes"), "{outcome}");
+
+    assert!(world.sim.sim.transfer(&cfg, vercel_sim::HOBBY_TEAM_ID));
+    let outcome = world.applied(&last("integration-configuration.transferred")).await;
+    assert_eq!(outcome, format!("moved to team {}", vercel_sim::HOBBY_TEAM_ID));
+    let page = world.get(&format!("/install/{cfg}")).await;
+    assert_eq!(page.status(), StatusCode::OK, "the token works in the new team");
+    assert!(page.text().await.unwrap().contains("Bob"), "and the page names it");
+}
