@@ -377,6 +377,14 @@ struct ResourceBody {
 }
 
 #[derive(Deserialize)]
+struct ReleaseBody {
+    account: String,
+    resource_id: String,
+    installation_id: String,
+    origin: String,
+}
+
+#[derive(Deserialize)]
 struct RotateBody {
     account: String,
     resource_id: String,
@@ -604,10 +612,14 @@ async fn rotate(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn release(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: ResourceBody = match accept(&vendor, &headers, &body, "resources.release").await {
+    let request: ReleaseBody = match accept(&vendor, &headers, &body, "resources.release").await {
         Ok(request) => request,
         Err(response) => return response,
     };
+    // The contract: a release is only for what Tether created, and says so.
+    if request.origin != "created" || request.installation_id.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "A release names its installation and origin `created`.");
+    }
     // Gone already (whoever released it) is released; another account's is not ours to touch.
     let any_account = vendor.flawed(Flaw::IgnoresAccounts);
     let owner: Result<Option<String>, _> = sqlx::query_scalar("SELECT account FROM resources WHERE id = ?")

@@ -120,8 +120,9 @@ pub trait Provider: Send + Sync + 'static {
     fn begin_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>>;
     /// Every project has the new credentials: the old ones stop working.
     fn finish_rotation<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
-    /// No installation uses the resource any more. Idempotent: a resource already gone is fine.
-    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()>;
+    /// No installation uses the resource Tether created for `installation_id` any more.
+    /// Idempotent: a resource already gone is fine.
+    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str, installation_id: &'a str) -> ProviderFuture<'a, ()>;
     /// A lifecycle notice; the vendor may drop a repeat by its id.
     fn notify<'a>(&'a self, notice: &'a Notice) -> ProviderFuture<'a, ()>;
 }

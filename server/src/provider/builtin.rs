@@ -174,7 +174,12 @@ impl Provider for BuiltinProvider {
         })
     }
 
-    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
+    fn release<'a>(
+        &'a self,
+        owner: &'a str,
+        resource_id: &'a str,
+        _installation_id: &'a str,
+    ) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
             match self.owned_row(owner, resource_id).await {
                 Ok(row) => self.store.delete_resource(&row.id).await.map_err(failed),

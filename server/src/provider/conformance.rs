@@ -359,11 +359,18 @@ async fn resource_checks(
     let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
     record(NEED_A_RESOURCE[11], finished.and_then(|answer| answer.is(&[200])));
 
-    let foreign = client.post("/resources/release", &on("resources.release", &other), Signing::Proper, None).await;
+    // A release names the installation the resource was created for, and that Tether created it.
+    let release = |account: &str| {
+        let mut body = on("resources.release", account);
+        body["installation_id"] = json!("icfg_conformance");
+        body["origin"] = json!("created");
+        body
+    };
+    let foreign = client.post("/resources/release", &release(&other), Signing::Proper, None).await;
     record(NEED_A_RESOURCE[12], foreign.and_then(|a| a.error(404, "unknown_resource")));
     let still = env(client, &env_body).await.map(drop);
     for name in [NEED_A_RESOURCE[13], NEED_A_RESOURCE[14]] {
-        let result = client.post("/resources/release", &on("resources.release", account), Signing::Proper, None).await;
+        let result = client.post("/resources/release", &release(account), Signing::Proper, None).await;
         record(
             name,
             result.and_then(|answer| {

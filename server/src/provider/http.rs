@@ -303,9 +303,13 @@ impl Provider for HttpProvider {
         })
     }
 
-    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, ()> {
+    fn release<'a>(&'a self, owner: &'a str, resource_id: &'a str, installation_id: &'a str) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            let body = json!({"action": "resources.release", "account": owner, "resource_id": resource_id});
+            // Only ever a resource Tether created: the outbox asks for nothing else.
+            let body = json!({
+                "action": "resources.release", "account": owner, "resource_id": resource_id,
+                "installation_id": installation_id, "origin": "created",
+            });
             match self.send("/resources/release", body, None).await {
                 Ok(_) | Err(ProviderError::UnknownResource(_)) => Ok(()),
                 Err(error) => Err(error),

@@ -40,7 +40,17 @@ async fn send(store: &Store, provider: &dyn Provider, job: &Job) {
             Err(error) => Err(ProviderError::Failed(format!("a stored notice does not parse: {error}"))),
         },
         JobKind::Release => match serde_json::from_str::<serde_json::Value>(&job.body) {
-            Ok(body) => provider.release(&job.account, body["resource_id"].as_str().unwrap_or_default()).await,
+            // A release recorded before origins were cannot show Tether created the resource: it is
+            // never sent, and is parked for the operator once its attempts run out.
+            Ok(body) if body["origin"] != "created" => Err(ProviderError::Failed(
+                "a release recorded before resource origins: not sent, since Tether cannot show it created the \
+                 resource"
+                    .into(),
+            )),
+            Ok(body) => {
+                let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+                provider.release(&job.account, &field("resource_id"), &field("installation_id")).await
+            }
             Err(error) => Err(ProviderError::Failed(format!("a stored release does not parse: {error}"))),
         },
     };

@@ -491,3 +491,31 @@ async fn transfers_and_projects_taken_away_reach_the_vendor() {
     world.jobs_sent().await;
     assert_eq!(vendor.vendor.notices().await.len(), 2);
 }
+
+/// A release a Tether recorded before it recorded origins might name a database the customer
+/// only connected: it is never sent to the vendor, and stays in the outbox for the operator.
+#[tokio::test]
+async fn a_release_recorded_before_origins_is_never_sent() {
+    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let own = vendor.vendor.add_resource(vercel_sim::TEAM_ID, "customers-own-db").await;
+    let store = world.store().await;
+    let mut tx = store.begin().await.unwrap();
+    let old = serde_json::json!({ "resource_id": own }).to_string();
+    server::store::provider_jobs::enqueue(
+        &mut tx,
+        "release_recorded_by_an_older_tether",
+        server::store::provider_jobs::JobKind::Release,
+        vercel_sim::TEAM_ID,
+        &old,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // The outbox looks every 500 ms: a few rounds.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(vendor.vendor.seen("resources.release").is_empty(), "nothing reached the vendor");
+    assert!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.iter().any(|(id, _)| *id == own));
+    let jobs = store.jobs().await.unwrap();
+    let job = jobs.iter().find(|(id, _, _)| id == "release_recorded_by_an_older_tether").unwrap();
+    assert_ne!(job.2, "done", "kept for the operator: {jobs:?}");
+}
