@@ -22,7 +22,8 @@ text_enum!(JobState { Pending => "pending", Done => "done", Failed => "failed" }
 pub enum JobKind {
     /// A lifecycle notice; the body is the notice.
     Notice,
-    /// No installation uses the resource any more; the body is `{"resource_id": …}`.
+    /// No installation uses a resource Tether created any more; the body is `{"resource_id",
+    /// "installation_id", "origin": "created"}` (see `provider::outbox::release`).
     Release,
 }
 
