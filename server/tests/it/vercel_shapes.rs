@@ -376,27 +376,29 @@ async fn the_strict_simulator_refuses_bad_tokens_with_401() {
     assert_eq!(client.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Installs for the team, then writes env vars straight to the simulator with that
+/// installation's token, as Tether would: for rules of the simulator's own.
+async fn team_env_writer(
+    world: &World,
+    project: &str,
+) -> impl Fn(serde_json::Value) -> futures::future::BoxFuture<'static, reqwest::Result<reqwest::Response>> {
+    world.open_popup(vercel_sim::TEAM_ID).await;
+    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let url = format!("{}/v10/projects/{project}/env?upsert=true&teamId={}", world.sim.url(), vercel_sim::TEAM_ID);
+    move |body| Box::pin(reqwest::Client::new().post(&url).bearer_auth(&token).json(&body).send())
+}
+
 /// Vercel refuses a `comment` over 500 characters in the body's schema check, before writing
 /// any item: the simulator plays that strict rule, so a long comment can never pass unnoticed.
 #[tokio::test]
 async fn the_simulator_refuses_a_comment_over_vercels_limit_and_writes_nothing() {
     let world = world().await;
-    world.open_popup(vercel_sim::TEAM_ID).await;
-    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let write = team_env_writer(&world, "prj_acme013").await;
     let write = |comment: String| {
-        let body = serde_json::json!([
+        write(serde_json::json!([
             {"key": "FIRST", "value": "1", "type": "plain", "target": ["production"]},
             {"key": "SECOND", "value": "2", "type": "plain", "target": ["production"], "comment": comment},
-        ]);
-        reqwest::Client::new()
-            .post(format!(
-                "{}/v10/projects/prj_acme013/env?upsert=true&teamId={}",
-                world.sim.url(),
-                vercel_sim::TEAM_ID
-            ))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
+        ]))
     };
     let refused = write("x".repeat(501)).await.unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
@@ -413,18 +415,9 @@ async fn the_simulator_refuses_a_comment_over_vercels_limit_and_writes_nothing()
 #[tokio::test]
 async fn the_simulator_names_a_duplicate_key_as_vercel_does() {
     let world = world().await;
-    world.open_popup(vercel_sim::TEAM_ID).await;
-    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let write = team_env_writer(&world, "prj_acme014").await;
     let write = |target: serde_json::Value| {
-        reqwest::Client::new()
-            .post(format!(
-                "{}/v10/projects/prj_acme014/env?upsert=true&teamId={}",
-                world.sim.url(),
-                vercel_sim::TEAM_ID
-            ))
-            .bearer_auth(&token)
-            .json(&serde_json::json!([{"key": "DUP", "value": "1", "type": "plain", "target": target}]))
-            .send()
+        write(serde_json::json!([{"key": "DUP", "value": "1", "type": "plain", "target": target}]))
     };
     let first: serde_json::Value =
         write(serde_json::json!(["production", "preview"])).await.unwrap().json().await.unwrap();
