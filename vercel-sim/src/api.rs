@@ -246,13 +246,23 @@ fn encode_cursor(updated_at: i64) -> String {
     format!("c{}", hex::encode(format!("updatedAt<{updated_at}")))
 }
 
+/// Which projects a request continues with, by their `updatedAt`.
+#[derive(Clone, Copy)]
+enum Window {
+    /// Older than this: the simulator's own continuation token, and `/v9`'s `until`.
+    Before(i64),
+    /// Newer than this: a timestamp given as `from`, which Vercel's reference documents as
+    /// "projects updated after the given timestamp".
+    After(i64),
+}
+
 /// A `from` value: the simulator's own token, or a timestamp (also documented).
-fn decode_cursor(token: &str) -> Option<i64> {
+fn decode_cursor(token: &str) -> Option<Window> {
     if let Ok(ms) = token.parse::<i64>() {
-        return Some(ms);
+        return Some(Window::After(ms));
     }
     let text = String::from_utf8(hex::decode(token.strip_prefix('c')?).ok()?).ok()?;
-    text.strip_prefix("updatedAt<")?.parse().ok()
+    text.strip_prefix("updatedAt<")?.parse().ok().map(Window::Before)
 }
 
 async fn list_projects_v10(state: State<Sim>, headers: HeaderMap, query: Query<ProjectQuery>) -> ApiResult {
@@ -291,7 +301,7 @@ fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Pro
         (10, _) => None,
         _ => match q.until.as_deref().map(str::parse::<i64>) {
             None => None,
-            Some(Ok(ms)) => Some(ms),
+            Some(Ok(ms)) => Some(Window::Before(ms)),
             Some(Err(_)) => {
                 return Err(api_error(
                     StatusCode::BAD_REQUEST,
@@ -301,13 +311,17 @@ fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Pro
             }
         },
     };
-    let until = cursor.unwrap_or(i64::MAX);
     let inner = sim.lock();
+    let in_window = |updated_at: i64| match cursor {
+        None => true,
+        Some(Window::Before(ms)) => updated_at < ms,
+        Some(Window::After(ms)) => updated_at > ms,
+    };
     let mut matching: Vec<_> = inner
         .projects
         .iter()
         .filter(|p| p.account_id == caller.account_id)
-        .filter(|p| p.updated_at < until)
+        .filter(|p| in_window(p.updated_at))
         .filter(|p| q.search.as_deref().is_none_or(|s| p.name.contains(s)))
         .collect();
     matching.sort_by_key(|p| std::cmp::Reverse(p.updated_at));

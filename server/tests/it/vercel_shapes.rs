@@ -428,3 +428,28 @@ async fn the_simulator_names_a_duplicate_key_as_vercel_does() {
     assert_eq!(second["failed"][0]["error"]["code"], "ENV_ALREADY_EXISTS");
     assert_eq!(second["failed"][0]["error"]["envVarId"], existing.as_str());
 }
+
+/// Vercel's reference words `/v10`'s `from` as "projects updated after the given timestamp or
+/// continuation token": a timestamp there means newer than it, the opposite of `until`.
+#[tokio::test]
+async fn the_simulator_reads_a_numeric_from_as_updated_after() {
+    let world = world().await;
+    world.open_popup(vercel_sim::TEAM_ID).await;
+    let token = world.sim.sim.issued_tokens().pop().unwrap();
+    let list = |query: String| {
+        let url = format!("{}/v10/projects?teamId={}&limit=100{query}", world.sim.url(), vercel_sim::TEAM_ID);
+        let request = reqwest::Client::new().get(url).bearer_auth(&token).send();
+        async move { request.await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let newest: Vec<i64> = list(String::new()).await["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["updatedAt"].as_i64().unwrap())
+        .collect();
+    let fifth = newest[4];
+    let after = list(format!("&from={fifth}")).await;
+    let updated: Vec<i64> =
+        after["projects"].as_array().unwrap().iter().map(|p| p["updatedAt"].as_i64().unwrap()).collect();
+    assert_eq!(updated, newest[..4], "exactly the projects updated after it, newest first");
+}
