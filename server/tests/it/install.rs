@@ -362,3 +362,24 @@ secret = true
         }
     }
 }
+
+/// Without `installation_id` in the token answer, the installation is proven by reading it at
+/// Vercel: for a personal account (`teamId: null`) that works as for a team, and an integration
+/// without the `integration-configuration` scope cannot prove it, so the install fails closed.
+#[tokio::test]
+async fn an_installation_is_proven_for_a_personal_account_and_refused_when_it_cannot_be() {
+    let world = world().await;
+    world.sim.sim.set_quirks(|q| q.token_omits_installation = true);
+    let personal = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
+    let row = world.store().await.installation(&personal.configuration_id).await.unwrap().unwrap();
+    assert_eq!((row.team_id, row.user_id.as_str()), (None, vercel_sim::PERSONAL_USER_ID));
+
+    world.sim.sim.set_scopes(&["read:project", "read-write:project-env-vars", "read:team", "read:user"]);
+    let url = world.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+    let response = browser.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "nothing proves the installation");
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    assert!(response.text().await.unwrap().contains(r#"data-failure="installation-unproven""#));
+    assert_eq!(world.installation_rows().await, 1, "only the personal installation is stored");
+}
