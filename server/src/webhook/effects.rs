@@ -148,12 +148,13 @@ async fn close_link(
     policy: OnUninstall,
 ) -> Result<()> {
     let was_linked = store::is_linked(conn, installation_id, project).await?;
-    let resource = links::resource_of_link(conn, installation_id, project).await?;
     project_cache::forget_projects(conn, installation_id).await?;
     store::close_link(conn, installation_id, project).await?;
     if !was_linked {
         return Ok(());
     }
+    // Closing keeps the link's resource and origin: read them only when the vendor hears of it.
+    let resource = links::resource_of_link(conn, installation_id, project).await?;
     let Some(account) = store::owner_of(conn, installation_id).await? else { return Ok(()) };
     let notice = Outbound {
         cause: event_id,
