@@ -21,6 +21,8 @@ use crate::state::{now_ms, random_id, CallRecord, Canned, EnvVar, Fault, Paging,
 const ENV_WRITES_PER_MINUTE: u32 = 120;
 const GENERAL_LIMIT: u32 = 1000;
 const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Variables per page of a project's env list.
+pub const ENV_PAGE: usize = 50;
 
 pub fn routes(sim: Sim) -> Router<Sim> {
     Router::new()
@@ -31,7 +33,7 @@ pub fn routes(sim: Sim) -> Router<Sim> {
         .route("/v9/projects", get(list_projects_v9))
         .route("/v10/projects", get(list_projects_v10))
         .route("/v9/projects/{id_or_name}", get(one_project))
-        .route("/v10/projects/{id_or_name}/env", post(upsert_env))
+        .route("/v10/projects/{id_or_name}/env", post(upsert_env).get(list_env))
         .route("/v9/projects/{id_or_name}/env", get(list_env))
         .route("/v9/projects/{id_or_name}/env/{env_id}", delete(delete_env))
         .route("/v1/integrations/configuration/{id}", get(get_configuration).delete(delete_configuration))
@@ -496,6 +498,7 @@ async fn upsert_env(
                 continue;
             }
             (None, _) => {
+                let created_at = crate::state::next_env_stamp(vars);
                 let var = EnvVar {
                     id: random_id("env_", 16),
                     key,
@@ -504,8 +507,8 @@ async fn upsert_env(
                     target,
                     configuration_id: Some(caller.configuration_id.clone()),
                     comment,
-                    created_at: now,
-                    updated_at: now,
+                    created_at,
+                    updated_at: created_at,
                 };
                 vars.push(var.clone());
                 var
@@ -541,21 +544,43 @@ fn created_json(var: &EnvVar, sparse: bool) -> Value {
     value
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvQuery {
+    team_id: Option<String>,
+    until: Option<String>,
+}
+
 /// `{envs, pagination}` when there are variables; `{}` when there are none (both are in
-/// Vercel's schema).
+/// Vercel's schema). Newest first, [`ENV_PAGE`] at a time; `pagination.next` is the `createdAt`
+/// of the page's last variable and `until` continues before it. Vercel's reference names no
+/// cursor parameter for this list, so the simulator takes the one its other timestamp-paged
+/// lists take, and ignores `from`.
 async fn list_env(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
-    Query(q): Query<Scoped>,
+    Query(q): Query<EnvQuery>,
 ) -> ApiResult {
     let caller = authorize(&sim, &headers, q.team_id.as_deref(), "read:project-env-vars")?;
     let project = find_project(&sim, &caller, &id_or_name)?;
-    let envs = sim.lock().env.get(&project.id).cloned().unwrap_or_default();
+    let until = match q.until.as_deref().map(str::parse::<i64>) {
+        None => i64::MAX,
+        Some(Ok(ms)) => ms,
+        Some(Err(_)) => {
+            return Err(api_error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `until` must be a number."))
+        }
+    };
+    let mut envs = sim.lock().env.get(&project.id).cloned().unwrap_or_default();
     if envs.is_empty() {
         return Ok(Json(json!({})).into_response());
     }
-    let pagination = json!({"count": envs.len(), "next": null, "prev": null});
+    envs.retain(|v| v.created_at < until);
+    envs.sort_by_key(|v| std::cmp::Reverse(v.created_at));
+    let more = envs.len() > ENV_PAGE;
+    envs.truncate(ENV_PAGE);
+    let next = if more { envs.last().map(|v| v.created_at) } else { None };
+    let pagination = json!({"count": envs.len(), "next": next, "prev": envs.first().map(|v| v.created_at)});
     Ok(Json(json!({"envs": envs, "pagination": pagination})).into_response())
 }
 

@@ -25,7 +25,7 @@
 //! | both, quirk `paging` | `UntilOnly`: `/v10` ignores `from` and answers numeric cursors; `IgnoresCursor`: every cursor ignored | the first page again | the "cursor had no effect" case in issue 7 |
 //! | `GET /v9/projects/{idOrName}` | scope `read:project`; the project is the caller's | the project, 404 `not_found` | REST API reference |
 //! | `POST /v10/projects/{id}/env?upsert=true` | scope `read-write:project-env-vars`; at most 120 writes per 60 s per account (429 with reset); the body's schema first: a `comment` that is not a string of at most 500 characters refuses the whole request (400 `bad_request`), and a valid one is stored and shown on the dashboard; each item: key `[A-Za-z_][A-Za-z0-9_]*` ≤ 256, value ≤ 64 KiB, type, target (array or string), `sensitive` never on development; an existing key with overlapping targets | 201 `{created: object\|array, failed:[{error:{code,message,key}}]}`; a clash not replaceable by upsert is `ENV_ALREADY_EXISTS` in `failed`, with the existing variable's `envVarId`; quirk `env_answers_without_ids`: no `created[].id`, single targets as strings, one created item as an object; quirk `env_write_latency` (`SIM_ENV_WRITE_LATENCY_MS`) answers each write that much later | REST API reference, "create one or more environment variables"; protocol.md §3 |
-//! | `GET /v9/projects/{id}/env` | scope `read:project-env-vars` | `{envs:[…], pagination}`, or `{}` when there are none | SDK schema `FilterProjectEnvsResponseBody` 1–3 |
+//! | `GET /v10/projects/{id}/env` (and `/v9`) | scope `read:project-env-vars` | `{envs:[…], pagination}` newest first, [`ENV_PAGE`] per page, `next` the last one's `createdAt`, continued with `until` (`from` is ignored: the reference names no cursor), or `{}` when there are none | REST API reference, "retrieve the environment variables of a project"; SDK schema `FilterProjectEnvsResponseBody` 1–3 |
 //! | `DELETE /v9/projects/{id}/env/{envId}` | scope `read-write:project-env-vars` | the removed variable, 404 `not_found` | REST API reference |
 //! | `GET /v1/integrations/configuration/{id}` | scope `read:integration-configuration`; the caller's own id | `{id,teamId,userId,status,projectSelection,projects,scopes,…}` | REST API reference |
 //! | `DELETE /v1/integrations/configuration/{id}` | scope `read-write:integration-configuration`; the caller's own id | 204; the installation's env vars go; then the signed `integration-configuration.removed` webhook | REST API reference; protocol.md §3, "shapes" |
@@ -48,6 +48,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use api::ENV_PAGE;
 pub use state::{
     Account, Begin, CallRecord, Canned, EnvVar, Fault, Installation, Paging, Project, Quirks, Sim, Snapshot,
     DEFAULT_SCOPES,

@@ -206,6 +206,12 @@ pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
+/// A new variable's `createdAt`: later than every other in its project, so the list's
+/// timestamp cursor never splits two variables made in the same millisecond.
+pub(crate) fn next_env_stamp(vars: &[EnvVar]) -> i64 {
+    now_ms().max(vars.iter().map(|v| v.created_at).max().unwrap_or(0) + 1)
+}
+
 pub(crate) fn random_id(prefix: &str, len: usize) -> String {
     let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect();
     format!("{prefix}{tail}")
@@ -511,8 +517,10 @@ impl Sim {
 
     /// Adds an env var by hand, as a user would in Vercel's dashboard.
     pub fn add_manual_env(&self, project_id: &str, key: &str, value: &str, target: &[&str]) {
-        let now = now_ms();
-        self.lock().env.entry(project_id.into()).or_default().push(EnvVar {
+        let mut inner = self.lock();
+        let vars = inner.env.entry(project_id.into()).or_default();
+        let now = next_env_stamp(vars);
+        vars.push(EnvVar {
             id: random_id("env_", 16),
             key: key.into(),
             value: value.into(),

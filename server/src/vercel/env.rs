@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Installation, VercelError};
+use super::{pages::Paging, Installation, VercelError};
 use crate::config::Target;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -203,18 +203,16 @@ impl Installation {
         Ok(UpsertOutcome { created, failed })
     }
 
-    /// A project's variables (`GET /v9/projects/{id}/env`): `{envs}` with or without
-    /// pagination, or `{}` when there are none.
+    /// Every variable of a project (`GET /v10/projects/{id}/env`), on every page: the clash
+    /// check and the id lookup must not miss one. The answer is `{envs, pagination}` or `{}`
+    /// when there are none; the reference names no cursor parameter, so `next` goes back as
+    /// `until` (as Vercel's other timestamp-paged lists take it) or else as `from`.
     pub async fn list_env(&self, project_id: &str) -> Result<Vec<CreatedEnv>, VercelError> {
-        let raw: Value = self.get(&["v9", "projects", project_id, "env"], &[]).await?;
-        let items = match raw {
-            Value::Array(items) => items,
-            Value::Object(mut object) => match object.remove("envs") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let segments = ["v10", "projects", project_id, "env"];
+        let name = "GET /v10/projects/{id}/env";
+        let until = Paging { segments: &segments, cursor: "until", name };
+        let from = Paging { cursor: "from", ..until };
+        let items = self.all_pages(until, from, "envs", &[]).await?;
         Ok(items.into_iter().filter_map(|item| serde_json::from_value(item).ok()).collect())
     }
 }

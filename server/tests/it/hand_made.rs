@@ -85,3 +85,31 @@ async fn a_variable_on_other_targets_is_no_clash() {
     assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("/done"), "on to the last step");
     assert_eq!(keys(&world).len(), 4);
 }
+
+/// A project with more variables than one page of Vercel's env list: the clash check reads
+/// every page, so a hand-made variable on the last one is still found and kept.
+#[tokio::test]
+async fn a_clash_on_the_last_page_of_a_long_env_list_is_still_found() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    // The oldest variable is listed last: made first, it lands on the third page.
+    world.sim.sim.add_manual_env(PROJECT, "ACME_API_KEY", "theirs", &["development"]);
+    for n in 0..2 * vercel_sim::ENV_PAGE {
+        world.sim.sim.add_manual_env(PROJECT, &format!("THEIRS_{n:03}"), "x", &["production"]);
+    }
+
+    let response = connect_with(&world, &popup.configuration_id, None).await;
+    assert_eq!(response.headers()[header::LOCATION], format!("/install/{}", popup.configuration_id).as_str());
+    let reads = world
+        .sim
+        .sim
+        .snapshot()
+        .calls
+        .into_iter()
+        .filter(|c| c.method == "GET" && c.path == format!("/v10/projects/{PROJECT}/env"))
+        .count();
+    assert_eq!(reads, 3, "every page of the list was read, each once");
+    assert_eq!(world.sim.sim.env_value(PROJECT, "ACME_API_KEY", "development").as_deref(), Some("theirs"));
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(page.contains("ACME_API_KEY already exists in this project"), "the clash is shown");
+}

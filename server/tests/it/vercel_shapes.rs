@@ -78,7 +78,7 @@ async fn env_answers_without_ids_are_completed_from_the_list_so_disconnect_remov
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     world.sim.sim.add_manual_env("prj_acme060", "DATABASE_URL", "postgres://mine", &["production"]);
     assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme060", "new")]).await.status(), StatusCode::FOUND);
-    let reads = calls(&world, "GET", "/v9/projects/prj_acme060/env").len();
+    let reads = calls(&world, "GET", "/v10/projects/prj_acme060/env").len();
     assert_eq!(reads, 2, "one read for clashes before writing, one lookup for the missing ids");
 
     let at_vercel = world.sim.sim.snapshot().env["prj_acme060"].clone();
