@@ -16,6 +16,13 @@ pub enum AppError {
     /// Vercel did not answer, or answered with a server error: nothing was changed.
     #[error("{0}")]
     VercelUnavailable(String),
+    /// Vercel disabled the installation (the member who installed it left the team): nothing
+    /// works until a team owner transfers it, and nothing was changed.
+    #[error(
+        "This installation is disabled at Vercel: the member who installed it left the team. A team owner can \
+         transfer it to a current member in Vercel's dashboard; until then nothing can be changed here."
+    )]
+    Disabled,
     /// The project already has variables of these names (`A, B`) that Tether did not create.
     #[error("{}", clash_message(.0))]
     Clash(String),
@@ -63,6 +70,7 @@ impl AppError {
             AppError::NotYours => 404,
             AppError::BadRequest(_) => 400,
             AppError::Vercel(_) | AppError::VercelUnavailable(_) => 502,
+            AppError::Disabled => 403,
             AppError::Busy { .. } => 503,
             AppError::Clash(_) => 409,
             AppError::Vendor(_) => 422,

@@ -89,6 +89,7 @@ async fn load(
     let authorized = state.authorize(headers, &query.configuration_id).await?;
     let configuration_id = authorized.id();
     let scope = authorized.vercel.scope_name().await?;
+    authorized.note_working().await?;
     let resources = state.provider.resources(authorized.owner()).await?;
     let links: Vec<_> = state
         .store

@@ -94,7 +94,34 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Keeps the installation's disabled mark in step with an error Vercel just gave for it.
+    /// Vercel sends no event when it disables an installation: a refused call is how Tether
+    /// learns, and from then on its pages ask Vercel again instead of offering cached actions.
+    pub async fn note_error(&self, configuration_id: &str, error: &AppError) {
+        if *error != AppError::Disabled {
+            return;
+        }
+        match self.store.set_disabled(configuration_id, true).await {
+            Ok(true) => {
+                tracing::info!(configuration_id, "Vercel disabled this installation (its installer left the team)")
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot record a disabled installation"),
+        }
+    }
+}
+
 impl Authorized<'_> {
+    /// Vercel answered for an installation marked disabled: it works again (an owner
+    /// transferred it, and its event may not have arrived yet).
+    pub async fn note_working(&self) -> Result<(), AppError> {
+        if self.installation.disabled_at.is_some() && self.app.store.set_disabled(self.id(), false).await? {
+            tracing::info!(configuration_id = self.id(), "a disabled installation works again");
+        }
+        Ok(())
+    }
+
     pub fn id(&self) -> &str {
         self.configuration_id.as_str()
     }
@@ -116,7 +143,8 @@ impl Authorized<'_> {
     /// rows are cached never parses it. A listing read with the session is lent, not copied:
     /// on every load of a 250-project page it is about 30 KB.
     pub async fn listing(&self, refresh: bool) -> Result<Cow<'_, str>, AppError> {
-        if !refresh {
+        // A disabled installation's cached projects would offer actions that fail.
+        if !refresh && self.installation.disabled_at.is_none() {
             match &self.cached_listing {
                 Some(Some(json)) => return Ok(Cow::Borrowed(json)),
                 Some(None) => {}
@@ -128,6 +156,7 @@ impl Authorized<'_> {
             }
         }
         let (scope, projects) = tokio::try_join!(self.vercel.scope_name(), self.vercel.all_projects())?;
+        self.note_working().await?;
         let json = serde_json::to_string(&Listing::new(scope, projects)).map_err(internal)?;
         self.app.store.cache_projects(self.id(), &json).await?;
         Ok(Cow::Owned(json))
@@ -222,11 +251,7 @@ impl From<VercelError> for AppError {
         use VercelError as E;
         tracing::warn!(%error, "Vercel call failed");
         match error {
-            E::Disabled => AppError::Vercel(
-                "this installation is disabled at Vercel (did its owner leave the team?). Reinstall the integration \
-                 from Vercel."
-                    .into(),
-            ),
+            E::Disabled => AppError::Disabled,
             E::Unauthorized => AppError::Vercel(
                 "Vercel no longer accepts this installation's access. Reinstall the integration from Vercel.".into(),
             ),

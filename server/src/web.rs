@@ -103,6 +103,7 @@ pub async fn installation_failure(
     next: Option<&str>,
     retry: String,
 ) -> Response {
+    state.note_error(configuration_id, &error).await;
     let found = match error {
         app::AppError::NotYours if removed_here(state, headers, configuration_id).await => Failure::Removed,
         app::AppError::NotYours => Failure::NotYours { configure },

@@ -111,6 +111,10 @@ fn authorize(sim: &Sim, headers: &HeaderMap, team_query: Option<&str>, scope: &s
         .iter()
         .find(|i| i.id == configuration_id)
         .ok_or_else(|| unauthorized("invalidToken", "Not authorized"))?;
+    // A removed installation's token is dead; a disabled one's still names it, and is refused.
+    if installation.status == "removed" {
+        return Err(unauthorized("invalidToken", "Not authorized"));
+    }
     if installation.status != "active" {
         return Err(api_error(
             StatusCode::FORBIDDEN,

@@ -24,6 +24,8 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/api/installations/{id}/uninstall", post(uninstall))
         .route("/sim/api/installations/{id}/transfer", post(transfer))
         .route("/sim/api/installations/{id}/scopes", post(confirm_scopes))
+        .route("/sim/api/installations/{id}/transfer-to-member", post(transfer_to_member))
+        .route("/sim/api/teams/{id}/leave", post(leave_team))
         .route("/sim/api/projects/{id}/remove", post(remove_project))
         .route("/sim/api/projects/{id}/rename", post(rename_project))
         .route("/sim/api/projects/{id}/deploy", post(deploy))
@@ -154,6 +156,20 @@ struct Transfer {
 
 async fn transfer(State(sim): State<Sim>, Path(id): Path<String>, Json(to): Json<Transfer>) -> StatusCode {
     found(sim.transfer(&id, &to.team_id))
+}
+
+#[derive(Deserialize)]
+struct Member {
+    user_id: String,
+}
+
+async fn transfer_to_member(State(sim): State<Sim>, Path(id): Path<String>, Json(to): Json<Member>) -> StatusCode {
+    found(sim.transfer_to_member(&id, &to.user_id))
+}
+
+/// A member leaves the team; answers how many installations that disabled.
+async fn leave_team(State(sim): State<Sim>, Path(id): Path<String>, Json(who): Json<Member>) -> Json<usize> {
+    Json(sim.leave_team(&id, &who.user_id))
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@
 //! | endpoint | what it checks | what it answers | source |
 //! |---|---|---|---|
 //! | every REST call | `Authorization: Bearer`; a missing token, an unknown one or one of a removed installation | 401 `{"error":{"code":"forbidden","message",missingToken\|invalidToken:true}}` | REST API reference, errors; issue 7 |
-//! | every REST call | the installation is active | 403 `integration_configuration_disabled` | protocol.md §3 |
+//! | every REST call | the installation is not disabled: [`Sim::leave_team`] disables those its installer made there (dashboard: `POST /sim/api/teams/{id}/leave`), and no event is sent | 403 `integration_configuration_disabled` | protocol.md §3 |
 //! | every REST call | `teamId` equals the installation's team (absent for a personal one) | 403 `forbidden` | protocol.md §3 ("without it: 403") |
 //! | every REST call | the integration's scopes cover the endpoint (below) | 403 `forbidden`, "Not authorized", naming no scope | Integration permissions docs; protocol.md §6 |
 //! | every REST call | – | `X-RateLimit-Limit`, `-Remaining`, `-Reset` (epoch seconds) | REST API reference, rate limits |
@@ -30,7 +30,7 @@
 //! | `GET /v1/integrations/configuration/{id}` | scope `read:integration-configuration`; the caller's own id | `{id,teamId,userId,status,projectSelection,projects,scopes,…}` | REST API reference |
 //! | `DELETE /v1/integrations/configuration/{id}` | scope `read-write:integration-configuration`; the caller's own id | 204; the installation's env vars go; then the signed `integration-configuration.removed` webhook | REST API reference; protocol.md §3, "shapes" |
 //! | webhooks | – | `POST` to the Webhook URL, `x-vercel-signature` = hex HMAC-SHA1 of the body under the client secret; non-2xx retried with backoff | protocol.md §4 |
-//! | installation events | – | `integration-configuration.transferred` (`configuration.id`, `previousTeamId`, `newTeamId`) from [`Sim::transfer`], after which the token acts in the new team; `integration-configuration.scope-change-confirmed` (`configuration.scopes`) from [`Sim::confirm_scopes`]; dashboard: `POST /sim/api/installations/{id}/transfer` and `/scopes` | protocol.md §4 |
+//! | installation events | – | `integration-configuration.transferred` (`configuration.id`, `previousTeamId`, `newTeamId`) from [`Sim::transfer`], after which the token acts in the new team; `integration-configuration.scope-change-confirmed` (`configuration.scopes`) from [`Sim::confirm_scopes`]; a transfer to another member of the same team ([`Sim::transfer_to_member`]: `previousTeamId` = `newTeamId`) enables a disabled installation; dashboard: `POST /sim/api/installations/{id}/transfer`, `/transfer-to-member` and `/scopes` | protocol.md §4 |
 //! | project events | – | `project.{id,name}`, `user.id` always (a team's installer for a team's project), `team.id` for a team's; `project.renamed` adds `previousName` and is sent by [`Sim::rename_project`] (dashboard: `POST /sim/api/projects/{id}/rename`) | native-protocol.md, webhooks table and gap 1 |
 //!
 //! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme

@@ -145,6 +145,51 @@ impl Sim {
         true
     }
 
+    /// A member leaves a team: the installations they made there are disabled (every call with
+    /// their tokens answers 403 `integration_configuration_disabled`) until an owner transfers
+    /// them. Vercel sends no event for this. Returns how many were disabled.
+    pub fn leave_team(&self, team_id: &str, user_id: &str) -> usize {
+        let mut inner = self.lock();
+        let mine = |i: &&mut crate::Installation| {
+            i.team_id.as_deref() == Some(team_id) && i.user_id == user_id && i.status == "active"
+        };
+        let mut disabled = 0;
+        for installation in inner.installations.iter_mut().filter(mine) {
+            installation.status = "disabled".into();
+            disabled += 1;
+        }
+        disabled
+    }
+
+    /// An owner transfers an installation to another member of its team, which enables it again
+    /// if it was disabled: `integration-configuration.transferred`, the team unchanged.
+    pub fn transfer_to_member(&self, configuration_id: &str, user_id: &str) -> bool {
+        let installation = {
+            let mut inner = self.lock();
+            let Some(installation) = inner
+                .installations
+                .iter_mut()
+                .find(|i| i.id == configuration_id && i.team_id.is_some() && i.status != "removed")
+            else {
+                return false;
+            };
+            installation.user_id = user_id.to_owned();
+            installation.status = "active".into();
+            installation.clone()
+        };
+        self.emit(
+            "integration-configuration.transferred",
+            json!({
+                "configuration": {"id": installation.id, "projectSelection": "all"},
+                "previousTeamId": installation.team_id,
+                "newTeamId": installation.team_id,
+                "team": {"id": installation.team_id},
+                "user": {"id": user_id},
+            }),
+        );
+        true
+    }
+
     /// The owner confirms a change of the integration's scopes in Vercel's dashboard
     /// (`integration-configuration.scope-change-confirmed`, with the scopes now granted).
     pub fn confirm_scopes(&self, configuration_id: &str, scopes: &[&str]) -> bool {

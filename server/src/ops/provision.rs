@@ -144,6 +144,7 @@ impl Authorized<'_> {
                 ProjectOutcome { project_id: id, ok: true, message, clash: false }
             }
             Err(error) => {
+                self.app.note_error(self.id(), &error).await;
                 crate::telemetry::project_link(if matches!(error, AppError::Clash(_)) { "clash" } else { "failed" });
                 let message = error.to_string();
                 // A clash keeps its keys, so the page can ask about exactly them.

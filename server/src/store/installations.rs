@@ -15,6 +15,8 @@ pub struct InstallationRow {
     pub finished_at: Option<i64>,
     /// The vendor's account, once the user linked one (see `install::account`).
     pub vendor_account: Option<String>,
+    /// When Vercel last answered that the installation is disabled (see migration 0011).
+    pub disabled_at: Option<i64>,
 }
 
 impl InstallationRow {
@@ -102,12 +104,37 @@ impl Store {
 
     pub async fn installation(&self, configuration_id: &str) -> Result<Option<InstallationRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT configuration_id, team_id, user_id, source, sealed_token, status, finished_at, vendor_account \
-             FROM installations WHERE configuration_id = $1",
+            "SELECT configuration_id, team_id, user_id, source, sealed_token, status, finished_at, vendor_account, \
+             disabled_at FROM installations WHERE configuration_id = $1",
         )
         .bind(configuration_id)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// Records what Vercel answered of the installation: disabled (its installer left the
+    /// team) or working again. Returns whether that changed what was recorded.
+    pub async fn set_disabled(&self, configuration_id: &str, disabled: bool) -> Result<bool, StoreError> {
+        let result = if disabled {
+            sqlx::query(
+                "UPDATE installations SET disabled_at = $1, updated_at = $1 \
+                 WHERE configuration_id = $2 AND disabled_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(configuration_id)
+            .execute(&self.pool)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE installations SET disabled_at = NULL, updated_at = $1 \
+                 WHERE configuration_id = $2 AND disabled_at IS NOT NULL",
+            )
+            .bind(now_ms())
+            .bind(configuration_id)
+            .execute(&self.pool)
+            .await?
+        };
+        Ok(result.rows_affected() == 1)
     }
 
     pub async fn mark_finished(&self, configuration_id: &str) -> Result<(), StoreError> {

@@ -25,8 +25,9 @@ pub async fn active_installations_of(conn: &mut Conn, owner: Owner<'_>) -> Resul
 }
 
 /// An installation moved to another team (`integration-configuration.transferred`).
+/// A transfer also brings a disabled installation back: an owner gave it to a current member.
 pub async fn move_to_team(conn: &mut Conn, configuration_id: &str, team_id: &str) -> Result<()> {
-    sqlx::query("UPDATE installations SET team_id = $1 WHERE configuration_id = $2")
+    sqlx::query("UPDATE installations SET team_id = $1, disabled_at = NULL WHERE configuration_id = $2")
         .bind(team_id)
         .bind(configuration_id)
         .execute(&mut *conn)

@@ -54,6 +54,8 @@ pub enum Failure {
     VercelRefused {
         message: String,
     },
+    /// Vercel disabled the installation: its installer left the team.
+    Disabled,
     /// Vercel reported the installation uninstalled.
     Removed,
     /// Unknown installation, or one this browser has no session for.
@@ -114,6 +116,7 @@ impl Failure {
             Failure::VercelUnreachable { .. } => "vercel-unreachable",
             Failure::RateLimited { .. } => "rate-limited",
             Failure::VercelRefused { .. } => "vercel-refused",
+            Failure::Disabled => "disabled",
             Failure::Removed => "removed",
             Failure::NotYours { .. } => "not-yours",
             Failure::VendorDown { .. } => "vendor-down",
@@ -140,7 +143,7 @@ impl Failure {
             | Failure::InvalidClient
             | Failure::VercelUnreachable { .. }
             | Failure::VercelRefused { .. } => StatusCode::BAD_GATEWAY,
-            Failure::InstallationUnproven => StatusCode::FORBIDDEN,
+            Failure::InstallationUnproven | Failure::Disabled => StatusCode::FORBIDDEN,
             Failure::RateLimited { .. }
             | Failure::VendorDown { .. }
             | Failure::VendorMisconfigured { .. }
@@ -232,6 +235,16 @@ impl Failure {
                 format!("Vercel said: {message}"),
                 "Once that is fixed, try again.".into(),
             ),
+            Failure::Disabled => (
+                "This installation is disabled at Vercel",
+                "Vercel disables an installation when the team member who installed it leaves the team. Nothing \
+                 was changed: the variables Tether wrote stay in their projects and keep working, but Tether can \
+                 change nothing until the installation is enabled again."
+                    .into(),
+                "A team owner can enable it: in Vercel, open the team's Settings, then Integrations, and transfer \
+                 this integration to a current member. Vercel removes a disabled installation after 30 days."
+                    .into(),
+            ),
             Failure::Removed => (
                 "This installation was removed",
                 "The integration was uninstalled from Vercel. Tether destroyed its token and no longer changes \
@@ -308,6 +321,8 @@ impl Failure {
             }
             Failure::SignInFailed { again, .. } => again.iter().map(|to| action("Sign in again", to.clone())).collect(),
             Failure::NotFound => vec![action("Go to the start page", "/")],
+            // The one thing that may change it is an owner's transfer: looking again is safe.
+            Failure::Disabled => ways.retry.clone().map(|href| action("Check again", href)).into_iter().collect(),
             Failure::VercelUnreachable { during_exchange: false }
             | Failure::RateLimited { .. }
             | Failure::VercelRefused { .. }
@@ -341,6 +356,7 @@ impl Failure {
             AppError::NotYours => Failure::NotYours { configure: false },
             AppError::BadRequest(message) | AppError::Clash(message) => Failure::BadRequest { message },
             AppError::Vercel(message) => Failure::VercelRefused { message },
+            AppError::Disabled => Failure::Disabled,
             AppError::VercelUnavailable(_) => Failure::VercelUnreachable { during_exchange: false },
             AppError::Busy { retry_after_secs, .. } => Failure::RateLimited { wait_secs: retry_after_secs },
             AppError::Vendor(message) => Failure::VendorRefused { vendor: vendor.to_owned(), message },
@@ -371,6 +387,7 @@ impl Failure {
                           Integration Console"
                     .into(),
             },
+            Failure::Disabled,
             Failure::Removed,
             Failure::NotYours { configure: true },
             Failure::NotYours { configure: false },

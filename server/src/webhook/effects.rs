@@ -70,6 +70,12 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
                 return Ok("ignored: incomplete transfer".into());
             };
+            // An owner gave the installation to another member of the same team (how a
+            // disabled one comes back): the vendor's account does not change.
+            if str_at(payload, &["previousTeamId"]) == Some(team) {
+                store::move_to_team(conn, id, team).await?;
+                return Ok(format!("transferred to another member of {team}; enabled"));
+            }
             let notice = Outbound {
                 cause: &event.id,
                 installation_id: id,

@@ -7,6 +7,7 @@ mod canary;
 mod configure;
 mod console;
 mod contract;
+mod disabled;
 mod durability;
 mod failures;
 mod faults;
