@@ -50,6 +50,9 @@ pub struct ProjectRow {
     pub default_choice: String,
     /// The project the user just deployed (the Deploy Button's): marked, and shown first.
     pub current: bool,
+    /// Without a Deploy Button's project, the marketplace popup chooses the most recently
+    /// updated project not linked yet: marked, and shown first.
+    pub recent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

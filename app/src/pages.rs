@@ -363,11 +363,14 @@ fn needs_attention(row: &ProjectRow) -> bool {
 // than the code to make them would cost the wasm). Writing to a String cannot fail, hence the
 // ignored results.
 fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption], folded: bool) {
-    let ProjectRow { id, name, framework, state, default_choice, current } = row;
+    let ProjectRow { id, name, framework, state, default_choice, current, recent } = row;
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
     if current {
         let _ = write!(html, r#"<li class="project current" aria-current="true"><span>{}</span>"#, text(&name));
         html.push_str(r#"<span class="badge">Just deployed</span>"#);
+    } else if recent {
+        let _ = write!(html, r#"<li class="project recent"><span>{}</span>"#, text(&name));
+        html.push_str(r#"<span class="badge">Updated most recently</span>"#);
     } else {
         let _ = write!(html, r#"<li class="project"><span>{}</span>"#, text(&name));
     }

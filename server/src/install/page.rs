@@ -121,8 +121,9 @@ async fn load(
     let (listing, resources, links) = tokio::try_join!(authorized.listing(refresh), resources, links).map_err(fail)?;
     let needle = query.trim().to_lowercase();
     let preselected = authorized.session.current_project_id.as_deref();
+    let picks_recent = authorized.installation.source == "marketplace";
     let resource_names: Vec<_> = resources.iter().map(|r| (&r.id, &r.name)).collect();
-    let key = digest(&(configuration_id, &listing, &links, resource_names, preselected, &needle));
+    let key = digest(&(configuration_id, &listing, &links, resource_names, preselected, picks_recent, &needle));
     let rows = match state.rows.get(&key) {
         Some(rows) => rows,
         None => {
@@ -132,7 +133,12 @@ async fn load(
                 None => parse_listing(&authorized.listing(true).await.map_err(fail)?)
                     .ok_or_else(|| fail(AppError::Internal))?,
             };
-            let rows = Arc::new(render_rows(listing, &resources, links, preselected, &needle).map_err(fail)?);
+            let lead = match preselected {
+                Some(project) => Lead::Deployed(project),
+                None if picks_recent => Lead::MostRecent,
+                None => Lead::None,
+            };
+            let rows = Arc::new(render_rows(listing, &resources, links, lead, &needle).map_err(fail)?);
             state.rows.insert(key, rows.clone());
             rows
         }
@@ -144,17 +150,50 @@ async fn load(
     Ok((view, Some(rows)))
 }
 
+/// Which project comes chosen, with a new resource, as the page opens.
+#[derive(Clone, Copy)]
+enum Lead<'a> {
+    /// The Deploy Button's project, just deployed.
+    Deployed(&'a str),
+    /// The marketplace popup's first install: the most recently updated project not linked yet
+    /// (Vercel's approval checklist asks that the first project be pre-selected). Once something
+    /// is linked, nothing is chosen for the user: a new resource may cost them money.
+    MostRecent,
+    None,
+}
+
+/// The most recently updated project without a link; in Vercel's order (newest first) when
+/// the listing does not say when each was updated.
+fn most_recent_unlinked<'a>(projects: &'a [Project], links: &HashMap<String, LinkRow>) -> Option<&'a str> {
+    projects
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !links.contains_key(&p.id))
+        .max_by_key(|(at, p)| (p.updated_at.unwrap_or(i64::MIN), std::cmp::Reverse(*at)))
+        .map(|(_, p)| p.id.as_str())
+}
+
 /// Every project the search leaves, with its state and the choices it offers.
 fn render_rows(
     (scope, projects): (ScopeName, Vec<Project>),
     resources: &[Resource],
     links: Vec<LinkRow>,
-    preselected: Option<&str>,
+    lead: Lead<'_>,
     needle: &str,
 ) -> Result<Rows, AppError> {
     let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
     let links: HashMap<_, _> = links.into_iter().map(|l| (l.project_id.clone(), l)).collect();
     let total = projects.len();
+    let preselected = match lead {
+        Lead::Deployed(project) => Some(project),
+        Lead::None | Lead::MostRecent => None,
+    };
+    let nothing_linked = !links.values().any(|l| l.status == LinkStatus::Linked);
+    let recent = match lead {
+        Lead::MostRecent if nothing_linked => most_recent_unlinked(&projects, &links).map(str::to_owned),
+        _ => None,
+    };
+    let mut picked_name = None;
     let rows: Vec<ProjectRow> = projects
         .into_iter()
         .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(needle))
@@ -179,11 +218,17 @@ fn render_rows(
                 },
                 _ => RowState::Open,
             };
-            // A project the user just deployed, or the only one there is, gets a new resource.
-            let wants_new = preselected == Some(p.id.as_str()) || total == 1 || link.is_some();
+            // A project the user just deployed, the most recent one on a first marketplace
+            // install, or the only one there is, gets a new resource.
+            let is_recent = recent.as_deref() == Some(p.id.as_str());
+            if is_recent {
+                picked_name = Some(p.name.clone());
+            }
+            let wants_new = preselected == Some(p.id.as_str()) || is_recent || total == 1 || link.is_some();
             ProjectRow {
                 default_choice: if wants_new { CHOICE_NEW } else { CHOICE_SKIP }.into(),
                 current: preselected == Some(p.id.as_str()),
+                recent: is_recent,
                 id: p.id,
                 name: p.name,
                 framework: p.framework,
@@ -194,7 +239,10 @@ fn render_rows(
     let shown = rows.len();
     // Only ever a new resource is chosen for the user (see `wants_new`).
     let chosen = rows.iter().filter(|r| r.default_choice == CHOICE_NEW && !matches!(r.state, RowState::Linked { .. }));
-    let summary = summary(chosen.count(), &[]);
+    let summary = match picked_name {
+        Some(name) => format!("{} {name} was updated most recently, so it comes chosen.", summary(chosen.count(), &[])),
+        None => summary(chosen.count(), &[]),
+    };
     let options: Vec<_> = resources.iter().map(|r| ResourceOption { id: r.id.clone(), name: r.name.clone() }).collect();
     let html = project_rows(rows, &options);
     let brotli = compress_part(html.as_bytes()).map_err(|error| {

@@ -9,6 +9,9 @@ pub struct Project {
     pub name: String,
     #[serde(default)]
     pub framework: Option<String>,
+    /// When the project last changed (ms): the popup chooses the most recent one for the user.
+    #[serde(default, rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]

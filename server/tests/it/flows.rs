@@ -127,7 +127,8 @@ async fn the_deploy_button_preselects_its_project_and_reuses_the_installation() 
 async fn a_big_teams_list_shows_a_screen_of_projects_and_folds_the_rest() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    let row = r#"<li class="project">"#;
+    // Plain rows, and the one chosen for the user (`project recent`).
+    let row = r#"<li class="project"#;
     let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
     let total = page.matches(row).count();
     assert!(total >= 250, "every project is on the page, folded or not: {total}");
@@ -155,7 +156,10 @@ fn summary(page: &str) -> &str {
 async fn linked_projects_are_grouped_apart_and_the_summary_says_what_connect_will_do() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::HOBBY_TEAM_ID).await;
-    assert_eq!(summary(&popup.page), "No project chosen yet.");
+    assert_eq!(
+        summary(&popup.page),
+        "1 project chosen: 1 new resource. bob-app-000 was updated most recently, so it comes chosen."
+    );
     let first_project = popup.page.split(r#"name="choices["#).nth(1).unwrap().split(']').next().unwrap().to_owned();
     assert_eq!(world.connect(&popup.configuration_id, &[(&first_project, "new")]).await.status(), StatusCode::FOUND);
 
@@ -184,4 +188,65 @@ async fn the_deploy_buttons_project_leads_marked_and_chosen() {
     assert!(first.starts_with(r#" current" aria-current="true"><span>"#), "{}", &first[..120]);
     assert!(first.contains("Just deployed") && first.contains(&format!("choices[{}]", project.id)));
     assert_eq!(summary(&page), "1 project chosen: 1 new resource.");
+}
+
+/// The projects a page's form would post as it opens: those whose select comes with a choice.
+fn chosen_as_opened(page: &str) -> Vec<(String, String)> {
+    page.split(r#"<select name="choices["#)
+        .skip(1)
+        .filter_map(|rest| {
+            let (project, options) = rest.split_once(']').unwrap();
+            let options = options.split("</select>").next().unwrap();
+            let selected = options.split("<option value=\"").skip(1).find(|o| o.contains("\" selected>"))?;
+            let value = selected.split('"').next().unwrap();
+            (value != "skip").then(|| (project.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Vercel's approval checklist: the first install from the marketplace comes with the most
+/// recently updated project chosen, marked, with a new resource, so one click on Connect
+/// finishes the common install. Once something is linked, nothing is chosen for the user.
+#[tokio::test]
+async fn a_first_marketplace_install_comes_with_the_most_recent_project_chosen() {
+    let world = world().await;
+    // Renaming makes acme-app-120 the most recently updated project, far down the list.
+    assert!(world.sim.sim.rename_project("prj_acme120", "robot-arm"));
+    let popup = world.open_popup(vercel_sim::TEAM_ID).await;
+    assert_eq!(chosen_as_opened(&popup.page), [("prj_acme120".to_string(), "new".to_string())]);
+    let first = popup.page.split(r#"<li class="project"#).nth(1).unwrap();
+    assert!(
+        first.starts_with(r#" recent"><span>robot-arm</span><span class="badge">Updated most recently"#),
+        "it leads, marked: {}",
+        &first[..120]
+    );
+    assert_eq!(
+        summary(&popup.page),
+        "1 project chosen: 1 new resource. robot-arm was updated most recently, so it comes chosen."
+    );
+
+    // One click: the form as it opened.
+    let choices: Vec<(String, String)> = chosen_as_opened(&popup.page);
+    let choices: Vec<(&str, &str)> = choices.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let response = world.connect(&popup.configuration_id, &choices).await;
+    assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("/done"), "finished in one click");
+    assert!(world.sim.sim.env_value("prj_acme120", "ACME_URL", "production").is_some());
+
+    let page = world.get(&format!("/install/{}", popup.configuration_id)).await.text().await.unwrap();
+    assert!(chosen_as_opened(&page).is_empty(), "with a project linked, nothing is chosen for the user");
+    assert_eq!(summary(&page), "No project chosen yet.");
+}
+
+/// Only the marketplace popup chooses for the user: the external flow starts from the vendor's
+/// site, where the user already said what they want.
+#[tokio::test]
+async fn the_external_flow_chooses_nothing_for_the_user() {
+    let world = world().await;
+    let started = world.get("/install/start").await;
+    let state = started.headers()[header::LOCATION].to_str().unwrap().split("state=").nth(1).unwrap().to_owned();
+    let url = external_callback(&world, Some(&state));
+    let location = world.browser.get(&url).send().await.unwrap().headers()[header::LOCATION].clone();
+    let page = world.get(location.to_str().unwrap()).await.text().await.unwrap();
+    assert!(chosen_as_opened(&page).is_empty());
+    assert_eq!(summary(&page), "No project chosen yet.");
 }

@@ -17,7 +17,7 @@ async fn team_install_lists_every_project_and_writes_env_vars_once_per_project()
     let world = world().await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     assert!(popup.page.contains("Acme Robotics"), "the team's name is shown");
-    assert_eq!(popup.page.matches(r#"<li class="project""#).count(), vercel_sim::TEAM_PROJECTS, "all pages followed");
+    assert_eq!(popup.page.matches(r#"<li class="project"#).count(), vercel_sim::TEAM_PROJECTS, "all pages followed");
     assert!(popup.page.contains("acme-app-249"), "the last page's projects are listed");
 
     let existing = first_existing_resource(&popup.page);
@@ -81,7 +81,7 @@ async fn personal_install_sends_no_team_id_and_pressing_connect_twice_duplicates
     let world = world().await;
     let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
     assert!(popup.page.contains("Alice Example"));
-    assert_eq!(popup.page.matches(r#"<li class="project""#).count(), vercel_sim::PERSONAL_PROJECTS);
+    assert_eq!(popup.page.matches(r#"<li class="project"#).count(), vercel_sim::PERSONAL_PROJECTS);
     let choices = [("prj_alice000", "new"), (vercel_sim::LEGACY_PROJECT_ID, "new"), ("prj_alice002", "new")];
     assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);
     assert_eq!(world.connect(&popup.configuration_id, &choices).await.status(), StatusCode::FOUND);

@@ -42,7 +42,7 @@ fn now_ms() -> i64 {
 async fn projects_are_paged_with_opaque_from_tokens() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
-    assert_eq!(popup.page.matches(r#"<li class="project""#).count(), vercel_sim::TEAM_PROJECTS);
+    assert_eq!(popup.page.matches(r#"<li class="project"#).count(), vercel_sim::TEAM_PROJECTS);
     assert_eq!(project_list_calls(&world), (3, 0), "250 projects in pages of 100, no request wasted");
 }
 
@@ -52,7 +52,7 @@ async fn a_server_that_ignores_from_is_paged_with_until_after_one_wasted_request
     world.sim.sim.set_quirks(|q| q.paging = Paging::UntilOnly);
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     assert_eq!(
-        popup.page.matches(r#"<li class="project""#).count(),
+        popup.page.matches(r#"<li class="project"#).count(),
         vercel_sim::TEAM_PROJECTS,
         "no project twice or lost"
     );
@@ -146,7 +146,7 @@ async fn without_the_team_or_user_scope_the_install_page_still_works_and_names_t
     let (status, page) = open(&world, account(vercel_sim::TEAM_ID)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(vercel_sim::TEAM_ID) && page.contains("read:team"), "the team id and the scope");
-    assert_eq!(page.matches(r#"<li class="project""#).count(), vercel_sim::TEAM_PROJECTS);
+    assert_eq!(page.matches(r#"<li class="project"#).count(), vercel_sim::TEAM_PROJECTS);
     // A reload comes from the cache, which keeps the missing scope by its id: the same words.
     let configuration_id = page.split(r#"name="configuration_id" value=""#).nth(1).unwrap().split('"').next().unwrap();
     let calls = world.sim.sim.snapshot().calls.len();
