@@ -35,6 +35,11 @@ pub struct InstallView {
     pub query: String,
     /// What Connect would do with the choices as the page opens, in words (see [`summary`]).
     pub summary: String,
+    /// Which projects the user gave the installation at Vercel, when not all of them.
+    pub access_note: Option<String>,
+    /// Vercel limited the installation to one project: it is chosen, with no search or bulk
+    /// selection, as Vercel's approval checklist asks.
+    pub fixed: bool,
     pub next: String,
     /// Proves a plain form post came from this page, for browsers that send neither `Origin`
     /// nor `Sec-Fetch-Site`; derived from the session, never stored.
@@ -53,6 +58,8 @@ pub struct ProjectRow {
     /// Without a Deploy Button's project, the marketplace popup chooses the most recently
     /// updated project not linked yet: marked, and shown first.
     pub recent: bool,
+    /// The installation's only project: it cannot be left out, only its resource chosen.
+    pub fixed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -228,6 +228,8 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
         total_projects,
         query,
         summary,
+        access_note,
+        fixed,
         next,
         form_token,
     } = view;
@@ -238,6 +240,7 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
             "Installing for " <strong>{scope_name}</strong> {format!(" ({scope_kind})")}
         </p>
         {scope_note.map(|text| view! { <p class="note" data-testid="scope-note">{text}</p> })}
+        {access_note.map(|text| view! { <p class="note" data-testid="project-access">{text}</p> })}
     };
     if let Some(href) = sign_in {
         return view! {
@@ -261,7 +264,7 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
         // The island is an empty element after the search form: it hydrates nothing of the page
         // (the forms and the list are plain markup it reads and annotates in place), so the
         // wasm carries no code to walk them.
-        <form class="search" method="get" role="search" data-hydrated="false">
+        <form class="search" method="get" role="search" data-hydrated="false" hidden=fixed>
                 <label for="project-search">"Search projects"</label>
                 <div class="search-row">
                     <input id="project-search" type="search" name="q" value=query autocomplete="off"
@@ -363,7 +366,7 @@ fn needs_attention(row: &ProjectRow) -> bool {
 // than the code to make them would cost the wasm). Writing to a String cannot fail, hence the
 // ignored results.
 fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption], folded: bool) {
-    let ProjectRow { id, name, framework, state, default_choice, current, recent } = row;
+    let ProjectRow { id, name, framework, state, default_choice, current, recent, fixed } = row;
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
     if current {
         let _ = write!(html, r#"<li class="project current" aria-current="true"><span>{}</span>"#, text(&name));
@@ -390,7 +393,9 @@ fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption],
                 let selected = if value == default_choice { " selected" } else { "" };
                 let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, attr(value), text(label));
             };
-            option(CHOICE_SKIP, "Don't connect");
+            if !fixed {
+                option(CHOICE_SKIP, "Don't connect");
+            }
             option(CHOICE_NEW, "Create a new resource");
             for resource in resources {
                 option(&format!("{CHOICE_EXISTING_PREFIX}{}", resource.id), &format!("Connect {}", resource.name));

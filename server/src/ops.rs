@@ -26,6 +26,7 @@ use crate::{
     },
     vercel::{
         self,
+        configuration::ProjectAccess,
         projects::{Project, ScopeName},
         scopes, VercelError,
     },
@@ -155,9 +156,17 @@ impl Authorized<'_> {
                 }
             }
         }
-        let (scope, projects) = tokio::try_join!(self.vercel.scope_name(), self.vercel.all_projects())?;
+        let (scope, mut projects, access) = tokio::try_join!(
+            self.vercel.scope_name(),
+            self.vercel.all_projects(),
+            self.vercel.project_access(self.id())
+        )?;
         self.note_working().await?;
-        let json = serde_json::to_string(&Listing::new(scope, projects)).map_err(internal)?;
+        // Vercel may list projects the user did not give the installation: only the given ones
+        // are offered.
+        let limited = access != ProjectAccess::All;
+        projects.retain(|p| access.allows(&p.id));
+        let json = serde_json::to_string(&Listing::new(scope, projects, limited)).map_err(internal)?;
         self.app.store.cache_projects(self.id(), &json).await?;
         Ok(Cow::Owned(json))
     }
@@ -171,8 +180,16 @@ impl Authorized<'_> {
 }
 
 /// A listing as [`Authorized::listing`] returns it; `None` for text this version did not write.
-pub fn parse_listing(json: &str) -> Option<(ScopeName, Vec<Project>)> {
+pub fn parse_listing(json: &str) -> Option<Listed> {
     serde_json::from_str::<Listing>(json).ok().map(Listing::into_parts)
+}
+
+/// The account's name and the projects the installation may use.
+pub struct Listed {
+    pub scope: ScopeName,
+    pub projects: Vec<Project>,
+    /// The user gave the installation only these projects, not all of the account's.
+    pub limited: bool,
 }
 
 /// The cached form of an account's listing. A scope Vercel would not name the account without
@@ -182,16 +199,18 @@ struct Listing {
     name: String,
     missing_scope: Option<String>,
     projects: Vec<Project>,
+    #[serde(default)]
+    limited: bool,
 }
 
 impl Listing {
-    fn new(scope: ScopeName, projects: Vec<Project>) -> Self {
-        Listing { name: scope.name, missing_scope: scope.missing_scope.map(|s| s.id.to_owned()), projects }
+    fn new(scope: ScopeName, projects: Vec<Project>, limited: bool) -> Self {
+        Listing { name: scope.name, missing_scope: scope.missing_scope.map(|s| s.id.to_owned()), projects, limited }
     }
 
-    fn into_parts(self) -> (ScopeName, Vec<Project>) {
+    fn into_parts(self) -> Listed {
         let missing_scope = self.missing_scope.and_then(|id| scopes::REQUIRED.iter().copied().find(|s| s.id == id));
-        (ScopeName { name: self.name, missing_scope }, self.projects)
+        Listed { scope: ScopeName { name: self.name, missing_scope }, projects: self.projects, limited: self.limited }
     }
 }
 

@@ -47,6 +47,14 @@ struct Caller {
     account_id: String,
     user_id: String,
     team_id: Option<String>,
+    /// The projects the installation may see, when it was limited to some.
+    only: Option<Vec<String>>,
+}
+
+impl Caller {
+    fn may_see(&self, project_id: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.iter().any(|p| p == project_id))
+    }
 }
 
 /// A refusal in Vercel's REST shape: `{"error":{"code","message",…}}`.
@@ -135,6 +143,7 @@ fn authorize(sim: &Sim, headers: &HeaderMap, team_query: Option<&str>, scope: &s
         account_id: installation.team_id.clone().unwrap_or_else(|| installation.user_id.clone()),
         user_id: installation.user_id.clone(),
         team_id: installation.team_id.clone(),
+        only: (installation.project_selection == "selected").then(|| installation.projects.clone()),
     })
 }
 
@@ -318,6 +327,7 @@ fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Pro
         },
     };
     let inner = sim.lock();
+    let lists_all = inner.quirks.lists_unselected_projects;
     let in_window = |updated_at: i64| match cursor {
         None => true,
         Some(Window::Before(ms)) => updated_at < ms,
@@ -327,6 +337,7 @@ fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Pro
         .projects
         .iter()
         .filter(|p| p.account_id == caller.account_id)
+        .filter(|p| lists_all || caller.may_see(&p.id))
         .filter(|p| in_window(p.updated_at))
         .filter(|p| q.search.as_deref().is_none_or(|s| p.name.contains(s)))
         .collect();
@@ -342,13 +353,20 @@ fn list_projects(State(sim): State<Sim>, headers: HeaderMap, Query(q): Query<Pro
     .into_response())
 }
 
+/// The caller's project by id or name. One the installation was not given access to is
+/// refused with 403, as Vercel's permission model has it for a project outside the selection.
 fn find_project(sim: &Sim, caller: &Caller, id_or_name: &str) -> Result<crate::Project, ApiError> {
-    sim.lock()
+    let project = sim
+        .lock()
         .projects
         .iter()
         .find(|p| p.account_id == caller.account_id && (p.id == id_or_name || p.name == id_or_name))
         .cloned()
-        .ok_or_else(|| not_found("Project"))
+        .ok_or_else(|| not_found("Project"))?;
+    if !caller.may_see(&project.id) {
+        return Err(forbidden("The integration does not have access to this project"));
+    }
+    Ok(project)
 }
 
 async fn one_project(
@@ -620,8 +638,8 @@ async fn get_configuration(
         "teamId": installation.team_id,
         "userId": installation.user_id,
         "status": installation.status,
-        "projectSelection": "all",
-        "projects": [],
+        "projectSelection": installation.project_selection,
+        "projects": installation.projects,
         "scopes": inner.scopes,
         "source": installation.source,
         "createdAt": installation.created_at,

@@ -2,7 +2,7 @@
 //! Redirect URL in a popup, the `next` page that marks the install complete, and a JSON view of
 //! the state for the dashboard and for tests.
 
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::{
     extract::{Query, State},
     http::StatusCode,
@@ -18,6 +18,8 @@ pub fn routes() -> Router<Sim> {
     Router::new()
         .route("/", get(dashboard))
         .route("/integrations/tether/begin", get(begin))
+        .route("/integrations/tether/choose", get(choose_projects))
+        .route("/sim/api/installations/{id}/projects", post(set_project_access))
         .route("/integrations/{slug}/new", get(choose_scope))
         .route("/integrations/tether/installed", get(installed))
         .route("/sim/api/state", get(state))
@@ -49,11 +51,27 @@ struct BeginQuery {
     /// Set by the Deploy button: create a project first, as a Deploy Button does.
     deploy: Option<String>,
     external_id: Option<String>,
+    /// `selected` with the chosen `projects` (repeated, or comma-separated): the install
+    /// dialog's "choose projects" step. Anything else installs for all projects.
+    selection: Option<String>,
+}
+
+/// Every `projects` value of a query, repeated keys and commas alike.
+fn chosen_projects(raw: Option<&str>) -> Vec<String> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "projects")
+        .flat_map(|(_, value)| value.split(',').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The popup's first stop: Vercel creates (or, for the Deploy Button, reuses) the installation
 /// and a code, then opens the Redirect URL.
-async fn begin(State(sim): State<Sim>, Query(q): Query<BeginQuery>) -> Response {
+async fn begin(State(sim): State<Sim>, Query(q): Query<BeginQuery>, RawQuery(raw): RawQuery) -> Response {
+    let chosen = chosen_projects(raw.as_deref());
+    if q.selection.as_deref() == Some("selected") && chosen.is_empty() {
+        return (StatusCode::BAD_REQUEST, Html("<h1>Choose at least one project</h1>")).into_response();
+    }
     let deployed = match q.deploy {
         Some(_) => match sim.create_project(&q.account) {
             Some(project) => Some(project),
@@ -72,11 +90,73 @@ async fn begin(State(sim): State<Sim>, Query(q): Query<BeginQuery>) -> Response 
         state: q.state.as_deref(),
         current_project_id: deployed.as_ref().map(|p| p.id.as_str()),
         external_id: q.external_id.as_deref().filter(|_| deployed.is_some()),
+        projects: (q.selection.as_deref() == Some("selected")).then_some(chosen.as_slice()),
     };
     match sim.begin(&begin) {
         Some(url) => Redirect::to(&url).into_response(),
         None => (StatusCode::NOT_FOUND, "No such account").into_response(),
     }
+}
+
+#[derive(Deserialize)]
+struct ChooseProjects {
+    account: String,
+}
+
+/// The install dialog's "choose projects" step, as Vercel shows it before the popup: all
+/// projects, or only the ones ticked.
+async fn choose_projects(State(sim): State<Sim>, Query(q): Query<ChooseProjects>) -> Response {
+    let snapshot = sim.snapshot();
+    let Some(account) = snapshot.accounts.iter().find(|a| a.id == q.account) else {
+        return (StatusCode::NOT_FOUND, "No such account").into_response();
+    };
+    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    let boxes: String = sim
+        .projects_of(&account.id)
+        .iter()
+        .map(|p| {
+            format!(
+                "<li><label><input type=checkbox name=projects value=\"{}\"> {}</label></li>",
+                escape(&p.id),
+                escape(&p.name)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <title>Choose projects · Vercel simulator</title>\
+         <style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem}}ul{{list-style:none;padding:0;max-height:50vh;overflow:auto}}</style>\
+         <h1>Install Tether for {name}</h1>\
+         <form method=get action=/integrations/tether/begin>\
+         <input type=hidden name=account value=\"{id}\">\
+         <fieldset><legend>Project access</legend>\
+         <label><input type=radio name=selection value=all checked> All projects</label><br>\
+         <label><input type=radio name=selection value=selected> Specific projects</label>\
+         <ul>{boxes}</ul></fieldset>\
+         <button type=submit>Install</button></form>",
+        name = escape(&account.name),
+        id = escape(&account.id),
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct ProjectAccess {
+    /// `all`, or `selected` with `projects`.
+    selection: String,
+    #[serde(default)]
+    projects: Vec<String>,
+}
+
+/// The owner changes the installation's project access in its settings.
+async fn set_project_access(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(access): Json<ProjectAccess>,
+) -> StatusCode {
+    let projects: Vec<&str> = access.projects.iter().map(String::as_str).collect();
+    let only = (access.selection == "selected").then_some(projects.as_slice());
+    found(sim.set_project_access(&id, only))
 }
 
 #[derive(Deserialize)]

@@ -69,6 +69,16 @@ pub struct Installation {
     /// Set when the popup reached `next`, as the real dashboard notices.
     pub completed_at: Option<i64>,
     pub created_at: i64,
+    /// `all`, or `selected`: the token then sees only `projects`.
+    pub project_selection: String,
+    pub projects: Vec<String>,
+}
+
+impl Installation {
+    /// Whether this installation's token may see the project.
+    pub fn may_see(&self, project_id: &str) -> bool {
+        self.project_selection == "all" || self.projects.iter().any(|p| p == project_id)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -94,11 +104,20 @@ pub struct Begin<'a> {
     pub state: Option<&'a str>,
     pub current_project_id: Option<&'a str>,
     pub external_id: Option<&'a str>,
+    /// The install dialog's "choose projects" step: `None` for all projects, else only these.
+    pub projects: Option<&'a [String]>,
 }
 
 impl Default for Begin<'_> {
     fn default() -> Self {
-        Self { account_id: "", source: "marketplace", state: None, current_project_id: None, external_id: None }
+        Self {
+            account_id: "",
+            source: "marketplace",
+            state: None,
+            current_project_id: None,
+            external_id: None,
+            projects: None,
+        }
     }
 }
 
@@ -113,6 +132,10 @@ pub struct Quirks {
     pub token_omits_team: bool,
     /// The Redirect URL is opened without `teamId` although the installation is a team's.
     pub callback_omits_team: bool,
+    /// `GET /v10/projects` lists every project of the account even when the installation may
+    /// see only some (the calls on the others are still refused): Tether must filter by the
+    /// installation's `projects` itself.
+    pub lists_unselected_projects: bool,
     /// The token answer leaves out `installation_id` (Vercel's reference marks it optional), so
     /// only the callback's `configurationId`, which anyone can edit, names the installation.
     pub token_omits_installation: bool,
@@ -359,12 +382,18 @@ impl Sim {
                     source: begin.source.into(),
                     completed_at: None,
                     created_at: now_ms(),
+                    project_selection: if begin.projects.is_some() { "selected" } else { "all" }.into(),
+                    projects: begin.projects.map(<[String]>::to_vec).unwrap_or_default(),
                 });
                 configuration_id
             }
         };
         if let Some(installation) = inner.installations.iter_mut().find(|i| i.id == configuration_id) {
             installation.completed_at = None;
+            // A Deploy Button into an installation limited to some projects shares the new one.
+            if let Some(project) = begin.current_project_id.filter(|p| !installation.may_see(p)) {
+                installation.projects.push(project.to_owned());
+            }
         }
         let code = random_id("", 32);
         inner.codes.insert(
@@ -501,6 +530,14 @@ impl Sim {
                 project.id
             })
             .collect()
+    }
+
+    /// An account's projects, most recently updated first.
+    pub fn projects_of(&self, account_id: &str) -> Vec<Project> {
+        let mut projects: Vec<Project> =
+            self.lock().projects.iter().filter(|p| p.account_id == account_id).cloned().collect();
+        projects.sort_by_key(|p| std::cmp::Reverse(p.updated_at));
+        projects
     }
 
     /// Renames an account, as its owner would in Vercel's settings.

@@ -110,7 +110,11 @@ impl Sim {
         self.emit(
             "integration-configuration.removed",
             json!({
-                "configuration": {"id": installation.id, "projectSelection": "all"},
+                "configuration": {
+                    "id": installation.id,
+                    "projectSelection": installation.project_selection,
+                    "projects": installation.projects,
+                },
                 "team": installation.team_id.as_ref().map(|id| json!({"id": id})),
                 "user": {"id": installation.user_id},
             }),
@@ -185,6 +189,53 @@ impl Sim {
                 "newTeamId": installation.team_id,
                 "team": {"id": installation.team_id},
                 "user": {"id": user_id},
+            }),
+        );
+        true
+    }
+
+    /// The owner changes which projects the installation may see (`None`: all of them), in the
+    /// installation's settings: `integration-configuration.permission-upgraded`, with the
+    /// projects added and removed.
+    pub fn set_project_access(&self, configuration_id: &str, projects: Option<&[&str]>) -> bool {
+        let (installation, added, removed) = {
+            let mut inner = self.lock();
+            let Some(index) = inner.installations.iter().position(|i| i.id == configuration_id) else {
+                return false;
+            };
+            let installation = &inner.installations[index];
+            let account = installation.team_id.clone().unwrap_or_else(|| installation.user_id.clone());
+            let all: Vec<String> =
+                inner.projects.iter().filter(|p| p.account_id == account).map(|p| p.id.clone()).collect();
+            let before: Vec<String> = all.iter().filter(|p| installation.may_see(p)).cloned().collect();
+            let installation = &mut inner.installations[index];
+            match projects {
+                None => {
+                    installation.project_selection = "all".into();
+                    installation.projects.clear();
+                }
+                Some(projects) => {
+                    installation.project_selection = "selected".into();
+                    installation.projects = projects.iter().map(|p| p.to_string()).collect();
+                }
+            }
+            let installation = installation.clone();
+            let after: Vec<String> = all.iter().filter(|p| installation.may_see(p)).cloned().collect();
+            let added: Vec<String> = after.iter().filter(|p| !before.contains(p)).cloned().collect();
+            let removed: Vec<String> = before.iter().filter(|p| !after.contains(p)).cloned().collect();
+            (installation, added, removed)
+        };
+        self.emit(
+            "integration-configuration.permission-upgraded",
+            json!({
+                "configuration": {
+                    "id": installation.id,
+                    "projectSelection": installation.project_selection,
+                    "projects": installation.projects,
+                },
+                "projects": {"added": added, "removed": removed},
+                "team": installation.team_id.as_ref().map(|id| json!({"id": id})),
+                "user": {"id": installation.user_id},
             }),
         );
         true

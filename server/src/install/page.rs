@@ -16,11 +16,11 @@ use serde::Deserialize;
 
 use super::rows::{digest, Rows};
 use crate::{
-    ops::parse_listing,
+    ops::{parse_listing, Listed},
     provider::Resource,
     state::AppState,
     store::links::{LinkRow, LinkStatus},
-    vercel::projects::{Project, ScopeName},
+    vercel::projects::Project,
     web::{
         self,
         compress::{compress_first, compress_part, join},
@@ -104,6 +104,8 @@ async fn load(
         total_projects,
         query: query.clone(),
         summary: String::new(),
+        access_note: None,
+        fixed: false,
         next: next.clone(),
         form_token: web::form_token_of(headers, state.settings.secure_cookies()),
     };
@@ -145,6 +147,8 @@ async fn load(
     };
     let view = InstallView {
         summary: rows.summary.clone(),
+        access_note: rows.access_note.clone(),
+        fixed: rows.fixed,
         ..view(rows.scope_name.clone(), rows.scope_note.clone(), rows.shown, rows.total)
     };
     Ok((view, Some(rows)))
@@ -175,7 +179,7 @@ fn most_recent_unlinked<'a>(projects: &'a [Project], links: &HashMap<String, Lin
 
 /// Every project the search leaves, with its state and the choices it offers.
 fn render_rows(
-    (scope, projects): (ScopeName, Vec<Project>),
+    Listed { scope, projects, limited }: Listed,
     resources: &[Resource],
     links: Vec<LinkRow>,
     lead: Lead<'_>,
@@ -184,6 +188,19 @@ fn render_rows(
     let resource_names: HashMap<_, _> = resources.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
     let links: HashMap<_, _> = links.into_iter().map(|l| (l.project_id.clone(), l)).collect();
     let total = projects.len();
+    // Limited to one project at Vercel: the choice of project is made; only its resource is left.
+    let fixed = limited && total == 1;
+    let access_note = match (limited, projects.first()) {
+        (true, Some(only)) if fixed => Some(format!(
+            "This installation was given one project at Vercel, {}: choose its resource and connect.",
+            only.name
+        )),
+        (true, _) => Some(format!(
+            "This installation was given {total} of the account's projects at Vercel. To connect others, add \
+             them to its project access in Vercel's dashboard."
+        )),
+        (false, _) => None,
+    };
     let preselected = match lead {
         Lead::Deployed(project) => Some(project),
         Lead::None | Lead::MostRecent => None,
@@ -229,6 +246,7 @@ fn render_rows(
                 default_choice: if wants_new { CHOICE_NEW } else { CHOICE_SKIP }.into(),
                 current: preselected == Some(p.id.as_str()),
                 recent: is_recent,
+                fixed,
                 id: p.id,
                 name: p.name,
                 framework: p.framework,
@@ -257,6 +275,8 @@ fn render_rows(
         summary,
         scope_name: scope.name,
         scope_note: scope.missing_scope.map(scope_note),
+        access_note,
+        fixed,
     })
 }
 

@@ -33,6 +33,11 @@ pub struct Rows {
     pub summary: String,
     pub scope_name: String,
     pub scope_note: Option<String>,
+    /// What the user gave the installation at Vercel, when it was not all projects.
+    pub access_note: Option<String>,
+    /// The installation has exactly one project: it comes chosen, and there is nothing to
+    /// search or select.
+    pub fixed: bool,
 }
 
 /// A SHA-256 digest of the rows' inputs, fed through `Hash` so that every field is delimited.

@@ -119,6 +119,7 @@ impl Authorized<'_> {
         }
         let picks = parse_choices(choices)?;
         let clashes = parse_clashes(clashes)?;
+        self.within_access(&picks).await?;
         let gate = self.app.provisioning.gate(self.id());
         let outcomes = stream::iter(picks)
             .map(|(project, choice)| {
@@ -134,6 +135,26 @@ impl Authorized<'_> {
             .collect::<Vec<_>>()
             .await;
         Ok(LinkReport { outcomes })
+    }
+
+    /// A project the user did not give the installation at Vercel is refused here, in words
+    /// that say why: Vercel's own 403 would read like a missing scope.
+    async fn within_access(&self, picks: &[(ProjectId, Choice)]) -> Result<(), AppError> {
+        let listing = self.listing(false).await?;
+        let Some(listed) = super::parse_listing(&listing).filter(|l| l.limited) else { return Ok(()) };
+        let outside: Vec<&str> = picks
+            .iter()
+            .map(|(project, _)| project.as_str())
+            .filter(|id| !listed.projects.iter().any(|p| p.id == *id))
+            .collect();
+        if outside.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::BadRequest(format!(
+            "This installation was not given {} at Vercel. Add it to the installation's project access in \
+             Vercel's dashboard, then refresh the list.",
+            outside.join(", ")
+        )))
     }
 
     async fn link_one(&self, project_id: ProjectId, choice: Choice, on_clash: OnClash) -> ProjectOutcome {

@@ -15,6 +15,43 @@ pub struct Configuration {
     pub team_id: Option<String>,
     #[serde(default)]
     pub user_id: Option<String>,
+    /// `all`, or `selected`: the user gave the installation only `projects`.
+    #[serde(default)]
+    pub project_selection: Option<String>,
+    /// Project ids, as strings or as objects with an `id`.
+    #[serde(default)]
+    pub projects: Vec<serde_json::Value>,
+}
+
+/// Which projects the user gave the installation when they installed it at Vercel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectAccess {
+    All,
+    Only(Vec<String>),
+}
+
+impl ProjectAccess {
+    pub fn allows(&self, project_id: &str) -> bool {
+        match self {
+            ProjectAccess::All => true,
+            ProjectAccess::Only(ids) => ids.iter().any(|id| id == project_id),
+        }
+    }
+}
+
+impl Configuration {
+    pub fn access(&self) -> ProjectAccess {
+        match self.project_selection.as_deref() {
+            Some("selected") => ProjectAccess::Only(
+                self.projects
+                    .iter()
+                    .filter_map(|p| p.as_str().or_else(|| p["id"].as_str()))
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => ProjectAccess::All,
+        }
+    }
 }
 
 impl Installation {
@@ -25,6 +62,16 @@ impl Installation {
         self.get(&["v1", "integrations", "configuration", configuration_id], &[]).await
     }
 
+    /// Which projects the installation may use. Without the scope that reads it, Vercel's own
+    /// refusals are all there is to go by: every listed project counts.
+    pub async fn project_access(&self, configuration_id: &str) -> Result<ProjectAccess, VercelError> {
+        match self.configuration(configuration_id).await {
+            Ok(configuration) => Ok(configuration.access()),
+            Err(VercelError::MissingScope(_)) => Ok(ProjectAccess::All),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Uninstalls the integration from the vendor's side; Vercel removes the env vars it created.
     pub async fn uninstall(&self, configuration_id: &str) -> Result<(), VercelError> {
         let segments = ["v1", "integrations", "configuration", configuration_id];
@@ -32,5 +79,25 @@ impl Installation {
             Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
             Err(error) => Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_access_reads_ids_as_strings_or_objects() {
+        let parse = |json: serde_json::Value| serde_json::from_value::<Configuration>(json).unwrap().access();
+        assert_eq!(
+            parse(serde_json::json!({"id": "icfg_1", "projectSelection": "all", "projects": []})),
+            ProjectAccess::All
+        );
+        assert_eq!(parse(serde_json::json!({"id": "icfg_1"})), ProjectAccess::All);
+        let only = parse(
+            serde_json::json!({"id": "icfg_1", "projectSelection": "selected", "projects": ["prj_a", {"id": "prj_b"}]}),
+        );
+        assert_eq!(only, ProjectAccess::Only(vec!["prj_a".into(), "prj_b".into()]));
+        assert!(only.allows("prj_b") && !only.allows("prj_c"));
     }
 }

@@ -17,6 +17,7 @@ mod hardening;
 mod install;
 mod instances;
 mod operator;
+mod project_access;
 mod support;
 mod vendor;
 mod vercel_shapes;
