@@ -8,6 +8,7 @@ test("open Configure from Vercel and disconnect a project", async ({ page, conte
   await dashboard.open();
   const popup = await dashboard.install("Acme Robotics");
   await popup.waitUntilHydrated();
+  await popup.leaveOutSuggested();
   await popup.search("acme-app-088");
   await popup.choose("acme-app-088", "Create a new resource");
   await popup.connectAndReturnToVercel();

@@ -11,6 +11,7 @@ test("install on a Hobby team", async ({ page }) => {
 
   await expect(popup.scope()).toContainText("Bob's projects");
   await popup.waitUntilHydrated();
+  await popup.leaveOutSuggested();
   await popup.choose("bob-app-000", "Create a new resource");
   await popup.connectAndReturnToVercel();
   expect(popup.errors).toEqual([]);

@@ -19,6 +19,7 @@ test("install on a personal account", async ({ page }) => {
   expect(overflow).toBeLessThanOrEqual(0);
 
   await popup.waitUntilHydrated();
+  await popup.leaveOutSuggested();
   await popup.choose("alice-app-001", "Create a new resource");
   await popup.connectAndReturnToVercel();
 

@@ -17,6 +17,7 @@ test("install as a team: one new and one existing resource", async ({ page }) =>
   expect(popup.page.url()).not.toContain("code=");
 
   await popup.waitUntilHydrated();
+  await popup.leaveOutSuggested();
   await popup.search("acme-app-042");
   await popup.choose("acme-app-042", "Create a new resource");
   await popup.search("acme-app-199");

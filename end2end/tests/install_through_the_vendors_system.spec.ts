@@ -15,6 +15,7 @@ test("install through the vendor's own system: a new database, then the same one
   await expect(popup.scope()).toContainText("Acme Robotics");
 
   await signIn(popup, "robotics");
+  await popup.leaveOutSuggested();
 
   await popup.search("acme-app-007");
   await popup.choose("acme-app-007", "Create a new resource");
@@ -30,6 +31,7 @@ test("install through the vendor's own system: a new database, then the same one
   // made before is offered, and a second project joins it.
   const again = await dashboard.install("Acme Robotics");
   await signIn(again, "robotics");
+  await again.leaveOutSuggested();
   await again.search("acme-app-008");
   const database = again.page.getByLabel("Resource for acme-app-008").locator("option", { hasText: "acme-app-007-db" });
   await expect(database).toHaveCount(1);

@@ -14,6 +14,7 @@ test("a hand-made variable is kept", async ({ page }) => {
   await dashboard.open();
   const popup = await dashboard.install("Acme Robotics");
   await popup.waitUntilHydrated();
+  await popup.leaveOutSuggested();
   await popup.search("acme-app-123");
   await popup.choose("acme-app-123", "Create a new resource");
   await popup.connect();

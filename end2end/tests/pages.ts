@@ -20,6 +20,25 @@ export class Dashboard {
     return this.openPopup(`Deploy a template for ${accountName}`);
   }
 
+  /**
+   * Vercel's install dialog with its "choose projects" step: all of the account's projects, or
+   * only the named ones. The popup then opens Tether's Redirect URL.
+   */
+  async installFor(accountName: string, projects: "all" | string[]): Promise<Popup> {
+    const popupOpened = this.page.waitForEvent("popup");
+    await this.page.getByRole("button", { name: `Install for some projects of ${accountName}` }).click();
+    const popup = await popupOpened;
+    if (projects === "all") {
+      await popup.getByLabel("All projects").check();
+    } else {
+      await popup.getByLabel("Specific projects").check();
+      for (const name of projects) await popup.getByLabel(name, { exact: true }).check();
+    }
+    await popup.getByRole("button", { name: "Install" }).click();
+    await expect(popup.getByTestId("scope")).toBeVisible();
+    return new Popup(popup);
+  }
+
   private async openPopup(buttonName: string): Promise<Popup> {
     const popupOpened = this.page.waitForEvent("popup");
     await this.page.getByRole("button", { name: buttonName }).click();
@@ -70,6 +89,16 @@ export class Popup {
 
   async choose(projectName: string, option: string) {
     await this.page.getByLabel(`Resource for ${projectName}`).selectOption({ label: option });
+  }
+
+  /**
+   * The first marketplace install comes with the most recently updated project chosen (Vercel's
+   * approval checklist asks for it). A spec about other choices first leaves it out, as a user
+   * would: otherwise every spec would connect that same project.
+   */
+  async leaveOutSuggested() {
+    const suggested = this.page.locator("li.project.recent select");
+    if ((await suggested.count()) > 0) await suggested.selectOption("skip");
   }
 
   async connect() {

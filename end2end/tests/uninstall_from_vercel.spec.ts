@@ -8,6 +8,7 @@ test("uninstall from Vercel's dashboard", async ({ page, context }) => {
   await dashboard.open();
   const popup = await dashboard.install("Alice Example");
   await popup.waitUntilHydrated();
+  await popup.leaveOutSuggested();
   await popup.choose("alice-app-002", "Create a new resource");
   await popup.connectAndReturnToVercel();
 

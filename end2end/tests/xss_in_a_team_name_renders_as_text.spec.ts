@@ -30,6 +30,7 @@ test("a team named like markup renders as text with zero CSP violations", async 
     await expect(popup.scope()).toContainText(MARKUP);
     await expect(popup.scope().locator("img")).toHaveCount(0);
     await popup.waitUntilHydrated();
+    await popup.leaveOutSuggested();
     await popup.choose("bob-app-001", "Create a new resource");
     await popup.connectAndReturnToVercel();
 

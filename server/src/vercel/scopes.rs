@@ -60,7 +60,8 @@ pub const USER: Scope = Scope { id: "user", access: Access::Read, why: "show the
 pub const INTEGRATION_CONFIGURATION: Scope = Scope {
     id: "integration-configuration",
     access: Access::ReadWrite,
-    why: "uninstall from the Configure page (Vercel then removes the variables the installation created)",
+    why: "read which projects the user gave the installation, and uninstall from the Configure page (Vercel then \
+          removes the variables the installation created)",
 };
 
 /// Every scope Tether asks for, in the console's order of importance.
