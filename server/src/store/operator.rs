@@ -17,6 +17,9 @@ pub struct InstallationSummary {
     pub status: String,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// When Vercel answered that the installation is disabled (its installer left the team):
+    /// an operator can tell its owner before Vercel removes it.
+    pub disabled_at: Option<i64>,
     pub links: i64,
 }
 
@@ -70,7 +73,7 @@ impl Store {
     /// The newest installations, with how many projects each has linked.
     pub async fn recent_installations(&self, limit: i64) -> Result<Vec<InstallationSummary>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT i.configuration_id, i.team_id, i.source, i.status, i.created_at, i.finished_at, \
+            "SELECT i.configuration_id, i.team_id, i.source, i.status, i.created_at, i.finished_at, i.disabled_at, \
              (SELECT COUNT(*) FROM links l WHERE l.configuration_id = i.configuration_id AND l.status = $1) AS links \
              FROM installations i ORDER BY i.created_at DESC, i.configuration_id LIMIT $2",
         )
