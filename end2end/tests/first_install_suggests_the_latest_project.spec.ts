@@ -19,7 +19,7 @@ test("the most recent project comes chosen and one click connects it", async ({ 
   await expect(first).toContainText("Updated most recently");
   await expect(first.locator("select")).toHaveValue("new");
   await expect(popup.summary()).toHaveText(
-    `1 project chosen: 1 new resource. ${latest} was updated most recently, so it comes chosen.`,
+    "1 project chosen: 1 new resource. The most recently updated project comes chosen.",
   );
   await expect(popup.page.getByLabel(`Resource for ${team.id}-app-1`)).toHaveValue("skip");
 

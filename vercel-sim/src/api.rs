@@ -243,7 +243,21 @@ async fn team(
     }
     let inner = sim.lock();
     let team = inner.accounts.iter().find(|a| a.id == team_id).ok_or_else(|| not_found("Team"))?;
-    Ok(Json(json!({"id": team.id, "slug": team.slug, "name": team.name, "avatar": null})).into_response())
+    // The fields Vercel's team object carries beside the name, which Tether must read past.
+    let created = inner.projects.iter().map(|p| p.created_at).min().unwrap_or_else(now_ms);
+    Ok(Json(json!({
+        "id": team.id,
+        "slug": team.slug,
+        "name": team.name,
+        "avatar": null,
+        "description": null,
+        "creatorId": team.installer,
+        "createdAt": created,
+        "updatedAt": created,
+        "stagingPrefix": team.slug,
+        "membership": {"uid": caller.user_id, "role": "OWNER", "confirmed": true, "createdAt": created},
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize)]

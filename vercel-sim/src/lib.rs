@@ -19,7 +19,7 @@
 //! | same | code known, unused, under 30 minutes old | 400 OAuth `invalid_grant`, "Invalid grant: authorization code is invalid" | protocol.md §2 |
 //! | same | – | `{token_type, access_token, installation_id, user_id, team_id}` plus fields Tether does not know; quirk `token_omits_team` answers `team_id: null` for a team; quirk `token_omits_installation` leaves `installation_id` out | protocol.md §2 |
 //! | `GET /v2/user` | scope `read:user` | `{user:{id,email,name,username,…}}` | REST API reference, user |
-//! | `GET /v2/teams/{id}` | scope `read:team`; the id is the caller's team | `{id,slug,name,…}` | REST API reference, teams |
+//! | `GET /v2/teams/{id}` | scope `read:team`; the id is the caller's team | `{id,slug,name,avatar,description,creatorId,createdAt,updatedAt,stagingPrefix,membership:{uid,role,confirmed,createdAt}}` | REST API reference, "get a team" |
 //! | `GET /v10/projects` | scope `read:project`; `limit` 1..=100 (400 otherwise) | 20 per page by default; continues with `from` = an opaque token, ignores `until`; a numeric `from` means "updated after" that timestamp, as the reference words it; `pagination.next` is an opaque string | REST API reference, "find projects" (`from`: "timestamp or continuation token") |
 //! | `GET /v9/projects` | as above | continues with `until` (a timestamp), ignores `from`; `next` is a number | older clients of `/v9` |
 //! | both, quirk `paging` | `UntilOnly`: `/v10` ignores `from` and answers numeric cursors; `IgnoresCursor`: every cursor ignored | the first page again | the "cursor had no effect" case in issue 7 |

@@ -210,7 +210,7 @@ fn render_rows(
         Lead::MostRecent if nothing_linked => most_recent_unlinked(&projects, &links).map(str::to_owned),
         _ => None,
     };
-    let mut picked_name = None;
+    let mut picked = false;
     let rows: Vec<ProjectRow> = projects
         .into_iter()
         .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(needle))
@@ -238,9 +238,7 @@ fn render_rows(
             // A project the user just deployed, the most recent one on a first marketplace
             // install, or the only one there is, gets a new resource.
             let is_recent = recent.as_deref() == Some(p.id.as_str());
-            if is_recent {
-                picked_name = Some(p.name.clone());
-            }
+            picked |= is_recent;
             let wants_new = preselected == Some(p.id.as_str()) || is_recent || total == 1 || link.is_some();
             ProjectRow {
                 default_choice: if wants_new { CHOICE_NEW } else { CHOICE_SKIP }.into(),
@@ -257,9 +255,10 @@ fn render_rows(
     let shown = rows.len();
     // Only ever a new resource is chosen for the user (see `wants_new`).
     let chosen = rows.iter().filter(|r| r.default_choice == CHOICE_NEW && !matches!(r.state, RowState::Linked { .. }));
-    let summary = match picked_name {
-        Some(name) => format!("{} {name} was updated most recently, so it comes chosen.", summary(chosen.count(), &[])),
-        None => summary(chosen.count(), &[]),
+    // The row says which project it is; the line stays short, as it sits under the list.
+    let summary = match picked {
+        true => format!("{} The most recently updated project comes chosen.", summary(chosen.count(), &[])),
+        false => summary(chosen.count(), &[]),
     };
     let options: Vec<_> = resources.iter().map(|r| ResourceOption { id: r.id.clone(), name: r.name.clone() }).collect();
     let html = project_rows(rows, &options);

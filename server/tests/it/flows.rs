@@ -158,7 +158,7 @@ async fn linked_projects_are_grouped_apart_and_the_summary_says_what_connect_wil
     let popup = world.open_popup(vercel_sim::HOBBY_TEAM_ID).await;
     assert_eq!(
         summary(&popup.page),
-        "1 project chosen: 1 new resource. bob-app-000 was updated most recently, so it comes chosen."
+        "1 project chosen: 1 new resource. The most recently updated project comes chosen."
     );
     let first_project = popup.page.split(r#"name="choices["#).nth(1).unwrap().split(']').next().unwrap().to_owned();
     assert_eq!(world.connect(&popup.configuration_id, &[(&first_project, "new")]).await.status(), StatusCode::FOUND);
@@ -222,7 +222,7 @@ async fn a_first_marketplace_install_comes_with_the_most_recent_project_chosen()
     );
     assert_eq!(
         summary(&popup.page),
-        "1 project chosen: 1 new resource. robot-arm was updated most recently, so it comes chosen."
+        "1 project chosen: 1 new resource. The most recently updated project comes chosen."
     );
 
     // One click: the form as it opened.
