@@ -39,7 +39,7 @@ pub struct Settings {
     /// Opens `/metrics` and `/operator`; without it both stay closed.
     pub operator_token: Option<crate::secret::OperatorToken>,
     /// The keys that sign calls to an http provider (empty for the built-in one).
-    pub provider_keys: Vec<crate::provider::signing::SigningKey>,
+    pub provider_keys: Vec<crate::signing::SigningKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -463,7 +463,7 @@ impl Settings {
                 None => problems.push(
                     "the http provider needs TETHER_PROVIDER_SECRETS (id:whsec_…): Tether signs every call".into(),
                 ),
-                Some(spec) => match crate::provider::signing::parse_keys(&spec) {
+                Some(spec) => match crate::signing::parse_keys(&spec) {
                     Ok(keys) => provider_keys = keys,
                     Err(error) => problems.push(format!("TETHER_PROVIDER_SECRETS: {error}")),
                 },
@@ -854,7 +854,7 @@ mod tests {
 
     #[test]
     fn settings_that_would_be_ignored_stop_the_server_with_one_message_each() {
-        let secrets = crate::provider::signing::SigningKey::generate_spec("k1");
+        let secrets = crate::signing::SigningKey::generate_spec("k1");
         let vars = [
             ("TETHER_MODE", "sandbox"),
             ("TETHER_PROVIDER_SECRETS", secrets.as_str()),

@@ -4,5 +4,4 @@
 pub mod account;
 pub mod callback;
 pub mod page;
-pub mod rows;
 pub mod start;

@@ -12,11 +12,14 @@
 //! client's own claims). An IPv6 client is counted by its network prefix (a /64 by default:
 //! one subscriber usually holds a whole /64, so counting single addresses would give it 2^64
 //! allowances); an IPv4-mapped IPv6 address counts as the IPv4 address it maps.
+//!
+//! Also here: [`Gates`], the bound on how many projects one installation provisions at once on
+//! this instance.
 
 use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, Weak},
 };
 
 use axum::{
@@ -26,6 +29,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use tokio::sync::Semaphore;
 
 use crate::store::{now_ms, Store};
 
@@ -145,6 +149,34 @@ fn text(status: StatusCode, retry_after: Option<u64>, message: String) -> Respon
         response.headers_mut().insert("retry-after", secs.into());
     }
     response
+}
+
+/// Projects provisioned at once for one installation, across all its requests to this
+/// instance: enough to overlap latency, few enough for Vercel's env rate limit.
+pub const CONCURRENCY: usize = 4;
+
+/// One gate per installation being provisioned, holding [`CONCURRENCY`] permits. The hydrated
+/// popup keeps more requests in flight than that, one project each, so that a project starts
+/// the moment another finishes instead of a browser round trip later; the gate keeps the work
+/// itself at the bound, as the plain form's single request does.
+#[derive(Default)]
+pub struct Gates(Mutex<HashMap<String, Weak<Semaphore>>>);
+
+impl Gates {
+    pub fn gate(&self, configuration_id: &str) -> Arc<Semaphore> {
+        let Ok(mut gates) = self.0.lock() else {
+            // A poisoned map still bounds each request on its own.
+            return Arc::new(Semaphore::new(CONCURRENCY));
+        };
+        if let Some(gate) = gates.get(configuration_id).and_then(Weak::upgrade) {
+            return gate;
+        }
+        // Gates nobody holds any more go whenever a new one is made.
+        gates.retain(|_, gate| gate.strong_count() > 0);
+        let gate = Arc::new(Semaphore::new(CONCURRENCY));
+        gates.insert(configuration_id.to_owned(), Arc::downgrade(&gate));
+        gate
+    }
 }
 
 #[cfg(test)]

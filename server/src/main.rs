@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// Exit status 1 when any check fails, 2 when it cannot run.
 async fn provider_check(base: url::Url) -> anyhow::Result<()> {
-    use server::provider::{conformance, signing};
+    use server::{provider::conformance, signing};
     let keys = match std::env::var("TETHER_PROVIDER_SECRETS").map(|spec| signing::parse_keys(&spec)) {
         Ok(Ok(keys)) => keys,
         Ok(Err(error)) => {

@@ -11,7 +11,6 @@ use app::AppError;
 use axum::http::HeaderMap;
 
 pub use manage::INTERRUPTED;
-pub use provision::Gates;
 
 use crate::{
     params::ConfigurationId,

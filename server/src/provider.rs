@@ -8,7 +8,6 @@ pub mod conformance;
 pub mod http;
 pub mod jobs;
 pub mod outbox;
-pub mod signing;
 
 use std::{future::Future, pin::Pin};
 

@@ -106,9 +106,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
-/// The largest body a server function accepts.
-pub const SERVER_FN_BODY_LIMIT: usize = 256 * 1024;
-
 /// How often expired rows are purged.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
@@ -164,7 +161,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::operator::require_token))
         .layer(limit(&limits::OPERATOR));
     let api = Router::new()
-        .route("/api/{*fn_name}", server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT)))
+        .route(
+            "/api/{*fn_name}",
+            server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(web::MAX_REQUEST_BODY)),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), web::server_fn_answers))
         .layer(limit(&limits::SERVER_FUNCTIONS));
     Router::new()

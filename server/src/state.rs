@@ -20,9 +20,9 @@ pub struct Inner {
     /// Sealed values against the configured keys, as counted at start (for `/readyz`).
     pub key_report: crate::store::sealed::KeyReport,
     /// The install page's rendered rows, by a digest of what they show.
-    pub rows: crate::install::rows::RowsCache,
+    pub rows: crate::html::rows::RowsCache,
     /// Bounds how many projects of one installation are provisioned at once.
-    pub provisioning: crate::ops::Gates,
+    pub provisioning: crate::limits::Gates,
 }
 
 impl AppState {

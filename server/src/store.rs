@@ -54,6 +54,7 @@ pub mod rate_limits;
 pub mod resources;
 pub mod sealed;
 pub mod sessions;
+pub mod sign_in;
 pub mod webhook_effects;
 
 use std::str::FromStr;

@@ -119,7 +119,6 @@ async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &
     matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
 }
 
-pub mod compress;
 pub mod failure;
 
 pub use failure::{Failure, Ways};
@@ -143,7 +142,7 @@ pub async fn compress_pages(request: Request, next: Next) -> Response {
         Ok(page) => page,
         Err(response) => return response,
     };
-    match compress::compress(&page) {
+    match crate::html::compress::compress(&page) {
         Ok(compressed) => brotli_encoded(Response::from_parts(parts, Body::from(compressed))),
         Err(error) => {
             tracing::error!(%error, "brotli failed on a page; sending it uncompressed");
@@ -248,7 +247,7 @@ fn is_own_path(location: &str) -> bool {
 }
 
 /// The largest request body any route takes (a server function's form, a webhook).
-pub const MAX_REQUEST_BODY: usize = crate::startup::SERVER_FN_BODY_LIMIT;
+pub const MAX_REQUEST_BODY: usize = 256 * 1024;
 
 /// Caps every request body, however it arrives, before anything reads it: a declared length
 /// over the cap is refused unread, and a body without one (chunked) is read up to the cap and
@@ -324,7 +323,7 @@ async fn judge(policy: &SameOrigin, request: Request) -> Result<Request, &'stati
     // Neither header: only a form that carries this session's token.
     let expected = session_id(headers, policy.secure_cookies).map(form_token).ok_or("no session")?;
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, crate::startup::SERVER_FN_BODY_LIMIT).await.map_err(|_| "body")?;
+    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BODY).await.map_err(|_| "body")?;
     let sent = url::form_urlencoded::parse(&bytes)
         .find(|(key, _)| key == app::model::FORM_TOKEN_FIELD)
         .map(|(_, value)| value.into_owned())

@@ -349,6 +349,6 @@ async fn replay(State(sim): State<Sim>, Path(id): Path<String>, Query(q): Query<
     found(sim.deliver(&id, q.tamper))
 }
 
-async fn deliveries(State(sim): State<Sim>) -> Json<Vec<crate::webhooks::Delivery>> {
+async fn deliveries(State(sim): State<Sim>) -> Json<Vec<crate::Delivery>> {
     Json(sim.deliveries())
 }

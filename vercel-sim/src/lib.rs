@@ -52,7 +52,7 @@ use tokio::net::TcpListener;
 
 pub use api::ENV_PAGE;
 pub use state::{
-    Account, Begin, CallRecord, Canned, EnvVar, Fault, Installation, Paging, Project, Quirks, Sim, Snapshot,
+    Account, Begin, CallRecord, Canned, Delivery, EnvVar, Fault, Installation, Paging, Project, Quirks, Sim, Snapshot,
     DEFAULT_SCOPES,
 };
 

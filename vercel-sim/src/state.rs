@@ -81,6 +81,19 @@ impl Installation {
     }
 }
 
+/// A webhook event as recorded and sent (see `webhooks`), with each attempt's status.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// The HTTP status of each attempt; 0 when the request failed outright.
+    pub statuses: Vec<u16>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
@@ -179,7 +192,7 @@ pub(crate) struct Inner {
     /// Env writes per account in the current 60 s window: (window start in s, count).
     pub env_rate: HashMap<String, (i64, u32)>,
     pub faults: Vec<Fault>,
-    pub deliveries: Vec<crate::webhooks::Delivery>,
+    pub deliveries: Vec<Delivery>,
     pub last_event_at: i64,
     pub quirks: Quirks,
     pub scopes: Vec<String>,

@@ -5,27 +5,14 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use serde_json::{json, Value};
 use sha1::Sha1;
 
-use crate::state::{now_ms, random_id, Sim};
+use crate::state::{now_ms, random_id, Delivery, Sim};
 
 /// Vercel retries for a day; the simulator compresses that into a few seconds.
 const ATTEMPTS: u32 = 6;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(skip)]
-    pub body: Vec<u8>,
-    /// The HTTP status of each attempt; 0 when the request failed outright.
-    pub statuses: Vec<u16>,
-}
 
 pub fn sign(body: &[u8], secret: &str) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");

@@ -13,7 +13,7 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use crate::{
-    provider::signing,
+    signing,
     state::AppState,
     store::now_ms,
     web::{self, Failure},

@@ -14,17 +14,17 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::rows::{digest, Rows};
 use crate::{
+    html::{
+        compress::{compress_first, compress_part, join},
+        rows::{digest, Rows},
+    },
     ops::{parse_listing, Listed},
     provider::Resource,
     state::AppState,
     store::links::{LinkRow, LinkStatus},
     vercel::projects::Project,
-    web::{
-        self,
-        compress::{compress_first, compress_part, join},
-    },
+    web,
 };
 
 #[derive(Deserialize)]

@@ -2,25 +2,28 @@
 //! one batched upsert, and record what Vercel created. Safe to repeat: a linked project is left
 //! alone, and a retry reuses the resource an earlier attempt chose.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, Weak},
-};
+use std::collections::HashMap;
 
 use app::{
     model::{LinkReport, ProjectOutcome, CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE},
     AppError,
 };
 use futures::{stream, StreamExt};
-use tokio::sync::Semaphore;
 
 use super::Authorized;
 use crate::{
+    limits::CONCURRENCY,
     params::ProjectId,
     provider::ProjectRef,
     store::links::{CreatedEnvVar, LinkProgress, LinkStatus, Origin},
-    vercel::env::{CreatedEnv, EnvVarInput},
+    vercel::env::{CreatedEnv, EnvVarInput, WrittenEnv},
 };
+
+/// What the store keeps of a variable Vercel wrote: here, where the two meet, so the store
+/// need not know Vercel's types.
+fn record_of(written: WrittenEnv) -> CreatedEnvVar {
+    CreatedEnvVar { vercel_env_id: written.id, key: written.key, kind: written.kind, targets: written.target.join(",") }
+}
 
 /// Provider values as Vercel env var inputs.
 pub(super) fn inputs_of(values: &[crate::provider::EnvValue]) -> Vec<EnvVarInput> {
@@ -31,34 +34,6 @@ pub(super) fn inputs_of(values: &[crate::provider::EnvValue]) -> Vec<EnvVarInput
 struct Settled {
     write: Vec<EnvVarInput>,
     kept: Vec<String>,
-}
-
-/// Projects provisioned at once for one installation, across all its requests to this
-/// instance: enough to overlap latency, few enough for Vercel's env rate limit.
-const CONCURRENCY: usize = 4;
-
-/// One gate per installation being provisioned, holding [`CONCURRENCY`] permits. The hydrated
-/// popup keeps more requests in flight than that, one project each, so that a project starts
-/// the moment another finishes instead of a browser round trip later; the gate keeps the work
-/// itself at the bound, as the plain form's single request does.
-#[derive(Default)]
-pub struct Gates(Mutex<HashMap<String, Weak<Semaphore>>>);
-
-impl Gates {
-    fn gate(&self, configuration_id: &str) -> Arc<Semaphore> {
-        let Ok(mut gates) = self.0.lock() else {
-            // A poisoned map still bounds each request on its own.
-            return Arc::new(Semaphore::new(CONCURRENCY));
-        };
-        if let Some(gate) = gates.get(configuration_id).and_then(Weak::upgrade) {
-            return gate;
-        }
-        // Gates nobody holds any more go whenever a new one is made.
-        gates.retain(|_, gate| gate.strong_count() > 0);
-        let gate = Arc::new(Semaphore::new(CONCURRENCY));
-        gates.insert(configuration_id.to_owned(), Arc::downgrade(&gate));
-        gate
-    }
 }
 
 enum Choice {
@@ -336,7 +311,7 @@ impl Authorized<'_> {
     /// were refused (unlinking needs those ids); refused keys are then reported by name.
     async fn write_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<usize, AppError> {
         let outcome = self.vercel.upsert_env(self.id(), project_id, vars).await?;
-        let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(CreatedEnvVar::from).collect();
+        let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(record_of).collect();
         self.app.store.complete_link(self.id(), project_id, &created).await?;
         if !outcome.failed.is_empty() {
             let keys: Vec<String> =

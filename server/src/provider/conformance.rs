@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::signing::{self, SigningKey};
+use crate::signing::{self, SigningKey};
 
 pub struct Check {
     pub name: &'static str,

@@ -8,11 +8,11 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{
+use super::{EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
+use crate::{
+    config::{default_env_comment, Target, MAX_ENV_COMMENT_CHARS},
     signing::{self, SigningKey},
-    EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource,
 };
-use crate::config::{default_env_comment, Target, MAX_ENV_COMMENT_CHARS};
 
 /// One attempt may take this long: the contract's "answer within 5 seconds".
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, sessions::NewSession, Store, StoreError};
+use super::{now_ms, Store, StoreError};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InstallationRow {
@@ -61,45 +61,6 @@ impl Store {
     /// Whether Vercel said this installation was removed (a tombstone, with or without a row).
     pub async fn is_removed(&self, configuration_id: &str) -> Result<bool, StoreError> {
         Ok(tombstoned(&mut *self.pool.acquire().await?, configuration_id).await?)
-    }
-
-    /// Stores the installation (or the new token of one Vercel sent again) and the browser's
-    /// session in one transaction: neither exists without the other. Returns `false`, storing
-    /// nothing, when Vercel already said this installation was removed: removal is final.
-    pub async fn store_installation(
-        &self,
-        installation: NewInstallation<'_>,
-        session: NewSession<'_>,
-    ) -> Result<bool, StoreError> {
-        let now = now_ms();
-        // Write first, then read: a SQLite transaction that reads before it writes cannot take
-        // the write lock once another connection has written meanwhile ("database is locked").
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO installations \
-               (configuration_id, team_id, user_id, source, sealed_token, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (configuration_id) DO UPDATE SET \
-               sealed_token = excluded.sealed_token, updated_at = excluded.updated_at",
-        )
-        .bind(installation.configuration_id)
-        .bind(installation.team_id)
-        .bind(installation.user_id)
-        .bind(installation.source)
-        .bind(installation.sealed_token)
-        .bind(InstallationStatus::Active)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if tombstoned(&mut tx, installation.configuration_id).await? {
-            return Ok(false);
-        }
-        super::sessions::insert_session(&mut tx, session).await?;
-        // A new popup starts from what Vercel lists now (a Deploy Button just made a project).
-        super::project_cache::forget_projects(&mut tx, installation.configuration_id).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     pub async fn installation(&self, configuration_id: &str) -> Result<Option<InstallationRow>, StoreError> {
@@ -182,7 +143,7 @@ pub enum InstallationStatus {
 
 text_enum!(InstallationStatus { Active => "active", Uninstalled => "uninstalled" });
 
-async fn tombstoned(conn: &mut crate::store::Conn, configuration_id: &str) -> Result<bool, sqlx::Error> {
+pub(super) async fn tombstoned(conn: &mut crate::store::Conn, configuration_id: &str) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = $1")
         .bind(configuration_id)
         .fetch_optional(&mut *conn)

@@ -63,12 +63,6 @@ pub struct CreatedEnvVar {
     pub targets: String,
 }
 
-impl From<crate::vercel::env::WrittenEnv> for CreatedEnvVar {
-    fn from(created: crate::vercel::env::WrittenEnv) -> Self {
-        Self { vercel_env_id: created.id, key: created.key, kind: created.kind, targets: created.target.join(",") }
-    }
-}
-
 impl Store {
     pub async fn links_of(&self, configuration_id: &str) -> Result<Vec<LinkRow>, StoreError> {
         Ok(sqlx::query_as(

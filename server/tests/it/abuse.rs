@@ -151,7 +151,7 @@ async fn a_slowloris_connection_is_closed_after_the_header_timeout() {
 async fn an_oversized_server_function_body_is_refused_before_it_is_read() {
     let world = world().await;
     let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
-    let padding = "x".repeat(server::startup::SERVER_FN_BODY_LIMIT + 1);
+    let padding = "x".repeat(server::web::MAX_REQUEST_BODY + 1);
     let response =
         world.post_form("link_projects", &[("configuration_id", &popup.configuration_id), ("padding", &padding)]).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);

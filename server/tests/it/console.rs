@@ -50,7 +50,7 @@ fn check_config_refuses_a_plain_http_public_url_outside_sandbox() {
 fn check_config_refuses_each_unsafe_or_ignored_setting_with_one_message() {
     let previous = "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS";
     let zero = format!("k1:{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]));
-    let provider_secrets = server::provider::signing::SigningKey::generate_spec("k1");
+    let provider_secrets = server::signing::SigningKey::generate_spec("k1");
     let cases: [(&str, &str, &str); 8] = [
         (previous, "", "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS is set but empty"),
         (

@@ -1,7 +1,7 @@
 //! `docs/provider-contract.yaml` is what an outsider implements from: it must parse, and every
 //! number and code in it must be what Tether does.
 
-use server::provider::{http, signing};
+use server::{provider::http, signing};
 
 const CONTRACT: &str = include_str!("../../../docs/provider-contract.yaml");
 const README: &str = include_str!("../../../README.md");

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::{header, StatusCode};
-use server::provider::signing::SigningKey;
+use server::signing::SigningKey;
 use tokio::net::TcpListener;
 
 use crate::support::{world_with_env, World};

@@ -145,7 +145,7 @@ mod tests {
         let signed = sign(&keys, "msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8", 1614265330, body);
         assert_eq!(signed.signature, "v1,0TzBU7rq3AlQpnxeWRbRoyLSm/J85OxvykW6+58CRVg=");
         assert_eq!(signed.key_ids, "k1");
-        let contract = include_str!("../../../docs/provider-contract.yaml");
+        let contract = include_str!("../../docs/provider-contract.yaml");
         assert!(contract.contains(&signed.signature), "the document shows the same signature");
         // The example's id has the format the document gives, and Tether sends.
         assert!(contract.contains("webhook-id: msg_5f2b9c0e7d4a41e8b6c3a9d017f4e2b8`"));
