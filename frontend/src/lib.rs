@@ -4,7 +4,7 @@
 pub fn hydrate() {
     // Without a use of the app crate the linker drops the islands and the browser reports
     // "Could not find WASM function for the island".
-    #[allow(unused_imports)]
+    #[expect(unused_imports)]
     use app::islands::*;
     // No panic hook: it would carry the panic formatting into every user's download, and the
     // island's code has no panicking path (it casts and checks instead of unwrapping).

@@ -5,7 +5,7 @@
 //! PostgreSQL rows need TETHER_TEST_POSTGRES_URL (a role that may create databases).
 //! Run with `cargo xtask bench`.
 
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used)]
 
 use std::{
     collections::HashMap,

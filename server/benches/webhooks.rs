@@ -2,7 +2,7 @@
 //! acknowledges, and the latency of the 200, with the worker applying them at the same time.
 //! Run with `cargo xtask bench` (release build, this machine, loopback HTTP).
 
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used)]
 
 use std::{
     collections::HashMap,

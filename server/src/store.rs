@@ -257,10 +257,6 @@ impl Store {
         Ok(store)
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Applies the migrations this build has and the database lacks. Safe to run from several
     /// instances at once: the migrator takes a lock on PostgreSQL.
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -255,9 +255,19 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    step("Unit and integration tests (server against the in-process simulator)");
+    step("Unit and integration tests (server against the in-process simulator; app, simulator and vendor units)");
     // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
-    sh(Command::new("cargo").args(["test", "-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"]))?;
+    sh(Command::new("cargo").args([
+        "test",
+        "-p",
+        "server",
+        "-p",
+        "app",
+        "-p",
+        "vercel-sim",
+        "-p",
+        "reference-vendor",
+    ]))?;
     postgres_pass()?;
     build_release(root)?;
     step("Playwright specs in Chromium");

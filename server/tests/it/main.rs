@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used)]
 //! Integration tests: Tether over real HTTP against an in-process simulator. One binary, so the
 //! server crate links once.
 
