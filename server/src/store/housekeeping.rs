@@ -66,6 +66,7 @@ impl Store {
         })
     }
 
+    #[cfg(feature = "test-support")]
     pub async fn sizes(&self) -> Result<Sizes, StoreError> {
         Ok(Sizes {
             sessions: self.count("sessions").await?,
@@ -75,10 +76,12 @@ impl Store {
         })
     }
 
+    #[cfg(feature = "test-support")]
     async fn count(&self, table: &'static str) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.pool).await
     }
 
+    #[cfg(feature = "test-support")]
     /// Moves every timestamp these tables hold back by `ms`: simulated time passing, for tests and
     /// drills of the retention rules (never called by the server).
     pub async fn age_by(&self, ms: i64) -> Result<(), StoreError> {

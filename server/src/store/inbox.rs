@@ -142,6 +142,7 @@ impl Store {
         Ok(state == EventState::Failed)
     }
 
+    #[cfg(feature = "test-support")]
     /// (state, outcome) of one event, for tests and operators.
     pub async fn event_state(&self, id: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
         Ok(sqlx::query_as("SELECT state, outcome FROM webhook_events WHERE id = $1")
@@ -158,6 +159,7 @@ impl Store {
             .await?)
     }
 
+    #[cfg(feature = "test-support")]
     pub async fn count_events(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events").fetch_one(&self.pool).await?)
     }

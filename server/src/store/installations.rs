@@ -129,6 +129,7 @@ impl Store {
         .flatten())
     }
 
+    #[cfg(feature = "test-support")]
     pub async fn count_installations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM installations").fetch_one(&self.pool).await?)
     }

@@ -148,6 +148,7 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(feature = "test-support")]
     pub async fn link_external_id(
         &self,
         configuration_id: &str,

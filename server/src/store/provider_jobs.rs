@@ -118,6 +118,7 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(feature = "test-support")]
     /// (kind, state) of every job, oldest first: for tests and operators.
     pub async fn jobs(&self) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sqlx::query_as("SELECT id, kind, state FROM provider_jobs ORDER BY created_at, id")

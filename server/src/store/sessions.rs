@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Store, StoreError};
+use super::now_ms;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SessionRow {
@@ -41,9 +41,10 @@ pub(super) async fn insert_session(conn: &mut crate::store::Conn, session: NewSe
     Ok(())
 }
 
-impl Store {
+#[cfg(feature = "test-support")]
+impl super::Store {
     /// Some stored session's hash, for tests that need a colliding id.
-    pub async fn any_session_hash(&self) -> Result<Option<String>, StoreError> {
+    pub async fn any_session_hash(&self) -> Result<Option<String>, super::StoreError> {
         Ok(sqlx::query_scalar("SELECT id_hash FROM sessions LIMIT 1").fetch_optional(&self.pool).await?)
     }
 }
