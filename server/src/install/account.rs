@@ -120,11 +120,16 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
     if !signing::verify_content(keys, &content, &assertion.signature) {
         return Err(("the vendor's answer is not signed with the integration's secret", here));
     }
+    // The user gets a retry; the operator gets the cause.
+    let unrecorded = |error: crate::store::StoreError| {
+        tracing::error!(%error, "a vendor sign-in could not be recorded");
+        ("Tether could not record the sign-in; try again", here.clone())
+    };
     let spent = state
         .store
         .claim_code(&crate::install::start::state_digest(&format!("ticket:{nonce}")), authorized.id())
         .await
-        .map_err(|_| ("Tether could not record the sign-in; try again", here.clone()))?;
+        .map_err(unrecorded)?;
     if !spent {
         return Err(("this sign-in was used already", here));
     }
@@ -132,7 +137,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
         .store
         .link_vendor_account(authorized.id(), &assertion.account)
         .await
-        .map_err(|_| ("Tether could not record the sign-in; try again", here.clone()))?;
+        .map_err(unrecorded)?;
     tracing::info!(configuration_id = authorized.id(), "vendor account linked");
     Ok(configuration_id)
 }
