@@ -173,7 +173,7 @@ impl Authorized<'_> {
     /// The install popup is done; its last step shows the session's `next`.
     pub async fn finish(&self) -> Result<(), AppError> {
         self.app.store.mark_finished(self.id()).await?;
-        crate::telemetry::install(crate::telemetry::flow(&self.installation.source), "completed", "");
+        crate::telemetry::install(self.installation.source.as_str(), "completed", "");
         Ok(())
     }
 }

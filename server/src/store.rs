@@ -13,6 +13,14 @@ macro_rules! text_enum {
             }
         }
 
+        text_column!($name { $($variant => $text),+ });
+    };
+}
+
+/// Stores an enum that has its own `as_str` (one defined below the store, like
+/// `params::Source`) as the same text.
+macro_rules! text_column {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl sqlx::Type<sqlx::Any> for $name {
             fn type_info() -> sqlx::any::AnyTypeInfo {
                 <str as sqlx::Type<sqlx::Any>>::type_info()

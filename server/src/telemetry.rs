@@ -147,15 +147,6 @@ pub fn install(flow: &'static str, outcome: &'static str, reason: &'static str) 
     metrics::counter!("tether_installs_total", "flow" => flow, "outcome" => outcome, "reason" => reason).increment(1);
 }
 
-/// A stored installation's flow as a label.
-pub fn flow(source: &str) -> &'static str {
-    crate::params::Source::ALL
-        .into_iter()
-        .map(crate::params::Source::as_str)
-        .find(|f| *f == source)
-        .unwrap_or("unknown")
-}
-
 pub fn project_link(outcome: &'static str) {
     metrics::counter!("tether_project_links_total", "outcome" => outcome).increment(1);
 }

@@ -133,11 +133,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
     if !spent {
         return Err(("this sign-in was used already", here));
     }
-    state
-        .store
-        .link_vendor_account(authorized.id(), &assertion.account)
-        .await
-        .map_err(unrecorded)?;
+    state.store.link_vendor_account(authorized.id(), &assertion.account).await.map_err(unrecorded)?;
     tracing::info!(configuration_id = authorized.id(), "vendor account linked");
     Ok(configuration_id)
 }

@@ -121,7 +121,7 @@ async fn accept(
         configuration_id,
         team_id: identity.team_id.as_deref(),
         user_id: &identity.user_id,
-        source: params.source.as_str(),
+        source: params.source,
         sealed_token: &sealed,
     };
     let session = NewSession {

@@ -123,7 +123,7 @@ async fn load(
     let (listing, resources, links) = tokio::try_join!(authorized.listing(refresh), resources, links).map_err(fail)?;
     let needle = query.trim().to_lowercase();
     let preselected = authorized.session.current_project_id.as_deref();
-    let picks_recent = authorized.installation.source == "marketplace";
+    let picks_recent = authorized.installation.source == crate::params::Source::Marketplace;
     let resource_names: Vec<_> = resources.iter().map(|r| (&r.id, &r.name)).collect();
     let key = digest(&(configuration_id, &listing, &links, resource_names, preselected, picks_recent, &needle));
     let rows = match state.rows.get(&key) {

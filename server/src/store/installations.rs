@@ -3,13 +3,14 @@
 use sqlx::FromRow;
 
 use super::{now_ms, Store, StoreError};
+use crate::params::Source;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InstallationRow {
     pub configuration_id: String,
     pub team_id: Option<String>,
     pub user_id: String,
-    pub source: String,
+    pub source: Source,
     pub sealed_token: Vec<u8>,
     pub status: InstallationStatus,
     pub finished_at: Option<i64>,
@@ -144,6 +145,8 @@ pub enum InstallationStatus {
 
 text_enum!(InstallationStatus { Active => "active", Uninstalled => "uninstalled" });
 
+text_column!(Source { Marketplace => "marketplace", External => "external", DeployButton => "deploy-button" });
+
 pub(super) async fn tombstoned(conn: &mut crate::store::Conn, configuration_id: &str) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM removed_configurations WHERE configuration_id = $1")
         .bind(configuration_id)
@@ -157,7 +160,7 @@ pub struct NewInstallation<'a> {
     pub configuration_id: &'a str,
     pub team_id: Option<&'a str>,
     pub user_id: &'a str,
-    pub source: &'a str,
+    pub source: Source,
     pub sealed_token: &'a [u8],
 }
 

@@ -52,7 +52,7 @@ async fn an_installation_is_never_stored_without_its_session() {
         configuration_id: "icfg_without_session",
         team_id: None,
         user_id: "user_x",
-        source: "marketplace",
+        source: server::params::Source::Marketplace,
         sealed_token: b"sealed",
     };
     let session = NewSession {
