@@ -6,12 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use app::{
-    model::{ConfigureView, DoneView, ErrorView, LinkView, ResourceView},
+    model::{ConfigureView, ErrorView, LinkView, ResourceView},
     pages::Page,
     AppError,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -49,7 +49,7 @@ pub async fn configure_page(
     headers: HeaderMap,
     Query(query): Query<ConfigureQuery>,
 ) -> Response {
-    match load(&state, &headers, &query).await {
+    match load(&state, &headers, &query.configuration_id, &query.notice).await {
         Ok((view, _)) => web::render(&state, StatusCode::OK, Page::Configure(view)).await,
         Err(error) => {
             let id = &query.configuration_id;
@@ -59,34 +59,15 @@ pub async fn configure_page(
     }
 }
 
-/// The popup's last step (`GET /install/{configurationId}/done`): what the installation
-/// connected, and the way back to Vercel's `next`, taken on its own after a pause.
-pub async fn done_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(configuration_id): Path<String>,
-) -> Response {
-    let query = ConfigureQuery { configuration_id, notice: String::new() };
-    match load(&state, &headers, &query).await {
-        Ok((view, next)) => {
-            let done = DoneView { vendor_name: view.vendor_name, scope_name: view.scope_name, links: view.links, next };
-            web::render(&state, StatusCode::OK, Page::Done(done)).await
-        }
-        Err(error) => {
-            let id = &query.configuration_id;
-            let retry = format!("/install/{id}/done");
-            web::installation_failure(&state, &headers, id, error, false, None, retry).await
-        }
-    }
-}
-
-/// The Configure page's view, and the session's `next`.
-async fn load(
+/// The Configure page's view, and the session's `next` (the popup's last step shows the same
+/// connections).
+pub(crate) async fn load(
     state: &AppState,
     headers: &HeaderMap,
-    query: &ConfigureQuery,
+    configuration_id: &str,
+    notice: &str,
 ) -> Result<(ConfigureView, String), AppError> {
-    let authorized = state.authorize(headers, &query.configuration_id).await?;
+    let authorized = state.authorize(headers, configuration_id).await?;
     let configuration_id = authorized.id();
     let scope = authorized.vercel.scope_name().await?;
     authorized.note_working().await?;
@@ -156,13 +137,13 @@ async fn load(
     let view = ConfigureView {
         configuration_id: configuration_id.to_owned(),
         scope_name: scope.name,
-        scope_note: scope.missing_scope.map(crate::install::page::scope_note),
+        scope_note: scope.missing_scope.map(web::scope_note),
         is_team: authorized.installation.team_id.is_some(),
         vendor_name: state.provider.name().to_owned(),
         links: link_views,
         resources: resource_views,
         new_projects,
-        notice: notice_text(&query.notice).map(str::to_owned),
+        notice: notice_text(notice).map(str::to_owned),
         form_token: web::form_token_of(headers, state.settings.secure_cookies()),
     };
     Ok((view, authorized.session.next_url.clone()))

@@ -3,5 +3,6 @@
 
 pub mod account;
 pub mod callback;
+pub mod done;
 pub mod page;
 pub mod start;

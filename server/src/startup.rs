@@ -177,7 +177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/uninstalled", get(uninstalled))
         .route("/install/{configuration_id}", get(install_page))
         .route("/install/{configuration_id}/account", get(account::begin).layer(limit(&limits::START)))
-        .route("/install/{configuration_id}/done", get(crate::configure::done_page))
+        .route("/install/{configuration_id}/done", get(crate::install::done::done_page))
         .route(account::RETURN_PATH, get(account::finish).layer(limit(&limits::START)))
         // Server functions read their own bodies: cap them here (a form of 1,000 choices is ~40 KB).
         .route(

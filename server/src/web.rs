@@ -119,6 +119,15 @@ async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &
     matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
 }
 
+/// What the popup says when Vercel would not name the scope: which scope would.
+pub fn scope_note(scope: &crate::vercel::scopes::Scope) -> String {
+    format!(
+        "Vercel did not share this account's name with the integration (it lacks the `{}` scope), \
+         so its id is shown instead. Everything else works.",
+        scope.token()
+    )
+}
+
 pub mod failure;
 
 pub use failure::{Failure, Ways};

@@ -113,8 +113,11 @@ async fn load(
         // Which account's resources to offer is the vendor's to say: sign in there first.
         let scope = authorized.vercel.scope_name().await.map_err(|e| fail(e.into()))?;
         let sign_in = Some(format!("/install/{configuration_id}/account"));
-        let view =
-            InstallView { sign_in, rows: String::new(), ..view(scope.name, scope.missing_scope.map(scope_note), 0, 0) };
+        let view = InstallView {
+            sign_in,
+            rows: String::new(),
+            ..view(scope.name, scope.missing_scope.map(web::scope_note), 0, 0)
+        };
         return Ok((view, None));
     }
     let owner = authorized.owner();
@@ -273,17 +276,8 @@ fn render_rows(
         total,
         summary,
         scope_name: scope.name,
-        scope_note: scope.missing_scope.map(scope_note),
+        scope_note: scope.missing_scope.map(web::scope_note),
         access_note,
         fixed,
     })
-}
-
-/// What the popup says when Vercel would not name the scope: which scope would.
-pub fn scope_note(scope: &crate::vercel::scopes::Scope) -> String {
-    format!(
-        "Vercel did not share this account's name with the integration (it lacks the `{}` scope), \
-         so its id is shown instead. Everything else works.",
-        scope.token()
-    )
 }
