@@ -180,6 +180,44 @@ fn most_recent_unlinked<'a>(projects: &'a [Project], links: &HashMap<String, Lin
         .map(|(_, p)| p.id.as_str())
 }
 
+/// What the page says of an installation given only some projects at Vercel.
+fn access_note(projects: &[Project]) -> String {
+    match projects {
+        [only] => {
+            format!(
+                "This installation was given one project at Vercel, {}: choose its resource and connect.",
+                only.name
+            )
+        }
+        some => format!(
+            "This installation was given {} of the account's projects at Vercel. To connect others, add them to \
+             its project access in Vercel's dashboard.",
+            some.len()
+        ),
+    }
+}
+
+/// A linked project's row: linked, failed, interrupted or clashing.
+fn row_state(link: &LinkRow, resource_names: &HashMap<&str, &str>) -> RowState {
+    match link.status {
+        LinkStatus::Linked => RowState::Linked {
+            resource_name: link
+                .resource_id
+                .as_deref()
+                .and_then(|r| resource_names.get(r))
+                .map_or_else(|| "a resource".into(), |name| (*name).to_owned()),
+        },
+        LinkStatus::Failed => {
+            RowState::Failed { message: link.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
+        }
+        LinkStatus::Provisioning => RowState::Failed { message: crate::ops::INTERRUPTED.to_owned() },
+        LinkStatus::Clash => {
+            RowState::Clash { keys: link.error.as_deref().unwrap_or_default().split(", ").map(str::to_owned).collect() }
+        }
+        _ => RowState::Open,
+    }
+}
+
 /// Every project the search leaves, with its state and the choices it offers.
 fn render_rows(
     Listed { scope, projects, limited }: Listed,
@@ -193,17 +231,7 @@ fn render_rows(
     let total = projects.len();
     // Limited to one project at Vercel: the choice of project is made; only its resource is left.
     let fixed = limited && total == 1;
-    let access_note = match (limited, projects.first()) {
-        (true, Some(only)) if fixed => Some(format!(
-            "This installation was given one project at Vercel, {}: choose its resource and connect.",
-            only.name
-        )),
-        (true, _) => Some(format!(
-            "This installation was given {total} of the account's projects at Vercel. To connect others, add \
-             them to its project access in Vercel's dashboard."
-        )),
-        (false, _) => None,
-    };
+    let access_note = limited.then(|| access_note(&projects));
     let preselected = match lead {
         Lead::Deployed(project) => Some(project),
         Lead::None | Lead::MostRecent => None,
@@ -219,25 +247,7 @@ fn render_rows(
         .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(needle))
         .map(|p| {
             let link = links.get(&p.id);
-            let state = match link {
-                Some(l) if l.status == LinkStatus::Linked => RowState::Linked {
-                    resource_name: l
-                        .resource_id
-                        .as_deref()
-                        .and_then(|r| resource_names.get(r))
-                        .map_or_else(|| "a resource".into(), |name| (*name).to_owned()),
-                },
-                Some(l) if l.status == LinkStatus::Failed => {
-                    RowState::Failed { message: l.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
-                }
-                Some(l) if l.status == LinkStatus::Provisioning => {
-                    RowState::Failed { message: crate::ops::INTERRUPTED.to_owned() }
-                }
-                Some(l) if l.status == LinkStatus::Clash => RowState::Clash {
-                    keys: l.error.as_deref().unwrap_or_default().split(", ").map(str::to_owned).collect(),
-                },
-                _ => RowState::Open,
-            };
+            let state = link.map_or(RowState::Open, |l| row_state(l, &resource_names));
             // A project the user just deployed, the most recent one on a first marketplace
             // install, or the only one there is, gets a new resource.
             let is_recent = recent.as_deref() == Some(p.id.as_str());

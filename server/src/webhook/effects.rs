@@ -52,95 +52,134 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
             Some(id) => remove_installation(conn, &event.id, id, event.created_at, on_uninstall).await,
             None => Ok("ignored: no configuration id".into()),
         },
-        "integration-configuration.permission-upgraded" => {
-            let Some(id) = configuration else { return Ok("ignored: no configuration id".into()) };
-            // Projects were added or taken away: the next page load lists them at Vercel.
-            project_cache::forget_projects(conn, id).await?;
-            let removed = ids(&payload["projects"]["removed"]);
-            for project in &removed {
-                close_link(conn, &event.id, id, project, on_uninstall).await?;
-            }
-            Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
-        }
+        "integration-configuration.permission-upgraded" => match configuration {
+            Some(id) => access_changed(conn, &event.id, id, payload, on_uninstall).await,
+            None => Ok("ignored: no configuration id".into()),
+        },
         "integration-configuration.scope-change-confirmed" => Ok(format!(
             "recorded scopes {}",
             payload["configuration"]["scopes"].to_string().chars().take(200).collect::<String>()
         )),
-        "integration-configuration.transferred" => {
-            let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
-                return Ok("ignored: incomplete transfer".into());
-            };
-            // An owner gave the installation to another member of the same team (how a
-            // disabled one comes back): the vendor's account does not change.
-            if str_at(payload, &["previousTeamId"]) == Some(team) {
-                store::move_to_team(conn, id, team).await?;
-                return Ok(format!("transferred to another member of {team}; enabled"));
-            }
-            let notice = Outbound {
-                cause: &event.id,
-                installation_id: id,
-                kind: "installation.transferred",
-                project_id: None,
-                to_account: Some(team),
-                resource: None,
-            };
-            notice.enqueue(conn).await?;
-            store::move_to_team(conn, id, team).await?;
-            project_cache::forget_projects(conn, id).await?;
-            Ok(format!("moved to team {team}"))
-        }
-        "project.removed" => {
-            let Some(project) = str_at(payload, &["project", "id"]) else {
-                return Ok("ignored: no project id".into());
-            };
-            let installations = installations_for(conn, payload, configuration).await?;
-            for id in &installations {
-                close_link(conn, &event.id, id, project, on_uninstall).await?;
-            }
-            Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
-        }
-        "project.renamed" => {
-            let (Some(project), Some(name)) =
-                (str_at(payload, &["project", "id"]), str_at(payload, &["project", "name"]))
-            else {
-                return Ok("ignored: no project id or name".into());
-            };
-            let installations = installations_for(conn, payload, configuration).await?;
-            for id in &installations {
-                store::rename_project(conn, id, project, name).await?;
-                project_cache::forget_projects(conn, id).await?;
-            }
-            Ok(format!("renamed {project} to {name} in {} installation(s)", installations.len()))
-        }
-        "project.created" => {
-            let Some(project) = str_at(payload, &["project", "id"]) else {
-                return Ok("ignored: no project id".into());
-            };
-            let name = str_at(payload, &["project", "name"]).unwrap_or(project);
-            let installations = installations_for(conn, payload, configuration).await?;
-            for id in &installations {
-                store::record_project_event(conn, id, project, "project.created", name, event.created_at).await?;
-                project_cache::forget_projects(conn, id).await?;
-            }
-            Ok(format!("recorded new project {name}"))
-        }
-        kind if kind.starts_with("deployment.") => {
-            let project = str_at(payload, &["project", "id"]).or_else(|| str_at(payload, &["projectId"]));
-            let Some(project) = project else { return Ok("ignored: no project id".into()) };
-            let state = kind.trim_start_matches("deployment.");
-            let url = str_at(payload, &["deployment", "url"]).unwrap_or_default();
-            let detail = format!("{state} {url}").trim().to_owned();
-            let mut recorded = 0;
-            for id in installations_for(conn, payload, configuration).await? {
-                if store::is_linked(conn, &id, project).await? {
-                    store::record_project_event(conn, &id, project, "deployment", &detail, event.created_at).await?;
-                    recorded += 1;
-                }
-            }
-            Ok(format!("recorded deployment {state} for {recorded} link(s)"))
-        }
+        "integration-configuration.transferred" => transferred(conn, &event.id, configuration, payload).await,
+        "project.removed" => project_removed(conn, &event.id, configuration, payload, on_uninstall).await,
+        "project.renamed" => project_renamed(conn, configuration, payload).await,
+        "project.created" => project_created(conn, event, configuration, payload).await,
+        kind if kind.starts_with("deployment.") => deployment(conn, event, kind, configuration, payload).await,
         other => Ok(format!("ignored unknown type {other}")),
     }
+}
+
+/// Projects were added to or taken away from the installation at Vercel: the next page load
+/// lists them anew, and links to projects taken away are closed.
+async fn access_changed(
+    conn: &mut Conn,
+    event_id: &str,
+    id: &str,
+    payload: &Value,
+    on_uninstall: OnUninstall,
+) -> Result<String> {
+    project_cache::forget_projects(conn, id).await?;
+    let removed = ids(&payload["projects"]["removed"]);
+    for project in &removed {
+        close_link(conn, event_id, id, project, on_uninstall).await?;
+    }
+    Ok(format!("closed {} link(s) for projects no longer shared", removed.len()))
+}
+
+/// An owner moved the installation: to another team (the vendor hears of it), or to another
+/// member of the same team, which is how a disabled installation comes back.
+async fn transferred(conn: &mut Conn, event_id: &str, configuration: Option<&str>, payload: &Value) -> Result<String> {
+    let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
+        return Ok("ignored: incomplete transfer".into());
+    };
+    // The vendor's account does not change within the team.
+    if str_at(payload, &["previousTeamId"]) == Some(team) {
+        store::move_to_team(conn, id, team).await?;
+        return Ok(format!("transferred to another member of {team}; enabled"));
+    }
+    let notice = Outbound {
+        cause: event_id,
+        installation_id: id,
+        kind: "installation.transferred",
+        project_id: None,
+        to_account: Some(team),
+        resource: None,
+    };
+    notice.enqueue(conn).await?;
+    store::move_to_team(conn, id, team).await?;
+    project_cache::forget_projects(conn, id).await?;
+    Ok(format!("moved to team {team}"))
+}
+
+async fn project_removed(
+    conn: &mut Conn,
+    event_id: &str,
+    configuration: Option<&str>,
+    payload: &Value,
+    on_uninstall: OnUninstall,
+) -> Result<String> {
+    let Some(project) = str_at(payload, &["project", "id"]) else {
+        return Ok("ignored: no project id".into());
+    };
+    let installations = installations_for(conn, payload, configuration).await?;
+    for id in &installations {
+        close_link(conn, event_id, id, project, on_uninstall).await?;
+    }
+    Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
+}
+
+async fn project_renamed(conn: &mut Conn, configuration: Option<&str>, payload: &Value) -> Result<String> {
+    let (Some(project), Some(name)) = (str_at(payload, &["project", "id"]), str_at(payload, &["project", "name"]))
+    else {
+        return Ok("ignored: no project id or name".into());
+    };
+    let installations = installations_for(conn, payload, configuration).await?;
+    for id in &installations {
+        store::rename_project(conn, id, project, name).await?;
+        project_cache::forget_projects(conn, id).await?;
+    }
+    Ok(format!("renamed {project} to {name} in {} installation(s)", installations.len()))
+}
+
+async fn project_created(
+    conn: &mut Conn,
+    event: &StoredEvent,
+    configuration: Option<&str>,
+    payload: &Value,
+) -> Result<String> {
+    let Some(project) = str_at(payload, &["project", "id"]) else {
+        return Ok("ignored: no project id".into());
+    };
+    let name = str_at(payload, &["project", "name"]).unwrap_or(project);
+    let installations = installations_for(conn, payload, configuration).await?;
+    for id in &installations {
+        store::record_project_event(conn, id, project, "project.created", name, event.created_at).await?;
+        project_cache::forget_projects(conn, id).await?;
+    }
+    Ok(format!("recorded new project {name}"))
+}
+
+/// A deployment of a linked project, shown on Configure.
+async fn deployment(
+    conn: &mut Conn,
+    event: &StoredEvent,
+    kind: &str,
+    configuration: Option<&str>,
+    payload: &Value,
+) -> Result<String> {
+    let project = str_at(payload, &["project", "id"]).or_else(|| str_at(payload, &["projectId"]));
+    let Some(project) = project else { return Ok("ignored: no project id".into()) };
+    let state = kind.trim_start_matches("deployment.");
+    let url = str_at(payload, &["deployment", "url"]).unwrap_or_default();
+    let detail = format!("{state} {url}").trim().to_owned();
+    let mut recorded = 0;
+    for id in installations_for(conn, payload, configuration).await? {
+        if store::is_linked(conn, &id, project).await? {
+            store::record_project_event(conn, &id, project, "deployment", &detail, event.created_at).await?;
+            recorded += 1;
+        }
+    }
+    Ok(format!("recorded deployment {state} for {recorded} link(s)"))
 }
 
 /// The installation can no longer see the project. The vendor hears of it when it was linked,
