@@ -100,6 +100,19 @@ pub enum ProviderError {
     Failed(String),
 }
 
+/// The built-in provider's own storage and sealing failures: nothing the user can act on.
+impl From<crate::store::StoreError> for ProviderError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ProviderError::Failed(error.to_string())
+    }
+}
+
+impl From<crate::seal::SealError> for ProviderError {
+    fn from(error: crate::seal::SealError) -> Self {
+        ProviderError::Failed(error.to_string())
+    }
+}
+
 pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
 
 pub trait Provider: Send + Sync + 'static {

@@ -55,7 +55,7 @@ impl BuiltinProvider {
             name,
             id,
         };
-        self.store.insert_resource(&row).await.map_err(|e| ProviderError::Failed(e.to_string()))?;
+        self.store.insert_resource(&row).await?;
         Ok(to_resource(row))
     }
 
@@ -82,16 +82,11 @@ fn to_resource(row: ResourceRow) -> Resource {
     }
 }
 
-fn failed(error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Failed(error.to_string())
-}
-
 impl BuiltinProvider {
     async fn owned_row(&self, owner: &str, resource_id: &str) -> Result<ResourceRow, ProviderError> {
         self.store
             .resource(resource_id)
-            .await
-            .map_err(|e| ProviderError::Failed(e.to_string()))?
+            .await?
             .filter(|r| r.owner_id == owner)
             .ok_or_else(|| ProviderError::UnknownResource(resource_id.to_owned()))
     }
@@ -99,8 +94,8 @@ impl BuiltinProvider {
     /// The key projects should hold now: a rotation's new one while it runs, else the current.
     fn key_for_projects(&self, row: &ResourceRow) -> Result<String, ProviderError> {
         match &row.sealed_pending_key {
-            Some(pending) => self.sealer.open_string(pending, &pending_key_binding(&row.id)).map_err(failed),
-            None => self.sealer.open_string(&row.sealed_api_key, &api_key_binding(&row.id)).map_err(failed),
+            Some(pending) => Ok(self.sealer.open_string(pending, &pending_key_binding(&row.id))?),
+            None => Ok(self.sealer.open_string(&row.sealed_api_key, &api_key_binding(&row.id))?),
         }
     }
 
@@ -126,7 +121,7 @@ impl Provider for BuiltinProvider {
 
     fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>> {
         Box::pin(async move {
-            let rows = self.store.resources_of(owner).await.map_err(|e| ProviderError::Failed(e.to_string()))?;
+            let rows = self.store.resources_of(owner).await?;
             Ok(rows.into_iter().map(to_resource).collect())
         })
     }
@@ -154,7 +149,7 @@ impl Provider for BuiltinProvider {
             let mut row = self.owned_row(owner, resource_id).await?;
             if row.sealed_pending_key.is_none() {
                 let sealed = self.sealer.seal(new_api_key().as_bytes(), &pending_key_binding(&row.id));
-                self.store.set_pending_key(&row.id, &sealed).await.map_err(failed)?;
+                self.store.set_pending_key(&row.id, &sealed).await?;
                 row.sealed_pending_key = Some(sealed);
             }
             let api_key = self.key_for_projects(&row)?;
@@ -170,7 +165,7 @@ impl Provider for BuiltinProvider {
             }
             let new_key = self.key_for_projects(&row)?;
             let sealed = self.sealer.seal(new_key.as_bytes(), &api_key_binding(&row.id));
-            self.store.promote_pending_key(&row.id, &sealed).await.map_err(failed)
+            Ok(self.store.promote_pending_key(&row.id, &sealed).await?)
         })
     }
 
@@ -182,7 +177,7 @@ impl Provider for BuiltinProvider {
     ) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
             match self.owned_row(owner, resource_id).await {
-                Ok(row) => self.store.delete_resource(&row.id).await.map_err(failed),
+                Ok(row) => Ok(self.store.delete_resource(&row.id).await?),
                 // Released already: releasing is idempotent.
                 Err(ProviderError::UnknownResource(_)) => Ok(()),
                 Err(error) => Err(error),
