@@ -1,0 +1,186 @@
+//! The vendor's service: its database, its keys, its plan rule, and the knobs tests turn.
+
+use std::{
+    net::SocketAddr,
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    SqlitePool,
+};
+
+use crate::{signature::parse_secrets, Config, BASE_PATH, LINK_PATH};
+
+/// What tests may do to the vendor.
+#[derive(Default)]
+pub(crate) struct Knobs {
+    pub(crate) delay: Duration,
+    pub(crate) down: bool,
+    /// The next call for this action does its work, then its answer is lost.
+    pub(crate) lose_next_answer: Option<String>,
+    /// A mistake the vendor makes on purpose, so a test can prove `provider-check` catches it.
+    pub(crate) flaw: Option<Flaw>,
+    /// With `Flaw::ReplaysFailures`: keys whose first attempt failed.
+    pub(crate) failed_keys: std::collections::HashSet<String>,
+    /// Every call that arrived, as (action, `webhook-id`), whatever was answered.
+    pub(crate) seen: Vec<(String, String)>,
+}
+
+/// Mistakes vendors make when they implement the contract from its text, each one a way the
+/// contract's promises break. `server provider-check` must fail a vendor that makes any of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flaw {
+    /// Takes a timestamp however far ahead of its clock (only the past is bounded).
+    AcceptsFutureTimestamps,
+    /// Allows a signature only 3 minutes of age: Tether's retries and clock skew fall outside.
+    TightWindow,
+    /// Checks only the first signature in `webhook-signature`: fails during a secret rotation.
+    FirstSignatureOnly,
+    /// Refuses with `{"message"}` instead of `{"error":{"code","message"}}`.
+    BareErrors,
+    /// Lists, reads and releases resources whatever the account.
+    IgnoresAccounts,
+    /// Answers 201 again to a repeated Idempotency-Key.
+    CreatedOnRepeat,
+    /// Answers JSON as `text/plain`.
+    TextContentType,
+    /// Remembers an Idempotency-Key whose first attempt failed and answers that failure again.
+    ReplaysFailures,
+    /// Describes a variable with a comment longer than Vercel takes.
+    LongComment,
+}
+
+impl Flaw {
+    pub const ALL: [Flaw; 9] = [
+        Flaw::AcceptsFutureTimestamps,
+        Flaw::TightWindow,
+        Flaw::FirstSignatureOnly,
+        Flaw::BareErrors,
+        Flaw::IgnoresAccounts,
+        Flaw::CreatedOnRepeat,
+        Flaw::TextContentType,
+        Flaw::ReplaysFailures,
+        Flaw::LongComment,
+    ];
+}
+
+#[derive(Clone)]
+pub struct Vendor(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) pool: SqlitePool,
+    pub(crate) keys: Vec<Vec<u8>>,
+    pub(crate) plan_limit: i64,
+    knobs: Mutex<Knobs>,
+}
+
+pub struct VendorHandle {
+    pub addr: SocketAddr,
+    pub vendor: Vendor,
+}
+
+impl VendorHandle {
+    /// The sign-in page to give Tether (`TETHER_PROVIDER_ACCOUNT_LINK_URL`).
+    pub fn link_url(&self) -> String {
+        format!("http://{}{LINK_PATH}", self.addr)
+    }
+
+    /// The base URL to give Tether (`TETHER_PROVIDER_URL`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}{BASE_PATH}", self.addr)
+    }
+}
+
+impl Vendor {
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(&config.database_url)?.create_if_missing(true);
+        // One connection: an in-memory database lives as long as its connection.
+        let pool = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let keys = parse_secrets(&config.secrets)?;
+        Ok(Self(Arc::new(Inner { pool, keys, plan_limit: config.plan_limit, knobs: Mutex::default() })))
+    }
+
+    /// Every answer waits this long first.
+    pub fn set_delay(&self, delay: Duration) {
+        self.knobs(|k| k.delay = delay);
+    }
+
+    /// Answers 503 to everything while set.
+    pub fn set_down(&self, down: bool) {
+        self.knobs(|k| k.down = down);
+    }
+
+    /// The next call for `action` (`resources.create`, …) does its work, then answers 502: the
+    /// answer is lost on the way back.
+    pub fn lose_next_answer(&self, action: &str) {
+        self.knobs(|k| k.lose_next_answer = Some(action.to_owned()));
+    }
+
+    /// The `webhook-id` of every call for `action` that arrived, in order.
+    pub fn seen(&self, action: &str) -> Vec<String> {
+        self.knobs(|k| k.seen.iter().filter(|(a, _)| a == action).map(|(_, id)| id.clone()).collect())
+    }
+
+    /// Makes this mistake from now on (see [`Flaw`]).
+    pub fn set_flaw(&self, flaw: Flaw) {
+        self.knobs(|k| k.flaw = Some(flaw));
+    }
+
+    pub(crate) fn flawed(&self, flaw: Flaw) -> bool {
+        self.knobs(|k| k.flaw == Some(flaw))
+    }
+
+    pub(crate) fn knobs<T>(&self, f: impl FnOnce(&mut Knobs) -> T) -> T {
+        let mut knobs = self.0.knobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut knobs)
+    }
+
+    /// The account's resources as the vendor's own records have them.
+    pub async fn resources_of(&self, account: &str) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT id, name FROM resources WHERE account = ? ORDER BY created_at, id")
+            .bind(account)
+            .fetch_all(&self.0.pool)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// A resource the account had before any Vercel installation (a customer's own database);
+    /// returns its id.
+    pub async fn add_resource(&self, account: &str, name: &str) -> String {
+        let id = random("db_", 8);
+        sqlx::query(
+            "INSERT INTO resources (id, account, name, api_key, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind(name)
+        .bind(random("refdb_sk_", 20))
+        .bind(random("manual_", 8))
+        .bind(now_ms())
+        .execute(&self.0.pool)
+        .await
+        .expect("the vendor's database takes a resource");
+        id
+    }
+
+    /// The notices received, as (type, body).
+    pub async fn notices(&self) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT kind, body FROM notices ORDER BY received_at, id")
+            .fetch_all(&self.0.pool)
+            .await
+            .unwrap_or_default()
+    }
+}
+
+pub(crate) fn random(prefix: &str, bytes: usize) -> String {
+    let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    format!("{prefix}{}", hex::encode(raw))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
