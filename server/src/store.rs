@@ -60,6 +60,7 @@ pub mod project_cache;
 pub mod provider_jobs;
 pub mod rate_limits;
 pub mod resources;
+pub mod retry;
 pub mod sealed;
 pub mod sessions;
 pub mod sign_in;
@@ -136,12 +137,6 @@ pub enum Schema {
     /// Migrations the database has that this build does not know: a newer Tether ran here, as
     /// in a rolling upgrade. Migrations only add, so this build still works.
     Ahead(Vec<i64>),
-}
-
-/// How long a failed webhook event or provider job waits before its next attempt: from 2 s,
-/// doubling, to at most five minutes.
-pub fn retry_backoff_ms(attempts: i64) -> i64 {
-    (1000i64 << attempts.min(9)).min(5 * 60 * 1000)
 }
 
 pub fn now_ms() -> i64 {

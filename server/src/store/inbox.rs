@@ -21,21 +21,11 @@ pub struct StoredEvent {
     pub attempts: i64,
 }
 
-/// Where an event stands in the inbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventState {
-    /// Stored and acknowledged, not yet applied (or to be tried again).
-    Pending,
-    /// Applied exactly once; `outcome` says what it did.
-    Done,
-    /// Parked after too many failed attempts, for a person to look at.
-    Failed,
-}
+/// Where an event stands: stored and acknowledged (pending), applied exactly once with its
+/// `outcome` (done), or parked after its last attempt (failed).
+pub use super::retry::QueueState as EventState;
 
-text_enum!(EventState { Pending => "pending", Done => "done", Failed => "failed" });
-
-/// Failures back off from 2 s, doubling, to at most five minutes; after this many, the event is
-/// parked as failed for a person to look at.
+/// After this many failed attempts (see `retry`) an event is parked for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 12;
 
 /// An event this worker claimed: its effect and its outcome are written in the same transaction
@@ -124,22 +114,20 @@ impl Store {
 
     /// Records a failed attempt; true when that was the last one and the event is now parked.
     pub async fn event_failed(&self, event: &StoredEvent, error: &str) -> Result<bool, StoreError> {
-        let attempts = event.attempts + 1;
-        let backoff_ms = super::retry_backoff_ms(attempts);
-        let state = if attempts >= MAX_ATTEMPTS { EventState::Failed } else { EventState::Pending };
+        let next = super::retry::after_failure(event.attempts, MAX_ATTEMPTS, now_ms());
         sqlx::query(
             "UPDATE webhook_events SET attempts = $1, next_attempt_at = $2, state = $3, outcome = $4 \
              WHERE id = $5 AND state = $6",
         )
-        .bind(attempts)
-        .bind(now_ms() + backoff_ms)
-        .bind(state)
+        .bind(next.attempts)
+        .bind(next.next_attempt_at)
+        .bind(next.state)
         .bind(error)
         .bind(&event.id)
         .bind(EventState::Pending)
         .execute(&self.pool)
         .await?;
-        Ok(state == EventState::Failed)
+        Ok(next.state == EventState::Failed)
     }
 
     #[cfg(feature = "test-support")]

@@ -5,17 +5,9 @@ use sqlx::FromRow;
 
 use super::{now_ms, Conn, Store, StoreError};
 
-/// Where a job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobState {
-    Pending,
-    /// The vendor answered 2xx.
-    Done,
-    /// Parked after too many attempts, for a person to look at.
-    Failed,
-}
-
-text_enum!(JobState { Pending => "pending", Done => "done", Failed => "failed" });
+/// Where a job stands: waiting (pending), taken by the vendor with a 2xx (done), or parked
+/// after its last attempt (failed).
+pub use super::retry::QueueState as JobState;
 
 /// What a job asks of the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +30,7 @@ pub struct Job {
     pub attempts: i64,
 }
 
-/// After this many failed attempts (backing off from 2 s to 5 minutes) a job is parked.
+/// After this many failed attempts (see `retry`) a job is parked.
 pub const MAX_ATTEMPTS: i64 = 16;
 /// How long one instance holds a job it is sending before another may try.
 pub const LEASE_MS: i64 = 60_000;
@@ -102,15 +94,13 @@ impl Store {
     }
 
     pub async fn job_failed(&self, job: &Job, error: &str) -> Result<(), StoreError> {
-        let attempts = job.attempts + 1;
-        let backoff_ms = super::retry_backoff_ms(attempts);
-        let state = if attempts >= MAX_ATTEMPTS { JobState::Failed } else { JobState::Pending };
+        let next = super::retry::after_failure(job.attempts, MAX_ATTEMPTS, now_ms());
         sqlx::query(
             "UPDATE provider_jobs SET attempts = $1, next_attempt_at = $2, state = $3, last_error = $4 WHERE id = $5",
         )
-        .bind(attempts)
-        .bind(now_ms() + backoff_ms)
-        .bind(state)
+        .bind(next.attempts)
+        .bind(next.next_attempt_at)
+        .bind(next.state)
         .bind(error)
         .bind(&job.id)
         .execute(&self.pool)
