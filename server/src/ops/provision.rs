@@ -15,14 +15,14 @@ use crate::{
     limits::CONCURRENCY,
     params::ProjectId,
     provider::ProjectRef,
-    store::links::{CreatedEnvVar, LinkProgress, LinkStatus, Origin},
-    vercel::env::{CreatedEnv, EnvVarInput, WrittenEnv},
+    store::links::{EnvRecord, LinkProgress, LinkStatus, Origin},
+    vercel::env::{EnvVarInput, VercelEnv, WrittenEnv},
 };
 
 /// What the store keeps of a variable Vercel wrote: here, where the two meet, so the store
 /// need not know Vercel's types.
-fn record_of(written: WrittenEnv) -> CreatedEnvVar {
-    CreatedEnvVar { vercel_env_id: written.id, key: written.key, kind: written.kind, targets: written.target.join(",") }
+fn record_of(written: WrittenEnv) -> EnvRecord {
+    EnvRecord { vercel_env_id: written.id, key: written.key, kind: written.kind, targets: written.target.join(",") }
 }
 
 /// Provider values as Vercel env var inputs.
@@ -248,7 +248,7 @@ impl Authorized<'_> {
     async fn settle_clashes(
         &self,
         project_id: &str,
-        others: Vec<CreatedEnv>,
+        others: Vec<VercelEnv>,
         vars: Vec<EnvVarInput>,
         on_clash: OnClash,
     ) -> Result<Settled, AppError> {
@@ -283,7 +283,7 @@ impl Authorized<'_> {
     pub(super) async fn variables_at_vercel(
         &self,
         project_id: &str,
-    ) -> Result<(Vec<String>, Vec<CreatedEnv>), AppError> {
+    ) -> Result<(Vec<String>, Vec<VercelEnv>), AppError> {
         let configuration_id = self.id();
         let mut ours = self.app.store.env_var_ids(configuration_id, project_id).await?;
         let mut others = Vec::new();
@@ -311,7 +311,7 @@ impl Authorized<'_> {
     /// were refused (unlinking needs those ids); refused keys are then reported by name.
     async fn write_env(&self, project_id: &str, vars: &[EnvVarInput]) -> Result<usize, AppError> {
         let outcome = self.vercel.upsert_env(self.id(), project_id, vars).await?;
-        let created: Vec<CreatedEnvVar> = outcome.created.into_iter().map(record_of).collect();
+        let created: Vec<EnvRecord> = outcome.created.into_iter().map(record_of).collect();
         self.app.store.complete_link(self.id(), project_id, &created).await?;
         if !outcome.failed.is_empty() {
             let keys: Vec<String> =

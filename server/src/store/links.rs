@@ -56,7 +56,9 @@ pub struct LinkProgress<'a> {
     pub error: Option<&'a str>,
 }
 
-pub struct CreatedEnvVar {
+/// What Tether keeps of a variable it wrote at Vercel (a `vercel::env::WrittenEnv`): Vercel's
+/// id, so Disconnect removes exactly it, with its key, kind and targets (comma-separated).
+pub struct EnvRecord {
     pub vercel_env_id: String,
     pub key: String,
     pub kind: String,
@@ -115,7 +117,7 @@ impl Store {
         &self,
         configuration_id: &str,
         project_id: &str,
-        created: &[CreatedEnvVar],
+        created: &[EnvRecord],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let now = now_ms();

@@ -55,10 +55,11 @@ impl std::fmt::Display for EnvVarInput {
     }
 }
 
-/// One variable as Vercel describes it. Every field but `key` is optional in Vercel's schema,
-/// and `target` is an array or a single string.
+/// One variable as Vercel describes it, in a list or in a create answer. Every field but `key`
+/// is optional in Vercel's schema, and `target` is an array or a single string; one Tether wrote
+/// and knows the id of is a [`WrittenEnv`].
 #[derive(Debug, Clone, Deserialize)]
-pub struct CreatedEnv {
+pub struct VercelEnv {
     #[serde(default)]
     pub id: Option<String>,
     pub key: String,
@@ -113,7 +114,7 @@ pub struct UpsertOutcome {
 }
 
 /// `created` is one object or an array; `failed` may be absent.
-fn created_items(raw: &Value) -> Result<Vec<CreatedEnv>, VercelError> {
+fn created_items(raw: &Value) -> Result<Vec<VercelEnv>, VercelError> {
     let items = match &raw["created"] {
         Value::Array(items) => items.clone(),
         Value::Null => Vec::new(),
@@ -207,7 +208,7 @@ impl Installation {
     /// check and the id lookup must not miss one. The answer is `{envs, pagination}` or `{}`
     /// when there are none; the reference names no cursor parameter, so `next` goes back as
     /// `until` (as Vercel's other timestamp-paged lists take it) or else as `from`.
-    pub async fn list_env(&self, project_id: &str) -> Result<Vec<CreatedEnv>, VercelError> {
+    pub async fn list_env(&self, project_id: &str) -> Result<Vec<VercelEnv>, VercelError> {
         let segments = ["v10", "projects", project_id, "env"];
         let name = "GET /v10/projects/{id}/env";
         let until = Paging { segments: &segments, cursor: "until", name };
