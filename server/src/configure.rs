@@ -116,7 +116,7 @@ pub(crate) async fn load(
                 env_count,
                 last_deployment: deployments.remove(&l.project_id),
                 failed: match l.status {
-                    LinkStatus::Failed => Some(l.error.clone().unwrap_or_default()),
+                    LinkStatus::Failed => Some(l.detail.clone().unwrap_or_default()),
                     LinkStatus::Provisioning => Some(INTERRUPTED.to_owned()),
                     _ => None,
                 },

@@ -208,12 +208,10 @@ fn row_state(link: &LinkRow, resource_names: &HashMap<&str, &str>) -> RowState {
                 .map_or_else(|| "a resource".into(), |name| (*name).to_owned()),
         },
         LinkStatus::Failed => {
-            RowState::Failed { message: link.error.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
+            RowState::Failed { message: link.detail.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
         }
         LinkStatus::Provisioning => RowState::Failed { message: crate::ops::INTERRUPTED.to_owned() },
-        LinkStatus::Clash => {
-            RowState::Clash { keys: link.error.as_deref().unwrap_or_default().split(", ").map(str::to_owned).collect() }
-        }
+        LinkStatus::Clash => RowState::Clash { keys: link.clash_keys() },
         _ => RowState::Open,
     }
 }

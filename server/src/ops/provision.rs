@@ -15,7 +15,7 @@ use crate::{
     limits::CONCURRENCY,
     params::ProjectId,
     provider::ProjectRef,
-    store::links::{EnvRecord, LinkProgress, LinkStatus, Origin},
+    store::links::{EnvRecord, LinkProgress, LinkStatus, Origin, CLASH_KEY_SEPARATOR},
     vercel::env::{EnvVarInput, VercelEnv, WrittenEnv},
 };
 
@@ -261,7 +261,7 @@ impl Authorized<'_> {
         keys.dedup();
         match on_clash {
             _ if keys.is_empty() => Ok(Settled { write: vars, kept: Vec::new() }),
-            OnClash::Ask => Err(AppError::Clash(keys.join(", "))),
+            OnClash::Ask => Err(AppError::Clash(keys.join(CLASH_KEY_SEPARATOR))),
             OnClash::Keep => {
                 let write = vars.into_iter().filter(|v| !keys.contains(&v.key)).collect();
                 Ok(Settled { write, kept: keys })

@@ -10,9 +10,25 @@ pub struct LinkRow {
     pub project_name: String,
     pub resource_id: Option<String>,
     pub status: LinkStatus,
-    pub error: Option<String>,
+    /// What the status needs said (the `error` column): a `Failed` link's message, or a
+    /// `Clash`'s keys, which [`LinkRow::clash_keys`] reads.
+    #[sqlx(rename = "error")]
+    pub detail: Option<String>,
     /// Where `resource_id` came from; none for links recorded before origins were.
     pub origin: Option<Origin>,
+}
+
+/// How a clash's keys are kept in a link's detail.
+pub const CLASH_KEY_SEPARATOR: &str = ", ";
+
+impl LinkRow {
+    /// The keys of a clash: variables of these names exist in the project, made by someone else.
+    pub fn clash_keys(&self) -> Vec<String> {
+        match (self.status, self.detail.as_deref()) {
+            (LinkStatus::Clash, Some(keys)) => keys.split(CLASH_KEY_SEPARATOR).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Where a link between a project and a resource stands, stored as its lowercase name.
