@@ -15,8 +15,9 @@ pub struct Inner {
     pub vercel: Vercel,
     pub provider: Arc<dyn Provider>,
     pub leptos: LeptosOptions,
-    /// Wakes the webhook worker when an event is stored.
-    pub worker: crate::webhook::worker::Wakeup,
+    /// Wakes the webhook worker when an event is stored (the worker's `Wakeup`; named by its
+    /// type here so the state stays below the webhook handlers that read it).
+    pub worker: Arc<tokio::sync::Notify>,
     /// Sealed values against the configured keys, as counted at start (for `/readyz`).
     pub key_report: crate::store::sealed::KeyReport,
     /// The install page's rendered rows, by a digest of what they show.
