@@ -19,8 +19,9 @@ use serde::Deserialize;
 
 use crate::{
     ops::INTERRUPTED,
+    provider::Resource,
     state::AppState,
-    store::links::LinkStatus,
+    store::links::{LinkRow, LinkStatus},
     web::{self, action},
 };
 
@@ -59,6 +60,55 @@ pub async fn configure_page(
     }
 }
 
+/// The keys Tether wrote into each project, and how many variables (a key may be written once
+/// per kind of target).
+fn keys_by_project(vars: Vec<(String, String, String)>) -> HashMap<String, (BTreeSet<String>, usize)> {
+    let mut keys: HashMap<String, (BTreeSet<String>, usize)> = HashMap::new();
+    for (project, _, key) in vars {
+        let entry = keys.entry(project).or_default();
+        entry.0.insert(key);
+        entry.1 += 1;
+    }
+    keys
+}
+
+/// One line per shown link, by project name: its resource, what was written, its last
+/// deployment, and what failed.
+fn link_views(
+    links: &[LinkRow],
+    resources: &[Resource],
+    mut keys: HashMap<String, (BTreeSet<String>, usize)>,
+    mut deployments: HashMap<String, String>,
+) -> Vec<LinkView> {
+    let resource_name = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| resources.iter().find(|r| &r.id == id))
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| "no resource".into())
+    };
+    let mut views: Vec<LinkView> = links
+        .iter()
+        .map(|l| {
+            let (env_keys, env_count) = keys.remove(&l.project_id).unwrap_or_default();
+            LinkView {
+                project_id: l.project_id.clone(),
+                project_name: l.project_name.clone(),
+                resource_name: resource_name(&l.resource_id),
+                env_keys: env_keys.into_iter().collect(),
+                env_count,
+                last_deployment: deployments.remove(&l.project_id),
+                failed: match l.status {
+                    LinkStatus::Failed => Some(l.detail.clone().unwrap_or_default()),
+                    LinkStatus::Provisioning => Some(INTERRUPTED.to_owned()),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    views.sort_by(|a, b| a.project_name.cmp(&b.project_name));
+    views
+}
+
 /// The Configure page's view, and the session's `next` (the popup's last step shows the same
 /// connections).
 pub(crate) async fn load(
@@ -81,12 +131,7 @@ pub(crate) async fn load(
         // so the user can finish it (connect again) or undo it (disconnect).
         .filter(|l| matches!(l.status, LinkStatus::Linked | LinkStatus::Failed | LinkStatus::Provisioning))
         .collect();
-    let mut keys: HashMap<String, (BTreeSet<String>, usize)> = HashMap::new();
-    for (project, _, key) in state.store.env_vars_of(configuration_id).await? {
-        let entry = keys.entry(project).or_default();
-        entry.0.insert(key);
-        entry.1 += 1;
-    }
+    let keys = keys_by_project(state.store.env_vars_of(configuration_id).await?);
     let mut deployments = HashMap::new();
     let mut new_projects = Vec::new();
     for (project, kind, detail) in state.store.project_events_of(configuration_id).await? {
@@ -98,32 +143,7 @@ pub(crate) async fn load(
             _ => {}
         }
     }
-    let resource_name = |id: &Option<String>| {
-        id.as_ref()
-            .and_then(|id| resources.iter().find(|r| &r.id == id))
-            .map(|r| r.name.clone())
-            .unwrap_or_else(|| "no resource".into())
-    };
-    let mut link_views: Vec<LinkView> = links
-        .iter()
-        .map(|l| {
-            let (env_keys, env_count) = keys.remove(&l.project_id).unwrap_or_default();
-            LinkView {
-                project_id: l.project_id.clone(),
-                project_name: l.project_name.clone(),
-                resource_name: resource_name(&l.resource_id),
-                env_keys: env_keys.into_iter().collect(),
-                env_count,
-                last_deployment: deployments.remove(&l.project_id),
-                failed: match l.status {
-                    LinkStatus::Failed => Some(l.detail.clone().unwrap_or_default()),
-                    LinkStatus::Provisioning => Some(INTERRUPTED.to_owned()),
-                    _ => None,
-                },
-            }
-        })
-        .collect();
-    link_views.sort_by(|a, b| a.project_name.cmp(&b.project_name));
+    let link_views = link_views(&links, &resources, keys, deployments);
     let resource_views = resources
         .iter()
         .map(|r| ResourceView {
