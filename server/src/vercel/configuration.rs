@@ -20,7 +20,17 @@ pub struct Configuration {
     pub project_selection: Option<String>,
     /// Project ids, as strings or as objects with an `id`.
     #[serde(default)]
-    pub projects: Vec<serde_json::Value>,
+    pub projects: serde_json::Value,
+}
+
+/// Project ids from a list Vercel sends as strings or as objects with an `id` (the
+/// installation's `projects`, and a `permission-upgraded` event's added and removed).
+pub fn project_ids(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items.iter().filter_map(|item| item.as_str().or_else(|| item["id"].as_str())).map(str::to_owned).collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Which projects the user gave the installation when they installed it at Vercel.
@@ -42,13 +52,7 @@ impl ProjectAccess {
 impl Configuration {
     pub fn access(&self) -> ProjectAccess {
         match self.project_selection.as_deref() {
-            Some("selected") => ProjectAccess::Only(
-                self.projects
-                    .iter()
-                    .filter_map(|p| p.as_str().or_else(|| p["id"].as_str()))
-                    .map(str::to_owned)
-                    .collect(),
-            ),
+            Some("selected") => ProjectAccess::Only(project_ids(&self.projects)),
             _ => ProjectAccess::All,
         }
     }

@@ -81,7 +81,8 @@ impl Installation {
                 if wasted >= 2 {
                     return Err(VercelError::Pagination { endpoint: style.name });
                 }
-                style = if style.name == first.name && style.cursor == first.cursor { second } else { first };
+                // The second waste ends the walk above, so a switch is only ever to `second`.
+                style = second;
                 continue;
             }
             match next {

@@ -9,22 +9,13 @@ use crate::{
     config::OnUninstall,
     provider::outbox::{self, Outbound},
     store::{inbox::StoredEvent, links, now_ms, project_cache, webhook_effects as store},
+    vercel::configuration::project_ids,
 };
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
 fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(value, |v, key| v.get(key)).and_then(Value::as_str)
-}
-
-/// Ids from a list that Vercel may send as strings or as objects with an `id`.
-fn ids(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|items| {
-            items.iter().filter_map(|item| item.as_str().or_else(|| item["id"].as_str())).map(str::to_owned).collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Vercel retries a delivery for up to a day. An event older than this was captured and
@@ -79,7 +70,7 @@ async fn access_changed(
     on_uninstall: OnUninstall,
 ) -> Result<String> {
     project_cache::forget_projects(conn, id).await?;
-    let removed = ids(&payload["projects"]["removed"]);
+    let removed = project_ids(&payload["projects"]["removed"]);
     for project in &removed {
         close_link(conn, event_id, id, project, on_uninstall).await?;
     }
