@@ -20,6 +20,7 @@ use crate::{
     state::AppState,
     store::{
         installations::{token_binding, InstallationRow, InstallationStatus},
+        project_cache::PROJECT_CACHE_TTL_MS,
         sessions::SessionRow,
         StoreError,
     },
@@ -149,7 +150,7 @@ impl Authorized<'_> {
                 Some(Some(json)) => return Ok(Cow::Borrowed(json)),
                 Some(None) => {}
                 None => {
-                    if let Some(json) = self.app.store.cached_projects(self.id()).await? {
+                    if let Some(json) = self.app.store.cached_projects(self.id(), PROJECT_CACHE_TTL_MS).await? {
                         return Ok(Cow::Owned(json));
                     }
                 }
@@ -170,6 +171,18 @@ impl Authorized<'_> {
         Ok(Cow::Owned(json))
     }
 
+    /// Which projects the user gave the installation, for the check on every Connect: from the
+    /// cached listing whatever its age, since a refresh here would list every project again for
+    /// each project of a batch (the hydrated popup sends one request per project); from Vercel
+    /// when nothing is cached (a change of access at Vercel empties the cache).
+    pub async fn project_access(&self) -> Result<ProjectAccess, AppError> {
+        let cached = self.app.store.cached_projects(self.id(), i64::MAX).await?;
+        match cached.as_deref().and_then(listing_access) {
+            Some(access) => Ok(access),
+            None => Ok(self.vercel.project_access(self.id()).await?),
+        }
+    }
+
     /// The install popup is done; its last step shows the session's `next`.
     pub async fn finish(&self) -> Result<(), AppError> {
         self.app.store.mark_finished(self.id()).await?;
@@ -181,6 +194,29 @@ impl Authorized<'_> {
 /// A listing as [`Authorized::listing`] returns it; `None` for text this version did not write.
 pub fn parse_listing(json: &str) -> Option<Listed> {
     serde_json::from_str::<Listing>(json).ok().map(Listing::into_parts)
+}
+
+/// What a cached listing says of the installation's access, reading its projects' ids only
+/// when it was limited; `None` for text this version did not write.
+fn listing_access(json: &str) -> Option<ProjectAccess> {
+    #[derive(serde::Deserialize)]
+    struct Limited {
+        #[serde(default)]
+        limited: bool,
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        projects: Vec<Id>,
+    }
+    if !serde_json::from_str::<Limited>(json).ok()?.limited {
+        return Some(ProjectAccess::All);
+    }
+    let listed: Ids = serde_json::from_str(json).ok()?;
+    Some(ProjectAccess::Only(listed.projects.into_iter().map(|p| p.id).collect()))
 }
 
 /// The account's name and the projects the installation may use.
@@ -297,5 +333,22 @@ impl From<VercelError> for AppError {
             }
             _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_listing_says_which_projects_the_installation_was_given() {
+        let limited = r#"{"name":"Acme","missing_scope":null,"projects":[{"id":"prj_a","name":"a"}],"limited":true}"#;
+        assert_eq!(listing_access(limited), Some(ProjectAccess::Only(vec!["prj_a".into()])));
+        let all = r#"{"name":"Acme","missing_scope":null,"projects":[{"id":"prj_a","name":"a"}],"limited":false}"#;
+        assert_eq!(listing_access(all), Some(ProjectAccess::All));
+        // Written before listings said whether they were limited: all projects.
+        let older = r#"{"name":"Acme","missing_scope":null,"projects":[]}"#;
+        assert_eq!(listing_access(older), Some(ProjectAccess::All));
+        assert_eq!(listing_access("not json"), None);
     }
 }

@@ -115,13 +115,9 @@ impl Authorized<'_> {
     /// A project the user did not give the installation at Vercel is refused here, in words
     /// that say why: Vercel's own 403 would read like a missing scope.
     async fn within_access(&self, picks: &[(ProjectId, Choice)]) -> Result<(), AppError> {
-        let listing = self.listing(false).await?;
-        let Some(listed) = super::parse_listing(&listing).filter(|l| l.limited) else { return Ok(()) };
-        let outside: Vec<&str> = picks
-            .iter()
-            .map(|(project, _)| project.as_str())
-            .filter(|id| !listed.projects.iter().any(|p| p.id == *id))
-            .collect();
+        let access = self.project_access().await?;
+        let outside: Vec<&str> =
+            picks.iter().map(|(project, _)| project.as_str()).filter(|id| !access.allows(id)).collect();
         if outside.is_empty() {
             return Ok(());
         }

@@ -91,6 +91,7 @@ impl Store {
             "UPDATE rate_limits SET due_at = due_at - $1",
             "UPDATE webhook_events SET received_at = received_at - $1, created_at = created_at - $1, \
              processed_at = processed_at - $1, next_attempt_at = next_attempt_at - $1",
+            "UPDATE project_cache SET fetched_at = fetched_at - $1",
         ] {
             sqlx::query(sql).bind(ms).execute(&self.pool).await?;
         }

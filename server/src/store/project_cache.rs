@@ -7,11 +7,12 @@ use super::{now_ms, Conn, Store, StoreError};
 pub const PROJECT_CACHE_TTL_MS: i64 = 60_000;
 
 impl Store {
-    /// The cached list as stored (JSON), when it is younger than the TTL.
-    pub async fn cached_projects(&self, configuration_id: &str) -> Result<Option<String>, StoreError> {
+    /// The cached list as stored (JSON), when it is younger than `max_age_ms` (the page asks
+    /// for [`PROJECT_CACHE_TTL_MS`]).
+    pub async fn cached_projects(&self, configuration_id: &str, max_age_ms: i64) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT projects FROM project_cache WHERE configuration_id = $1 AND fetched_at > $2")
             .bind(configuration_id)
-            .bind(now_ms() - PROJECT_CACHE_TTL_MS)
+            .bind(now_ms().saturating_sub(max_age_ms))
             .fetch_optional(&self.pool)
             .await?)
     }

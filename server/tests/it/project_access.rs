@@ -39,12 +39,16 @@ async fn three_given_projects_are_the_only_ones_offered_and_others_are_refused()
     );
     assert!(page.contains("Don&#x27;t connect") || page.contains("Don't connect"), "the user still picks among them");
 
-    // A project outside the three, posted by hand: refused before anything reaches Vercel.
+    // A project outside the three, posted by hand after the listing went stale: refused before
+    // anything reaches Vercel, from the cached listing, without listing every project again.
+    world.store().await.age_by(2 * 60_000).await.unwrap();
     let writes = || world.sim.sim.snapshot().calls.iter().filter(|c| c.method == "POST").count();
-    let before = writes();
+    let listings = || world.sim.sim.snapshot().calls.iter().filter(|c| c.path == "/v10/projects").count();
+    let (before, listed) = (writes(), listings());
     let response = world.connect(&cfg, &[("prj_acme040", "new")]).await;
     assert_eq!(response.status(), StatusCode::FOUND, "the plain form goes back to the page");
     assert_eq!(writes(), before, "nothing was written");
+    assert_eq!(listings(), listed, "the check read the cached listing");
     assert!(!world.sim.sim.snapshot().env.contains_key("prj_acme040"));
     let response = world.connect(&cfg, &[("prj_acme020", "new")]).await;
     assert!(response.headers()[header::LOCATION].to_str().unwrap().ends_with("/done"));
