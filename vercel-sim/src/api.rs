@@ -653,7 +653,7 @@ async fn get_configuration(
         "userId": installation.user_id,
         "status": installation.status,
         "projectSelection": installation.project_selection,
-        "projects": installation.projects,
+        "projects": crate::state::project_list(&installation.projects, inner.quirks.projects_as_objects),
         "scopes": inner.scopes,
         "source": installation.source,
         "createdAt": installation.created_at,

@@ -74,6 +74,14 @@ pub struct Installation {
     pub projects: Vec<String>,
 }
 
+/// Project ids as the quirks say Vercel sends them: strings, or `{id}` objects.
+pub(crate) fn project_list(ids: &[String], as_objects: bool) -> serde_json::Value {
+    match as_objects {
+        true => ids.iter().map(|id| serde_json::json!({"id": id})).collect(),
+        false => serde_json::json!(ids),
+    }
+}
+
 impl Installation {
     /// Whether this installation's token may see the project.
     pub fn may_see(&self, project_id: &str) -> bool {
@@ -149,6 +157,9 @@ pub struct Quirks {
     /// see only some (the calls on the others are still refused): Tether must filter by the
     /// installation's `projects` itself.
     pub lists_unselected_projects: bool,
+    /// The installation's `projects` (in its configuration and in `permission-upgraded`) come
+    /// as `{id}` objects rather than id strings; Vercel's schemas show both.
+    pub projects_as_objects: bool,
     /// The token answer leaves out `installation_id` (Vercel's reference marks it optional), so
     /// only the callback's `configurationId`, which anyone can edit, names the installation.
     pub token_omits_installation: bool,

@@ -185,7 +185,7 @@ impl Sim {
     /// installation's settings: `integration-configuration.permission-upgraded`, with the
     /// projects added and removed.
     pub fn set_project_access(&self, configuration_id: &str, projects: Option<&[&str]>) -> bool {
-        let (installation, added, removed) = {
+        let (installation, projects, added, removed) = {
             let mut inner = self.lock();
             let Some(index) = inner.installations.iter().position(|i| i.id == configuration_id) else {
                 return false;
@@ -210,7 +210,9 @@ impl Sim {
             let after: Vec<String> = all.iter().filter(|p| installation.may_see(p)).cloned().collect();
             let added: Vec<String> = after.iter().filter(|p| !before.contains(p)).cloned().collect();
             let removed: Vec<String> = before.iter().filter(|p| !after.contains(p)).cloned().collect();
-            (installation, added, removed)
+            let objects = inner.quirks.projects_as_objects;
+            let list = |ids: &[String]| crate::state::project_list(ids, objects);
+            (installation.clone(), list(&installation.projects), list(&added), list(&removed))
         };
         self.emit(
             "integration-configuration.permission-upgraded",
@@ -218,7 +220,7 @@ impl Sim {
                 "configuration": {
                     "id": installation.id,
                     "projectSelection": installation.project_selection,
-                    "projects": installation.projects,
+                    "projects": projects,
                 },
                 "projects": {"added": added, "removed": removed},
                 "team": installation.team_id.as_ref().map(|id| json!({"id": id})),

@@ -128,3 +128,25 @@ async fn the_simulator_refuses_a_token_on_a_project_outside_the_selection() {
     assert_eq!(access["projectSelection"], "selected");
     assert_eq!(access["projects"].as_array().unwrap().len(), 3);
 }
+
+/// Vercel's schemas show an installation's projects as ids or as `{id}` objects, in its
+/// configuration and in `permission-upgraded` alike: both are read.
+#[tokio::test]
+async fn projects_sent_as_objects_are_read_as_ids() {
+    let world = crate::support::world().await;
+    world.sim.sim.set_quirks(|q| q.projects_as_objects = true);
+    world.sim.sim.set_quirks(|q| q.lists_unselected_projects = true);
+    let (cfg, page) = install_for(&world, Some(&GIVEN)).await;
+    assert_eq!(rows(&page), 3, "narrowed by the objects' ids");
+    world.connect(&cfg, &[("prj_acme010", "new")]).await;
+    assert!(world.sim.sim.set_project_access(&cfg, Some(&["prj_acme020"])));
+    let event =
+        world.sim.sim.deliveries().into_iter().rfind(|d| d.kind == "integration-configuration.permission-upgraded");
+    let event = event.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&event.body).unwrap();
+    assert_eq!(body["payload"]["projects"]["removed"][0]["id"], "prj_acme010", "sent as objects");
+    // prj_acme010 and prj_acme030 were taken away; only the first was linked.
+    assert_eq!(world.applied(&event.id).await, "closed 2 link(s) for projects no longer shared");
+    let link = world.store().await.link(&cfg, "prj_acme010").await.unwrap().unwrap();
+    assert_eq!(link.status, LinkStatus::Closed);
+}
