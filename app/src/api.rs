@@ -7,11 +7,10 @@ use leptos::prelude::*;
 
 use crate::{model::LinkReport, AppError};
 
+/// The server's side for this request, which knows who is calling.
 #[cfg(feature = "ssr")]
-async fn backend_and_headers() -> Result<(crate::backend::SharedBackend, http::HeaderMap), AppError> {
-    let backend = use_context::<crate::backend::SharedBackend>().ok_or(AppError::Internal)?;
-    let headers = leptos_axum::extract::<http::HeaderMap>().await.map_err(|_| AppError::Internal)?;
-    Ok((backend, headers))
+fn backend() -> Result<crate::backend::SharedBackend, AppError> {
+    use_context::<crate::backend::SharedBackend>().ok_or(AppError::Internal)
 }
 
 /// The installation id, checked before anything uses it: it goes into redirects, where a stray
@@ -35,8 +34,8 @@ pub async fn link_projects(
     #[server(default)] finish: Option<String>,
 ) -> Result<LinkReport, AppError> {
     let configuration_id = checked(&configuration_id)?;
-    let (backend, headers) = backend_and_headers().await?;
-    let report = match backend.link_projects(&headers, configuration_id, choices, clashes).await {
+    let backend = backend()?;
+    let report = match backend.link_projects(configuration_id, choices, clashes).await {
         Ok(report) => report,
         Err(error) => {
             // A plain form goes back to the page, which says what is needed (a sign-in, say).
@@ -48,7 +47,7 @@ pub async fn link_projects(
     };
     if finish.is_some() {
         if report.all_ok() {
-            backend.finish_install(&headers, configuration_id).await?;
+            backend.finish_install(configuration_id).await?;
             leptos_axum::redirect(&done_url(configuration_id));
         } else {
             leptos_axum::redirect(&format!("/install/{configuration_id}"));
@@ -62,8 +61,8 @@ pub async fn link_projects(
 #[server(prefix = "/api", endpoint = "finish_install")]
 pub async fn finish_install(configuration_id: String) -> Result<String, AppError> {
     let configuration_id = checked(&configuration_id)?;
-    let (backend, headers) = backend_and_headers().await?;
-    backend.finish_install(&headers, configuration_id).await?;
+    let backend = backend()?;
+    backend.finish_install(configuration_id).await?;
     let done = done_url(configuration_id);
     leptos_axum::redirect(&done);
     Ok(done)
@@ -94,16 +93,16 @@ fn back_to_configure(configuration_id: &str, result: Result<(), AppError>, done:
 #[server(prefix = "/api", endpoint = "unlink_project")]
 pub async fn unlink_project(configuration_id: String, project_id: String) -> Result<(), AppError> {
     let configuration_id = checked(&configuration_id)?;
-    let (backend, headers) = backend_and_headers().await?;
-    let result = backend.unlink_project(&headers, configuration_id, &project_id).await;
+    let backend = backend()?;
+    let result = backend.unlink_project(configuration_id, &project_id).await;
     back_to_configure(configuration_id, result, "unlinked")
 }
 
 #[server(prefix = "/api", endpoint = "rotate_credentials")]
 pub async fn rotate_credentials(configuration_id: String, resource_id: String) -> Result<(), AppError> {
     let configuration_id = checked(&configuration_id)?;
-    let (backend, headers) = backend_and_headers().await?;
-    let result = backend.rotate_credentials(&headers, configuration_id, &resource_id).await;
+    let backend = backend()?;
+    let result = backend.rotate_credentials(configuration_id, &resource_id).await;
     back_to_configure(configuration_id, result, "rotated")
 }
 
@@ -111,11 +110,11 @@ pub async fn rotate_credentials(configuration_id: String, resource_id: String) -
 #[server(prefix = "/api", endpoint = "uninstall")]
 pub async fn uninstall(configuration_id: String, #[server(default)] confirm: Option<String>) -> Result<(), AppError> {
     let configuration_id = checked(&configuration_id)?;
-    let (backend, headers) = backend_and_headers().await?;
+    let backend = backend()?;
     if confirm.as_deref() != Some("yes") {
         return back_to_configure(configuration_id, Err(AppError::BadRequest("Tick the box to confirm.".into())), "");
     }
-    backend.uninstall(&headers, configuration_id).await?;
+    backend.uninstall(configuration_id).await?;
     leptos_axum::redirect("/uninstalled");
     Ok(())
 }

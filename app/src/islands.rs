@@ -410,26 +410,17 @@ mod dom {
         let answer = JSON::parse(&text).unwrap_or(JsValue::NULL);
         if response.ok() {
             Ok(answer)
-        } else if answer.as_string().as_deref() == Some("NotYours") {
+        } else if text_of(&answer, "kind") == crate::AppError::NotYours.kind() {
             // The session is gone: the page itself says so, with the ways forward.
             let _ = window.location().reload();
             Err(TRY_AGAIN.into())
         } else {
-            Err(error_message(&answer))
+            // Every error's wire form carries the words for the user (see `AppError`).
+            Err(field(&answer, "message").as_string().unwrap_or_else(|| TRY_AGAIN.into()))
         }
     }
 
     const TRY_AGAIN: &str = "Something went wrong. Press Connect to try again.";
-
-    /// The words of serde's JSON for an `AppError`: `{"Vercel":"…"}` or `{"Busy":{"message":…}}`
-    /// carry them; unit variants (`"Internal"`) do not.
-    fn error_message(error: &JsValue) -> String {
-        let Some(kind) = js_sys::Object::keys(error.unchecked_ref::<js_sys::Object>()).get(0).as_string() else {
-            return TRY_AGAIN.into();
-        };
-        let inner = field(error, &kind);
-        inner.as_string().or_else(|| field(&inner, "message").as_string()).unwrap_or_else(|| TRY_AGAIN.into())
-    }
 
     fn field(value: &JsValue, key: &str) -> JsValue {
         Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
@@ -437,5 +428,9 @@ mod dom {
 
     fn text(value: &JsValue) -> String {
         value.as_string().unwrap_or_default()
+    }
+
+    fn text_of(value: &JsValue, key: &str) -> String {
+        text(&field(value, key))
     }
 }

@@ -24,7 +24,7 @@ pub struct InstallView {
     /// Account linking is configured and this installation has no vendor account yet: where
     /// the "Sign in" button goes. The projects wait until then.
     pub sign_in: Option<String>,
-    /// The project list's items as HTML, from [`crate::pages::project_rows`]: the server renders
+    /// The project list's items as HTML, from the server's `html::rows`: the server renders
     /// and caches them apart from the page, and may put [`crate::pages::ROWS_SLOT`] here to
     /// splice them in itself.
     pub rows: String,

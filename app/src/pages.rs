@@ -1,16 +1,11 @@
 //! The popup's pages. Everything here renders on the server; only the islands hydrate.
 
-use std::fmt::Write as _;
-
 use leptos::prelude::*;
 
 use crate::{
     api::{LinkProjects, RotateCredentials, Uninstall, UnlinkProject},
     islands::ProjectPicker,
-    model::{
-        ConfigureView, DoneView, ErrorView, InstallView, LinkView, ProjectRow, ResourceOption, ResourceView, RowState,
-        CHOICE_EXISTING_PREFIX, CHOICE_NEW, CHOICE_SKIP, CLASH_KEEP, CLASH_REPLACE, FORM_TOKEN_FIELD,
-    },
+    model::{ConfigureView, DoneView, ErrorView, InstallView, LinkView, ResourceView, FORM_TOKEN_FIELD},
 };
 
 /// Which page a response shows; the server picks it after loading what it needs.
@@ -88,7 +83,7 @@ const FAVICON: &str = "data:image/png;base64,\
 /// It goes right after the last island, `async`: the script starts when the parser reaches it,
 /// so every island is already there. Chromium still runs it only once the document is parsed
 /// and first painted (its traces show it), which is why the project list folds most of its
-/// rows away (see `project_rows`).
+/// rows away (see the server's `html::rows`).
 #[component]
 fn IslandLoader(options: LeptosOptions) -> impl IntoView {
     let (module, wasm) = island_assets(&options);
@@ -264,22 +259,7 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
         // The island is an empty element after the search form: it hydrates nothing of the page
         // (the forms and the list are plain markup it reads and annotates in place), so the
         // wasm carries no code to walk them.
-        <form class="search" method="get" role="search" data-hydrated="false" hidden=fixed>
-                <label for="project-search">"Search projects"</label>
-                <div class="search-row">
-                    <input id="project-search" type="search" name="q" value=query autocomplete="off"
-                        placeholder="Project name"/>
-                    <button type="submit" class="secondary">"Search"</button>
-                </div>
-                <p class="count" data-testid="project-count" data-total=total_projects>
-                    {format!("Showing {shown} of {total_projects} projects")}
-                </p>
-                // Shown once the island runs: they change the choices in the browser.
-                <div class="bulk" hidden=true>
-                    <button type="button" class="secondary" data-select="new">"Select all shown"</button>
-                    <button type="button" class="secondary" data-select="skip">"Select none"</button>
-                </div>
-            </form>
+        {search_form(fixed, query, shown, total_projects)}
         <ProjectPicker/>
         <IslandLoader options/>
         <p class="refresh">
@@ -299,142 +279,31 @@ fn InstallPage(view: InstallView, options: LeptosOptions) -> impl IntoView {
     .into_any()
 }
 
-/// Where the server may splice the rendered rows into the page it rendered around them.
-pub const ROWS_SLOT: &str = "<!--tether-rows-->";
-
-/// The install page's project rows, rendered apart from the page: on a 250-project team they
-/// are nearly all of its bytes, and they change only when the projects, links or resources do,
-/// so the server renders and compresses them once for every load in between.
-///
-/// Written as plain markup, escaped as Leptos escapes, rather than with `view!`: nothing here
-/// hydrates, so the hydration markers `view!` leaves would be bytes every browser parses for
-/// nothing, and the rows are the page's only cost that grows with the team.
-pub fn project_rows(rows: Vec<ProjectRow>, resources: &[ResourceOption]) -> String {
-    // What needs the user first leads: the project just deployed and the ones whose last
-    // attempt failed or clashed. Then the others in Vercel's order, and the projects linked
-    // already last, grouped apart: there is nothing to choose for them.
-    let (linked, open): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| matches!(r.state, RowState::Linked { .. }));
-    let (mut first, rest): (Vec<_>, Vec<_>) = open.into_iter().partition(needs_attention);
-    let linked_count = linked.len();
-    let mut rest = rest.into_iter().chain(linked);
-    first.extend(rest.by_ref().take(FIRST_ROWS.saturating_sub(first.len())));
-    let rest: Vec<_> = rest.collect();
-    let mut html = String::with_capacity((first.len() + rest.len()) * 256);
-    let mut grouped = false;
-    let mut row = |html: &mut String, row: ProjectRow, folded: bool| {
-        if !grouped && matches!(row.state, RowState::Linked { .. }) {
-            grouped = true;
-            let _ = write!(html, r#"<li class="group">Linked already ({linked_count})</li>"#);
-        }
-        project_row(html, row, resources, folded);
-    };
-    for first in first {
-        row(&mut html, first, false);
-    }
-    if !rest.is_empty() {
-        // Closed, the browser neither styles nor lays out what a `<details>` holds: the first
-        // paint, and the island's hydration that waits for it, style and lay out 8 rows
-        // however many the team has. The folded rows' selects come inside `<noscript>`: to a
-        // browser running scripts that is text, so even parsing them is left until the fold
-        // opens (the island makes them then); to one without, they are the form's own.
-        let more = rest.len();
-        let _ = write!(html, r#"<li class="more"><details><summary>Show {more} more projects</summary><ul>"#);
-        for folded in rest {
-            row(&mut html, folded, true);
-        }
-        html.push_str("</ul></details></li>");
-    }
-    html
-}
-
-/// Rows shown before the "more projects" fold: what the list's box (55% of the window's
-/// height) holds in a popup 720 px high. Each shown row costs the first paint, and so the
-/// hydration that follows it, 1 to 2 ms in Chromium on two cores: without a fold, 3 rows hydrated
-/// in 100 ms and 8 in 107 (medians of 41 loads each); in another run 3 in 108 and 12 in 124.
-const FIRST_ROWS: usize = 8;
-
-fn needs_attention(row: &ProjectRow) -> bool {
-    match row.state {
-        RowState::Failed { .. } | RowState::Clash { .. } => true,
-        RowState::Open => row.default_choice == CHOICE_NEW,
-        RowState::Linked { .. } => false,
-    }
-}
-
-// The first span is the project's name: the search reads its text; the empty status line is
-// where the island shows the project's progress (250 empty spans cost the page fewer bytes
-// than the code to make them would cost the wasm). Writing to a String cannot fail, hence the
-// ignored results.
-fn project_row(html: &mut String, row: ProjectRow, resources: &[ResourceOption], folded: bool) {
-    let ProjectRow { id, name, framework, state, default_choice, current, recent, fixed } = row;
-    use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-    if current {
-        let _ = write!(html, r#"<li class="project current" aria-current="true"><span>{}</span>"#, text(&name));
-        html.push_str(r#"<span class="badge">Just deployed</span>"#);
-    } else if recent {
-        let _ = write!(html, r#"<li class="project recent"><span>{}</span>"#, text(&name));
-        html.push_str(r#"<span class="badge">Updated most recently</span>"#);
-    } else {
-        let _ = write!(html, r#"<li class="project"><span>{}</span>"#, text(&name));
-    }
-    if let Some(framework) = framework {
-        let _ = write!(html, r#"<span class="framework">{}</span>"#, text(&framework));
-    }
-    match &state {
-        RowState::Linked { resource_name } => {
-            let _ = write!(html, r#"<span class="linked">Linked to {}</span>"#, text(resource_name));
-        }
-        RowState::Open | RowState::Failed { .. } | RowState::Clash { .. } => {
-            if folded {
-                html.push_str("<noscript>");
-            }
-            let _ = write!(html, r#"<select name="choices[{}]" aria-label="Resource for {}">"#, attr(&id), attr(&name));
-            let mut option = |value: &str, label: &str| {
-                let selected = if value == default_choice { " selected" } else { "" };
-                let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, attr(value), text(label));
-            };
-            if !fixed {
-                option(CHOICE_SKIP, "Don't connect");
-            }
-            option(CHOICE_NEW, "Create a new resource");
-            for resource in resources {
-                option(&format!("{CHOICE_EXISTING_PREFIX}{}", resource.id), &format!("Connect {}", resource.name));
-            }
-            html.push_str(if folded { "</select></noscript>" } else { "</select>" });
-        }
-    }
-    match state {
-        RowState::Failed { message } => {
-            let _ = write!(html, r#"<p class="failure">{}</p>"#, text(&message));
-        }
-        RowState::Clash { keys } => html.push_str(&clash_choice(&id, &keys).to_html()),
-        RowState::Open | RowState::Linked { .. } => {}
-    }
-    html.push_str(r#"<span class="status" role="status"></span></li>"#);
-}
-
-/// Variables of the same names made outside Tether: keep them (the default, nothing of theirs
-/// changes) or replace them, as an explicit choice.
-fn clash_choice(project_id: &str, keys: &[String]) -> impl IntoView {
-    let name = format!("clashes[{project_id}]");
-    let keep_id = format!("keep-{project_id}");
-    let replace_id = format!("replace-{project_id}");
+/// The search over the project list; hidden when there is nothing to choose between.
+fn search_form(fixed: bool, query: String, shown: usize, total_projects: usize) -> impl IntoView {
     view! {
-        <fieldset class="clash" data-testid="clash">
-            <legend>
-                {format!("{} already {} in this project, made outside Tether.", keys.join(", "), crate::error::exist(keys.len()))}
-            </legend>
-            <div>
-                <input type="radio" id=keep_id.clone() name=name.clone() value=CLASH_KEEP checked=true/>
-                <label for=keep_id>"Keep yours: Tether skips these keys"</label>
+        <form class="search" method="get" role="search" data-hydrated="false" hidden=fixed>
+            <label for="project-search">"Search projects"</label>
+            <div class="search-row">
+                <input id="project-search" type="search" name="q" value=query autocomplete="off"
+                    placeholder="Project name"/>
+                <button type="submit" class="secondary">"Search"</button>
             </div>
-            <div>
-                <input type="radio" id=replace_id.clone() name=name value=CLASH_REPLACE/>
-                <label for=replace_id>"Replace them with the resource's values"</label>
+            <p class="count" data-testid="project-count" data-total=total_projects>
+                {format!("Showing {shown} of {total_projects} projects")}
+            </p>
+            // Shown once the island runs: they change the choices in the browser.
+            <div class="bulk" hidden=true>
+                <button type="button" class="secondary" data-select="new">"Select all shown"</button>
+                <button type="button" class="secondary" data-select="skip">"Select none"</button>
             </div>
-        </fieldset>
+        </form>
     }
 }
+
+/// Where the server splices the project rows, which it renders, compresses and caches apart
+/// from the page (see the server's `html::rows`).
+pub const ROWS_SLOT: &str = "<!--tether-rows-->";
 
 /// What every form of an installation carries: its id, and the token that proves the post came
 /// from this page.

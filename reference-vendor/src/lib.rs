@@ -5,11 +5,12 @@
 //! work.
 //!
 //! The modules: `vendor` (the service's state and the knobs tests turn), `signature` (the
-//! contract's signature check), `api` (what every answer shares: flaws, errors, accepting a
-//! signed call), `resources` (the contract's endpoints over its own database) and `link` (the
+//! contract's signature check), `error` (every refusal, with its status and code), `api` (what
+//! every answer shares: flaws, accepting a signed call), `resources` (the contract's endpoints over its own database) and `link` (the
 //! sign-in page account linking sends users to).
 
 mod api;
+mod error;
 mod link;
 mod resources;
 mod signature;

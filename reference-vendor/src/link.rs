@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::{api::error, Vendor, LINK_PATH};
+use crate::{error::ApiError, Vendor, LINK_PATH};
 
 #[derive(Deserialize)]
 pub(crate) struct LinkQuery {
@@ -73,10 +73,10 @@ pub(crate) async fn sign_in(
     }
     let account = format!("acct_{}", name.to_ascii_lowercase());
     let Some(key) = vendor.0.keys.first() else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "No secret configured.");
+        return ApiError::Internal("no secret configured".into()).into_response();
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Bad secret.");
+        return ApiError::Internal("the secret is not an HMAC key".into()).into_response();
     };
     mac.update(format!("{}.{account}", form.ticket).as_bytes());
     let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    api::{accept, answer, error, internal},
+    api::{accept, answer},
+    error::ApiError,
     vendor::{now_ms, random},
     Flaw, Vendor,
 };
@@ -90,99 +91,71 @@ fn env_json(row: &Row) -> Value {
     ]})
 }
 
-async fn row(vendor: &Vendor, account: &str, id: &str) -> Result<Row, Response> {
+async fn row(vendor: &Vendor, account: &str, id: &str) -> Result<Row, ApiError> {
     let any_account = vendor.flawed(Flaw::IgnoresAccounts);
     sqlx::query_as("SELECT id, name, api_key, pending_key FROM resources WHERE id = ? AND (account = ? OR ?)")
         .bind(id)
         .bind(account)
         .bind(any_account)
         .fetch_optional(&vendor.0.pool)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_resource", "No such database in this account."))
+        .await?
+        .ok_or(ApiError::UnknownResource)
 }
 
-pub(crate) async fn list(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: AccountBody = match accept(&vendor, &headers, &body, "resources.list").await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+type Answer = Result<Response, ApiError>;
+
+pub(crate) async fn list(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Answer {
+    let request: AccountBody = accept(&vendor, &headers, &body, "resources.list").await?;
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, name, api_key, pending_key FROM resources WHERE (account = ? OR ?) ORDER BY created_at, id",
     )
     .bind(&request.account)
     .bind(vendor.flawed(Flaw::IgnoresAccounts))
     .fetch_all(&vendor.0.pool)
-    .await;
-    match rows {
-        Ok(rows) => answer(
-            &vendor,
-            "resources.list",
-            StatusCode::OK,
-            json!({"resources": rows.iter().map(resource_json).collect::<Vec<_>>()}),
-        ),
-        Err(e) => internal(e),
-    }
+    .await?;
+    let resources: Vec<Value> = rows.iter().map(resource_json).collect();
+    answer(&vendor, "resources.list", StatusCode::OK, json!({ "resources": resources }))
 }
 
-pub(crate) async fn create(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn create(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Answer {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let replays = vendor.flawed(Flaw::ReplaysFailures);
     if replays && vendor.knobs(|k| k.failed_keys.contains(&key)) {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "The body does not fit.");
+        return Err(ApiError::BodyDoesNotFit("the answer kept for this Idempotency-Key".into()));
     }
-    let request: CreateBody = match accept(&vendor, &headers, &body, "resources.create").await {
-        Ok(request) => request,
-        Err(response) => {
-            if replays {
-                vendor.knobs(|k| k.failed_keys.insert(key));
-            }
-            return response;
+    let request: CreateBody = accept(&vendor, &headers, &body, "resources.create").await.inspect_err(|_| {
+        if replays {
+            vendor.knobs(|k| k.failed_keys.insert(key.clone()));
         }
-    };
+    })?;
     // A failed attempt stores nothing under its key: the next attempt with it is a new request.
     if key.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "idempotency_key_missing", "Idempotency-Key is required.");
+        return Err(ApiError::IdempotencyKeyMissing);
     }
     if key.len() > 128 {
-        return error(StatusCode::BAD_REQUEST, "idempotency_key_invalid", "Idempotency-Key is over 128 characters.");
+        return Err(ApiError::IdempotencyKeyTooLong);
     }
-    let key = key.as_str();
     let pool = &vendor.0.pool;
-    let earlier: Result<Option<(String, String)>, _> =
+    let earlier: Option<(String, String)> =
         sqlx::query_as("SELECT id, account FROM resources WHERE idempotency_key = ?")
-            .bind(key)
+            .bind(&key)
             .fetch_optional(pool)
-            .await;
+            .await?;
     match earlier {
-        Ok(Some((id, account))) if account == request.account => {
+        Some((id, account)) if account == request.account => {
             let status = if vendor.flawed(Flaw::CreatedOnRepeat) { StatusCode::CREATED } else { StatusCode::OK };
-            return match row(&vendor, &account, &id).await {
-                Ok(row) => answer(&vendor, "resources.create", status, resource_json(&row)),
-                Err(response) => response,
-            };
+            let row = row(&vendor, &account, &id).await?;
+            return answer(&vendor, "resources.create", status, resource_json(&row));
         }
-        Ok(Some(_)) => {
-            return error(
-                StatusCode::CONFLICT,
-                "idempotency_key_reused",
-                "That Idempotency-Key belongs to another account.",
-            )
-        }
-        Ok(None) => {}
-        Err(e) => return internal(e),
+        Some(_) => return Err(ApiError::IdempotencyKeyReused),
+        None => {}
     }
-    let count: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE account = ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE account = ?")
         .bind(&request.account)
         .fetch_one(pool)
-        .await;
-    match count {
-        Ok(count) if count >= vendor.0.plan_limit => {
-            let message = format!("Your plan allows {} databases; upgrade to add more.", vendor.0.plan_limit);
-            return error(StatusCode::UNPROCESSABLE_ENTITY, "plan_limit", &message);
-        }
-        Ok(_) => {}
-        Err(e) => return internal(e),
+        .await?;
+    if count >= vendor.0.plan_limit {
+        return Err(ApiError::PlanLimit(vendor.0.plan_limit));
     }
     let row = Row {
         id: random("db_", 8),
@@ -190,126 +163,87 @@ pub(crate) async fn create(State(vendor): State<Vendor>, headers: HeaderMap, bod
         api_key: random("refdb_sk_", 20),
         pending_key: None,
     };
-    let inserted = sqlx::query(
+    sqlx::query(
         "INSERT INTO resources (id, account, name, api_key, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(&row.id)
     .bind(&request.account)
     .bind(&row.name)
     .bind(&row.api_key)
-    .bind(key)
+    .bind(&key)
     .bind(now_ms())
     .execute(pool)
-    .await;
-    match inserted {
-        Ok(_) => answer(&vendor, "resources.create", StatusCode::CREATED, resource_json(&row)),
-        Err(e) => internal(e),
-    }
+    .await?;
+    answer(&vendor, "resources.create", StatusCode::CREATED, resource_json(&row))
 }
 
-pub(crate) async fn env(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: ResourceBody = match accept(&vendor, &headers, &body, "resources.env").await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    match row(&vendor, &request.account, &request.resource_id).await {
-        Ok(row) => {
-            let mut env = env_json(&row);
-            if vendor.flawed(Flaw::LongComment) {
-                env["env"][0]["comment"] = json!("c".repeat(501));
-            }
-            answer(&vendor, "resources.env", StatusCode::OK, env)
-        }
-        Err(response) => response,
+pub(crate) async fn env(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Answer {
+    let request: ResourceBody = accept(&vendor, &headers, &body, "resources.env").await?;
+    let row = row(&vendor, &request.account, &request.resource_id).await?;
+    let mut env = env_json(&row);
+    if vendor.flawed(Flaw::LongComment) {
+        env["env"][0]["comment"] = json!("c".repeat(501));
     }
+    answer(&vendor, "resources.env", StatusCode::OK, env)
 }
 
-pub(crate) async fn rotate(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: RotateBody = match accept(&vendor, &headers, &body, "resources.rotate").await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let mut row = match row(&vendor, &request.account, &request.resource_id).await {
-        Ok(row) => row,
-        Err(response) => return response,
-    };
+pub(crate) async fn rotate(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Answer {
+    let request: RotateBody = accept(&vendor, &headers, &body, "resources.rotate").await?;
+    let mut row = row(&vendor, &request.account, &request.resource_id).await?;
     let pool = &vendor.0.pool;
-    let done = match request.phase.as_str() {
-        "begin" if row.pending_key.is_none() => {
+    match request.phase.as_str() {
+        // A second begin while one is under way answers the same pending key.
+        "begin" if row.pending_key.is_some() => {}
+        "begin" => {
             let key = random("refdb_sk_", 20);
-            let done = sqlx::query("UPDATE resources SET pending_key = ? WHERE id = ?")
+            sqlx::query("UPDATE resources SET pending_key = ? WHERE id = ?")
                 .bind(&key)
                 .bind(&row.id)
                 .execute(pool)
-                .await;
+                .await?;
             row.pending_key = Some(key);
-            done.map(drop)
         }
-        "begin" => Ok(()),
         "finish" => {
-            let done = sqlx::query("UPDATE resources SET api_key = pending_key, pending_key = NULL WHERE id = ? AND pending_key IS NOT NULL")
-                .bind(&row.id)
-                .execute(pool)
-                .await;
-            return match done {
-                Ok(_) => answer(&vendor, "resources.rotate", StatusCode::OK, json!({"env": []})),
-                Err(e) => internal(e),
-            };
+            sqlx::query(
+                "UPDATE resources SET api_key = pending_key, pending_key = NULL WHERE id = ? AND pending_key IS NOT NULL",
+            )
+            .bind(&row.id)
+            .execute(pool)
+            .await?;
+            return answer(&vendor, "resources.rotate", StatusCode::OK, json!({"env": []}));
         }
-        _ => return error(StatusCode::BAD_REQUEST, "bad_phase", "phase must be begin or finish."),
-    };
-    match done {
-        Ok(()) => answer(&vendor, "resources.rotate", StatusCode::OK, env_json(&row)),
-        Err(e) => internal(e),
+        _ => return Err(ApiError::BadPhase),
     }
+    answer(&vendor, "resources.rotate", StatusCode::OK, env_json(&row))
 }
 
-pub(crate) async fn release(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: ReleaseBody = match accept(&vendor, &headers, &body, "resources.release").await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+pub(crate) async fn release(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Answer {
+    let request: ReleaseBody = accept(&vendor, &headers, &body, "resources.release").await?;
     // The contract: a release is only for what Tether created, and says so.
     if request.origin != "created" || request.installation_id.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "A release names its installation and origin `created`.");
+        return Err(ApiError::BadRelease);
     }
     // Gone already (whoever released it) is released; another account's is not ours to touch.
     let any_account = vendor.flawed(Flaw::IgnoresAccounts);
-    let owner: Result<Option<String>, _> = sqlx::query_scalar("SELECT account FROM resources WHERE id = ?")
+    let owner: Option<String> = sqlx::query_scalar("SELECT account FROM resources WHERE id = ?")
         .bind(&request.resource_id)
         .fetch_optional(&vendor.0.pool)
-        .await;
-    match owner {
-        Ok(Some(owner)) if owner != request.account && !any_account => {
-            return error(StatusCode::NOT_FOUND, "unknown_resource", "No such database in this account.")
-        }
-        Ok(_) => {}
-        Err(e) => return internal(e),
+        .await?;
+    if owner.is_some_and(|owner| owner != request.account) && !any_account {
+        return Err(ApiError::UnknownResource);
     }
-    let done =
-        sqlx::query("DELETE FROM resources WHERE id = ?").bind(&request.resource_id).execute(&vendor.0.pool).await;
-    match done {
-        Ok(_) => answer(&vendor, "resources.release", StatusCode::OK, json!({})),
-        Err(e) => internal(e),
-    }
+    sqlx::query("DELETE FROM resources WHERE id = ?").bind(&request.resource_id).execute(&vendor.0.pool).await?;
+    answer(&vendor, "resources.release", StatusCode::OK, json!({}))
 }
 
-pub(crate) async fn notice(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: NoticeBody = match accept(&vendor, &headers, &body, "notices").await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let done = sqlx::query(
-        "INSERT INTO notices (id, kind, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&request.id)
-    .bind(&request.kind)
-    .bind(String::from_utf8_lossy(&body).into_owned())
-    .bind(now_ms())
-    .execute(&vendor.0.pool)
-    .await;
-    match done {
-        Ok(_) => answer(&vendor, "notices", StatusCode::OK, json!({})),
-        Err(e) => internal(e),
-    }
+pub(crate) async fn notice(State(vendor): State<Vendor>, headers: HeaderMap, body: Bytes) -> Answer {
+    let request: NoticeBody = accept(&vendor, &headers, &body, "notices").await?;
+    sqlx::query("INSERT INTO notices (id, kind, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+        .bind(&request.id)
+        .bind(&request.kind)
+        .bind(String::from_utf8_lossy(&body).into_owned())
+        .bind(now_ms())
+        .execute(&vendor.0.pool)
+        .await?;
+    answer(&vendor, "notices", StatusCode::OK, json!({}))
 }

@@ -14,7 +14,7 @@ use std::{
 
 use futures::{stream, StreamExt};
 use reqwest::{header, redirect::Policy, StatusCode};
-use server::{config::Settings, startup, store::inbox::EventState, webhook::verify::sign};
+use server::{settings::Settings, startup, store::inbox::EventState, webhook::verify::sign};
 use tokio::net::TcpListener;
 use vercel_sim::{SimConfig, SimHandle};
 

@@ -11,7 +11,7 @@ use std::{
 };
 
 use serde_json::json;
-use server::{config::Settings, startup, webhook::verify::sign};
+use server::{settings::Settings, startup, webhook::verify::sign};
 use tokio::{net::TcpListener, sync::Semaphore};
 
 const EVENTS: usize = 5_000;

@@ -1,5 +1,6 @@
-//! The server's side of `app::backend::Backend`: each server function authorizes the
-//! installation, then runs one operation on it.
+//! The server's side of `app::backend::Backend`, made for each server-function request with who
+//! is calling: each function authorizes the installation for that caller, then runs one
+//! operation on it.
 
 use std::collections::HashMap;
 
@@ -8,11 +9,16 @@ use app::{
     model::LinkReport,
     AppError,
 };
-use axum::http::HeaderMap;
 
-use crate::state::AppState;
+use crate::{state::AppState, web::Caller};
 
-impl AppState {
+/// The backend one request's server function sees.
+pub struct ForCaller {
+    pub state: AppState,
+    pub caller: Caller,
+}
+
+impl ForCaller {
     /// Runs one operation and notes what its error says of the installation (see
     /// [`AppState::note_error`]).
     async fn noting<T>(
@@ -22,59 +28,53 @@ impl AppState {
     ) -> Result<T, AppError> {
         let result = operation.await;
         if let Err(error) = &result {
-            self.note_error(configuration_id, error).await;
+            self.state.note_error(configuration_id, error).await;
         }
         result
     }
+
+    async fn authorize(&self, configuration_id: &str) -> Result<crate::ops::Authorized<'_>, AppError> {
+        self.state.authorize(&self.caller, configuration_id).await
+    }
 }
 
-impl Backend for AppState {
+impl Backend for ForCaller {
     fn link_projects<'a>(
         &'a self,
-        headers: &'a HeaderMap,
         configuration_id: &'a str,
         choices: HashMap<String, String>,
         clashes: HashMap<String, String>,
     ) -> BackendFuture<'a, LinkReport> {
         Box::pin(self.noting(configuration_id, async move {
-            self.authorize(headers, configuration_id).await?.provision(choices, clashes).await
+            self.authorize(configuration_id).await?.provision(choices, clashes).await
         }))
     }
 
-    fn finish_install<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()> {
+    fn finish_install<'a>(&'a self, configuration_id: &'a str) -> BackendFuture<'a, ()> {
+        Box::pin(self.noting(configuration_id, async move { self.authorize(configuration_id).await?.finish().await }))
+    }
+
+    fn unlink_project<'a>(&'a self, configuration_id: &'a str, project_id: &'a str) -> BackendFuture<'a, ()> {
         Box::pin(
             self.noting(
                 configuration_id,
-                async move { self.authorize(headers, configuration_id).await?.finish().await },
+                async move { self.authorize(configuration_id).await?.unlink(project_id).await },
             ),
         )
     }
 
-    fn unlink_project<'a>(
-        &'a self,
-        headers: &'a HeaderMap,
-        configuration_id: &'a str,
-        project_id: &'a str,
-    ) -> BackendFuture<'a, ()> {
-        Box::pin(self.noting(configuration_id, async move {
-            self.authorize(headers, configuration_id).await?.unlink(project_id).await
-        }))
+    fn rotate_credentials<'a>(&'a self, configuration_id: &'a str, resource_id: &'a str) -> BackendFuture<'a, ()> {
+        Box::pin(
+            self.noting(
+                configuration_id,
+                async move { self.authorize(configuration_id).await?.rotate(resource_id).await },
+            ),
+        )
     }
 
-    fn rotate_credentials<'a>(
-        &'a self,
-        headers: &'a HeaderMap,
-        configuration_id: &'a str,
-        resource_id: &'a str,
-    ) -> BackendFuture<'a, ()> {
-        Box::pin(self.noting(configuration_id, async move {
-            self.authorize(headers, configuration_id).await?.rotate(resource_id).await
-        }))
-    }
-
-    fn uninstall<'a>(&'a self, headers: &'a HeaderMap, configuration_id: &'a str) -> BackendFuture<'a, ()> {
-        Box::pin(self.noting(configuration_id, async move {
-            self.authorize(headers, configuration_id).await?.uninstall().await
-        }))
+    fn uninstall<'a>(&'a self, configuration_id: &'a str) -> BackendFuture<'a, ()> {
+        Box::pin(
+            self.noting(configuration_id, async move { self.authorize(configuration_id).await?.uninstall().await }),
+        )
     }
 }

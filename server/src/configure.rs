@@ -22,7 +22,7 @@ use crate::{
     provider::Resource,
     state::AppState,
     store::links::{LinkRow, LinkStatus},
-    web::{self, action},
+    web::{self, action, Caller},
 };
 
 #[derive(Deserialize)]
@@ -117,24 +117,23 @@ pub(crate) async fn load(
     configuration_id: &str,
     notice: &str,
 ) -> Result<(ConfigureView, String), AppError> {
-    let authorized = state.authorize(headers, configuration_id).await?;
+    let authorized = state.authorize(&Caller::of(headers, state.settings.secure_cookies()), configuration_id).await?;
     let configuration_id = authorized.id();
     let scope = authorized.vercel.scope_name().await?;
     authorized.note_working().await?;
-    let resources = state.provider.resources(authorized.owner()).await?;
-    let links: Vec<_> = state
-        .store
-        .links_of(configuration_id)
+    let resources = authorized.resources().await?;
+    let links: Vec<_> = authorized
+        .links()
         .await?
         .into_iter()
         // An interrupted link (a crash between Vercel's write and Tether's record) is shown too,
         // so the user can finish it (connect again) or undo it (disconnect).
         .filter(|l| matches!(l.status, LinkStatus::Linked | LinkStatus::Failed | LinkStatus::Provisioning))
         .collect();
-    let keys = keys_by_project(state.store.env_vars_of(configuration_id).await?);
+    let keys = keys_by_project(authorized.written_env().await?);
     let mut deployments = HashMap::new();
     let mut new_projects = Vec::new();
-    for (project, kind, detail) in state.store.project_events_of(configuration_id).await? {
+    for (project, kind, detail) in authorized.project_events().await? {
         match kind.as_str() {
             "deployment" => {
                 deployments.insert(project, detail);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::{config::Settings, vercel::scopes};
+use crate::{settings::Settings, vercel::scopes};
 
 /// The URLs Vercel must know, all derived from the public URL.
 pub struct ConsoleUrls {
@@ -29,6 +29,10 @@ pub fn report(settings: &Settings) -> String {
     let mut out = String::new();
     let mode = if settings.sandbox { "sandbox (the simulator plays Vercel)" } else { "production" };
     let _ = writeln!(out, "Tether settings are valid. Mode: {mode}.");
+    let _ = writeln!(out, "\nSettings given (the rest keep the defaults `server --help` shows):");
+    for given in &settings.given {
+        let _ = writeln!(out, "  {:<38} {}  (from the {})", given.env, given.shown, given.origin.as_str());
+    }
     let _ = writeln!(out, "\nIn Vercel's Integration Console, enter:");
     let _ = writeln!(out, "  Redirect URL        {}", urls.redirect);
     let _ = writeln!(out, "  Configuration URL   {}", urls.configuration);
@@ -48,7 +52,7 @@ pub fn report(settings: &Settings) -> String {
         if settings.vercel.webhook_secrets.len() > 1 { "set, webhooks signed with it verify" } else { "unset" }
     );
     let _ = writeln!(out, "  URL Slug       -> TETHER_INTEGRATION_SLUG (now: {})", settings.vercel.integration_slug);
-    if settings.provider.kind == crate::config::ProviderKind::Builtin {
+    if settings.provider.kind == crate::settings::ProviderKind::Builtin {
         // What the listing's Instructions must name, with what each is for.
         let _ = writeln!(out, "\nVariables written into each connected project (for the listing's Instructions):");
         for template in &settings.provider.env {

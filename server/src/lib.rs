@@ -1,7 +1,6 @@
 //! Tether's server: a Vercel integration's Redirect URL, Configure page and API, in one binary.
 
 pub mod backend;
-pub mod config;
 pub mod configure;
 pub mod console;
 pub mod html;
@@ -13,6 +12,7 @@ pub mod params;
 pub mod provider;
 pub mod seal;
 pub mod secret;
+pub mod settings;
 pub mod signing;
 pub mod startup;
 pub mod state;

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use clap::{parser::ValueSource, Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use server::{
-    config::{catalog::SETTINGS, Settings},
+    settings::{catalog::SETTINGS, Settings},
     startup,
 };
 
@@ -38,7 +38,7 @@ enum Command {
 /// The parser: the subcommands, and a flag for each setting that is not a secret.
 fn command() -> clap::Command {
     SETTINGS.iter().filter(|s| !s.secret).fold(Cli::command(), |command, setting| {
-        let file = setting.file.map(|key| format!(" [file: {key}]")).unwrap_or_default();
+        let file = setting.file_key().map(|key| format!(" [file: {key}]")).unwrap_or_default();
         command.arg(
             Arg::new(setting.env)
                 .long(setting.flag())
@@ -47,7 +47,7 @@ fn command() -> clap::Command {
                 .hide_env_values(true)
                 .value_name("VALUE")
                 .global(true)
-                .help(format!("{} [default: {}]{file}", setting.help, setting.default)),
+                .help(format!("{} [default: {}]{file}", setting.help, setting.default.shown())),
         )
     })
 }
@@ -56,8 +56,9 @@ fn command() -> clap::Command {
 fn secrets_help() -> String {
     let mut text = String::from("Secrets (environment only, never flags):\n");
     for setting in SETTINGS.iter().filter(|s| s.secret) {
-        let file = setting.file.map(|key| format!(" [file: {key}]")).unwrap_or_default();
-        text.push_str(&format!("  {}\n          {} [default: {}]{file}\n", setting.env, setting.help, setting.default));
+        let file = setting.file_key().map(|key| format!(" [file: {key}]")).unwrap_or_default();
+        let default = setting.default.shown();
+        text.push_str(&format!("  {}\n          {} [default: {default}]{file}\n", setting.env, setting.help));
     }
     text
 }

@@ -2,13 +2,14 @@
 //! parse and render) and the store, Vercel and the provider (which each do one thing). Every
 //! operation starts from an [`Authorized`] installation, so none can forget the session check.
 
+pub mod install;
 mod manage;
 mod provision;
+mod read;
 
 use std::borrow::Cow;
 
 use app::AppError;
-use axum::http::HeaderMap;
 
 pub use manage::INTERRUPTED;
 
@@ -30,8 +31,13 @@ use crate::{
         projects::{Project, ScopeName},
         scopes, VercelError,
     },
-    web,
+    web::Caller,
 };
+
+/// A project id from a form: one that is not an id is no project of this installation.
+fn known_project(id: &str) -> Result<crate::params::ProjectId, AppError> {
+    crate::params::ProjectId::parse(id).map_err(|_| AppError::BadRequest("Unknown project.".into()))
+}
 
 /// An installation the current browser's session may act on, with its token opened.
 pub struct Authorized<'a> {
@@ -47,32 +53,28 @@ pub struct Authorized<'a> {
 
 impl AppState {
     /// Unknown ids and ids this browser has no session for are the same answer: `NotYours`.
-    pub async fn authorize(&self, headers: &HeaderMap, configuration_id: &str) -> Result<Authorized<'_>, AppError> {
-        self.authorize_reading(headers, configuration_id, false).await
+    pub async fn authorize(&self, caller: &Caller, configuration_id: &str) -> Result<Authorized<'_>, AppError> {
+        self.authorize_reading(caller, configuration_id, false).await
     }
 
     /// [`Self::authorize`] for a caller that will want [`Authorized::listing`]: the cached
     /// listing comes in the same query as the session.
-    pub async fn authorize_listing(
-        &self,
-        headers: &HeaderMap,
-        configuration_id: &str,
-    ) -> Result<Authorized<'_>, AppError> {
-        self.authorize_reading(headers, configuration_id, true).await
+    pub async fn authorize_listing(&self, caller: &Caller, configuration_id: &str) -> Result<Authorized<'_>, AppError> {
+        self.authorize_reading(caller, configuration_id, true).await
     }
 
     async fn authorize_reading(
         &self,
-        headers: &HeaderMap,
+        caller: &Caller,
         configuration_id: &str,
         listing: bool,
     ) -> Result<Authorized<'_>, AppError> {
         let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
         crate::telemetry::record_installation(configuration_id.as_str());
-        let hash = web::session_hash(headers, self.settings.secure_cookies()).ok_or(AppError::NotYours)?;
+        let hash = caller.session_hash().ok_or(AppError::NotYours)?;
         let signed_in = self
             .store
-            .signed_in(&hash, configuration_id.as_str(), listing)
+            .signed_in(hash, configuration_id.as_str(), listing)
             .await?
             .filter(|row| row.installation.status == InstallationStatus::Active)
             .ok_or(AppError::NotYours)?;

@@ -66,6 +66,55 @@ id_type!(
     ProjectId, "projectId", ""
 );
 
+/// The webhook event types Tether acts on, by Vercel's `type`. Types Vercel adds later are
+/// `Other`: recorded, and counted under their own label, never applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `integration-configuration.removed`, or the older spelling with a dash.
+    ConfigurationRemoved,
+    /// Projects were given to or taken from the installation.
+    PermissionUpgraded,
+    ScopeChangeConfirmed,
+    Transferred,
+    ProjectCreated,
+    ProjectRemoved,
+    ProjectRenamed,
+    /// Any `deployment.*`.
+    Deployment,
+    Other,
+}
+
+impl EventKind {
+    pub fn of(kind: &str) -> Self {
+        match kind {
+            "integration-configuration.removed" | "integration-configuration-removed" => Self::ConfigurationRemoved,
+            "integration-configuration.permission-upgraded" => Self::PermissionUpgraded,
+            "integration-configuration.scope-change-confirmed" => Self::ScopeChangeConfirmed,
+            "integration-configuration.transferred" => Self::Transferred,
+            "project.created" => Self::ProjectCreated,
+            "project.removed" => Self::ProjectRemoved,
+            "project.renamed" => Self::ProjectRenamed,
+            kind if kind.starts_with("deployment.") => Self::Deployment,
+            _ => Self::Other,
+        }
+    }
+
+    /// The metrics label: one per kind, so a sender cannot make up new series.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ConfigurationRemoved => "integration-configuration.removed",
+            Self::PermissionUpgraded => "integration-configuration.permission-upgraded",
+            Self::ScopeChangeConfirmed => "integration-configuration.scope-change-confirmed",
+            Self::Transferred => "integration-configuration.transferred",
+            Self::ProjectCreated => "project.created",
+            Self::ProjectRemoved => "project.removed",
+            Self::ProjectRenamed => "project.renamed",
+            Self::Deployment => "deployment",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// The one-time code from the callback. Never stored: only its SHA-256 is.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthCode(String);

@@ -14,7 +14,7 @@ use std::{future::Future, pin::Pin};
 pub use builtin::BuiltinProvider;
 pub use http::HttpProvider;
 
-use crate::config::Target;
+use crate::settings::Target;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -98,6 +98,26 @@ pub enum ProviderError {
     SignatureRefused { status: u16, said: String },
     #[error("the provider failed: {0}")]
     Failed(String),
+}
+
+/// No answer from the vendor's system: nothing was done.
+impl From<reqwest::Error> for ProviderError {
+    fn from(error: reqwest::Error) -> Self {
+        ProviderError::Unavailable(if error.is_timeout() { "no answer in time".into() } else { error.to_string() })
+    }
+}
+
+/// Tether's own side of a call could not be built (a URL, a body): nothing was sent.
+impl From<serde_json::Error> for ProviderError {
+    fn from(error: serde_json::Error) -> Self {
+        ProviderError::Failed(error.to_string())
+    }
+}
+
+impl From<url::ParseError> for ProviderError {
+    fn from(error: url::ParseError) -> Self {
+        ProviderError::Failed(error.to_string())
+    }
 }
 
 /// The built-in provider's own storage and sealing failures: nothing the user can act on.

@@ -23,6 +23,26 @@ pub enum SealError {
     BadKeys(String),
 }
 
+/// What a sealed value decrypts to is not the text sealed: the value is not Tether's.
+impl From<std::string::FromUtf8Error> for SealError {
+    fn from(_: std::string::FromUtf8Error) -> Self {
+        SealError::Malformed
+    }
+}
+
+impl From<std::str::Utf8Error> for SealError {
+    fn from(_: std::str::Utf8Error) -> Self {
+        SealError::Malformed
+    }
+}
+
+/// AES-GCM says only that authentication failed: altered, or opened bound to another row.
+impl From<aes_gcm::Error> for SealError {
+    fn from(_: aes_gcm::Error) -> Self {
+        SealError::Tampered
+    }
+}
+
 #[derive(Clone)]
 pub struct Sealer {
     /// (id, cipher); the first one seals.
@@ -115,13 +135,11 @@ impl Sealer {
             .find(|(known, _)| known == id)
             .map(|(_, cipher)| cipher)
             .ok_or_else(|| SealError::UnknownKey(id.to_owned()))?;
-        cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: bound_to.as_bytes() })
-            .map_err(|_| SealError::Tampered)
+        Ok(cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: bound_to.as_bytes() })?)
     }
 
     pub fn open_string(&self, sealed: &[u8], bound_to: &str) -> Result<String, SealError> {
-        String::from_utf8(self.open(sealed, bound_to)?).map_err(|_| SealError::Malformed)
+        Ok(String::from_utf8(self.open(sealed, bound_to)?)?)
     }
 }
 
@@ -134,7 +152,7 @@ fn split(sealed: &[u8]) -> Result<(&str, &[u8], &[u8]), SealError> {
     }
     let (id, rest) = rest.split_at(id_len as usize);
     let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-    Ok((std::str::from_utf8(id).map_err(|_| SealError::Malformed)?, nonce, ciphertext))
+    Ok((std::str::from_utf8(id)?, nonce, ciphertext))
 }
 
 #[cfg(test)]

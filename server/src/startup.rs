@@ -17,12 +17,12 @@ use tower::ServiceExt;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 use crate::{
-    config::ProviderKind,
-    config::Settings,
     configure::{configure_page, uninstalled},
     install::{account, callback::callback, page::install_page, start::start},
     limits,
     provider::{BuiltinProvider, HttpProvider, Provider},
+    settings::ProviderKind,
+    settings::Settings,
     state::{AppState, Inner},
     store::{Schema, Store},
     vercel::Vercel,
@@ -123,17 +123,6 @@ fn spawn_housekeeping(store: Store) {
 }
 
 pub fn router(state: AppState) -> Router {
-    let backend: SharedBackend = Arc::new(state.clone());
-    let server_fns = post({
-        let backend = backend.clone();
-        move |request| {
-            let backend = backend.clone();
-            leptos_axum::handle_server_fns_with_context(
-                move || leptos::prelude::provide_context(backend.clone()),
-                request,
-            )
-        }
-    });
     // xtask writes a max-quality `.br` beside each asset at build time.
     let pkg = ServeDir::new(state.settings.site_root.join("pkg")).precompressed_br();
     let https = state.settings.secure_cookies();
@@ -151,8 +140,6 @@ pub fn router(state: AppState) -> Router {
         origin: state.settings.public_url.origin().ascii_serialization(),
         secure_cookies: state.settings.secure_cookies(),
     };
-    // Server functions read their own bodies: capped here (a form of 1,000 choices is ~40 KB),
-    // and rate limited per client as a group.
     // Behind the operator's bearer token, and absent without one.
     let operator = Router::new()
         .route("/metrics", get(crate::operator::metrics))
@@ -160,10 +147,12 @@ pub fn router(state: AppState) -> Router {
         .route("/operator/webhooks/{id}/replay", post(crate::operator::replay))
         .layer(middleware::from_fn_with_state(state.clone(), crate::operator::require_token))
         .layer(limit(&limits::OPERATOR));
+    // Server functions read their own bodies: capped here (a form of 1,000 choices is ~40 KB),
+    // and rate limited per client as a group.
     let api = Router::new()
         .route(
             "/api/{*fn_name}",
-            server_fns.layer(tower_http::limit::RequestBodyLimitLayer::new(web::MAX_REQUEST_BODY)),
+            post(server_functions).layer(tower_http::limit::RequestBodyLimitLayer::new(web::MAX_REQUEST_BODY)),
         )
         .layer(middleware::from_fn_with_state(state.clone(), web::server_fn_answers))
         .layer(limit(&limits::SERVER_FUNCTIONS));
@@ -204,6 +193,16 @@ pub fn router(state: AppState) -> Router {
         // Outermost: the latency it reports is the whole request's, and a 408 is traced too.
         .layer(crate::telemetry::trace_layer())
         .with_state(state)
+}
+
+/// Runs a server function with a backend that knows who is calling: the session is read here,
+/// at the edge, and the function below never sees a header.
+async fn server_functions(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let caller = web::Caller::of(request.headers(), state.settings.secure_cookies());
+    let backend: SharedBackend = Arc::new(crate::backend::ForCaller { state, caller });
+    leptos_axum::handle_server_fns_with_context(move || leptos::prelude::provide_context(backend.clone()), request)
+        .await
+        .into_response()
 }
 
 /// Ready to serve: the database answers, its schema is the one this build expects, and every

@@ -4,7 +4,7 @@ use std::{ops::Deref, sync::Arc};
 
 use leptos::config::LeptosOptions;
 
-use crate::{config::Settings, provider::Provider, store::Store, vercel::Vercel};
+use crate::{provider::Provider, settings::Settings, store::Store, vercel::Vercel};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);

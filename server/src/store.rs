@@ -2,7 +2,7 @@
 //! scheme picks. Both run the same SQL through sqlx's `Any` driver, each with its own migrations.
 
 /// A status stored as its lowercase name in a TEXT column, read and written the same way by
-/// both backends (sqlx's derive knows each backend, not `Any`).
+/// both engines (sqlx's derive knows each engine, not `Any`).
 macro_rules! text_enum {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $name {
@@ -75,26 +75,26 @@ use sqlx::{
     AnyPool, Executor,
 };
 
-/// One connection of either backend: what effects inside a transaction write through.
+/// One connection of either engine: what effects inside a transaction write through.
 pub type Conn = sqlx::AnyConnection;
 
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
-    backend: Backend,
+    engine: Engine,
 }
 
 /// Which database the URL named. The SQL is shared; only what the two lock differently (a
 /// claim on the webhook inbox) and their migrations differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub enum Engine {
     /// One file, one writer at a time: a single instance.
     Sqlite,
     /// Shared by any number of instances.
     Postgres,
 }
 
-impl Backend {
+impl Engine {
     pub fn of_url(url: &str) -> Result<Self, StoreError> {
         match url.split_once(':').map(|(scheme, _)| scheme) {
             Some("sqlite") => Ok(Self::Sqlite),
@@ -122,6 +122,9 @@ impl Backend {
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The database file could not be made private to this user.
+    #[error("database file: {0}")]
+    File(#[from] std::io::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -224,13 +227,13 @@ impl Store {
 
     pub async fn connect_with(url: &str, options: Options) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(url)?;
+        let engine = Engine::of_url(url)?;
         let mut url = url.to_owned();
         let pool = AnyPoolOptions::new().max_connections(options.max_connections);
-        let pool = match backend {
-            Backend::Sqlite => {
+        let pool = match engine {
+            Engine::Sqlite => {
                 let file = SqliteConnectOptions::from_str(&url)?;
-                private_file(file.get_filename()).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+                private_file(file.get_filename())?;
                 if !url.contains("mode=") {
                     url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
                 }
@@ -250,10 +253,10 @@ impl Store {
                     })
                 })
             }
-            Backend::Postgres => pool,
+            Engine::Postgres => pool,
         };
         let pool = pool.connect_with(AnyConnectOptions::from_str(&url)?).await?;
-        let store = Self { pool, backend };
+        let store = Self { pool, engine };
         if options.migrate {
             store.migrate().await?;
         }
@@ -263,7 +266,7 @@ impl Store {
     /// Applies the migrations this build has and the database lacks. Safe to run from several
     /// instances at once: the migrator takes a lock on PostgreSQL.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.backend.migrator().run(&self.pool).await?;
+        self.engine.migrator().run(&self.pool).await?;
         Ok(())
     }
 
@@ -279,7 +282,7 @@ impl Store {
                 Err(sqlx::Error::Database(_)) => Vec::new(),
                 Err(error) => return Err(error.into()),
             };
-        let known: Vec<i64> = self.backend.migrator().iter().map(|m| m.version).collect();
+        let known: Vec<i64> = self.engine.migrator().iter().map(|m| m.version).collect();
         let ahead: Vec<i64> = applied.iter().filter(|v| !known.contains(v)).copied().collect();
         let behind: Vec<i64> = known.iter().filter(|v| !applied.contains(v)).copied().collect();
         Ok(match (ahead.is_empty(), behind.is_empty()) {

@@ -201,22 +201,10 @@ pub fn vercel_retry(endpoint: &str, reason: &'static str, wait: Duration) {
 }
 
 /// What became of a webhook delivery (`stored`, `duplicate`, `rejected`, `malformed`) or of
-/// its event (`applied`, `failed`, `parked`). Types Vercel may add later count as `other`.
-pub fn webhook(kind: &str, outcome: &'static str) {
-    const KINDS: [&str; 7] = [
-        "integration-configuration.removed",
-        "integration-configuration-removed",
-        "integration-configuration.permission-upgraded",
-        "integration-configuration.scope-change-confirmed",
-        "integration-configuration.transferred",
-        "project.removed",
-        "project.created",
-    ];
-    let kind = KINDS.iter().copied().find(|k| *k == kind).unwrap_or(if kind.starts_with("deployment") {
-        "deployment"
-    } else {
-        "other"
-    });
+/// its event (`applied`, `failed`, `parked`), by the event's kind; one that could not be read
+/// counts as `other`, like a type Tether does not know.
+pub fn webhook(kind: Option<crate::params::EventKind>, outcome: &'static str) {
+    let kind = kind.map_or("other", crate::params::EventKind::label);
     metrics::counter!("tether_webhook_events_total", "type" => kind, "outcome" => outcome).increment(1);
 }
 

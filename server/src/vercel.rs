@@ -187,34 +187,10 @@ impl Installation {
                     tracing::warn!(path, attempt, %error, "Vercel call failed");
                     (VercelError::Unreachable(error), jitter(backoff))
                 }
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        let bytes = read_capped(response, MAX_ANSWER_BYTES).await?;
-                        // 204 and other empty answers read as `null`, which `IgnoredAny` and `Option` accept.
-                        let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-                        return serde_json::from_slice(body).map_err(|e| VercelError::Decode(e.to_string()));
-                    }
-                    if status.is_redirection() {
-                        tracing::warn!(path, status = status.as_u16(), "Vercel answered with a redirect; not followed");
-                        return Err(VercelError::Redirected(status.as_u16()));
-                    }
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        let wait = rate_limit_wait(response.headers());
-                        tracing::warn!(path, attempt, wait_ms = wait.as_millis() as u64, "Vercel rate limit hit");
-                        if self.deadline.is_none() && wait > MAX_RATE_LIMIT_WAIT {
-                            return Err(VercelError::RateLimited);
-                        }
-                        (VercelError::RateLimited, wait)
-                    } else if status.is_server_error() {
-                        let pause = retry_after(response.headers()).unwrap_or_else(|| jitter(backoff));
-                        let error = classify(status, &read_error(response).await, &method, &path);
-                        tracing::warn!(path, attempt, %error, "Vercel server error");
-                        (error, pause)
-                    } else {
-                        return Err(classify(status, &read_error(response).await, &method, &path));
-                    }
-                }
+                Ok(response) => match self.read_answer(response, &method, &path, attempt, backoff).await {
+                    Attempt::Done(answer) => return answer,
+                    Attempt::Retry(error, pause) => (error, pause),
+                },
             };
             if attempt == ATTEMPTS {
                 return Err(error);
@@ -230,9 +206,70 @@ impl Installation {
         }
     }
 
+    /// One answer: its value, its error, or an error worth another attempt after a pause (a
+    /// rate limit, a server error).
+    async fn read_answer<T: DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+        method: &Method,
+        path: &str,
+        attempt: u32,
+        backoff: Duration,
+    ) -> Attempt<T> {
+        let status = response.status();
+        if status.is_success() {
+            let decoded = read_capped(response, MAX_ANSWER_BYTES).await.and_then(|bytes| {
+                // 204 and other empty answers read as `null`, which `IgnoredAny` and `Option` accept.
+                let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+                Ok(serde_json::from_slice(body)?)
+            });
+            return Attempt::Done(decoded);
+        }
+        if status.is_redirection() {
+            tracing::warn!(path, status = status.as_u16(), "Vercel answered with a redirect; not followed");
+            return Attempt::Done(Err(VercelError::Redirected(status.as_u16())));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = rate_limit_wait(response.headers());
+            tracing::warn!(path, attempt, wait_ms = wait.as_millis() as u64, "Vercel rate limit hit");
+            if self.deadline.is_none() && wait > MAX_RATE_LIMIT_WAIT {
+                return Attempt::Done(Err(VercelError::RateLimited));
+            }
+            return Attempt::Retry(VercelError::RateLimited, wait);
+        }
+        if status.is_server_error() {
+            let pause = retry_after(response.headers()).unwrap_or_else(|| jitter(backoff));
+            let error = classify(status, &read_error(response).await, method, path);
+            tracing::warn!(path, attempt, %error, "Vercel server error");
+            return Attempt::Retry(error, pause);
+        }
+        Attempt::Done(Err(classify(status, &read_error(response).await, method, path)))
+    }
+
     async fn get<T: DeserializeOwned>(&self, segments: &[&str], query: &[(&str, String)]) -> Result<T, VercelError> {
         self.call(Method::GET, segments, query, None).await
     }
+}
+
+/// An answer that is not the JSON expected (or a body that would not serialize).
+impl From<serde_json::Error> for VercelError {
+    fn from(error: serde_json::Error) -> Self {
+        VercelError::Decode(error.to_string())
+    }
+}
+
+/// No answer: refused, cut off or timed out. The URL is left out: it may carry a team id.
+impl From<reqwest::Error> for VercelError {
+    fn from(error: reqwest::Error) -> Self {
+        VercelError::Unreachable(error.without_url().to_string())
+    }
+}
+
+/// What one attempt at a call came to.
+enum Attempt<T> {
+    Done(Result<T, VercelError>),
+    /// Worth another attempt, after this pause.
+    Retry(VercelError, Duration),
 }
 
 /// Reads a body, refusing one larger than `cap` without buffering it.
@@ -241,7 +278,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
         return Err(VercelError::TooLarge);
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| VercelError::Unreachable(e.without_url().to_string()))? {
+    while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > cap {
             return Err(VercelError::TooLarge);
         }

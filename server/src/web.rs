@@ -408,6 +408,23 @@ pub fn session_hash(headers: &HeaderMap, secure: bool) -> Option<String> {
     session_id(headers, secure).map(hash_session_id)
 }
 
+/// Who sent a request, as far as Tether can tell: the hash of its session cookie, if it has a
+/// well-formed one. Read once at the edge: below the handlers nothing sees a header.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    session_hash: Option<String>,
+}
+
+impl Caller {
+    pub fn of(headers: &HeaderMap, secure_cookies: bool) -> Self {
+        Self { session_hash: session_hash(headers, secure_cookies) }
+    }
+
+    pub fn session_hash(&self) -> Option<&str> {
+        self.session_hash.as_deref()
+    }
+}
+
 pub async fn not_found(State(state): State<AppState>) -> Response {
     failure(&state, &Failure::NotFound, None, None).await
 }

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::{state::AppState, telemetry};
+use crate::{params::EventKind, state::AppState, telemetry};
 
 /// Larger bodies get 413 before any hashing: real events are a few KiB.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -32,15 +32,15 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let signature = headers.get("x-vercel-signature").and_then(|v| v.to_str().ok());
     if !verify::verify(&body, signature, &state.settings.vercel.webhook_secrets) {
         tracing::warn!(security_event = "webhook_signature_rejected", bytes = body.len(), "webhook refused");
-        telemetry::webhook("unknown", "rejected");
+        telemetry::webhook(None, "rejected");
         return StatusCode::UNAUTHORIZED;
     }
     let Ok(envelope) = serde_json::from_slice::<Envelope>(&body) else {
-        telemetry::webhook("unknown", "malformed");
+        telemetry::webhook(None, "malformed");
         return StatusCode::BAD_REQUEST;
     };
     if envelope.id.is_empty() || envelope.id.len() > 128 || envelope.kind.len() > 128 {
-        telemetry::webhook("unknown", "malformed");
+        telemetry::webhook(None, "malformed");
         return StatusCode::BAD_REQUEST;
     }
     let configuration_id = envelope.payload["configuration"]["id"].as_str();
@@ -60,7 +60,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     match stored {
         Ok(fresh) => {
             tracing::info!(event_id = %envelope.id, kind = %envelope.kind, fresh, "webhook stored");
-            telemetry::webhook(&envelope.kind, if fresh { "stored" } else { "duplicate" });
+            telemetry::webhook(Some(EventKind::of(&envelope.kind)), if fresh { "stored" } else { "duplicate" });
             if fresh {
                 state.worker.notify_one();
             }

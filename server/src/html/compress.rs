@@ -77,15 +77,17 @@ pub fn join(parts: &[&[u8]]) -> Result<Vec<u8>, JoinError> {
 #[error("brotli streams could not be joined: {0:?}")]
 pub struct JoinError(BroCatliResult);
 
+/// A brotli stream's content, for tests.
+#[cfg(test)]
+pub(crate) fn decompress(stream: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &stream[..], &mut out).expect("a valid brotli stream");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn decompress(stream: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        brotli::BrotliDecompress(&mut &stream[..], &mut out).expect("a valid brotli stream");
-        out
-    }
 
     #[test]
     fn joined_parts_decompress_to_the_parts_in_order() {

@@ -41,9 +41,8 @@ pub async fn begin(
     let Some(link_url) = state.settings.provider.account_link_url.as_deref() else {
         return web::not_found(State(state.clone())).await;
     };
-    let secure = state.settings.secure_cookies();
-    let (Ok(authorized), Some(session)) =
-        (state.authorize(&headers, &configuration_id).await, web::session_hash(&headers, secure))
+    let caller = web::Caller::of(&headers, state.settings.secure_cookies());
+    let (Ok(authorized), Some(session)) = (state.authorize(&caller, &configuration_id).await, caller.session_hash())
     else {
         let why = "this browser is not signed in for that installation; open the integration again from Vercel";
         return refused(&state, why, None).await;
@@ -105,12 +104,12 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
     if expires.parse::<i64>().map_or(true, |at| at < now_ms()) {
         return Err(("the sign-in took longer than ten minutes", here));
     }
-    let session = web::session_hash(headers, state.settings.secure_cookies()).unwrap_or_default();
-    if !session.starts_with(tag) || tag.len() != SESSION_TAG_LEN {
+    let caller = web::Caller::of(headers, state.settings.secure_cookies());
+    if !caller.session_hash().unwrap_or_default().starts_with(tag) || tag.len() != SESSION_TAG_LEN {
         return Err(("the sign-in was started in another browser", here));
     }
     let authorized = state
-        .authorize(headers, &configuration_id)
+        .authorize(&caller, &configuration_id)
         .await
         .map_err(|_| ("this browser is not signed in for that installation", here.clone()))?;
     if !valid_account(&assertion.account) {
@@ -125,15 +124,10 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
         tracing::error!(%error, "a vendor sign-in could not be recorded");
         ("Tether could not record the sign-in; try again", here.clone())
     };
-    let spent = state
-        .store
-        .claim_code(&crate::install::start::state_digest(&format!("ticket:{nonce}")), authorized.id())
-        .await
-        .map_err(unrecorded)?;
-    if !spent {
+    let ticket = crate::install::start::state_digest(&format!("ticket:{nonce}"));
+    if !authorized.link_vendor_account(&ticket, &assertion.account).await.map_err(unrecorded)? {
         return Err(("this sign-in was used already", here));
     }
-    state.store.link_vendor_account(authorized.id(), &assertion.account).await.map_err(unrecorded)?;
     tracing::info!(configuration_id = authorized.id(), "vendor account linked");
     Ok(configuration_id)
 }

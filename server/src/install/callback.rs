@@ -10,13 +10,10 @@ use axum::{
 
 use super::start;
 use crate::{
+    ops::install::{Claim, Identity},
     params::{CallbackParams, NextUrl},
     state::AppState,
-    store::{
-        installations::{token_binding, NewInstallation},
-        sessions::NewSession,
-        StoreError,
-    },
+    store::StoreError,
     telemetry,
     vercel::{oauth::TokenGrant, VercelError, REQUEST_BUDGET},
     web::{self, Failure},
@@ -77,19 +74,19 @@ async fn accept(
     let configuration_id = params.configuration_id.as_str();
     // Before anything reaches Vercel: an external-flow callback must come back to the browser
     // that started it, with its state, in time.
-    let then = start::verify(&state.store, params, state_cookie).await.map_err(|error| {
+    let then = start::verify(state, params, state_cookie).await.map_err(|error| {
         tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
         Refusal::State(error)
     })?;
-    // Removal is final: Vercel never reuses an id, so a callback for a removed installation
-    // gets no exchange, no row and no session.
-    if state.store.is_removed(configuration_id).await? {
-        return Err(Refusal::Removed);
-    }
-    if !state.store.claim_code(&params.code.digest(), configuration_id).await? {
-        tracing::info!(configuration_id, "a used callback was replayed");
-        let mine = state.authorize(headers, configuration_id).await.is_ok();
-        return Err(Refusal::Replayed { continue_to: mine.then(|| format!("/install/{configuration_id}")) });
+    match state.claim_callback(&params.code, configuration_id).await? {
+        Claim::Fresh => {}
+        Claim::Removed => return Err(Refusal::Removed),
+        Claim::Spent => {
+            tracing::info!(configuration_id, "a used callback was replayed");
+            let caller = web::Caller::of(headers, state.settings.secure_cookies());
+            let mine = state.authorize(&caller, configuration_id).await.is_ok();
+            return Err(Refusal::Replayed { continue_to: mine.then(|| format!("/install/{configuration_id}")) });
+        }
     }
     let grant = state.vercel.exchange_code(&params.code).await?;
     // Vercel's answer, not the query string, says which installation and scope this is. An
@@ -115,27 +112,10 @@ async fn accept(
         );
         return Err(Refusal::Mismatch);
     };
-    let sealed = state.settings.sealer.seal(grant.access_token.expose().as_bytes(), &token_binding(configuration_id));
-    let (session_id, session_hash) = web::new_session_id();
-    let installation = NewInstallation {
-        configuration_id,
-        team_id: identity.team_id.as_deref(),
-        user_id: &identity.user_id,
-        source: params.source,
-        sealed_token: &sealed,
-    };
-    let session = NewSession {
-        id_hash: &session_hash,
-        configuration_id,
-        next_url: params.next.as_str(),
-        current_project_id: params.current_project_id.as_ref().map(|p| p.as_str()),
-        external_id: params.external_id.as_deref(),
-        lifetime_ms: web::SESSION_LIFETIME_MS,
-    };
-    if !state.store.store_installation(installation, session).await? {
+    let Some(session_id) = state.keep_installation(params, &identity, &grant.access_token).await? else {
         // Vercel's removal webhook won the race with this callback.
         return Err(Refusal::Removed);
-    }
+    };
     tracing::info!(
         configuration_id,
         source = params.source.as_str(),
@@ -296,12 +276,6 @@ struct VercelAnswer {
     installation_id: String,
     team_id: Option<String>,
     user_id: Option<String>,
-}
-
-/// The scope an installation acts in, as Vercel's answer and the query agree on it.
-struct Identity {
-    team_id: Option<String>,
-    user_id: String,
 }
 
 /// Vercel's answer is trusted and wins; the query only fills in what the answer leaves out

@@ -4,7 +4,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use app::{
     model::{summary, InstallView, ProjectRow, ResourceOption, RowState, CHOICE_NEW, CHOICE_SKIP},
-    pages::{project_rows, Page, ROWS_SLOT},
+    pages::{Page, ROWS_SLOT},
     AppError,
 };
 use axum::{
@@ -16,10 +16,10 @@ use serde::Deserialize;
 
 use crate::{
     html::{
-        compress::{compress_first, compress_part, join},
+        self,
         rows::{digest, Rows},
     },
-    ops::{parse_listing, Listed},
+    ops::{parse_listing, Authorized, Listed},
     provider::Resource,
     state::AppState,
     store::links::{LinkRow, LinkStatus},
@@ -53,35 +53,21 @@ pub async fn install_page(
     }
 }
 
-/// Renders the page around [`ROWS_SLOT`] and puts the cached rows there. A browser that takes
-/// brotli gets the page compressed in three parts joined: only the part before the rows and
-/// the part after them are compressed on this load.
+/// Renders the page around [`ROWS_SLOT`] and has the cached rows put there.
 fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Rows) -> Response {
     let rendered = web::render_html(state, Page::Install(view));
-    let Some((before, after)) = rendered.html.split_once(ROWS_SLOT) else {
-        tracing::error!("the install page was rendered without its rows' slot");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if web::accepts_brotli(headers) {
-        let joined = compress_first(before.as_bytes(), before.len() + rows.html_len + after.len())
-            .and_then(|head| Ok((head, compress_part(after.as_bytes())?)))
-            .map_err(|e| e.to_string())
-            .and_then(|(head, tail)| join(&[&head, &rows.brotli, &tail]).map_err(|e| e.to_string()));
-        match joined {
-            Ok(compressed) => return web::brotli_encoded(rendered.respond(StatusCode::OK, compressed)),
-            Err(error) => tracing::error!(%error, "the install page could not be compressed; sending it as is"),
+    match html::page::with_rows(&rendered.html, &rows.markup, web::accepts_brotli(headers)) {
+        Ok(body) if body.brotli => web::brotli_encoded(rendered.respond(StatusCode::OK, body.bytes)),
+        Ok(body) => rendered.respond(StatusCode::OK, body.bytes),
+        Err(error) => {
+            tracing::error!(%error, "the install page could not be made");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-    let mut html = Vec::new();
-    if let Err(error) = brotli::BrotliDecompress(&mut rows.brotli.as_ref(), &mut html) {
-        tracing::error!(%error, "cached rows do not decompress");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    rendered.respond(StatusCode::OK, [before.as_bytes(), &html, after.as_bytes()].concat())
 }
 
-/// The page's view, and its rows when it has a project list: rendered by this load, or by an
-/// earlier one from the same inputs.
+/// The page's view, and its rows when it has a project list; a failure comes with the
+/// session's `next` once the session is known.
 async fn load(
     state: &AppState,
     headers: &HeaderMap,
@@ -89,9 +75,21 @@ async fn load(
     query: String,
     refresh: bool,
 ) -> Result<(InstallView, Option<Arc<Rows>>), (AppError, Option<String>)> {
-    let authorized = state.authorize_listing(headers, configuration_id).await.map_err(|e| (e, None))?;
-    let next = authorized.session.next_url.clone();
-    let fail = |e: AppError| (e, Some(next.clone()));
+    let caller = web::Caller::of(headers, state.settings.secure_cookies());
+    let authorized = state.authorize_listing(&caller, configuration_id).await.map_err(|e| (e, None))?;
+    let form_token = web::form_token_of(headers, state.settings.secure_cookies());
+    let loaded = load_authorized(state, &authorized, form_token, query, refresh).await;
+    loaded.map_err(|error| (error, Some(authorized.session.next_url.clone())))
+}
+
+async fn load_authorized(
+    state: &AppState,
+    authorized: &Authorized<'_>,
+    form_token: String,
+    query: String,
+    refresh: bool,
+) -> Result<(InstallView, Option<Arc<Rows>>), AppError> {
+    let configuration_id = authorized.id();
     let view = |scope_name, scope_note, shown, total_projects| InstallView {
         configuration_id: configuration_id.to_owned(),
         scope_name,
@@ -106,12 +104,12 @@ async fn load(
         summary: String::new(),
         access_note: None,
         fixed: false,
-        next: next.clone(),
-        form_token: web::form_token_of(headers, state.settings.secure_cookies()),
+        next: authorized.session.next_url.clone(),
+        form_token: form_token.clone(),
     };
     if authorized.needs_vendor_account() {
         // Which account's resources to offer is the vendor's to say: sign in there first.
-        let scope = authorized.vercel.scope_name().await.map_err(|e| fail(e.into()))?;
+        let scope = authorized.vercel.scope_name().await?;
         let sign_in = Some(format!("/install/{configuration_id}/account"));
         let view = InstallView {
             sign_in,
@@ -120,34 +118,7 @@ async fn load(
         };
         return Ok((view, None));
     }
-    let owner = authorized.owner();
-    let resources = async { Ok(state.provider.resources(owner).await?) };
-    let links = async { Ok(state.store.links_of(configuration_id).await?) };
-    let (listing, resources, links) = tokio::try_join!(authorized.listing(refresh), resources, links).map_err(fail)?;
-    let needle = query.trim().to_lowercase();
-    let preselected = authorized.session.current_project_id.as_deref();
-    let picks_recent = authorized.installation.source == crate::params::Source::Marketplace;
-    let resource_names: Vec<_> = resources.iter().map(|r| (&r.id, &r.name)).collect();
-    let key = digest(&(configuration_id, &listing, &links, resource_names, preselected, picks_recent, &needle));
-    let rows = match state.rows.get(&key) {
-        Some(rows) => rows,
-        None => {
-            let listing = match parse_listing(&listing) {
-                Some(parsed) => parsed,
-                // Cached by an older version: list again, in the form this one reads.
-                None => parse_listing(&authorized.listing(true).await.map_err(fail)?)
-                    .ok_or_else(|| fail(AppError::Internal))?,
-            };
-            let lead = match preselected {
-                Some(project) => Lead::Deployed(project),
-                None if picks_recent => Lead::MostRecent,
-                None => Lead::None,
-            };
-            let rows = Arc::new(render_rows(listing, &resources, links, lead, &needle).map_err(fail)?);
-            state.rows.insert(key, rows.clone());
-            rows
-        }
-    };
+    let rows = rows(state, authorized, &query, refresh).await?;
     let view = InstallView {
         summary: rows.summary.clone(),
         access_note: rows.access_note.clone(),
@@ -155,6 +126,38 @@ async fn load(
         ..view(rows.scope_name.clone(), rows.scope_note.clone(), rows.shown, rows.total)
     };
     Ok((view, Some(rows)))
+}
+
+/// The rows: rendered by this load, or by an earlier one from the same inputs.
+async fn rows(
+    state: &AppState,
+    authorized: &Authorized<'_>,
+    query: &str,
+    refresh: bool,
+) -> Result<Arc<Rows>, AppError> {
+    let (listing, resources, links) =
+        tokio::try_join!(authorized.listing(refresh), authorized.resources(), authorized.links())?;
+    let needle = query.trim().to_lowercase();
+    let preselected = authorized.session.current_project_id.as_deref();
+    let picks_recent = authorized.installation.source == crate::params::Source::Marketplace;
+    let resource_names: Vec<_> = resources.iter().map(|r| (&r.id, &r.name)).collect();
+    let key = digest(&(authorized.id(), &listing, &links, resource_names, preselected, picks_recent, &needle));
+    if let Some(rows) = state.rows.get(&key) {
+        return Ok(rows);
+    }
+    let listing = match parse_listing(&listing) {
+        Some(parsed) => parsed,
+        // Cached by an older version: list again, in the form this one reads.
+        None => parse_listing(&authorized.listing(true).await?).ok_or(AppError::Internal)?,
+    };
+    let lead = match preselected {
+        Some(project) => Lead::Deployed(project),
+        None if picks_recent => Lead::MostRecent,
+        None => Lead::None,
+    };
+    let rows = Arc::new(render_rows(listing, &resources, links, lead, &needle)?);
+    state.rows.insert(key, rows.clone());
+    Ok(rows)
 }
 
 /// Which project comes chosen, with a new resource, as the page opens.
@@ -272,14 +275,9 @@ fn render_rows(
         false => summary(chosen.count(), &[]),
     };
     let options: Vec<_> = resources.iter().map(|r| ResourceOption { id: r.id.clone(), name: r.name.clone() }).collect();
-    let html = project_rows(rows, &options);
-    let brotli = compress_part(html.as_bytes()).map_err(|error| {
-        tracing::error!(%error, "brotli failed on the install page's rows");
-        AppError::Internal
-    })?;
+    let markup = html::rows::compressed(rows, &options)?;
     Ok(Rows {
-        brotli: brotli.into(),
-        html_len: html.len(),
+        markup,
         shown,
         total,
         summary,

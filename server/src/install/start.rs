@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     params::{CallbackParams, Source},
     state::AppState,
-    store::{now_ms, Store},
+    store::now_ms,
 };
 
 pub const STATE_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -116,10 +116,10 @@ pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, no
 
 /// The whole check for a callback: the state against this browser's cookie, then claimed like a
 /// code, since the cookie is cleared on use but a copied cookie must not work twice either.
-pub async fn verify(store: &Store, params: &CallbackParams, cookie: Option<&str>) -> Result<Then, StateError> {
+pub async fn verify(state: &AppState, params: &CallbackParams, cookie: Option<&str>) -> Result<Then, StateError> {
     let then = check_state(params.state.as_deref(), params.source, cookie, now_ms())?;
     let Some(value) = &params.state else { return Ok(then) };
-    match store.claim_code(&state_digest(value), params.configuration_id.as_str()).await {
+    match state.spend_once(&state_digest(value), params.configuration_id.as_str()).await {
         Ok(true) => Ok(then),
         Ok(false) => Err(StateError::Reused),
         Err(error) => {

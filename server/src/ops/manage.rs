@@ -3,16 +3,14 @@
 
 use app::AppError;
 
-use super::{provision::inputs_of, Authorized};
+use super::{known_project, provision::inputs_of, Authorized};
 use crate::{
-    params::ProjectId,
     provider::outbox::{self, Outbound},
-    store::links::{self, LinkStatus},
+    store::{
+        links::{self, LinkStatus},
+        StoreError,
+    },
 };
-
-fn db(error: sqlx::Error) -> AppError {
-    AppError::from(crate::store::StoreError::from(error))
-}
 
 /// What an interrupted link says on the Configure and install pages.
 pub const INTERRUPTED: &str = "Interrupted while its variables were being written. Connect it again to finish, \
@@ -20,7 +18,7 @@ pub const INTERRUPTED: &str = "Interrupted while its variables were being writte
 
 impl Authorized<'_> {
     pub async fn unlink(&self, project_id: &str) -> Result<(), AppError> {
-        let project_id = ProjectId::parse(project_id).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
+        let project_id = known_project(project_id)?;
         let project_id = project_id.as_str();
         let configuration_id = self.id();
         // Exactly Tether's variables: a hand-made one with the same key stays.
@@ -29,9 +27,17 @@ impl Authorized<'_> {
             self.vercel.delete_env(project_id, env_id).await?;
             self.app.store.forget_env_var(project_id, env_id).await?;
         }
-        // The link goes with what the vendor must hear of it, in one transaction.
+        let released = self.end_link(project_id).await?;
+        tracing::info!(configuration_id, project_id, removed = ours.len(), released, "project unlinked");
+        Ok(())
+    }
+
+    /// The link goes with what the vendor must hear of it, in one transaction: whether its
+    /// resource is to be released.
+    async fn end_link(&self, project_id: &str) -> Result<bool, StoreError> {
+        let configuration_id = self.id();
         let mut tx = self.app.store.begin().await?;
-        let resource = links::remove_link(&mut tx, configuration_id, project_id).await.map_err(db)?;
+        let resource = links::remove_link(&mut tx, configuration_id, project_id).await?;
         let mut released = false;
         if let Some((resource_id, origin)) = &resource {
             let account = self.owner();
@@ -43,15 +49,12 @@ impl Authorized<'_> {
                 to_account: None,
                 resource: Some((resource_id, *origin)),
             };
-            notice.write(&mut tx, account).await.map_err(db)?;
+            notice.write(&mut tx, account).await?;
             let policy = self.app.settings.provider.on_uninstall;
-            released = outbox::link_ended(&mut tx, policy, configuration_id, account, resource_id, *origin)
-                .await
-                .map_err(db)?;
+            released = outbox::link_ended(&mut tx, policy, configuration_id, account, resource_id, *origin).await?;
         }
-        tx.commit().await.map_err(db)?;
-        tracing::info!(configuration_id, project_id, removed = ours.len(), released, "project unlinked");
-        Ok(())
+        tx.commit().await?;
+        Ok(released)
     }
 
     /// Two phases, so no project is left with revoked credentials: new credentials are issued

@@ -22,7 +22,12 @@ use crate::{
 /// What the store keeps of a variable Vercel wrote: here, where the two meet, so the store
 /// need not know Vercel's types.
 fn record_of(written: WrittenEnv) -> EnvRecord {
-    EnvRecord { vercel_env_id: written.id, key: written.key, kind: written.kind, targets: written.target.join(",") }
+    EnvRecord {
+        vercel_env_id: written.id,
+        key: written.key,
+        kind: written.kind.as_str(),
+        targets: written.target.join(","),
+    }
 }
 
 /// Provider values as Vercel env var inputs.
@@ -53,7 +58,7 @@ enum OnClash {
 fn parse_clashes(raw: HashMap<String, String>) -> Result<HashMap<String, OnClash>, AppError> {
     raw.into_iter()
         .map(|(project, answer)| {
-            let project = ProjectId::parse(&project).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
+            let project = super::known_project(&project)?;
             let answer = match answer.as_str() {
                 CLASH_KEEP => OnClash::Keep,
                 CLASH_REPLACE => OnClash::Replace,
@@ -67,7 +72,7 @@ fn parse_clashes(raw: HashMap<String, String>) -> Result<HashMap<String, OnClash
 fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)>, AppError> {
     let mut picks = Vec::new();
     for (project, choice) in raw {
-        let project = ProjectId::parse(&project).map_err(|_| AppError::BadRequest("Unknown project.".into()))?;
+        let project = super::known_project(&project)?;
         let choice = match choice.as_str() {
             CHOICE_SKIP => continue,
             CHOICE_NEW => Choice::New,
@@ -250,7 +255,9 @@ impl Authorized<'_> {
     ) -> Result<Settled, AppError> {
         let theirs: Vec<_> = others
             .into_iter()
-            .filter(|p| vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.contains(&t.as_str()))))
+            .filter(|p| {
+                vars.iter().any(|v| v.key == p.key && p.target.iter().any(|t| v.target.iter().any(|s| s.as_str() == t)))
+            })
             .collect();
         let mut keys: Vec<String> = theirs.iter().map(|p| p.key.clone()).collect();
         keys.sort();

@@ -7,8 +7,8 @@ use rand::{distributions::Alphanumeric, Rng};
 
 use super::{EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
 use crate::{
-    config::{EnvTemplate, ProviderSettings},
     seal::Sealer,
+    settings::{EnvTemplate, ProviderSettings},
     store::{
         resources::{api_key_binding, pending_key_binding, ResourceRow},
         Store,

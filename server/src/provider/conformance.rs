@@ -54,7 +54,7 @@ impl Client {
         idempotency_key: Option<&str>,
     ) -> Result<Answer, String> {
         let url = format!("{}{path}", self.base.as_str().trim_end_matches('/'));
-        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let bytes = body.to_string().into_bytes();
         let now = crate::store::now_ms() / 1000;
         let mut request = self.http.post(&url).header("content-type", "application/json").body(bytes.clone());
         let signed = match signing {
@@ -126,7 +126,7 @@ fn env_ok(value: &Value) -> Result<Vec<(String, String)>, String> {
     let mut pairs = Vec::new();
     for var in vars {
         let key = var["key"].as_str().ok_or("an env var without a string `key`")?;
-        expect(crate::config::valid_env_key(key), || format!("env key `{key}` is not a valid name"))?;
+        expect(crate::settings::valid_env_key(key), || format!("env key `{key}` is not a valid name"))?;
         let value = var["value"].as_str().ok_or_else(|| format!("`{key}` has no string `value`"))?;
         if let Some(targets) = var.get("targets") {
             let targets = targets.as_array().ok_or_else(|| format!("`{key}`: `targets` is not an array"))?;
@@ -136,7 +136,7 @@ fn env_ok(value: &Value) -> Result<Vec<(String, String)>, String> {
             })?;
         }
         if let Some(comment) = var.get("comment") {
-            let fits = comment.as_str().is_some_and(|c| c.chars().count() <= crate::config::MAX_ENV_COMMENT_CHARS);
+            let fits = comment.as_str().is_some_and(|c| c.chars().count() <= crate::settings::MAX_ENV_COMMENT_CHARS);
             expect(fits, || format!("`{key}`: `comment` must be a string of at most 500 characters"))?;
         }
         pairs.push((key.to_owned(), value.to_owned()));
@@ -182,11 +182,31 @@ pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
         .unwrap_or_default();
     let client = Client { base, keys, http };
     let account = format!("tether_conformance_{}", rand::random::<u32>());
-    let list = json!({"action": "resources.list", "account": account});
     let mut checks = Checks(Vec::new());
     let mut record = |name: &'static str, result: Result<(), String>| checks.record(name, result);
+    signature_checks(&client, &account, &mut record).await;
+    match creation_checks(&client, &account, &mut record).await {
+        Some(created) => {
+            let subject = Subject::of(&client, &account, &created.resource_id);
+            repeat_and_wall_checks(&subject, &created, &mut record).await;
+            rotation_checks(&subject, &mut record).await;
+            release_checks(&subject, &mut record).await;
+        }
+        None => {
+            for name in NEED_A_RESOURCE {
+                record(name, Err("not run: no resource was created".into()));
+            }
+        }
+    }
+    notice_checks(&client, &account, &mut record).await;
+    checks.0
+}
 
-    // Signatures: the wrong ways refused, every right way taken.
+type Record<'a> = dyn FnMut(&'static str, Result<(), String>) + 'a;
+
+/// Signatures: the wrong ways refused, every right way taken; then a listing of the new account.
+async fn signature_checks(client: &Client, account: &str, record: &mut Record<'_>) {
+    let list = json!({"action": "resources.list", "account": account});
     let stranger = signing::parse_keys(&SigningKey::generate_spec("x")).unwrap_or_default();
     let window = signing::TOLERANCE_SECS;
     for (name, way) in [
@@ -217,8 +237,17 @@ pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
         expect(resources.is_empty(), || format!("a new account already has {} resources", resources.len()))
     });
     record("lists a new account's resources: none", result);
+}
 
-    // Creation: the key required and bounded, a failed first attempt not replayed.
+/// The resource the creation checks made, and how.
+struct Created {
+    create: Value,
+    key: String,
+    resource_id: String,
+}
+
+/// Creation: the key required and bounded, a failed first attempt not replayed.
+async fn creation_checks(client: &Client, account: &str, record: &mut Record<'_>) -> Option<Created> {
     let key = format!("tether-conformance-{}", rand::random::<u64>());
     let create = json!({
         "action": "resources.create", "account": account, "installation_id": "icfg_conformance",
@@ -244,90 +273,103 @@ pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
     });
     let resource_id = first.as_ref().ok().cloned();
     record("creates a resource (201), with a key whose first attempt failed", first.map(drop));
-    match resource_id {
-        Some(resource_id) => resource_checks(&client, &account, &create, &key, &resource_id, &mut record).await,
-        None => {
-            for name in NEED_A_RESOURCE {
-                record(name, Err("not run: no resource was created".into()));
-            }
-        }
-    }
+    Some(Created { create, key, resource_id: resource_id? })
+}
 
+/// Notices: taken, taken again, and taken when of a type the vendor does not know.
+async fn notice_checks(client: &Client, account: &str, record: &mut Record<'_>) {
     let notice = json!({
         "action": "notices", "id": format!("ntc_conformance_{}", rand::random::<u32>()),
         "type": "installation.removed", "installation_id": "icfg_conformance", "account": account
     });
     for name in ["accepts a notice (200 {})", "accepts the same notice again (at least once, 200 {})"] {
         let result = client.post("/notices", &notice, Signing::Proper, None).await;
-        record(
-            name,
-            result.and_then(|answer| {
-                answer.is(&[200])?;
-                expect(answer.body == json!({}), || format!("answered {}, expected {{}}", answer.body))
-            }),
-        );
+        record(name, result.and_then(|answer| empty_object(&answer)));
     }
     let mut unknown = notice.clone();
     unknown["id"] = json!(format!("ntc_conformance_{}", rand::random::<u32>()));
     unknown["type"] = json!("something.new");
     let result = client.post("/notices", &unknown, Signing::Proper, None).await;
     record("accepts a notice of a type it does not know (200)", result.and_then(|answer| answer.is(&[200])));
-    checks.0
 }
 
-/// The checks on a resource the vendor created for `account`, in [`NEED_A_RESOURCE`]'s order.
-async fn resource_checks(
-    client: &Client,
-    account: &str,
-    create: &Value,
-    key: &str,
-    resource_id: &str,
-    record: &mut impl FnMut(&'static str, Result<(), String>),
-) {
-    let resource_id = resource_id.to_owned();
-    let other = format!("{account}_other");
-    let list = json!({"action": "resources.list", "account": account});
-    let again = client.post("/resources/create", create, Signing::Proper, Some(key)).await.and_then(|answer| {
+/// 200 with `{}`, the contract's answer to a notice and a release.
+fn empty_object(answer: &Answer) -> Result<(), String> {
+    answer.is(&[200])?;
+    expect(answer.body == json!({}), || format!("answered {}, expected {{}}", answer.body))
+}
+
+/// The created resource the remaining checks work on, seen from its account and another.
+struct Subject<'a> {
+    client: &'a Client,
+    account: &'a str,
+    other: String,
+    resource_id: String,
+    /// `resources.env` for the resource, from its own account.
+    env_body: Value,
+}
+
+impl<'a> Subject<'a> {
+    fn of(client: &'a Client, account: &'a str, resource_id: &str) -> Self {
+        let mut subject = Self {
+            client,
+            account,
+            other: format!("{account}_other"),
+            resource_id: resource_id.to_owned(),
+            env_body: Value::Null,
+        };
+        subject.env_body = subject.on("resources.env", account);
+        subject
+    }
+
+    /// A body for `action` on the resource, as `account`.
+    fn on(&self, action: &str, account: &str) -> Value {
+        json!({"action": action, "account": account, "resource_id": self.resource_id})
+    }
+
+    async fn listed_ids(&self, account: &str) -> Result<Vec<String>, String> {
+        let list = json!({"action": "resources.list", "account": account});
+        let answer = self.client.post("/resources/list", &list, Signing::Proper, None).await?;
+        answer.is(&[200])?;
+        let ids = answer.body["resources"].as_array().into_iter().flatten().filter_map(|r| r["id"].as_str());
+        Ok(ids.map(str::to_owned).collect())
+    }
+}
+
+/// A repeated create answers the same resource; accounts are walls: another account neither
+/// lists nor reads it. Then its variables.
+async fn repeat_and_wall_checks(subject: &Subject<'_>, created: &Created, record: &mut Record<'_>) {
+    let Subject { client, account, other, resource_id, env_body } = subject;
+    let again = client.post("/resources/create", &created.create, Signing::Proper, Some(&created.key)).await;
+    let again = again.and_then(|answer| {
         answer.is(&[200])?;
         let id = resource_ok(&answer.body)?;
-        expect(id == resource_id, || format!("the same Idempotency-Key made a second resource `{id}`"))
+        expect(&id == resource_id, || format!("the same Idempotency-Key made a second resource `{id}`"))
     });
     record(NEED_A_RESOURCE[0], again);
-    let ids_of = |answer: &Answer| -> Vec<String> {
-        answer.body["resources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["id"].as_str())
-            .map(str::to_owned)
-            .collect()
-    };
-    let listed = client.post("/resources/list", &list, Signing::Proper, None).await.and_then(|answer| {
-        answer.is(&[200])?;
-        let ids = ids_of(&answer);
+    let listed = subject.listed_ids(account).await.and_then(|ids| {
         expect(ids == [resource_id.clone()], || format!("the list is {ids:?}, expected exactly the created one"))
     });
     record(NEED_A_RESOURCE[1], listed);
-
-    // Accounts are walls: another account neither lists, reads nor releases this resource.
-    let other_list = json!({"action": "resources.list", "account": other});
-    let walled = client.post("/resources/list", &other_list, Signing::Proper, None).await.and_then(|answer| {
-        answer.is(&[200])?;
-        let ids = ids_of(&answer);
-        expect(!ids.contains(&resource_id), || format!("account {other} lists {account}'s resource"))
-    });
+    let walled = subject
+        .listed_ids(other)
+        .await
+        .and_then(|ids| expect(!ids.contains(resource_id), || format!("account {other} lists {account}'s resource")));
     record(NEED_A_RESOURCE[2], walled);
-    let on = |action: &str, account: &str| json!({"action": action, "account": account, "resource_id": resource_id});
-    let result = client.post("/resources/env", &on("resources.env", &other), Signing::Proper, None).await;
+    let result = client.post("/resources/env", &subject.on("resources.env", other), Signing::Proper, None).await;
     record(NEED_A_RESOURCE[3], result.and_then(|a| a.error(404, "unknown_resource")));
-
-    let env_body = on("resources.env", account);
-    let before = env(client, &env_body).await;
+    let before = env(client, env_body).await;
     record(NEED_A_RESOURCE[4], before.as_ref().map(drop).map_err(Clone::clone));
     let before = before.unwrap_or_default();
     record(NEED_A_RESOURCE[5], expect(!before.is_empty(), || "no env vars at all".into()));
+}
 
-    let mut begin = on("resources.rotate", account);
+/// Rotation in two phases: begin answers new values and resumes, env answers them from then
+/// on, finish is final and may be repeated.
+async fn rotation_checks(subject: &Subject<'_>, record: &mut Record<'_>) {
+    let Subject { client, account, env_body, .. } = subject;
+    let before = env(client, env_body).await.unwrap_or_default();
+    let mut begin = subject.on("resources.rotate", account);
     begin["phase"] = json!("begin");
     let mut finish = begin.clone();
     finish["phase"] = json!("finish");
@@ -346,40 +388,38 @@ async fn resource_checks(
         expect(vars == rotated, || "a second begin issued other new values: a rotation must be resumable".into())
     });
     record(NEED_A_RESOURCE[7], resumed);
-    let during = env(client, &env_body)
+    let during = env(client, env_body)
         .await
         .and_then(|vars| expect(vars == rotated, || "env does not answer the new values during the rotation".into()));
     record(NEED_A_RESOURCE[8], during);
     let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
     record(NEED_A_RESOURCE[9], finished.and_then(|answer| answer.is(&[200])));
-    let after = env(client, &env_body)
+    let after = env(client, env_body)
         .await
         .and_then(|vars| expect(vars == rotated, || "env changed again after finish".into()));
     record(NEED_A_RESOURCE[10], after);
     let finished = client.post("/resources/rotate", &finish, Signing::Proper, None).await;
     record(NEED_A_RESOURCE[11], finished.and_then(|answer| answer.is(&[200])));
+}
 
-    // A release names the installation the resource was created for, and that Tether created it.
+/// A release names the installation the resource was created for, and that Tether created
+/// it; another account's release is refused, a repeated one answered the same.
+async fn release_checks(subject: &Subject<'_>, record: &mut Record<'_>) {
+    let Subject { client, account, other, env_body, .. } = subject;
     let release = |account: &str| {
-        let mut body = on("resources.release", account);
+        let mut body = subject.on("resources.release", account);
         body["installation_id"] = json!("icfg_conformance");
         body["origin"] = json!("created");
         body
     };
-    let foreign = client.post("/resources/release", &release(&other), Signing::Proper, None).await;
+    let foreign = client.post("/resources/release", &release(other.as_str()), Signing::Proper, None).await;
     record(NEED_A_RESOURCE[12], foreign.and_then(|a| a.error(404, "unknown_resource")));
-    let still = env(client, &env_body).await.map(drop);
+    let still = env(client, env_body).await.map(drop);
     for name in [NEED_A_RESOURCE[13], NEED_A_RESOURCE[14]] {
         let result = client.post("/resources/release", &release(account), Signing::Proper, None).await;
-        record(
-            name,
-            result.and_then(|answer| {
-                answer.is(&[200])?;
-                expect(answer.body == json!({}), || format!("answered {}, expected {{}}", answer.body))
-            }),
-        );
+        record(name, result.and_then(|answer| empty_object(&answer)));
     }
-    let gone = client.post("/resources/env", &env_body, Signing::Proper, None).await;
+    let gone = client.post("/resources/env", env_body, Signing::Proper, None).await;
     record(NEED_A_RESOURCE[15], gone.and_then(|a| a.error(404, "unknown_resource")));
     record(NEED_A_RESOURCE[16], still.map_err(|why| format!("after another account's release: {why}")));
 }

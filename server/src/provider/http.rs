@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
 use crate::{
-    config::{default_env_comment, Target, MAX_ENV_COMMENT_CHARS},
+    settings::{default_env_comment, Target, MAX_ENV_COMMENT_CHARS},
     signing::{self, SigningKey},
 };
 
@@ -65,7 +65,7 @@ struct WireEnv {
     value: String,
     #[serde(default)]
     secret: bool,
-    #[serde(default = "crate::config::all_targets")]
+    #[serde(default = "crate::settings::all_targets")]
     targets: Vec<Target>,
     #[serde(default)]
     comment: Option<String>,
@@ -88,7 +88,7 @@ fn env_values(vendor: &str, answer: EnvAnswer) -> Result<Vec<EnvValue>, Provider
         .into_iter()
         .map(|v| {
             let long_comment = v.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_ENV_COMMENT_CHARS);
-            if !crate::config::valid_env_key(&v.key) || v.targets.is_empty() || long_comment {
+            if !crate::settings::valid_env_key(&v.key) || v.targets.is_empty() || long_comment {
                 return Err(ProviderError::Failed(format!("the vendor answered an invalid env var `{}`", v.key)));
             }
             let comment = v.comment.unwrap_or_else(|| default_env_comment(vendor));
@@ -114,7 +114,7 @@ impl HttpProvider {
 
     fn url(&self, path: &str) -> Result<Url, ProviderError> {
         let base = self.base.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}{path}")).map_err(|e| ProviderError::Failed(e.to_string()))
+        Ok(Url::parse(&format!("{base}{path}"))?)
     }
 
     /// One call whose answer is JSON of this shape.
@@ -162,7 +162,7 @@ impl HttpProvider {
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ProviderError> {
         let url = self.url(path)?;
-        let body = serde_json::to_vec(&body).map_err(|e| ProviderError::Failed(e.to_string()))?;
+        let body = serde_json::to_vec(&body)?;
         let message_id = signing::new_message_id();
         let started = Instant::now();
         let mut attempt = 0;
@@ -204,12 +204,10 @@ impl HttpProvider {
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }
-        let mut response = request.send().await.map_err(|e| {
-            ProviderError::Unavailable(if e.is_timeout() { "no answer in time".into() } else { e.to_string() })
-        })?;
+        let mut response = request.send().await?;
         let status = response.status();
         let mut answer = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| ProviderError::Unavailable(e.to_string()))? {
+        while let Some(chunk) = response.chunk().await? {
             if answer.len() + chunk.len() > MAX_ANSWER_BYTES {
                 return Err(ProviderError::Failed(format!("the vendor's answer is over {MAX_ANSWER_BYTES} bytes")));
             }
@@ -319,7 +317,7 @@ impl Provider for HttpProvider {
 
     fn notify<'a>(&'a self, notice: &'a Notice) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            let mut body = serde_json::to_value(notice).map_err(|e| ProviderError::Failed(e.to_string()))?;
+            let mut body = serde_json::to_value(notice)?;
             body["action"] = json!("notices");
             self.send("/notices", body, None).await.map(drop)
         })
@@ -335,7 +333,7 @@ mod tests {
             key: "K".into(),
             value: "v".into(),
             secret: false,
-            targets: crate::config::all_targets(),
+            targets: crate::settings::all_targets(),
             comment,
         };
         EnvAnswer { env: vec![var] }

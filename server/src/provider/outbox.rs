@@ -5,7 +5,7 @@
 //! `[provider] on_uninstall = "release"`; what the user connected is never released.
 
 use crate::{
-    config::OnUninstall,
+    settings::OnUninstall,
     store::{
         links::{self, Origin},
         provider_jobs::{self, JobKind},

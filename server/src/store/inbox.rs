@@ -2,7 +2,7 @@
 
 use sqlx::{Any, FromRow, Transaction};
 
-use super::{now_ms, Backend, Conn, Store, StoreError};
+use super::{now_ms, Conn, Engine, Store, StoreError};
 
 pub struct NewEvent<'a> {
     pub id: &'a str,
@@ -58,7 +58,7 @@ impl Store {
     /// writer, and writing first takes its write lock at once.
     pub async fn claim_event(&self, id: &str) -> Result<Option<Claim>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
+        if self.engine == Engine::Postgres {
             let free: Option<String> =
                 sqlx::query_scalar("SELECT id FROM webhook_events WHERE id = $1 AND state = $2 FOR UPDATE SKIP LOCKED")
                     .bind(id)

@@ -77,7 +77,8 @@ pub struct LinkProgress<'a> {
 pub struct EnvRecord {
     pub vercel_env_id: String,
     pub key: String,
-    pub kind: String,
+    /// Vercel's type of variable (`plain`, `encrypted`, `sensitive`).
+    pub kind: &'static str,
     pub targets: String,
 }
 
@@ -147,7 +148,7 @@ impl Store {
             .bind(project_id)
             .bind(&var.vercel_env_id)
             .bind(&var.key)
-            .bind(&var.kind)
+            .bind(var.kind)
             .bind(&var.targets)
             .bind(now)
             .execute(&mut *tx)

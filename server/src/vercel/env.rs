@@ -6,15 +6,46 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{pages::Paging, Installation, VercelError};
-use crate::config::Target;
+use crate::settings::Target;
+
+/// Vercel's types of env var. Tether writes `plain`, `encrypted` and `sensitive`; `secret` and
+/// `system` are Vercel's own, and may be listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvKind {
+    Plain,
+    Encrypted,
+    Sensitive,
+    Secret,
+    System,
+}
+
+impl EnvKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvKind::Plain => "plain",
+            EnvKind::Encrypted => "encrypted",
+            EnvKind::Sensitive => "sensitive",
+            EnvKind::Secret => "secret",
+            EnvKind::System => "system",
+        }
+    }
+
+    /// Vercel's word for a type; `None` for one this version does not know.
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Plain, Self::Encrypted, Self::Sensitive, Self::Secret, Self::System]
+            .into_iter()
+            .find(|k| k.as_str() == word)
+    }
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct EnvVarInput {
     pub key: String,
     pub value: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub target: Vec<&'static str>,
+    pub kind: EnvKind,
+    pub target: Vec<Target>,
     /// Shown beside the key in the project's settings at Vercel: what the variable is for.
     pub comment: String,
 }
@@ -23,27 +54,26 @@ impl EnvVarInput {
     /// Vercel's rules: secrets are `sensitive` where they can be (production, preview) and
     /// `encrypted` on development, which `sensitive` cannot target; others are `plain` everywhere.
     pub fn for_value(key: &str, value: &str, secret: bool, targets: &[Target], comment: &str) -> Vec<Self> {
-        let one = |kind, target: Vec<&'static str>| Self {
+        let one = |kind, target: Vec<Target>| Self {
             key: key.to_owned(),
             value: value.to_owned(),
             kind,
             target,
             comment: comment.to_owned(),
         };
-        let pick = |wanted: &[Target]| -> Vec<&'static str> {
+        let pick = |wanted: &[Target]| -> Vec<Target> {
             [Target::Production, Target::Preview, Target::Development]
                 .into_iter()
                 .filter(|t| wanted.contains(t) && targets.contains(t))
-                .map(Target::as_str)
                 .collect()
         };
         let vars = if secret {
             vec![
-                one("sensitive", pick(&[Target::Production, Target::Preview])),
-                one("encrypted", pick(&[Target::Development])),
+                one(EnvKind::Sensitive, pick(&[Target::Production, Target::Preview])),
+                one(EnvKind::Encrypted, pick(&[Target::Development])),
             ]
         } else {
-            vec![one("plain", pick(&[Target::Production, Target::Preview, Target::Development]))]
+            vec![one(EnvKind::Plain, pick(&[Target::Production, Target::Preview, Target::Development]))]
         };
         vars.into_iter().filter(|v| !v.target.is_empty()).collect()
     }
@@ -51,7 +81,8 @@ impl EnvVarInput {
 
 impl std::fmt::Display for EnvVarInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}, {})", self.key, self.kind, self.target.join("+"))
+        let targets: Vec<_> = self.target.iter().map(|t| t.as_str()).collect();
+        write!(f, "{} ({}, {})", self.key, self.kind.as_str(), targets.join("+"))
     }
 }
 
@@ -77,7 +108,7 @@ pub struct VercelEnv {
 pub struct WrittenEnv {
     pub id: String,
     pub key: String,
-    pub kind: String,
+    pub kind: EnvKind,
     pub target: Vec<String>,
 }
 
@@ -96,8 +127,9 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
     })
 }
 
-fn same_targets(a: &[String], b: &[&str]) -> bool {
-    a.len() == b.len() && b.iter().all(|t| a.iter().any(|x| x == t))
+/// Vercel's list of targets and the ones Tether sent are the same set.
+fn same_targets(listed: &[String], sent: &[Target]) -> bool {
+    listed.len() == sent.len() && sent.iter().all(|t| listed.iter().any(|x| x == t.as_str()))
 }
 
 #[derive(Debug, Clone)]
@@ -120,11 +152,7 @@ fn created_items(raw: &Value) -> Result<Vec<VercelEnv>, VercelError> {
         Value::Null => Vec::new(),
         one => vec![one.clone()],
     };
-    items
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<_, _>>()
-        .map_err(|e| VercelError::Decode(e.to_string()))
+    Ok(items.into_iter().map(serde_json::from_value).collect::<Result<_, _>>()?)
 }
 
 fn failed_items(raw: &Value) -> Vec<EnvFailure> {
@@ -154,7 +182,7 @@ impl Installation {
         project_id: &str,
         vars: &[EnvVarInput],
     ) -> Result<UpsertOutcome, VercelError> {
-        let body = serde_json::to_value(vars).map_err(|e| VercelError::Decode(e.to_string()))?;
+        let body = serde_json::to_value(vars)?;
         let raw: Value = self
             .call(Method::POST, &["v10", "projects", project_id, "env"], &[("upsert", "true".into())], Some(&body))
             .await?;
@@ -167,8 +195,10 @@ impl Installation {
             created
                 .into_iter()
                 .filter_map(|c| {
+                    // Vercel's word for what it made, else what Tether sent under that key.
                     let sent = accepted.iter().find(|v| v.key == c.key && same_targets(&c.target, &v.target));
-                    let kind = c.kind.or_else(|| sent.map(|v| v.kind.to_owned())).unwrap_or_default();
+                    let sent = sent.or_else(|| accepted.iter().find(|v| v.key == c.key)).map(|v| v.kind);
+                    let kind = c.kind.as_deref().and_then(EnvKind::parse).or(sent).unwrap_or(EnvKind::Plain);
                     Some(WrittenEnv { id: c.id?, key: c.key, kind, target: c.target })
                 })
                 .collect()
@@ -186,8 +216,8 @@ impl Installation {
                     Some(id) => written.push(WrittenEnv {
                         id,
                         key: var.key.clone(),
-                        kind: var.kind.to_owned(),
-                        target: var.target.iter().map(|t| t.to_string()).collect(),
+                        kind: var.kind,
+                        target: var.target.iter().map(|t| t.as_str().to_owned()).collect(),
                     }),
                     // A failure that named no key may be this one: it is reported with the rest.
                     None if !failed.is_empty() => {}
@@ -232,32 +262,33 @@ impl Installation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::all_targets;
+    use crate::settings::all_targets;
 
     #[test]
     fn secrets_are_sensitive_except_on_development() {
         let vars = EnvVarInput::for_value("API_KEY", "k", true, &all_targets(), "c");
         assert_eq!(vars.len(), 2);
-        assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production", "preview"][..]));
-        assert_eq!((vars[1].kind, vars[1].target.as_slice()), ("encrypted", &["development"][..]));
-        assert!(vars.iter().all(|v| !(v.kind == "sensitive" && v.target.contains(&"development"))));
+        let (production, preview, development) = (Target::Production, Target::Preview, Target::Development);
+        assert_eq!((vars[0].kind, vars[0].target.as_slice()), (EnvKind::Sensitive, &[production, preview][..]));
+        assert_eq!((vars[1].kind, vars[1].target.as_slice()), (EnvKind::Encrypted, &[development][..]));
+        assert!(vars.iter().all(|v| !(v.kind == EnvKind::Sensitive && v.target.contains(&development))));
     }
 
     #[test]
     fn plain_values_cover_every_target() {
         let vars = EnvVarInput::for_value("URL", "https://x", false, &all_targets(), "c");
         assert_eq!(vars.len(), 1);
-        assert_eq!(vars[0].kind, "plain");
-        assert_eq!(vars[0].target, ["production", "preview", "development"]);
+        assert_eq!(vars[0].kind, EnvKind::Plain);
+        assert_eq!(vars[0].target, [Target::Production, Target::Preview, Target::Development]);
     }
 
     #[test]
     fn narrowed_targets_are_respected() {
         let vars = EnvVarInput::for_value("K", "v", true, &[Target::Production], "c");
         assert_eq!(vars.len(), 1);
-        assert_eq!((vars[0].kind, vars[0].target.as_slice()), ("sensitive", &["production"][..]));
+        assert_eq!((vars[0].kind, vars[0].target.as_slice()), (EnvKind::Sensitive, &[Target::Production][..]));
         let vars = EnvVarInput::for_value("K", "v", false, &[Target::Development, Target::Preview], "c");
-        assert_eq!(vars[0].target, ["preview", "development"]);
+        assert_eq!(vars[0].target, [Target::Preview, Target::Development]);
     }
 
     #[test]
@@ -272,7 +303,7 @@ mod tests {
         let items = created_items(&many).unwrap();
         assert_eq!(items.len(), 2);
         assert!(items.iter().all(|i| i.id.is_none()));
-        assert!(same_targets(&items[0].target, &["production", "preview"]));
+        assert!(same_targets(&items[0].target, &[Target::Production, Target::Preview]));
         assert!(items[1].target.is_empty());
         assert!(created_items(&serde_json::json!({"failed": []})).unwrap().is_empty());
     }

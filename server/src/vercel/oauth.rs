@@ -47,9 +47,7 @@ impl Vercel {
             .form(&form)
             // A lost answer must surface quickly: the user can only restart the installation.
             .timeout(EXCHANGE_TIMEOUT);
-        let response = crate::telemetry::send_to_vercel("POST /v2/oauth/access_token", request)
-            .await
-            .map_err(|e| VercelError::Unreachable(e.without_url().to_string()))?;
+        let response = crate::telemetry::send_to_vercel("POST /v2/oauth/access_token", request).await?;
         let status = response.status();
         if status.is_redirection() {
             // Never followed: the form carries the client secret.
@@ -57,7 +55,7 @@ impl Vercel {
         }
         let body = read_capped(response, MAX_GRANT_BYTES).await?;
         if status.is_success() {
-            let raw: Raw = serde_json::from_slice(&body).map_err(|e| VercelError::Decode(e.to_string()))?;
+            let raw: Raw = serde_json::from_slice(&body)?;
             let present = |value: Option<String>| value.filter(|v| !v.is_empty());
             return Ok(TokenGrant {
                 access_token: AccessToken::new(raw.access_token),

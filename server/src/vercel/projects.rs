@@ -65,10 +65,7 @@ impl Installation {
     pub async fn all_projects(&self) -> Result<Vec<Project>, VercelError> {
         let [first, second] = PROJECT_PAGES;
         let items = self.all_pages(first, second, "projects", &[("limit", "100".to_string())]).await?;
-        items
-            .into_iter()
-            .map(|item| serde_json::from_value(item).map_err(|e| VercelError::Decode(e.to_string())))
-            .collect()
+        Ok(items.into_iter().map(serde_json::from_value).collect::<Result<_, _>>()?)
     }
 
     /// One project, which also proves this installation may see it.

@@ -2,13 +2,13 @@
 //! transaction that marks the event done, so it happens exactly once. Effects are written to give
 //! the same final state in any order: removal is final, and per-project records keep the newest.
 
-use crate::store::Conn;
 use serde_json::Value;
 
 use crate::{
-    config::OnUninstall,
+    params::EventKind,
     provider::outbox::{self, Outbound},
-    store::{inbox::StoredEvent, links, now_ms, project_cache, webhook_effects as store},
+    settings::OnUninstall,
+    store::{inbox::StoredEvent, links, now_ms, project_cache, webhook_effects as store, Conn},
     vercel::configuration::project_ids,
 };
 
@@ -38,25 +38,25 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     let body: Value = serde_json::from_str(&event.body).unwrap_or_default();
     let payload = &body["payload"];
     let configuration = str_at(payload, &["configuration", "id"]);
-    match event.kind.as_str() {
-        "integration-configuration.removed" | "integration-configuration-removed" => match configuration {
+    match EventKind::of(&event.kind) {
+        EventKind::ConfigurationRemoved => match configuration {
             Some(id) => remove_installation(conn, &event.id, id, event.created_at, on_uninstall).await,
             None => Ok("ignored: no configuration id".into()),
         },
-        "integration-configuration.permission-upgraded" => match configuration {
+        EventKind::PermissionUpgraded => match configuration {
             Some(id) => access_changed(conn, &event.id, id, payload, on_uninstall).await,
             None => Ok("ignored: no configuration id".into()),
         },
-        "integration-configuration.scope-change-confirmed" => Ok(format!(
+        EventKind::ScopeChangeConfirmed => Ok(format!(
             "recorded scopes {}",
             payload["configuration"]["scopes"].to_string().chars().take(200).collect::<String>()
         )),
-        "integration-configuration.transferred" => transferred(conn, &event.id, configuration, payload).await,
-        "project.removed" => project_removed(conn, &event.id, configuration, payload, on_uninstall).await,
-        "project.renamed" => project_renamed(conn, configuration, payload).await,
-        "project.created" => project_created(conn, event, configuration, payload).await,
-        kind if kind.starts_with("deployment.") => deployment(conn, event, kind, configuration, payload).await,
-        other => Ok(format!("ignored unknown type {other}")),
+        EventKind::Transferred => transferred(conn, &event.id, configuration, payload).await,
+        EventKind::ProjectRemoved => project_removed(conn, &event.id, configuration, payload, on_uninstall).await,
+        EventKind::ProjectRenamed => project_renamed(conn, configuration, payload).await,
+        EventKind::ProjectCreated => project_created(conn, event, configuration, payload).await,
+        EventKind::Deployment => deployment(conn, event, &event.kind, configuration, payload).await,
+        EventKind::Other => Ok(format!("ignored unknown type {}", event.kind)),
     }
 }
 

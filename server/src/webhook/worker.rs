@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 
 use super::effects;
 use crate::{
-    config::OnUninstall,
+    settings::OnUninstall,
     store::{inbox::StoredEvent, Store},
 };
 
@@ -55,7 +55,7 @@ async fn process(worker: &Worker, event: &StoredEvent) {
     match result {
         Ok(Some(outcome)) => {
             tracing::info!(event_id = %event.id, kind = %event.kind, %outcome, "webhook applied");
-            crate::telemetry::webhook(&event.kind, "applied");
+            crate::telemetry::webhook(Some(crate::params::EventKind::of(&event.kind)), "applied");
         }
         Ok(None) => {}
         Err(error) => {
@@ -67,7 +67,10 @@ async fn process(worker: &Worker, event: &StoredEvent) {
                     false
                 }
             };
-            crate::telemetry::webhook(&event.kind, if parked { "parked" } else { "failed" });
+            crate::telemetry::webhook(
+                Some(crate::params::EventKind::of(&event.kind)),
+                if parked { "parked" } else { "failed" },
+            );
         }
     }
 }

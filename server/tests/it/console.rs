@@ -33,6 +33,12 @@ fn check_config_prints_every_console_value_for_the_public_url() {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     assert!(!text.contains(&secret), "the secret is never printed");
+    // What the operator gave, and where it came from: a secret only as given.
+    let line = |name: &str| text.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_default().to_owned();
+    let public_url = line("TETHER_PUBLIC_URL");
+    assert!(public_url.contains("https://tether.example.com") && public_url.contains("flag or environment"), "{text}");
+    assert!(line("TETHER_VERCEL_CLIENT_SECRET ").contains("(secret)"), "{text}");
+    assert!(line("TETHER_ADDR").is_empty(), "a default is not listed as given:\n{text}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::{
 };
 
 use reqwest::{header, redirect::Policy, StatusCode};
-use server::{config::Settings, startup};
+use server::{settings::Settings, startup};
 use sqlx::{Connection, PgConnection};
 use tokio::net::TcpListener;
 use vercel_sim::{SimConfig, SimHandle};

@@ -10,6 +10,10 @@ use url::Url;
 use crate::{seal::Sealer, secret::ClientSecret};
 
 pub mod catalog;
+mod sources;
+
+pub use sources::{GivenSetting, Origin};
+use sources::{ProviderFile, Sources};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -24,6 +28,8 @@ pub struct Settings {
     /// What loading the settings has to tell the operator once logging is set up (which needs
     /// the settings first).
     pub notices: Vec<String>,
+    /// The settings someone gave (the rest are their defaults), for `server check-config`.
+    pub given: Vec<GivenSetting>,
     /// Behind a load balancer: the header whose last address is the client's (rate limits).
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// How many leading bits of an IPv6 address make one client for the rate limits.
@@ -63,8 +69,7 @@ impl VercelSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ProviderSettings {
     /// `builtin`: resources in Tether's own database; `http`: the vendor's system, over the
     /// contract in docs/provider-contract.yaml.
@@ -86,16 +91,14 @@ pub struct ProviderSettings {
     pub on_uninstall: OnUninstall,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ProviderKind {
     #[default]
     Builtin,
     Http,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnUninstall {
     #[default]
     Keep,
@@ -138,7 +141,7 @@ pub fn default_env_comment(vendor: &str) -> String {
     format!("Set by the {vendor} integration for the resource connected to this project.")
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     Production,
@@ -169,78 +172,6 @@ pub fn all_targets() -> Vec<Target> {
     vec![Target::Production, Target::Preview, Target::Development]
 }
 
-impl Default for ProviderSettings {
-    fn default() -> Self {
-        Self {
-            kind: ProviderKind::Builtin,
-            base_url: None,
-            account_link_url: None,
-            name: "Acme DB".into(),
-            region: "iad1".into(),
-            resource_url: "https://{id}.db.acme.example".into(),
-            env: vec![
-                EnvTemplate {
-                    key: "ACME_URL".into(),
-                    value: "{url}".into(),
-                    secret: false,
-                    targets: all_targets(),
-                    comment: Some("Acme DB: the URL of the database connected to this project.".into()),
-                },
-                EnvTemplate {
-                    key: "ACME_API_KEY".into(),
-                    value: "{api_key}".into(),
-                    secret: true,
-                    targets: all_targets(),
-                    comment: Some("Acme DB: the API key of the database connected to this project.".into()),
-                },
-            ],
-            on_uninstall: OnUninstall::Keep,
-        }
-    }
-}
-
-/// Leptos.toml's shape. Unknown keys are errors: a typo should not silently fall back.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct File {
-    server: FileServer,
-    vercel: FileVercel,
-    sandbox: FileSandbox,
-    provider: Option<ProviderSettings>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct FileServer {
-    mode: Option<String>,
-    addr: Option<String>,
-    public_url: Option<String>,
-    database_url: Option<String>,
-    data_dir: Option<String>,
-    site_root: Option<String>,
-    log_format: Option<String>,
-    client_ip_header: Option<String>,
-    client_ipv6_prefix: Option<u8>,
-    request_timeout_secs: Option<u64>,
-    database_max_connections: Option<u32>,
-    migrate_at_start: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct FileVercel {
-    api_url: Option<String>,
-    dashboard_url: Option<String>,
-    client_id: Option<String>,
-    integration_slug: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct FileSandbox {
-    simulator_url: Option<String>,
-}
-
 /// The shortest operator token accepted: guessing one must be out of reach.
 pub const MIN_OPERATOR_TOKEN_CHARS: usize = 32;
 
@@ -254,312 +185,50 @@ impl Settings {
     pub fn load(flags: &std::collections::HashMap<&str, String>) -> Result<Self, ConfigError> {
         // Empty values are passed on: a secret set to "" must be an error, not "unset".
         let env = |key: &str| flags.get(key).cloned().or_else(|| std::env::var(key).ok());
-        let path = env("TETHER_CONFIG").filter(|p| !p.is_empty()).unwrap_or_else(|| "Leptos.toml".into());
+        let given = env(catalog::CONFIG.env).filter(|p| !p.is_empty());
+        let path = given.clone().unwrap_or_else(|| catalog::CONFIG.default.shown());
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),
-            Err(_) if env("TETHER_CONFIG").is_none() => None,
+            Err(_) if given.is_none() => None,
             Err(error) => return Err(ConfigError(vec![format!("cannot read {path}: {error}")])),
         };
         Self::from_sources(text.as_deref(), env)
     }
 
-    /// The same rules over given sources, so tests can build settings without touching the process.
-    pub fn from_sources(file: Option<&str>, raw_env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// The same rules over given sources, so tests can build settings without touching the
+    /// process. Every problem is reported, not only the first.
+    pub fn from_sources(file: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let (sources, provider_file) = Sources::read(file, &env).map_err(ConfigError)?;
         let mut problems = Vec::new();
-        let mut notices = Vec::new();
-        // Outside the credentials, an empty variable means "not set".
-        let env = |key: &str| raw_env(key).filter(|v| !v.is_empty());
-        let file: File = match file.map(toml::from_str).transpose() {
-            Ok(parsed) => parsed.unwrap_or_default(),
-            Err(error) => return Err(ConfigError(vec![format!("Leptos.toml: {error}")])),
-        };
-        let pick = |var: &str, from_file: &Option<String>, default: &str| {
-            env(var).or_else(|| from_file.clone()).unwrap_or_else(|| default.to_owned())
-        };
-        let mut parse_url = |name: &str, value: String| match Url::parse(&value) {
-            Ok(url) if url.scheme() == "http" || url.scheme() == "https" => Some(url),
-            _ => {
-                problems.push(format!("{name} must be an http(s) URL, got `{value}`"));
-                None
-            }
-        };
-
-        let addr_text = pick("TETHER_ADDR", &file.server.addr, "127.0.0.1:3000");
-        let public_url = parse_url(
-            "TETHER_PUBLIC_URL",
-            pick("TETHER_PUBLIC_URL", &file.server.public_url, &format!("http://{addr_text}")),
-        );
-        let simulator_url = parse_url(
-            "TETHER_SIMULATOR_URL",
-            pick("TETHER_SIMULATOR_URL", &file.sandbox.simulator_url, "http://127.0.0.1:3100"),
-        );
-        let api_url = parse_url(
-            "TETHER_VERCEL_API_URL",
-            pick("TETHER_VERCEL_API_URL", &file.vercel.api_url, "https://api.vercel.com"),
-        );
-        let dashboard_url = parse_url(
-            "TETHER_VERCEL_DASHBOARD_URL",
-            pick("TETHER_VERCEL_DASHBOARD_URL", &file.vercel.dashboard_url, "https://vercel.com"),
-        );
-        let addr = match addr_text.parse::<SocketAddr>() {
-            Ok(addr) => Some(addr),
-            Err(_) => {
-                problems.push(format!("TETHER_ADDR must be ip:port, got `{addr_text}`"));
-                None
-            }
-        };
-        let data_dir = PathBuf::from(pick("TETHER_DATA_DIR", &file.server.data_dir, "data"));
-        let mode = env("TETHER_MODE").or_else(|| file.server.mode.clone());
-        let sandbox = match mode.as_deref() {
-            Some("sandbox") => true,
-            Some("production") => false,
-            Some(other) => {
-                problems.push(format!("TETHER_MODE must be `sandbox` or `production`, got `{other}`"));
-                false
-            }
-            None => {
-                problems.push(
-                    "TETHER_MODE is not set: choose `production` (talk to Vercel) or `sandbox` (the bundled \
-                     simulator plays Vercel); it is never guessed from which secrets are present"
-                        .into(),
-                );
-                false
-            }
-        };
-        let credentials = Credentials::read(&raw_env, file.vercel.client_id.as_deref());
+        let sandbox = mode(&sources, &mut problems);
+        let server = ServerPart::read(&sources, sandbox, &mut problems);
+        let vercel = VercelPart::read(&sources, sandbox, &mut problems);
+        let credentials = Credentials::read(&sources);
         credentials.check(sandbox, &mut problems);
-        // Outside the sandbox only https will do, except on this machine's own loopback address
-        // (local tests against a Vercel double): codes, tokens and secrets travel on these.
-        let secured = [
-            ("TETHER_PUBLIC_URL", &public_url, "Vercel sends codes to it"),
-            ("TETHER_VERCEL_API_URL", &api_url, "Tether sends the client secret and tokens to it"),
-            ("TETHER_VERCEL_DASHBOARD_URL", &dashboard_url, "users are sent back to it"),
-        ];
-        for (name, url, why) in secured {
-            if let Some(url) = url.as_ref().filter(|url| !sandbox && url.scheme() != "https" && !is_loopback(url)) {
-                problems.push(format!("{name} must be https outside sandbox mode ({why}), got `{url}`"));
-            }
-        }
-        // The Redirect URL and every link are built on it: nothing may ride along.
-        if let Some(url) = &public_url {
-            if !url.username().is_empty()
-                || url.password().is_some()
-                || url.query().is_some()
-                || url.fragment().is_some()
-            {
-                problems.push(
-                    "TETHER_PUBLIC_URL must be a bare origin and path: no user, password, query or fragment".into(),
-                );
-            }
-        }
-        let sealer = match &credentials.seal_keys {
-            Some(spec) if !spec.is_empty() => {
-                Sealer::from_spec(spec).map_err(|e| problems.push(format!("TETHER_SEAL_KEYS: {e}"))).ok()
-            }
-            None if sandbox => sandbox_sealer(&data_dir, &mut notices).map_err(|e| problems.push(e)).ok(),
-            // Already reported by the credentials check.
-            _ => None,
-        };
-        let client_ip_header = match env("TETHER_CLIENT_IP_HEADER").or_else(|| file.server.client_ip_header.clone()) {
-            None => None,
-            Some(name) => axum::http::HeaderName::try_from(name.to_ascii_lowercase())
-                .map_err(|_| problems.push(format!("TETHER_CLIENT_IP_HEADER `{name}` is not a header name")))
-                .ok(),
-        };
-        let client_ipv6_prefix = match env("TETHER_CLIENT_IPV6_PREFIX") {
-            Some(text) => text.parse::<u8>().map_err(|_| text),
-            None => Ok(file.server.client_ipv6_prefix.unwrap_or(64)),
-        };
-        let client_ipv6_prefix = match client_ipv6_prefix {
-            Ok(bits) if (16..=128).contains(&bits) => bits,
-            wrong => {
-                let got = wrong.map_or_else(|text| text, |bits| bits.to_string());
-                problems.push(format!("TETHER_CLIENT_IPV6_PREFIX must be a prefix length from 16 to 128, got `{got}`"));
-                64
-            }
-        };
-        let request_timeout = match env("TETHER_REQUEST_TIMEOUT_SECS") {
-            Some(text) => text.parse::<u64>().ok().filter(|s| *s > 0).unwrap_or_else(|| {
-                problems.push(format!("TETHER_REQUEST_TIMEOUT_SECS must be a whole number of seconds, got `{text}`"));
-                30
-            }),
-            None => file.server.request_timeout_secs.unwrap_or(30),
-        };
-        let max_connections = match env("TETHER_DATABASE_MAX_CONNECTIONS") {
-            Some(text) => text.parse::<u32>().ok().filter(|n| *n > 0).unwrap_or_else(|| {
-                problems.push(format!("TETHER_DATABASE_MAX_CONNECTIONS must be a positive whole number, got `{text}`"));
-                8
-            }),
-            None => file.server.database_max_connections.unwrap_or(8),
-        };
-        let migrate = match env("TETHER_MIGRATE_AT_START").as_deref() {
-            Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                problems.push(format!("TETHER_MIGRATE_AT_START must be true or false, got `{other}`"));
-                true
-            }
-            None => file.server.migrate_at_start.unwrap_or(true),
-        };
-        let database_url = pick(
-            "TETHER_DATABASE_URL",
-            &file.server.database_url,
-            &format!("sqlite://{}/tether.db", data_dir.display()),
-        );
-        if let Err(error) = crate::store::Backend::of_url(&database_url) {
-            problems.push(format!("TETHER_DATABASE_URL: {error}"));
-        }
-        let log_format = pick("TETHER_LOG_FORMAT", &file.server.log_format, "text");
-        if !["text", "json"].contains(&log_format.as_str()) {
-            problems.push(format!("TETHER_LOG_FORMAT must be text or json, got `{log_format}`"));
-        }
-        let mut provider = file.provider.unwrap_or_default();
-        match env("TETHER_PROVIDER_KIND").as_deref() {
-            None => {}
-            Some("builtin") => provider.kind = ProviderKind::Builtin,
-            Some("http") => provider.kind = ProviderKind::Http,
-            Some(other) => problems.push(format!("TETHER_PROVIDER_KIND must be builtin or http, got `{other}`")),
-        }
-        if let Some(url) = env("TETHER_PROVIDER_URL") {
-            provider.base_url = Some(url);
-        }
-        match env("TETHER_PROVIDER_ON_UNINSTALL").as_deref() {
-            None => {}
-            Some("keep") => provider.on_uninstall = OnUninstall::Keep,
-            Some("release") => provider.on_uninstall = OnUninstall::Release,
-            Some(other) => {
-                problems.push(format!("TETHER_PROVIDER_ON_UNINSTALL must be keep or release, got `{other}`"))
-            }
-        }
-        if let Some(url) = env("TETHER_PROVIDER_ACCOUNT_LINK_URL") {
-            provider.account_link_url = Some(url);
-        }
-        if let Some(link) = provider.account_link_url.as_deref() {
-            match Url::parse(link) {
-                _ if provider.kind != ProviderKind::Http => problems.push(
-                    "account linking (TETHER_PROVIDER_ACCOUNT_LINK_URL) needs the http provider: its tickets are signed \
-                     with TETHER_PROVIDER_SECRETS"
-                        .into(),
-                ),
-                Err(error) => problems.push(format!("TETHER_PROVIDER_ACCOUNT_LINK_URL is not a URL: {error}")),
-                Ok(url) if url.scheme() != "https" && !sandbox && !is_loopback(&url) => {
-                    problems.push("TETHER_PROVIDER_ACCOUNT_LINK_URL must be https outside sandbox mode".into())
-                }
-                Ok(_) => {}
-            }
-        }
-        let mut provider_keys = Vec::new();
-        if provider.kind == ProviderKind::Http {
-            match provider.base_url.as_deref().map(Url::parse) {
-                None => problems.push("the http provider needs TETHER_PROVIDER_URL (or [provider] base_url)".into()),
-                Some(Err(error)) => problems.push(format!("TETHER_PROVIDER_URL is not a URL: {error}")),
-                Some(Ok(url)) if url.scheme() != "https" && !sandbox && !is_loopback(&url) => problems.push(
-                    "TETHER_PROVIDER_URL must be https outside sandbox mode: the answers carry credentials".into(),
-                ),
-                Some(Ok(_)) => {}
-            }
-            // Fail closed: an http provider never runs with unsigned requests.
-            match env("TETHER_PROVIDER_SECRETS").filter(|s| !s.trim().is_empty()) {
-                None => problems.push(
-                    "the http provider needs TETHER_PROVIDER_SECRETS (id:whsec_…): Tether signs every call".into(),
-                ),
-                Some(spec) => match crate::signing::parse_keys(&spec) {
-                    Ok(keys) => provider_keys = keys,
-                    Err(error) => problems.push(format!("TETHER_PROVIDER_SECRETS: {error}")),
-                },
-            }
-        }
-        // Settings of the http provider that the built-in one would silently ignore: an operator
-        // who set them meant something else.
-        if provider.kind == ProviderKind::Builtin {
-            let ignored = [
-                ("TETHER_PROVIDER_SECRETS", raw_env("TETHER_PROVIDER_SECRETS").is_some()),
-                ("TETHER_PROVIDER_URL", provider.base_url.is_some()),
-            ];
-            for (name, _) in ignored.iter().filter(|(_, set)| *set) {
-                problems.push(format!(
-                    "{name} is set but the provider is the built-in one, which would ignore it: set \
-                     TETHER_PROVIDER_KIND=http, or unset {name}"
-                ));
-            }
-        }
-        if provider.env.is_empty() {
-            problems.push("[provider] must list at least one env var".into());
-        }
-        for template in &provider.env {
-            if template.targets.is_empty() {
-                problems.push(format!("[provider.env] `{}` has no targets", template.key));
-            }
-            if !valid_env_key(&template.key) {
-                problems.push(format!("[provider.env] key `{}` is not a valid env var name", template.key));
-            }
-            if template.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_ENV_COMMENT_CHARS) {
-                problems.push(format!(
-                    "[provider.env] `{}`: the comment is over {MAX_ENV_COMMENT_CHARS} characters, Vercel's limit",
-                    template.key
-                ));
-            }
-        }
-
-        // Read raw: set but empty is a mistake to report, not a way to switch it off.
-        let operator_token = match raw_env("TETHER_OPERATOR_TOKEN") {
-            None => None,
-            Some(token) if token.trim().chars().count() < MIN_OPERATOR_TOKEN_CHARS => {
-                problems.push(format!(
-                    "TETHER_OPERATOR_TOKEN must be at least {MIN_OPERATOR_TOKEN_CHARS} characters (it opens the \
-                     operator's endpoints); make one with `openssl rand -hex 32`"
-                ));
-                None
-            }
-            Some(token) => Some(crate::secret::OperatorToken::new(token.trim())),
-        };
-
+        let sealer = sealer(&sources, sandbox, &server.data_dir, &mut problems);
+        let (provider, provider_keys) = provider(&sources, provider_file, sandbox, &mut problems);
+        let operator_token = sources.value(&catalog::OPERATOR_TOKEN, &[], &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
-        let (Some(addr), Some(public_url), Some(simulator_url), Some(api_url), Some(dashboard_url), Some(sealer)) =
-            (addr, public_url, simulator_url, api_url, dashboard_url, sealer)
+        let (Some(addr), Some(public_url), Some(database_url), Some(vercel), Some((sealer, notices))) =
+            (server.addr, server.public_url, server.database_url, vercel.settings(sandbox, credentials), sealer)
         else {
             unreachable!("every missing value pushed a problem");
-        };
-        let Credentials { client_id, client_secret, previous_secret, .. } = credentials;
-        let vercel = if sandbox {
-            VercelSettings {
-                api_url: simulator_url.clone(),
-                dashboard_url: simulator_url.clone(),
-                client_id: vercel_sim::DEFAULT_CLIENT_ID.into(),
-                client_secret: ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET),
-                webhook_secrets: vec![ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET)],
-                integration_slug: pick("TETHER_INTEGRATION_SLUG", &file.vercel.integration_slug, "tether"),
-                next_origin: simulator_url,
-            }
-        } else {
-            VercelSettings {
-                api_url,
-                next_origin: dashboard_url.clone(),
-                dashboard_url,
-                client_id: client_id.unwrap_or_default(),
-                webhook_secrets: [client_secret.clone(), previous_secret]
-                    .into_iter()
-                    .flatten()
-                    .map(ClientSecret::new)
-                    .collect(),
-                client_secret: ClientSecret::new(client_secret.unwrap_or_default()),
-                integration_slug: pick("TETHER_INTEGRATION_SLUG", &file.vercel.integration_slug, "tether"),
-            }
         };
         Ok(Self {
             addr,
             public_url,
-            database_url: crate::secret::DatabaseUrl::new(database_url),
-            database: crate::store::Options { max_connections, migrate },
-            site_root: PathBuf::from(pick("TETHER_SITE_ROOT", &file.server.site_root, "target/site")),
-            data_dir,
-            log_json: log_format == "json",
+            database_url,
+            database: server.database,
+            site_root: server.site_root,
+            data_dir: server.data_dir,
+            log_json: server.log_json,
             notices,
-            client_ip_header,
-            client_ipv6_prefix,
-            request_timeout: std::time::Duration::from_secs(request_timeout),
+            given: sources.given_settings(),
+            client_ip_header: server.client_ip_header,
+            client_ipv6_prefix: server.client_ipv6_prefix,
+            request_timeout: server.request_timeout,
             vercel,
             provider,
             sandbox,
@@ -579,8 +248,261 @@ impl Settings {
     }
 }
 
-/// The three values that make a production deployment. Each is either absent or present; an
-/// empty value counts as present (and wrong), so a blanked secret never slips into a default.
+/// `TETHER_MODE`, which is never guessed: unset is a problem of its own.
+fn mode(sources: &Sources<'_>, problems: &mut Vec<String>) -> bool {
+    if sources.given(&catalog::MODE).is_none() {
+        problems.push(
+            "TETHER_MODE is not set: choose `production` (talk to Vercel) or `sandbox` (the bundled simulator plays \
+             Vercel); it is never guessed from which secrets are present"
+                .into(),
+        );
+        return false;
+    }
+    sources.value(&catalog::MODE, &[], problems).unwrap_or(false)
+}
+
+/// Where Tether listens, stores and logs. Each `None` has pushed a problem.
+struct ServerPart {
+    addr: Option<SocketAddr>,
+    public_url: Option<Url>,
+    data_dir: PathBuf,
+    site_root: PathBuf,
+    log_json: bool,
+    client_ip_header: Option<axum::http::HeaderName>,
+    client_ipv6_prefix: u8,
+    request_timeout: std::time::Duration,
+    database_url: Option<crate::secret::DatabaseUrl>,
+    database: crate::store::Options,
+}
+
+impl ServerPart {
+    fn read(sources: &Sources<'_>, sandbox: bool, problems: &mut Vec<String>) -> Self {
+        use catalog::*;
+        let addr_text = sources.text(&ADDR);
+        let public_url = sources.value(&PUBLIC_URL, &[("{addr}", &addr_text)], problems);
+        if let Some(url) = &public_url {
+            // The Redirect URL and every link are built on it: nothing may ride along.
+            if !url.username().is_empty()
+                || url.password().is_some()
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                problems.push(
+                    "TETHER_PUBLIC_URL must be a bare origin and path: no user, password, query or fragment".into(),
+                );
+            }
+        }
+        require_https(&PUBLIC_URL, public_url.as_ref(), sandbox, "Vercel sends codes to it", problems);
+        let data_dir = sources.value(&DATA_DIR, &[], problems).unwrap_or_default();
+        let data_dir_text = data_dir.display().to_string();
+        let database_url = sources.value(&DATABASE_URL, &[("{data_dir}", &data_dir_text)], problems);
+        Self {
+            addr: sources.value(&ADDR, &[], problems),
+            public_url,
+            data_dir,
+            site_root: sources.value(&SITE_ROOT, &[], problems).unwrap_or_default(),
+            log_json: sources.value(&LOG_FORMAT, &[], problems).unwrap_or(false),
+            client_ip_header: sources.value(&CLIENT_IP_HEADER, &[], problems),
+            client_ipv6_prefix: sources.value(&CLIENT_IPV6_PREFIX, &[], problems).unwrap_or(64),
+            request_timeout: sources.value(&REQUEST_TIMEOUT_SECS, &[], problems).unwrap_or_default(),
+            database_url,
+            database: crate::store::Options {
+                max_connections: sources.value(&DATABASE_MAX_CONNECTIONS, &[], problems).unwrap_or(1),
+                migrate: sources.value(&MIGRATE_AT_START, &[], problems).unwrap_or(true),
+            },
+        }
+    }
+}
+
+/// Outside the sandbox only https will do, except on this machine's own loopback address (local
+/// tests against a Vercel double): codes, tokens and secrets travel on these.
+fn require_https(
+    setting: &catalog::Setting<Url>,
+    url: Option<&Url>,
+    sandbox: bool,
+    why: &str,
+    problems: &mut Vec<String>,
+) {
+    if let Some(url) = url.filter(|url| !sandbox && url.scheme() != "https" && !is_loopback(url)) {
+        problems.push(format!("{} must be https outside sandbox mode ({why}), got `{url}`", setting.env));
+    }
+}
+
+/// Vercel's side: where its API and dashboard are, or the simulator that plays them.
+struct VercelPart {
+    api_url: Option<Url>,
+    dashboard_url: Option<Url>,
+    simulator_url: Option<Url>,
+    integration_slug: String,
+}
+
+impl VercelPart {
+    fn read(sources: &Sources<'_>, sandbox: bool, problems: &mut Vec<String>) -> Self {
+        use catalog::*;
+        let api_url = sources.value(&VERCEL_API_URL, &[], problems);
+        let dashboard_url = sources.value(&VERCEL_DASHBOARD_URL, &[], problems);
+        let why = "Tether sends the client secret and tokens to it";
+        require_https(&VERCEL_API_URL, api_url.as_ref(), sandbox, why, problems);
+        require_https(&VERCEL_DASHBOARD_URL, dashboard_url.as_ref(), sandbox, "users are sent back to it", problems);
+        Self {
+            api_url,
+            dashboard_url,
+            simulator_url: sources.value(&SIMULATOR_URL, &[], problems),
+            integration_slug: sources.value(&INTEGRATION_SLUG, &[], problems).unwrap_or_default(),
+        }
+    }
+
+    /// In the sandbox the simulator is Vercel, with its published credentials.
+    fn settings(self, sandbox: bool, credentials: Credentials) -> Option<VercelSettings> {
+        let integration_slug = self.integration_slug;
+        if sandbox {
+            let simulator_url = self.simulator_url?;
+            return Some(VercelSettings {
+                api_url: simulator_url.clone(),
+                dashboard_url: simulator_url.clone(),
+                client_id: vercel_sim::DEFAULT_CLIENT_ID.into(),
+                client_secret: ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET),
+                webhook_secrets: vec![ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET)],
+                integration_slug,
+                next_origin: simulator_url,
+            });
+        }
+        let Credentials { client_id, client_secret, previous_secret, .. } = credentials;
+        let dashboard_url = self.dashboard_url?;
+        Some(VercelSettings {
+            api_url: self.api_url?,
+            next_origin: dashboard_url.clone(),
+            dashboard_url,
+            client_id: client_id.unwrap_or_default(),
+            webhook_secrets: [client_secret.clone(), previous_secret]
+                .into_iter()
+                .flatten()
+                .map(ClientSecret::new)
+                .collect(),
+            client_secret: ClientSecret::new(client_secret.unwrap_or_default()),
+            integration_slug,
+        })
+    }
+}
+
+/// The seal keys, or in the sandbox a generated key kept beside the database; with what the
+/// operator should hear about it.
+fn sealer(
+    sources: &Sources<'_>,
+    sandbox: bool,
+    data_dir: &std::path::Path,
+    problems: &mut Vec<String>,
+) -> Option<(Sealer, Vec<String>)> {
+    let mut notices = Vec::new();
+    let sealer = match sources.given(&catalog::SEAL_KEYS) {
+        Some((text, _)) if !text.is_empty() => sources.value(&catalog::SEAL_KEYS, &[], problems),
+        None if sandbox => match sandbox_sealer(data_dir, &mut notices) {
+            Ok(sealer) => Some(sealer),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        },
+        // Already reported by the credentials check.
+        _ => None,
+    };
+    sealer.map(|sealer| (sealer, notices))
+}
+
+/// The provider: the file's templates with the declared settings over them, checked together
+/// (an http provider needs its URL and keys; the built-in one refuses what it would ignore).
+fn provider(
+    sources: &Sources<'_>,
+    file: ProviderFile,
+    sandbox: bool,
+    problems: &mut Vec<String>,
+) -> (ProviderSettings, Vec<crate::signing::SigningKey>) {
+    use catalog::*;
+    let provider = ProviderSettings {
+        kind: sources.value(&PROVIDER_KIND, &[], problems).unwrap_or_default(),
+        base_url: sources.value(&PROVIDER_URL, &[], problems),
+        account_link_url: sources.value(&PROVIDER_ACCOUNT_LINK_URL, &[], problems),
+        on_uninstall: sources.value(&PROVIDER_ON_UNINSTALL, &[], problems).unwrap_or_default(),
+        name: file.name,
+        region: file.region,
+        resource_url: file.resource_url,
+        env: file.env,
+    };
+    let checked_url = |setting: &Setting<String>, url: Option<&str>, why: &str, problems: &mut Vec<String>| {
+        match url.map(Url::parse)? {
+            Err(error) => problems.push(format!("{} is not a URL: {error}", setting.env)),
+            Ok(url) if url.scheme() != "https" && !sandbox && !is_loopback(&url) => {
+                problems.push(format!("{} must be https outside sandbox mode{why}", setting.env))
+            }
+            Ok(_) => {}
+        }
+        Some(())
+    };
+    if provider.account_link_url.is_some() && provider.kind != ProviderKind::Http {
+        problems.push(
+            "account linking (TETHER_PROVIDER_ACCOUNT_LINK_URL) needs the http provider: its tickets are signed with \
+             TETHER_PROVIDER_SECRETS"
+                .into(),
+        );
+    } else {
+        checked_url(&PROVIDER_ACCOUNT_LINK_URL, provider.account_link_url.as_deref(), "", problems);
+    }
+    let secrets = sources.given(&PROVIDER_SECRETS);
+    let mut provider_keys = Vec::new();
+    match provider.kind {
+        ProviderKind::Http => {
+            let why = ": the answers carry credentials";
+            if checked_url(&PROVIDER_URL, provider.base_url.as_deref(), why, problems).is_none() {
+                problems.push("the http provider needs TETHER_PROVIDER_URL (or [provider] base_url)".into());
+            }
+            // Fail closed: an http provider never runs with unsigned requests.
+            if secrets.is_none_or(|(text, _)| text.trim().is_empty()) {
+                problems.push(
+                    "the http provider needs TETHER_PROVIDER_SECRETS (id:whsec_…): Tether signs every call".into(),
+                );
+            } else {
+                provider_keys = sources.value(&PROVIDER_SECRETS, &[], problems).unwrap_or_default();
+            }
+        }
+        // Settings of the http provider that the built-in one would silently ignore: an
+        // operator who set them meant something else.
+        ProviderKind::Builtin => {
+            let ignored = [(PROVIDER_SECRETS.env, secrets.is_some()), (PROVIDER_URL.env, provider.base_url.is_some())];
+            for (name, _) in ignored.iter().filter(|(_, set)| *set) {
+                problems.push(format!(
+                    "{name} is set but the provider is the built-in one, which would ignore it: set \
+                     TETHER_PROVIDER_KIND=http, or unset {name}"
+                ));
+            }
+        }
+    }
+    check_templates(&provider.env, problems);
+    (provider, provider_keys)
+}
+
+fn check_templates(templates: &[EnvTemplate], problems: &mut Vec<String>) {
+    if templates.is_empty() {
+        problems.push("[provider] must list at least one env var".into());
+    }
+    for template in templates {
+        if template.targets.is_empty() {
+            problems.push(format!("[provider.env] `{}` has no targets", template.key));
+        }
+        if !valid_env_key(&template.key) {
+            problems.push(format!("[provider.env] key `{}` is not a valid env var name", template.key));
+        }
+        if template.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_ENV_COMMENT_CHARS) {
+            problems.push(format!(
+                "[provider.env] `{}`: the comment is over {MAX_ENV_COMMENT_CHARS} characters, Vercel's limit",
+                template.key
+            ));
+        }
+    }
+}
+
+/// The three values that make a production deployment, and the previous client secret, as
+/// given: an empty value counts as given (and wrong), so a blanked secret never slips into a
+/// default.
 struct Credentials {
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -590,31 +512,28 @@ struct Credentials {
     previous_secret: Option<String>,
 }
 
-const CREDENTIAL_VARS: [&str; 3] = ["TETHER_VERCEL_CLIENT_ID", "TETHER_VERCEL_CLIENT_SECRET", "TETHER_SEAL_KEYS"];
-const PREVIOUS_SECRET_VAR: &str = "TETHER_VERCEL_CLIENT_SECRET_PREVIOUS";
-
 impl Credentials {
-    fn read(env: &impl Fn(&str) -> Option<String>, file_client_id: Option<&str>) -> Self {
+    fn read(sources: &Sources<'_>) -> Self {
+        let given = |about: &catalog::About| sources.given(about).map(|(text, _)| text);
         Self {
-            client_id: env("TETHER_VERCEL_CLIENT_ID")
-                .or_else(|| file_client_id.filter(|v| !v.is_empty()).map(str::to_owned)),
-            client_secret: env("TETHER_VERCEL_CLIENT_SECRET"),
-            seal_keys: env("TETHER_SEAL_KEYS"),
-            previous_secret: env(PREVIOUS_SECRET_VAR),
+            client_id: given(&catalog::VERCEL_CLIENT_ID),
+            client_secret: given(&catalog::VERCEL_CLIENT_SECRET),
+            seal_keys: given(&catalog::SEAL_KEYS),
+            previous_secret: given(&catalog::VERCEL_CLIENT_SECRET_PREVIOUS),
         }
-    }
-
-    fn values(&self) -> [&Option<String>; 3] {
-        [&self.client_id, &self.client_secret, &self.seal_keys]
     }
 
     /// Sandbox takes none of them; production (or any one of them set) needs all three,
     /// non-empty, and never the simulator's published secret.
     fn check(&self, sandbox: bool, problems: &mut Vec<String>) {
-        let values = self.values();
+        use catalog::{SEAL_KEYS, VERCEL_CLIENT_ID, VERCEL_CLIENT_SECRET, VERCEL_CLIENT_SECRET_PREVIOUS as PREVIOUS};
+        let required = [
+            (VERCEL_CLIENT_ID.env, &self.client_id),
+            (VERCEL_CLIENT_SECRET.env, &self.client_secret),
+            (SEAL_KEYS.env, &self.seal_keys),
+        ];
         if sandbox {
-            let previous = (&PREVIOUS_SECRET_VAR, &self.previous_secret);
-            for (name, value) in CREDENTIAL_VARS.iter().zip(values).chain([previous]) {
+            for (name, value) in required.into_iter().chain([(PREVIOUS.env, &self.previous_secret)]) {
                 if value.is_some() {
                     problems.push(format!(
                         "{name} is set but TETHER_MODE is sandbox: set TETHER_MODE=production to use Vercel"
@@ -623,7 +542,7 @@ impl Credentials {
             }
             return;
         }
-        for (name, value) in CREDENTIAL_VARS.iter().zip(values) {
+        for (name, value) in required {
             match value.as_deref() {
                 None => problems.push(format!("{name} is required in production mode")),
                 Some("") => problems.push(format!("{name} is set but empty")),
@@ -631,11 +550,9 @@ impl Credentials {
             }
         }
         if self.previous_secret.as_deref() == Some("") {
-            problems.push(format!("{PREVIOUS_SECRET_VAR} is set but empty: unset it, or give the old secret"));
+            problems.push(format!("{} is set but empty: unset it, or give the old secret", PREVIOUS.env));
         }
-        for (name, value) in
-            [("TETHER_VERCEL_CLIENT_SECRET", &self.client_secret), (PREVIOUS_SECRET_VAR, &self.previous_secret)]
-        {
+        for (name, value) in [(VERCEL_CLIENT_SECRET.env, &self.client_secret), (PREVIOUS.env, &self.previous_secret)] {
             if value.as_deref() == Some(vercel_sim::DEFAULT_CLIENT_SECRET) {
                 problems.push(format!(
                     "{name} is the simulator's published secret: anyone could sign webhooks with it; use a Client \
@@ -707,7 +624,7 @@ mod tests {
     fn the_database_url_picks_the_backend_and_its_password_never_prints() {
         let url = "postgres://tether:hunter2-db@db.internal:5432/tether";
         let s = load(None, &[("TETHER_MODE", "sandbox"), ("TETHER_DATABASE_URL", url)]).unwrap();
-        assert_eq!(crate::store::Backend::of_url(s.database_url.expose()).unwrap(), crate::store::Backend::Postgres);
+        assert_eq!(crate::store::Engine::of_url(s.database_url.expose()).unwrap(), crate::store::Engine::Postgres);
         assert!(!format!("{s:?}").contains("hunter2-db"), "the settings print without the password");
         let err = load(None, &[("TETHER_MODE", "sandbox"), ("TETHER_DATABASE_URL", "mysql://x/y")]).unwrap_err();
         assert!(err.to_string().contains("sqlite:// or postgres://"), "{err}");
@@ -868,7 +785,7 @@ mod tests {
         // Later entries win: this replaces the generated key.
         let err = production_with(&[("TETHER_SEAL_KEYS", &zero)]).map(|_| ());
         let err = err.unwrap_err().to_string();
-        assert!(err.contains("TETHER_SEAL_KEYS: ") && err.contains("one byte repeated"), "{err}");
+        assert!(err.contains("TETHER_SEAL_KEYS is not a list of keys: ") && err.contains("one byte repeated"), "{err}");
     }
 
     #[test]
@@ -951,8 +868,8 @@ mod tests {
         };
         let mut compared = 0;
         for setting in catalog::SETTINGS {
-            if let Some(value) = applied(setting.env) {
-                assert_eq!(value.trim_end_matches('/'), setting.default, "{}", setting.env);
+            if let (Some(value), catalog::Fallback::Value(default)) = (applied(setting.env), setting.default) {
+                assert_eq!(value.trim_end_matches('/'), default, "{}", setting.env);
                 compared += 1;
             }
         }
