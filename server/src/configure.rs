@@ -18,11 +18,10 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    ops::INTERRUPTED,
     provider::Resource,
     state::AppState,
     store::links::{LinkRow, LinkStatus},
-    web::{self, action, Caller},
+    web::{self, action, failure::say::INTERRUPTED, Caller},
 };
 
 #[derive(Deserialize)]
@@ -154,7 +153,7 @@ pub(crate) async fn load(
         })
         .collect();
     let view = ConfigureView {
-        configuration_id: configuration_id.to_owned(),
+        configuration_id: configuration_id.to_string(),
         scope_name: scope.name,
         scope_note: scope.missing_scope.map(web::scope_note),
         is_team: authorized.installation.team_id.is_some(),

@@ -31,6 +31,7 @@ use axum::{
 };
 use tokio::sync::Semaphore;
 
+use crate::params::ConfigurationId;
 use crate::store::{now_ms, Store};
 
 /// A limit: a burst a person never reaches, then a steady refill.
@@ -160,10 +161,10 @@ pub const CONCURRENCY: usize = 4;
 /// the moment another finishes instead of a browser round trip later; the gate keeps the work
 /// itself at the bound, as the plain form's single request does.
 #[derive(Default)]
-pub struct Gates(Mutex<HashMap<String, Weak<Semaphore>>>);
+pub struct Gates(Mutex<HashMap<ConfigurationId, Weak<Semaphore>>>);
 
 impl Gates {
-    pub fn gate(&self, configuration_id: &str) -> Arc<Semaphore> {
+    pub fn gate(&self, configuration_id: &ConfigurationId) -> Arc<Semaphore> {
         let Ok(mut gates) = self.0.lock() else {
             // A poisoned map still bounds each request on its own.
             return Arc::new(Semaphore::new(CONCURRENCY));
@@ -174,7 +175,7 @@ impl Gates {
         // Gates nobody holds any more go whenever a new one is made.
         gates.retain(|_, gate| gate.strong_count() > 0);
         let gate = Arc::new(Semaphore::new(CONCURRENCY));
-        gates.insert(configuration_id.to_owned(), Arc::downgrade(&gate));
+        gates.insert(configuration_id.clone(), Arc::downgrade(&gate));
         gate
     }
 }

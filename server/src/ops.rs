@@ -11,32 +11,27 @@ use std::borrow::Cow;
 
 use app::AppError;
 
-pub use manage::INTERRUPTED;
-
 use crate::{
     params::ConfigurationId,
-    provider::ProviderError,
-    seal::SealError,
     secret::AccessToken,
     state::AppState,
     store::{
         installations::{token_binding, InstallationRow, InstallationStatus},
         project_cache::PROJECT_CACHE_TTL_MS,
         sessions::SessionRow,
-        StoreError,
     },
     vercel::{
         self,
         configuration::ProjectAccess,
         projects::{Project, ScopeName},
-        scopes, VercelError,
+        scopes,
     },
-    web::Caller,
+    web::{failure::say, Caller},
 };
 
 /// A project id from a form: one that is not an id is no project of this installation.
 fn known_project(id: &str) -> Result<crate::params::ProjectId, AppError> {
-    crate::params::ProjectId::parse(id).map_err(|_| AppError::BadRequest("Unknown project.".into()))
+    crate::params::ProjectId::parse(id).map_err(|_| AppError::BadRequest(say::UNKNOWN_PROJECT.into()))
 }
 
 /// An installation the current browser's session may act on, with its token opened.
@@ -70,11 +65,11 @@ impl AppState {
         listing: bool,
     ) -> Result<Authorized<'_>, AppError> {
         let configuration_id = ConfigurationId::parse(configuration_id).map_err(|_| AppError::NotYours)?;
-        crate::telemetry::record_installation(configuration_id.as_str());
+        crate::telemetry::record_installation(&configuration_id);
         let hash = caller.session_hash().ok_or(AppError::NotYours)?;
         let signed_in = self
             .store
-            .signed_in(hash, configuration_id.as_str(), listing)
+            .signed_in(hash, &configuration_id, listing)
             .await?
             .filter(|row| row.installation.status == InstallationStatus::Active)
             .ok_or(AppError::NotYours)?;
@@ -102,12 +97,13 @@ impl AppState {
     /// Vercel sends no event when it disables an installation: a refused call is how Tether
     /// learns, and from then on its pages ask Vercel again instead of offering cached actions.
     pub async fn note_error(&self, configuration_id: &str, error: &AppError) {
+        let Ok(configuration_id) = ConfigurationId::parse(configuration_id) else { return };
         if *error != AppError::Disabled {
             return;
         }
-        match self.store.set_disabled(configuration_id, true).await {
+        match self.store.set_disabled(&configuration_id, true).await {
             Ok(true) => {
-                tracing::info!(configuration_id, "Vercel disabled this installation (its installer left the team)")
+                tracing::info!(%configuration_id, "Vercel disabled this installation (its installer left the team)")
             }
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "cannot record a disabled installation"),
@@ -120,13 +116,13 @@ impl Authorized<'_> {
     /// transferred it, and its event may not have arrived yet).
     pub async fn note_working(&self) -> Result<(), AppError> {
         if self.installation.disabled_at.is_some() && self.app.store.set_disabled(self.id(), false).await? {
-            tracing::info!(configuration_id = self.id(), "a disabled installation works again");
+            tracing::info!(configuration_id = %self.id(), "a disabled installation works again");
         }
         Ok(())
     }
 
-    pub fn id(&self) -> &str {
-        self.configuration_id.as_str()
+    pub fn id(&self) -> &ConfigurationId {
+        &self.configuration_id
     }
 
     /// The vendor's account this installation maps to.
@@ -168,7 +164,8 @@ impl Authorized<'_> {
         // are offered.
         let limited = access != ProjectAccess::All;
         projects.retain(|p| access.allows(&p.id));
-        let json = serde_json::to_string(&Listing::new(scope, projects, limited)).map_err(internal)?;
+        let json =
+            serde_json::to_string(&Listing::new(scope, projects, limited)).map_err(crate::web::failure::internal)?;
         self.app.store.cache_projects(self.id(), &json).await?;
         Ok(Cow::Owned(json))
     }
@@ -248,93 +245,6 @@ impl Listing {
     fn into_parts(self) -> Listed {
         let missing_scope = self.missing_scope.and_then(|id| scopes::REQUIRED.iter().copied().find(|s| s.id == id));
         Listed { scope: ScopeName { name: self.name, missing_scope }, projects: self.projects, limited: self.limited }
-    }
-}
-
-/// The cause is logged in full; the browser gets only the generic message.
-fn internal(error: impl std::fmt::Display) -> AppError {
-    tracing::error!(%error, "internal error");
-    AppError::Internal
-}
-
-impl From<StoreError> for AppError {
-    fn from(error: StoreError) -> Self {
-        internal(error)
-    }
-}
-
-impl From<SealError> for AppError {
-    fn from(error: SealError) -> Self {
-        tracing::error!(%error, "a stored secret does not open");
-        AppError::Internal
-    }
-}
-
-impl From<ProviderError> for AppError {
-    fn from(error: ProviderError) -> Self {
-        match error {
-            ProviderError::UnknownResource(_) => {
-                AppError::BadRequest("That resource does not exist for this account.".into())
-            }
-            ProviderError::Refused { message, .. } => AppError::Vendor(message),
-            ProviderError::Unavailable(_) => {
-                tracing::warn!(%error, "the vendor's system is unavailable");
-                AppError::VendorUnavailable(
-                    "The service did not answer in time, so nothing was written to this project. Your choices are \
-                     kept: try again in a moment."
-                        .into(),
-                )
-            }
-            ProviderError::SignatureRefused { status, ref said } => {
-                let reference = format!("ref-{:08x}", rand::random::<u32>());
-                tracing::warn!(
-                    reference,
-                    vendor_status = status,
-                    vendor_said = %said,
-                    "the vendor refused Tether's signature: TETHER_PROVIDER_SECRETS and the vendor's secret (or \
-                     the two clocks) disagree; nothing was written"
-                );
-                crate::telemetry::provider_misconfigured();
-                AppError::VendorMisconfigured { reference }
-            }
-            ProviderError::Failed(_) => internal(error),
-        }
-    }
-}
-
-impl From<VercelError> for AppError {
-    fn from(error: VercelError) -> Self {
-        use VercelError as E;
-        tracing::warn!(%error, "Vercel call failed");
-        match error {
-            E::Disabled => AppError::Disabled,
-            E::Unauthorized => AppError::Vercel(
-                "Vercel no longer accepts this installation's access. Reinstall the integration from Vercel.".into(),
-            ),
-            E::MissingScope(scope) => AppError::Vercel(scope.fix()),
-            E::RateLimited => AppError::Busy {
-                message: "Vercel is rate limiting requests right now. Wait a minute and try again.".into(),
-                retry_after_secs: 60,
-            },
-            E::Busy { retry_after } => AppError::Busy {
-                message: format!(
-                    "Vercel asked Tether to wait about {} s before going on. Nothing was lost: try again in a moment.",
-                    retry_after.as_secs().max(1)
-                ),
-                retry_after_secs: retry_after.as_secs().max(1),
-            },
-            E::Api { status: 404, .. } => {
-                AppError::Vercel("this installation cannot see that project any more.".into())
-            }
-            E::Pagination { endpoint } => AppError::Vercel(format!(
-                "{endpoint} kept answering with pages Tether had already seen, so the project list cannot be read. \
-                 Try again later."
-            )),
-            E::Unreachable(_) | E::Api { status: 500.., .. } | E::TooLarge | E::Decode(_) | E::Redirected(_) => {
-                AppError::VercelUnavailable("Vercel did not answer as expected. Try again in a moment.".into())
-            }
-            _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
-        }
     }
 }
 

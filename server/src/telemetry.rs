@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::params::ConfigurationId;
 use axum::{extract::MatchedPath, http::Request, response::Response};
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
@@ -72,8 +73,8 @@ fn answered(response: &Response, latency: Duration, span: &Span) {
 
 /// Names the installation the current request is about, on its span: from here on, every line
 /// the request logs carries it.
-pub fn record_installation(configuration_id: &str) {
-    Span::current().record("installation", configuration_id);
+pub fn record_installation(configuration_id: &ConfigurationId) {
+    Span::current().record("installation", configuration_id.as_str());
 }
 
 // Metrics: counted where things happen, rendered in Prometheus's text format at `/metrics`

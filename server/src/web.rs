@@ -115,8 +115,9 @@ pub async fn installation_failure(
 
 /// Whether this browser's session was bound to the installation, now removed.
 async fn removed_here(state: &AppState, headers: &HeaderMap, configuration_id: &str) -> bool {
+    let Ok(configuration_id) = crate::params::ConfigurationId::parse(configuration_id) else { return false };
     let Some(hash) = session_hash(headers, state.settings.secure_cookies()) else { return false };
-    matches!(state.store.removed_for_session(&hash, configuration_id).await, Ok(Some(_)))
+    matches!(state.store.removed_for_session(&hash, &configuration_id).await, Ok(Some(_)))
 }
 
 /// What the popup says when Vercel would not name the scope: which scope would.

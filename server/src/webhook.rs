@@ -44,8 +44,8 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         return StatusCode::BAD_REQUEST;
     }
     let configuration_id = envelope.payload["configuration"]["id"].as_str();
-    if let Some(id) = configuration_id {
-        crate::telemetry::record_installation(id);
+    if let Some(id) = configuration_id.and_then(|id| crate::params::ConfigurationId::parse(id).ok()) {
+        crate::telemetry::record_installation(&id);
     }
     let stored = state
         .store

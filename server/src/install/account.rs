@@ -59,7 +59,8 @@ pub async fn begin(
     let ticket =
         format!("{payload}.{}", signing::sign_content(&state.settings.provider_keys, &format!("ticket.{payload}")));
     let Ok(mut target) = url::Url::parse(link_url) else {
-        return refused(&state, "the integration's sign-in page is misconfigured", Some(authorized.id())).await;
+        return refused(&state, "the integration's sign-in page is misconfigured", Some(authorized.id().as_str()))
+            .await;
     };
     let return_to = format!("{}{RETURN_PATH}", state.settings.public_url.as_str().trim_end_matches('/'));
     target.query_pairs_mut().append_pair("ticket", &ticket).append_pair("return_to", &return_to);
@@ -128,7 +129,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, assertion: &Assertion) ->
     if !authorized.link_vendor_account(&ticket, &assertion.account).await.map_err(unrecorded)? {
         return Err(("this sign-in was used already", here));
     }
-    tracing::info!(configuration_id = authorized.id(), "vendor account linked");
+    tracing::info!(configuration_id = %authorized.id(), "vendor account linked");
     Ok(configuration_id)
 }
 

@@ -43,7 +43,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, state_cookie: Option<&str
             return Refusal::Invalid(error.to_string()).render(state, next.as_ref()).await;
         }
     };
-    telemetry::record_installation(params.configuration_id.as_str());
+    telemetry::record_installation(&params.configuration_id);
     let flow = params.source.as_str();
     match accept(state, headers, &params, state_cookie).await {
         Ok((then, session_id)) => {
@@ -78,7 +78,7 @@ async fn accept(
         tracing::warn!(security_event = "state_rejected", %error, configuration_id, "callback refused");
         Refusal::State(error)
     })?;
-    match state.claim_callback(&params.code, configuration_id).await? {
+    match state.claim_callback(&params.code, &params.configuration_id).await? {
         Claim::Fresh => {}
         Claim::Removed => return Err(Refusal::Removed),
         Claim::Spent => {
@@ -249,7 +249,7 @@ async fn prove_installation(
         );
         Refusal::Unproven
     };
-    match vercel.configuration(configuration_id).await {
+    match vercel.configuration(&params.configuration_id).await {
         Ok(found) if found.id == configuration_id => {
             let present = |value: Option<String>| value.filter(|v| !v.is_empty());
             Ok(VercelAnswer {

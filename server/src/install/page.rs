@@ -46,7 +46,7 @@ pub async fn install_page(
     match load(&state, &headers, &configuration_id, query.q.chars().take(100).collect(), refresh).await {
         Ok((view, None)) => web::render(&state, StatusCode::OK, Page::Install(view)).await,
         Ok((view, Some(rows))) => with_rows(&state, &headers, view, &rows),
-        Err((error, next)) => {
+        Err(Failed { error, next }) => {
             let retry = format!("/install/{configuration_id}");
             web::installation_failure(&state, &headers, &configuration_id, error, false, next.as_deref(), retry).await
         }
@@ -66,20 +66,31 @@ fn with_rows(state: &AppState, headers: &HeaderMap, view: InstallView, rows: &Ro
     }
 }
 
-/// The page's view, and its rows when it has a project list; a failure comes with the
-/// session's `next` once the session is known.
+/// Why the page could not be loaded, with the session's `next` once the session is known.
+struct Failed {
+    error: AppError,
+    next: Option<String>,
+}
+
+impl From<AppError> for Failed {
+    fn from(error: AppError) -> Self {
+        Failed { error, next: None }
+    }
+}
+
+/// The page's view, and its rows when it has a project list.
 async fn load(
     state: &AppState,
     headers: &HeaderMap,
     configuration_id: &str,
     query: String,
     refresh: bool,
-) -> Result<(InstallView, Option<Arc<Rows>>), (AppError, Option<String>)> {
+) -> Result<(InstallView, Option<Arc<Rows>>), Failed> {
     let caller = web::Caller::of(headers, state.settings.secure_cookies());
-    let authorized = state.authorize_listing(&caller, configuration_id).await.map_err(|e| (e, None))?;
+    let authorized = state.authorize_listing(&caller, configuration_id).await?;
     let form_token = web::form_token_of(headers, state.settings.secure_cookies());
     let loaded = load_authorized(state, &authorized, form_token, query, refresh).await;
-    loaded.map_err(|error| (error, Some(authorized.session.next_url.clone())))
+    loaded.map_err(|error| Failed { error, next: Some(authorized.session.next_url.clone()) })
 }
 
 async fn load_authorized(
@@ -91,7 +102,7 @@ async fn load_authorized(
 ) -> Result<(InstallView, Option<Arc<Rows>>), AppError> {
     let configuration_id = authorized.id();
     let view = |scope_name, scope_note, shown, total_projects| InstallView {
-        configuration_id: configuration_id.to_owned(),
+        configuration_id: configuration_id.to_string(),
         scope_name,
         scope_note,
         is_team: authorized.installation.team_id.is_some(),
@@ -213,7 +224,7 @@ fn row_state(link: &LinkRow, resource_names: &HashMap<&str, &str>) -> RowState {
         LinkStatus::Failed => {
             RowState::Failed { message: link.detail.clone().unwrap_or_else(|| "The last attempt failed.".into()) }
         }
-        LinkStatus::Provisioning => RowState::Failed { message: crate::ops::INTERRUPTED.to_owned() },
+        LinkStatus::Provisioning => RowState::Failed { message: crate::web::failure::say::INTERRUPTED.to_owned() },
         LinkStatus::Clash => RowState::Clash { keys: link.clash_keys() },
         _ => RowState::Open,
     }

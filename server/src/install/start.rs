@@ -82,6 +82,13 @@ pub enum StateError {
     Reused,
 }
 
+/// A cookie whose time is not a number is not one Tether set.
+impl From<std::num::ParseIntError> for StateError {
+    fn from(_: std::num::ParseIntError) -> Self {
+        StateError::Mismatch
+    }
+}
+
 /// What the database keeps of a spent state, beside spent codes.
 pub fn state_digest(state: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -104,7 +111,7 @@ pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, no
         Some("configure") => Then::Configure,
         Some(_) => return Err(StateError::Mismatch),
     };
-    let issued: i64 = issued.parse().map_err(|_| StateError::Mismatch)?;
+    let issued: i64 = issued.parse()?;
     if !bool::from(expected.as_bytes().ct_eq(query.as_bytes())) || expected.len() != 32 {
         return Err(StateError::Mismatch);
     }
@@ -119,7 +126,7 @@ pub fn check_state(query: Option<&str>, source: Source, cookie: Option<&str>, no
 pub async fn verify(state: &AppState, params: &CallbackParams, cookie: Option<&str>) -> Result<Then, StateError> {
     let then = check_state(params.state.as_deref(), params.source, cookie, now_ms())?;
     let Some(value) = &params.state else { return Ok(then) };
-    match state.spend_once(&state_digest(value), params.configuration_id.as_str()).await {
+    match state.spend_once(&state_digest(value), &params.configuration_id).await {
         Ok(true) => Ok(then),
         Ok(false) => Err(StateError::Reused),
         Err(error) => {

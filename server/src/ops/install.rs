@@ -2,6 +2,7 @@
 //! and keeping the installation with its sealed token and the browser's first session. Through
 //! here, like every other way to an installation.
 
+use crate::params::ConfigurationId;
 use crate::{
     params::{AuthCode, CallbackParams},
     secret::AccessToken,
@@ -34,7 +35,11 @@ pub struct Identity {
 
 impl AppState {
     /// Spends a callback's code for its installation, once.
-    pub async fn claim_callback(&self, code: &AuthCode, configuration_id: &str) -> Result<Claim, StoreError> {
+    pub async fn claim_callback(
+        &self,
+        code: &AuthCode,
+        configuration_id: &ConfigurationId,
+    ) -> Result<Claim, StoreError> {
         if self.store.is_removed(configuration_id).await? {
             return Ok(Claim::Removed);
         }
@@ -43,7 +48,7 @@ impl AppState {
 
     /// Spends a single-use value (an external flow's state) for an installation: `false` when
     /// it was spent already.
-    pub async fn spend_once(&self, digest: &str, configuration_id: &str) -> Result<bool, StoreError> {
+    pub async fn spend_once(&self, digest: &str, configuration_id: &ConfigurationId) -> Result<bool, StoreError> {
         self.store.claim_code(digest, configuration_id).await
     }
 
@@ -55,8 +60,8 @@ impl AppState {
         identity: &Identity,
         token: &AccessToken,
     ) -> Result<Option<String>, StoreError> {
-        let configuration_id = params.configuration_id.as_str();
-        let sealed = self.settings.sealer.seal(token.expose().as_bytes(), &token_binding(configuration_id));
+        let configuration_id = &params.configuration_id;
+        let sealed = self.settings.sealer.seal(token.expose().as_bytes(), &token_binding(configuration_id.as_str()));
         let (session_id, session_hash) = web::new_session_id();
         let installation = NewInstallation {
             configuration_id,
@@ -67,7 +72,7 @@ impl AppState {
         };
         let session = NewSession {
             id_hash: &session_hash,
-            configuration_id,
+            configuration_id: configuration_id.as_str(),
             next_url: params.next.as_str(),
             current_project_id: params.current_project_id.as_ref().map(|p| p.as_str()),
             external_id: params.external_id.as_deref(),

@@ -12,10 +12,6 @@ use crate::{
     },
 };
 
-/// What an interrupted link says on the Configure and install pages.
-pub const INTERRUPTED: &str = "Interrupted while its variables were being written. Connect it again to finish, \
-                               or disconnect to remove what was written.";
-
 impl Authorized<'_> {
     pub async fn unlink(&self, project_id: &str) -> Result<(), AppError> {
         let project_id = known_project(project_id)?;
@@ -28,7 +24,7 @@ impl Authorized<'_> {
             self.app.store.forget_env_var(project_id, env_id).await?;
         }
         let released = self.end_link(project_id).await?;
-        tracing::info!(configuration_id, project_id, removed = ours.len(), released, "project unlinked");
+        tracing::info!(%configuration_id, project_id, removed = ours.len(), released, "project unlinked");
         Ok(())
     }
 
@@ -77,7 +73,7 @@ impl Authorized<'_> {
         let mut missed = Vec::new();
         for link in &projects {
             if let Err(error) = self.rewrite_env(&link.project_id, &vars).await {
-                tracing::warn!(configuration_id, resource_id, project_id = %link.project_id, %error, "rotation not written");
+                tracing::warn!(%configuration_id, resource_id, project_id = %link.project_id, %error, "rotation not written");
                 missed.push(link.project_name.clone());
             }
         }
@@ -91,7 +87,7 @@ impl Authorized<'_> {
         }
         self.app.provider.finish_rotation(owner, resource_id).await?;
         tracing::info!(
-            configuration_id,
+            %configuration_id,
             resource_id,
             projects = projects.len(),
             "credentials rotated; the old ones revoked"
@@ -103,7 +99,7 @@ impl Authorized<'_> {
         let configuration_id = self.id();
         self.vercel.uninstall(configuration_id).await?;
         self.app.store.mark_uninstalled(configuration_id).await?;
-        tracing::info!(configuration_id, "uninstalled from the Configure page");
+        tracing::info!(%configuration_id, "uninstalled from the Configure page");
         Ok(())
     }
 }

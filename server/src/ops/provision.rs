@@ -17,6 +17,7 @@ use crate::{
     provider::ProjectRef,
     store::links::{EnvRecord, LinkProgress, LinkStatus, Origin, CLASH_KEY_SEPARATOR},
     vercel::env::{EnvVarInput, VercelEnv, WrittenEnv},
+    web::failure::say,
 };
 
 /// What the store keeps of a variable Vercel wrote: here, where the two meet, so the store
@@ -62,7 +63,7 @@ fn parse_clashes(raw: HashMap<String, String>) -> Result<HashMap<String, OnClash
             let answer = match answer.as_str() {
                 CLASH_KEEP => OnClash::Keep,
                 CLASH_REPLACE => OnClash::Replace,
-                _ => return Err(AppError::BadRequest("Unknown answer to a clash.".into())),
+                _ => return Err(AppError::BadRequest(say::UNKNOWN_CLASH_ANSWER.into())),
             };
             Ok((project.as_str().to_owned(), answer))
         })
@@ -78,7 +79,7 @@ fn parse_choices(raw: HashMap<String, String>) -> Result<Vec<(ProjectId, Choice)
             CHOICE_NEW => Choice::New,
             other => match other.strip_prefix(CHOICE_EXISTING_PREFIX) {
                 Some(id) if crate::provider::valid_resource_id(id) => Choice::Existing(id.to_owned()),
-                _ => return Err(AppError::BadRequest("Unknown choice.".into())),
+                _ => return Err(AppError::BadRequest(say::UNKNOWN_CHOICE.into())),
             },
         };
         picks.push((project, choice));
@@ -95,7 +96,7 @@ impl Authorized<'_> {
     ) -> Result<LinkReport, AppError> {
         if self.needs_vendor_account() {
             let vendor = self.app.provider.name();
-            return Err(AppError::BadRequest(format!("Sign in to {vendor} first, from the install page.")));
+            return Err(AppError::BadRequest(say::sign_in_first(vendor)));
         }
         let picks = parse_choices(choices)?;
         let clashes = parse_clashes(clashes)?;
@@ -141,7 +142,7 @@ impl Authorized<'_> {
                 ProjectOutcome { project_id: id, ok: true, message, clash: false }
             }
             Err(error) => {
-                self.app.note_error(self.id(), &error).await;
+                self.app.note_error(self.id().as_str(), &error).await;
                 crate::telemetry::project_link(if matches!(error, AppError::Clash(_)) { "clash" } else { "failed" });
                 let message = error.to_string();
                 // A clash keeps its keys, so the page can ask about exactly them.
@@ -184,14 +185,14 @@ impl Authorized<'_> {
             async { Ok(self.app.provider.resources(owner).await?) },
         )?;
         if let Some(link) = existing.as_ref().filter(|l| l.status == LinkStatus::Linked) {
-            return Ok(format!("Already connected ({})", link.resource_id.as_deref().unwrap_or("resource")));
+            return Ok(say::already_connected(link.resource_id.as_deref().unwrap_or("resource")));
         }
         let (resource, origin) = match choice {
             Choice::Existing(id) => {
                 let resource = resources
                     .into_iter()
                     .find(|r| r.id == id)
-                    .ok_or_else(|| AppError::BadRequest("That resource does not exist for this account.".into()))?;
+                    .ok_or_else(|| AppError::BadRequest(say::UNKNOWN_RESOURCE.into()))?;
                 // Connecting one Tether created for another of this installation's projects
                 // keeps its origin: it is still Tether's to release one day.
                 let created = self.app.store.created_here(configuration_id, &resource.id).await?;
@@ -207,7 +208,8 @@ impl Authorized<'_> {
                 let resource = match earlier {
                     Some(resource) => resource,
                     None => {
-                        let project = ProjectRef { installation_id: self.id(), id: &project.id, name: &project.name };
+                        let project =
+                            ProjectRef { installation_id: self.id().as_str(), id: &project.id, name: &project.name };
                         self.app.provider.create(owner, project, &project.idempotency_key()).await?
                     }
                 };
@@ -235,11 +237,8 @@ impl Authorized<'_> {
         )?;
         let vars = self.settle_clashes(&project.id, others, vars, on_clash).await?;
         let written = self.write_env(&project.id, &vars.write).await?;
-        tracing::info!(configuration_id, project_id = %project.id, resource_id = %resource.id, vars = written, "project linked");
-        Ok(match vars.kept.is_empty() {
-            true => format!("Connected to {}", resource.name),
-            false => format!("Connected to {}; kept your {}", resource.name, vars.kept.join(", ")),
-        })
+        tracing::info!(%configuration_id, project_id = %project.id, resource_id = %resource.id, vars = written, "project linked");
+        Ok(say::connected(&resource.name, &vars.kept))
     }
 
     /// Compares with the project's variables, read before writing: a key Tether would write
@@ -292,7 +291,7 @@ impl Authorized<'_> {
         let mut others = Vec::new();
         for var in self.vercel.list_env(project_id).await? {
             let recorded = var.id.as_ref().is_some_and(|id| ours.contains(id));
-            let marked = var.configuration_id.as_deref() == Some(configuration_id);
+            let marked = var.configuration_id.as_deref() == Some(configuration_id.as_str());
             match var.id {
                 Some(id) if marked && !recorded => ours.push(id),
                 _ if recorded || marked => {}
@@ -319,7 +318,7 @@ impl Authorized<'_> {
         if !outcome.failed.is_empty() {
             let keys: Vec<String> =
                 outcome.failed.iter().map(|f| format!("{} ({})", f.key.as_deref().unwrap_or("?"), f.message)).collect();
-            return Err(AppError::Vercel(format!("Vercel refused {}", keys.join("; "))));
+            return Err(AppError::Vercel(say::vercel_refused(&keys)));
         }
         Ok(created.len())
     }

@@ -15,6 +15,7 @@ use crate::{
 };
 
 use super::Notice;
+use crate::params::ConfigurationId;
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -28,7 +29,7 @@ pub fn job_id(prefix: &str, parts: &[&str]) -> String {
 pub struct Outbound<'a> {
     /// What caused it (a webhook's event id, say): one cause makes one notice.
     pub cause: &'a str,
-    pub installation_id: &'a str,
+    pub installation_id: &'a ConfigurationId,
     pub kind: &'static str,
     pub project_id: Option<&'a str>,
     pub to_account: Option<&'a str>,
@@ -46,11 +47,12 @@ impl Outbound<'_> {
     }
 
     pub async fn write(self, conn: &mut Conn, account: &str) -> Result<()> {
-        let id = job_id("ntc", &[self.cause, self.installation_id, self.kind, self.project_id.unwrap_or_default()]);
+        let id =
+            job_id("ntc", &[self.cause, self.installation_id.as_str(), self.kind, self.project_id.unwrap_or_default()]);
         let notice = Notice {
             id: id.clone(),
             kind: self.kind.to_owned(),
-            installation_id: self.installation_id.to_owned(),
+            installation_id: self.installation_id.as_str().to_owned(),
             account: account.to_owned(),
             project_id: self.project_id.map(str::to_owned),
             to_account: self.to_account.map(str::to_owned),
@@ -69,11 +71,16 @@ pub fn origin_name(origin: Option<Origin>) -> &'static str {
 
 /// Asks the vendor to release a resource Tether created for `installation_id`. One job per
 /// account and resource, whatever asks for it again.
-pub async fn release(conn: &mut Conn, account: &str, installation_id: &str, resource_id: &str) -> Result<()> {
+pub async fn release(
+    conn: &mut Conn,
+    account: &str,
+    installation_id: &ConfigurationId,
+    resource_id: &str,
+) -> Result<()> {
     let id = job_id("release", &[account, resource_id]);
     let body = serde_json::json!({
         "resource_id": resource_id,
-        "installation_id": installation_id,
+        "installation_id": installation_id.as_str(),
         "origin": Origin::Created.as_str(),
     })
     .to_string();
@@ -87,7 +94,7 @@ pub async fn release(conn: &mut Conn, account: &str, installation_id: &str, reso
 pub async fn link_ended(
     conn: &mut Conn,
     policy: OnUninstall,
-    installation_id: &str,
+    installation_id: &ConfigurationId,
     account: &str,
     resource_id: &str,
     origin: Option<Origin>,
@@ -107,7 +114,7 @@ pub async fn link_ended(
 pub async fn installation_removed(
     conn: &mut Conn,
     policy: OnUninstall,
-    installation_id: &str,
+    installation_id: &ConfigurationId,
     account: &str,
 ) -> Result<usize> {
     if policy != OnUninstall::Release {

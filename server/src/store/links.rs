@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::{now_ms, Store, StoreError};
+use crate::params::ConfigurationId;
 
 #[derive(Debug, Clone, Hash, FromRow)]
 pub struct LinkRow {
@@ -83,28 +84,36 @@ pub struct EnvRecord {
 }
 
 impl Store {
-    pub async fn links_of(&self, configuration_id: &str) -> Result<Vec<LinkRow>, StoreError> {
+    pub async fn links_of(&self, configuration_id: &ConfigurationId) -> Result<Vec<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, project_name, resource_id, status, error, origin FROM links WHERE configuration_id = $1",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .fetch_all(&self.pool)
         .await?)
     }
 
-    pub async fn link(&self, configuration_id: &str, project_id: &str) -> Result<Option<LinkRow>, StoreError> {
+    pub async fn link(
+        &self,
+        configuration_id: &ConfigurationId,
+        project_id: &str,
+    ) -> Result<Option<LinkRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, project_name, resource_id, status, error, origin FROM links \
              WHERE configuration_id = $1 AND project_id = $2",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(project_id)
         .fetch_optional(&self.pool)
         .await?)
     }
 
     /// Records progress on one project; a resource once chosen is kept so a retry reuses it.
-    pub async fn set_link(&self, configuration_id: &str, progress: LinkProgress<'_>) -> Result<(), StoreError> {
+    pub async fn set_link(
+        &self,
+        configuration_id: &ConfigurationId,
+        progress: LinkProgress<'_>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO links (configuration_id, project_id, project_name, resource_id, external_id, status, error, \
                updated_at, origin) \
@@ -115,7 +124,7 @@ impl Store {
                external_id = COALESCE(excluded.external_id, links.external_id), \
                status = excluded.status, error = excluded.error, updated_at = excluded.updated_at",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(progress.project_id)
         .bind(progress.project_name)
         .bind(progress.resource_id)
@@ -132,7 +141,7 @@ impl Store {
     /// Marks the link done and remembers Vercel's ids for exactly the vars it created, in one transaction.
     pub async fn complete_link(
         &self,
-        configuration_id: &str,
+        configuration_id: &ConfigurationId,
         project_id: &str,
         created: &[EnvRecord],
     ) -> Result<(), StoreError> {
@@ -144,7 +153,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (project_id, vercel_env_id) DO UPDATE SET \
                  key = excluded.key, kind = excluded.kind, targets = excluded.targets",
             )
-            .bind(configuration_id)
+            .bind(configuration_id.as_str())
             .bind(project_id)
             .bind(&var.vercel_env_id)
             .bind(&var.key)
@@ -159,7 +168,7 @@ impl Store {
         )
         .bind(LinkStatus::Linked)
         .bind(now)
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
@@ -170,11 +179,11 @@ impl Store {
     #[cfg(feature = "test-support")]
     pub async fn link_external_id(
         &self,
-        configuration_id: &str,
+        configuration_id: &ConfigurationId,
         project_id: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT external_id FROM links WHERE configuration_id = $1 AND project_id = $2")
-            .bind(configuration_id)
+            .bind(configuration_id.as_str())
             .bind(project_id)
             .fetch_optional(&self.pool)
             .await?
@@ -182,21 +191,27 @@ impl Store {
     }
 
     /// The env vars Tether created for an installation: (project id, Vercel's id, key).
-    pub async fn env_vars_of(&self, configuration_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+    pub async fn env_vars_of(
+        &self,
+        configuration_id: &ConfigurationId,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, vercel_env_id, key FROM env_vars WHERE configuration_id = $1 ORDER BY project_id, key",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// What webhooks reported per project: (project id, kind, detail).
-    pub async fn project_events_of(&self, configuration_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+    pub async fn project_events_of(
+        &self,
+        configuration_id: &ConfigurationId,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, kind, detail FROM project_events WHERE configuration_id = $1 ORDER BY event_created_at",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .fetch_all(&self.pool)
         .await?)
     }
@@ -211,11 +226,15 @@ impl Store {
     }
 
     /// Whether Tether created this resource for this installation (for another of its projects).
-    pub async fn created_here(&self, configuration_id: &str, resource_id: &str) -> Result<bool, StoreError> {
+    pub async fn created_here(
+        &self,
+        configuration_id: &ConfigurationId,
+        resource_id: &str,
+    ) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM links WHERE configuration_id = $1 AND resource_id = $2 AND origin = $3 LIMIT 1",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(resource_id)
         .bind(Origin::Created)
         .fetch_optional(&self.pool)
@@ -233,12 +252,12 @@ impl Store {
 /// Deletes a link; returns the resource it had and where that came from.
 pub async fn remove_link(
     conn: &mut super::Conn,
-    configuration_id: &str,
+    configuration_id: &ConfigurationId,
     project_id: &str,
 ) -> Result<Option<(String, Option<Origin>)>, sqlx::Error> {
     let had = resource_of_link(conn, configuration_id, project_id).await?;
     sqlx::query("DELETE FROM links WHERE configuration_id = $1 AND project_id = $2")
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
@@ -248,12 +267,12 @@ pub async fn remove_link(
 /// The link's resource and its origin, whatever the link's status.
 pub async fn resource_of_link(
     conn: &mut super::Conn,
-    configuration_id: &str,
+    configuration_id: &ConfigurationId,
     project_id: &str,
 ) -> Result<Option<(String, Option<Origin>)>, sqlx::Error> {
     let had: Option<(Option<String>, Option<Origin>)> =
         sqlx::query_as("SELECT resource_id, origin FROM links WHERE configuration_id = $1 AND project_id = $2")
-            .bind(configuration_id)
+            .bind(configuration_id.as_str())
             .bind(project_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -265,7 +284,7 @@ pub async fn linked_elsewhere(
     conn: &mut super::Conn,
     account: &str,
     resource_id: &str,
-    except: Option<&str>,
+    except: Option<&ConfigurationId>,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM links l JOIN installations i ON i.configuration_id = l.configuration_id \
@@ -274,7 +293,7 @@ pub async fn linked_elsewhere(
     )
     .bind(resource_id)
     .bind(LinkStatus::Linked)
-    .bind(except.unwrap_or_default())
+    .bind(except.map_or("", ConfigurationId::as_str))
     .bind(account)
     .fetch_optional(&mut *conn)
     .await?;
@@ -282,23 +301,30 @@ pub async fn linked_elsewhere(
 }
 
 /// The resources Tether created for an installation, whichever of its links still names them.
-pub async fn created_for(conn: &mut super::Conn, configuration_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn created_for(
+    conn: &mut super::Conn,
+    configuration_id: &ConfigurationId,
+) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT DISTINCT resource_id FROM links WHERE configuration_id = $1 AND origin = $2 \
          AND resource_id IS NOT NULL ORDER BY resource_id",
     )
-    .bind(configuration_id)
+    .bind(configuration_id.as_str())
     .bind(Origin::Created)
     .fetch_all(&mut *conn)
     .await
 }
 
 impl Store {
-    pub async fn env_var_ids(&self, configuration_id: &str, project_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn env_var_ids(
+        &self,
+        configuration_id: &ConfigurationId,
+        project_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT vercel_env_id FROM env_vars WHERE configuration_id = $1 AND project_id = $2 ORDER BY key",
         )
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?)

@@ -11,6 +11,7 @@ use super::{
     sessions::{insert_session, NewSession, SessionRow},
     Store, StoreError,
 };
+use crate::params::ConfigurationId;
 
 #[derive(FromRow)]
 struct SignedIn {
@@ -50,7 +51,7 @@ impl Store {
              ON CONFLICT (configuration_id) DO UPDATE SET \
                sealed_token = excluded.sealed_token, updated_at = excluded.updated_at",
         )
-        .bind(installation.configuration_id)
+        .bind(installation.configuration_id.as_str())
         .bind(installation.team_id)
         .bind(installation.user_id)
         .bind(installation.source)
@@ -78,7 +79,7 @@ impl Store {
     pub async fn signed_in(
         &self,
         id_hash: &str,
-        configuration_id: &str,
+        configuration_id: &ConfigurationId,
         listing: bool,
     ) -> Result<Option<SignedInRow>, StoreError> {
         let now = now_ms();
@@ -90,7 +91,7 @@ impl Store {
              WHERE s.id_hash = $1 AND s.configuration_id = $2 AND s.expires_at > $3",
         )
         .bind(id_hash)
-        .bind(configuration_id)
+        .bind(configuration_id.as_str())
         .bind(now)
         .bind(listing)
         .bind(now - PROJECT_CACHE_TTL_MS)

@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::{Installation, VercelError};
+use crate::params::ConfigurationId;
 
 /// What Tether reads of `GET /v1/integrations/configuration/{id}`; Vercel sends much more.
 #[derive(Debug, Deserialize)]
@@ -62,13 +63,13 @@ impl Installation {
     /// The installation this token may read under this id. Vercel answers 404 (or 403) for an id
     /// that is not the token's own, so an answer naming `configuration_id` proves the token is
     /// that installation's.
-    pub async fn configuration(&self, configuration_id: &str) -> Result<Configuration, VercelError> {
-        self.get(&["v1", "integrations", "configuration", configuration_id], &[]).await
+    pub async fn configuration(&self, configuration_id: &ConfigurationId) -> Result<Configuration, VercelError> {
+        self.get(&["v1", "integrations", "configuration", configuration_id.as_str()], &[]).await
     }
 
     /// Which projects the installation may use. Without the scope that reads it, Vercel's own
     /// refusals are all there is to go by: every listed project counts.
-    pub async fn project_access(&self, configuration_id: &str) -> Result<ProjectAccess, VercelError> {
+    pub async fn project_access(&self, configuration_id: &ConfigurationId) -> Result<ProjectAccess, VercelError> {
         match self.configuration(configuration_id).await {
             Ok(configuration) => Ok(configuration.access()),
             Err(VercelError::MissingScope(_)) => Ok(ProjectAccess::All),
@@ -77,8 +78,8 @@ impl Installation {
     }
 
     /// Uninstalls the integration from the vendor's side; Vercel removes the env vars it created.
-    pub async fn uninstall(&self, configuration_id: &str) -> Result<(), VercelError> {
-        let segments = ["v1", "integrations", "configuration", configuration_id];
+    pub async fn uninstall(&self, configuration_id: &ConfigurationId) -> Result<(), VercelError> {
+        let segments = ["v1", "integrations", "configuration", configuration_id.as_str()];
         match self.call::<serde::de::IgnoredAny>(Method::DELETE, &segments, &[], None).await {
             Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
             Err(error) => Err(error),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{pages::Paging, Installation, VercelError};
-use crate::settings::Target;
+use crate::{params::ConfigurationId, settings::Target};
 
 /// Vercel's types of env var. Tether writes `plain`, `encrypted` and `sensitive`; `secret` and
 /// `system` are Vercel's own, and may be listed.
@@ -178,7 +178,7 @@ impl Installation {
     /// what Tether wrote.
     pub async fn upsert_env(
         &self,
-        configuration_id: &str,
+        configuration_id: &ConfigurationId,
         project_id: &str,
         vars: &[EnvVarInput],
     ) -> Result<UpsertOutcome, VercelError> {
@@ -210,7 +210,7 @@ impl Installation {
                 let found = listed.iter().find(|l| {
                     l.key == var.key
                         && same_targets(&l.target, &var.target)
-                        && l.configuration_id.as_deref().is_none_or(|c| c == configuration_id)
+                        && l.configuration_id.as_deref().is_none_or(|c| c == configuration_id.as_str())
                 });
                 match found.and_then(|l| l.id.clone()) {
                     Some(id) => written.push(WrittenEnv {

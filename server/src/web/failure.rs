@@ -1,7 +1,9 @@
-//! Every way a page of the popup or the Configure page can fail, each with its own page: what
-//! happened, what to do, and the ways on (back to Vercel's `next` whenever it is known). One
-//! catalog, so the gallery (`/sandbox/failures`, sandbox mode only) can render each of them and a
-//! test can hold every one to the same rules.
+//! Every word the user reads about what went wrong, in one file. Every way a page of the popup
+//! or the Configure page can fail, each with its own page: what happened, what to do, and the
+//! ways on (back to Vercel's `next` whenever it is known), so the gallery (`/sandbox/failures`,
+//! sandbox mode only) can render each of them and a test can hold every one to the same rules.
+//! Then how each cause (Vercel, the vendor, the store) becomes an [`AppError`] the user can act
+//! on, and what the service layer says of each project ([`say`]).
 
 use app::{
     model::{Action, ErrorView},
@@ -11,6 +13,7 @@ use app::{
 use axum::http::StatusCode;
 
 use super::action;
+use crate::{provider::ProviderError, seal::SealError, store::StoreError, vercel::VercelError};
 
 /// A failure, with what its page needs to say.
 #[derive(Debug, Clone)]
@@ -414,6 +417,124 @@ impl Failure {
             Failure::VercelUnreachable { during_exchange: true } => "vercel-unreachable-exchange".into(),
             Failure::NotYours { configure: true } => "not-yours-configure".into(),
             other => other.kind().into(),
+        }
+    }
+}
+
+/// What the service layer says to the user beside the failure pages: refusals of a request and
+/// each project's outcome.
+pub mod say {
+    pub const UNKNOWN_PROJECT: &str = "Unknown project.";
+    pub const UNKNOWN_CHOICE: &str = "Unknown choice.";
+    pub const UNKNOWN_CLASH_ANSWER: &str = "Unknown answer to a clash.";
+    pub const UNKNOWN_RESOURCE: &str = "That resource does not exist for this account.";
+    /// What an interrupted link says on the Configure and install pages.
+    pub const INTERRUPTED: &str = "Interrupted while its variables were being written. Connect it again to finish, \
+                                   or disconnect to remove what was written.";
+
+    pub fn sign_in_first(vendor: &str) -> String {
+        format!("Sign in to {vendor} first, from the install page.")
+    }
+
+    pub fn already_connected(resource: &str) -> String {
+        format!("Already connected ({resource})")
+    }
+
+    /// Connected; with the variables made outside Tether that the user chose to keep.
+    pub fn connected(resource: &str, kept: &[String]) -> String {
+        match kept {
+            [] => format!("Connected to {resource}"),
+            kept => format!("Connected to {resource}; kept your {}", kept.join(", ")),
+        }
+    }
+
+    /// Vercel refused some of the variables, each with its reason.
+    pub fn vercel_refused(reasons: &[String]) -> String {
+        format!("Vercel refused {}", reasons.join("; "))
+    }
+}
+
+/// The cause is logged in full; the browser gets only the generic message.
+pub fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "internal error");
+    AppError::Internal
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        internal(error)
+    }
+}
+
+impl From<SealError> for AppError {
+    fn from(error: SealError) -> Self {
+        tracing::error!(%error, "a stored secret does not open");
+        AppError::Internal
+    }
+}
+
+impl From<ProviderError> for AppError {
+    fn from(error: ProviderError) -> Self {
+        match error {
+            ProviderError::UnknownResource(_) => AppError::BadRequest(say::UNKNOWN_RESOURCE.into()),
+            ProviderError::Refused { message, .. } => AppError::Vendor(message),
+            ProviderError::Unavailable(_) => {
+                tracing::warn!(%error, "the vendor's system is unavailable");
+                AppError::VendorUnavailable(
+                    "The service did not answer in time, so nothing was written to this project. Your choices are \
+                     kept: try again in a moment."
+                        .into(),
+                )
+            }
+            ProviderError::SignatureRefused { status, ref said } => {
+                let reference = format!("ref-{:08x}", rand::random::<u32>());
+                tracing::warn!(
+                    reference,
+                    vendor_status = status,
+                    vendor_said = %said,
+                    "the vendor refused Tether's signature: TETHER_PROVIDER_SECRETS and the vendor's secret (or \
+                     the two clocks) disagree; nothing was written"
+                );
+                crate::telemetry::provider_misconfigured();
+                AppError::VendorMisconfigured { reference }
+            }
+            ProviderError::Failed(_) => internal(error),
+        }
+    }
+}
+
+impl From<VercelError> for AppError {
+    fn from(error: VercelError) -> Self {
+        use VercelError as E;
+        tracing::warn!(%error, "Vercel call failed");
+        match error {
+            E::Disabled => AppError::Disabled,
+            E::Unauthorized => AppError::Vercel(
+                "Vercel no longer accepts this installation's access. Reinstall the integration from Vercel.".into(),
+            ),
+            E::MissingScope(scope) => AppError::Vercel(scope.fix()),
+            E::RateLimited => AppError::Busy {
+                message: "Vercel is rate limiting requests right now. Wait a minute and try again.".into(),
+                retry_after_secs: 60,
+            },
+            E::Busy { retry_after } => AppError::Busy {
+                message: format!(
+                    "Vercel asked Tether to wait about {} s before going on. Nothing was lost: try again in a moment.",
+                    retry_after.as_secs().max(1)
+                ),
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
+            E::Api { status: 404, .. } => {
+                AppError::Vercel("this installation cannot see that project any more.".into())
+            }
+            E::Pagination { endpoint } => AppError::Vercel(format!(
+                "{endpoint} kept answering with pages Tether had already seen, so the project list cannot be read. \
+                 Try again later."
+            )),
+            E::Unreachable(_) | E::Api { status: 500.., .. } | E::TooLarge | E::Decode(_) | E::Redirected(_) => {
+                AppError::VercelUnavailable("Vercel did not answer as expected. Try again in a moment.".into())
+            }
+            _ => AppError::Vercel("Vercel did not answer as expected. Try again in a moment.".into()),
         }
     }
 }

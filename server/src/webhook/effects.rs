@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::{
-    params::EventKind,
+    params::{ConfigurationId, EventKind},
     provider::outbox::{self, Outbound},
     settings::OnUninstall,
     store::{inbox::StoredEvent, links, now_ms, project_cache, webhook_effects as store, Conn},
@@ -37,7 +37,9 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     }
     let body: Value = serde_json::from_str(&event.body).unwrap_or_default();
     let payload = &body["payload"];
-    let configuration = str_at(payload, &["configuration", "id"]);
+    // Parsed like every id from outside: one that is not an installation id names none.
+    let configuration = str_at(payload, &["configuration", "id"]).and_then(|id| ConfigurationId::parse(id).ok());
+    let configuration = configuration.as_ref();
     match EventKind::of(&event.kind) {
         EventKind::ConfigurationRemoved => match configuration {
             Some(id) => remove_installation(conn, &event.id, id, event.created_at, on_uninstall).await,
@@ -65,7 +67,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
 async fn access_changed(
     conn: &mut Conn,
     event_id: &str,
-    id: &str,
+    id: &ConfigurationId,
     payload: &Value,
     on_uninstall: OnUninstall,
 ) -> Result<String> {
@@ -79,7 +81,12 @@ async fn access_changed(
 
 /// An owner moved the installation: to another team (the vendor hears of it), or to another
 /// member of the same team, which is how a disabled installation comes back.
-async fn transferred(conn: &mut Conn, event_id: &str, configuration: Option<&str>, payload: &Value) -> Result<String> {
+async fn transferred(
+    conn: &mut Conn,
+    event_id: &str,
+    configuration: Option<&ConfigurationId>,
+    payload: &Value,
+) -> Result<String> {
     let (Some(id), Some(team)) = (configuration, str_at(payload, &["newTeamId"])) else {
         return Ok("ignored: incomplete transfer".into());
     };
@@ -105,7 +112,7 @@ async fn transferred(conn: &mut Conn, event_id: &str, configuration: Option<&str
 async fn project_removed(
     conn: &mut Conn,
     event_id: &str,
-    configuration: Option<&str>,
+    configuration: Option<&ConfigurationId>,
     payload: &Value,
     on_uninstall: OnUninstall,
 ) -> Result<String> {
@@ -119,7 +126,7 @@ async fn project_removed(
     Ok(format!("closed links to {project} in {} installation(s)", installations.len()))
 }
 
-async fn project_renamed(conn: &mut Conn, configuration: Option<&str>, payload: &Value) -> Result<String> {
+async fn project_renamed(conn: &mut Conn, configuration: Option<&ConfigurationId>, payload: &Value) -> Result<String> {
     let (Some(project), Some(name)) = (str_at(payload, &["project", "id"]), str_at(payload, &["project", "name"]))
     else {
         return Ok("ignored: no project id or name".into());
@@ -135,7 +142,7 @@ async fn project_renamed(conn: &mut Conn, configuration: Option<&str>, payload: 
 async fn project_created(
     conn: &mut Conn,
     event: &StoredEvent,
-    configuration: Option<&str>,
+    configuration: Option<&ConfigurationId>,
     payload: &Value,
 ) -> Result<String> {
     let Some(project) = str_at(payload, &["project", "id"]) else {
@@ -155,7 +162,7 @@ async fn deployment(
     conn: &mut Conn,
     event: &StoredEvent,
     kind: &str,
-    configuration: Option<&str>,
+    configuration: Option<&ConfigurationId>,
     payload: &Value,
 ) -> Result<String> {
     let project = str_at(payload, &["project", "id"]).or_else(|| str_at(payload, &["projectId"]));
@@ -179,7 +186,7 @@ async fn deployment(
 async fn close_link(
     conn: &mut Conn,
     event_id: &str,
-    installation_id: &str,
+    installation_id: &ConfigurationId,
     project: &str,
     policy: OnUninstall,
 ) -> Result<()> {
@@ -213,7 +220,7 @@ async fn close_link(
 async fn remove_installation(
     conn: &mut Conn,
     event_id: &str,
-    configuration_id: &str,
+    configuration_id: &ConfigurationId,
     at: i64,
     on_uninstall: OnUninstall,
 ) -> Result<String> {
@@ -236,9 +243,13 @@ async fn remove_installation(
 }
 
 /// The installations an event concerns: the one it names, else those of its team or user.
-async fn installations_for(conn: &mut Conn, payload: &Value, configuration: Option<&str>) -> Result<Vec<String>> {
+async fn installations_for(
+    conn: &mut Conn,
+    payload: &Value,
+    configuration: Option<&ConfigurationId>,
+) -> Result<Vec<ConfigurationId>> {
     if let Some(id) = configuration {
-        return Ok(vec![id.to_owned()]);
+        return Ok(vec![id.clone()]);
     }
     let owner = match (str_at(payload, &["team", "id"]), str_at(payload, &["user", "id"])) {
         (Some(team), _) => store::Owner::Team(team),

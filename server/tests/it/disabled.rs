@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::world;
+use crate::support::{icfg, world};
 
 const PROJECT: &str = "prj_acme030";
 
@@ -26,7 +26,7 @@ async fn a_disabled_installation_shows_its_state_offers_no_action_and_a_transfer
     assert!(page.contains("transfer this integration to a current member"), "what an owner does: {page}");
     assert!(page.contains(&format!(r#"href="/configure?configurationId={cfg}" class="button">Check again"#)));
     assert!(!page.contains("Disconnect") && !page.contains("<form"), "no action that would fail: {page}");
-    let disabled_at = world.store().await.installation(&cfg).await.unwrap().unwrap().disabled_at;
+    let disabled_at = world.store().await.installation(&icfg(&cfg)).await.unwrap().unwrap().disabled_at;
     assert!(disabled_at.is_some(), "Tether recorded the state");
 
     // The install page's projects are cached, but a disabled installation is asked about again.
@@ -46,7 +46,7 @@ async fn a_disabled_installation_shows_its_state_offers_no_action_and_a_transfer
     let event = world.sim.sim.deliveries().into_iter().rfind(|d| d.kind == "integration-configuration.transferred");
     let outcome = world.applied(&event.unwrap().id).await;
     assert_eq!(outcome, format!("transferred to another member of {}; enabled", vercel_sim::TEAM_ID));
-    assert!(world.store().await.installation(&cfg).await.unwrap().unwrap().disabled_at.is_none());
+    assert!(world.store().await.installation(&icfg(&cfg)).await.unwrap().unwrap().disabled_at.is_none());
     let configure = world.get(&format!("/configure?configurationId={cfg}")).await;
     assert_eq!(configure.status(), StatusCode::OK);
     assert!(configure.text().await.unwrap().contains("Disconnect"), "the actions are back");
@@ -70,5 +70,5 @@ async fn the_install_page_of_a_disabled_installation_asks_vercel_each_time() {
     let page = world.get(&format!("/install/{cfg}")).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("acme-app-030"), "the projects are listed again");
-    assert!(world.store().await.installation(&cfg).await.unwrap().unwrap().disabled_at.is_none());
+    assert!(world.store().await.installation(&icfg(&cfg)).await.unwrap().unwrap().disabled_at.is_none());
 }

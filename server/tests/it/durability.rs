@@ -12,7 +12,7 @@ use std::{
 
 use reqwest::{header, StatusCode};
 
-use crate::support::{kill, stored_bytes, Deployment};
+use crate::support::{icfg, kill, stored_bytes, Deployment};
 
 const INSTALLS: usize = 1000;
 
@@ -90,9 +90,9 @@ async fn kill_9_during_a_thousand_concurrent_installs_loses_no_finished_install(
     let store = deployment.store().await;
     let at_vercel = deployment.sim.sim.snapshot().env;
     for (configuration_id, project) in &reached {
-        let link = store.link(configuration_id, project).await.unwrap().expect("a link row");
+        let link = store.link(&icfg(configuration_id), project).await.unwrap().expect("a link row");
         assert_eq!(link.status, server::store::links::LinkStatus::Linked, "{configuration_id} reached next");
-        let mut recorded = store.env_var_ids(configuration_id, project).await.unwrap();
+        let mut recorded = store.env_var_ids(&icfg(configuration_id), project).await.unwrap();
         let mut held: Vec<String> = at_vercel[project].iter().map(|v| v.id.clone()).collect();
         recorded.sort();
         held.sort();

@@ -11,7 +11,7 @@ use server::{
     webhook::verify::sign,
 };
 
-use crate::support::{database_url, kill, production, world, world_with, Deployment};
+use crate::support::{database_url, icfg, kill, production, world, world_with, Deployment};
 
 const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
 
@@ -49,7 +49,7 @@ async fn an_installation_is_never_stored_without_its_session() {
     // A session whose id collides with an existing one cannot be stored: neither may its installation.
     let existing = sqlx_hash_of_any_session(&world).await;
     let installation = NewInstallation {
-        configuration_id: "icfg_without_session",
+        configuration_id: &icfg("icfg_without_session"),
         team_id: None,
         user_id: "user_x",
         source: server::params::Source::Marketplace,

@@ -3,7 +3,7 @@
 
 use reqwest::{header, redirect::Policy, StatusCode};
 
-use crate::support::world;
+use crate::support::{icfg, world};
 
 const EXCHANGE: &str = "/v2/oauth/access_token";
 
@@ -371,7 +371,7 @@ async fn an_installation_is_proven_for_a_personal_account_and_refused_when_it_ca
     let world = world().await;
     world.sim.sim.set_quirks(|q| q.token_omits_installation = true);
     let personal = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
-    let row = world.store().await.installation(&personal.configuration_id).await.unwrap().unwrap();
+    let row = world.store().await.installation(&icfg(&personal.configuration_id)).await.unwrap().unwrap();
     assert_eq!((row.team_id, row.user_id.as_str()), (None, vercel_sim::PERSONAL_USER_ID));
 
     world.sim.sim.set_scopes(&["read:project", "read-write:project-env-vars", "read:team", "read:user"]);

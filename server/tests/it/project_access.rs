@@ -6,7 +6,7 @@ use reqwest::{header, StatusCode};
 use server::store::links::LinkStatus;
 use vercel_sim::Begin;
 
-use crate::support::World;
+use crate::support::{icfg, World};
 
 const GIVEN: [&str; 3] = ["prj_acme010", "prj_acme020", "prj_acme030"];
 
@@ -93,7 +93,7 @@ async fn a_change_of_project_access_is_followed_and_a_removed_projects_link_clos
         world.sim.sim.deliveries().into_iter().rfind(|d| d.kind == "integration-configuration.permission-upgraded");
     let outcome = world.applied(&event.unwrap().id).await;
     assert_eq!(outcome, "closed 1 link(s) for projects no longer shared");
-    let link = world.store().await.link(&cfg, "prj_acme010").await.unwrap().unwrap();
+    let link = world.store().await.link(&icfg(&cfg), "prj_acme010").await.unwrap().unwrap();
     assert_eq!(link.status, LinkStatus::Closed);
 
     let page = world.get(&format!("/install/{cfg}")).await.text().await.unwrap();
@@ -147,6 +147,6 @@ async fn projects_sent_as_objects_are_read_as_ids() {
     assert_eq!(body["payload"]["projects"]["removed"][0]["id"], "prj_acme010", "sent as objects");
     // prj_acme010 and prj_acme030 were taken away; only the first was linked.
     assert_eq!(world.applied(&event.id).await, "closed 2 link(s) for projects no longer shared");
-    let link = world.store().await.link(&cfg, "prj_acme010").await.unwrap().unwrap();
+    let link = world.store().await.link(&icfg(&cfg), "prj_acme010").await.unwrap().unwrap();
     assert_eq!(link.status, LinkStatus::Closed);
 }

@@ -140,7 +140,7 @@ impl World {
     }
 
     pub async fn link_external_id(&self, configuration_id: &str, project_id: &str) -> Option<String> {
-        self.store().await.link_external_id(configuration_id, project_id).await.unwrap()
+        self.store().await.link_external_id(&icfg(configuration_id), project_id).await.unwrap()
     }
 
     /// A second connection to the test's database, to look at what Tether stored.
@@ -205,6 +205,11 @@ pub fn resource_id(page: &str, name: &str) -> String {
 }
 
 /// The real binary in production mode (credentials from the environment, no settings file).
+/// An installation id as the store takes it.
+pub fn icfg(id: &str) -> server::params::ConfigurationId {
+    server::params::ConfigurationId::parse(id).expect("an installation id")
+}
+
 pub fn production(secret: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
     command

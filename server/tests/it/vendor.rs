@@ -7,7 +7,7 @@ use reqwest::{header, StatusCode};
 use server::signing::SigningKey;
 use tokio::net::TcpListener;
 
-use crate::support::{world_with_env, World};
+use crate::support::{icfg, world_with_env, World};
 
 struct VendorWorld {
     world: World,
@@ -326,7 +326,7 @@ async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
     // Applied before the uninstall: once removed, an installation has no projects to speak of.
     let store = world.store().await;
     for _ in 0..100 {
-        let link = store.link(&popup.configuration_id, "prj_acme010").await.unwrap().unwrap();
+        let link = store.link(&icfg(&popup.configuration_id), "prj_acme010").await.unwrap().unwrap();
         if link.status == server::store::links::LinkStatus::Closed {
             break;
         }

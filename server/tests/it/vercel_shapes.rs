@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::{header, StatusCode};
 use vercel_sim::{Begin, CallRecord, Canned, Paging};
 
-use crate::support::{world, World};
+use crate::support::{icfg, world, World};
 
 fn calls(world: &World, method: &str, path: &str) -> Vec<CallRecord> {
     world.sim.sim.snapshot().calls.into_iter().filter(|c| c.method == method && c.path == path).collect()
@@ -85,7 +85,7 @@ async fn env_answers_without_ids_are_completed_from_the_list_so_disconnect_remov
     let mut theirs: Vec<_> = at_vercel.iter().filter(|v| v.key != "DATABASE_URL").map(|v| v.id.clone()).collect();
     let store = world.store().await;
     let mut ours: Vec<_> =
-        store.env_vars_of(&popup.configuration_id).await.unwrap().into_iter().map(|(_, id, _)| id).collect();
+        store.env_vars_of(&icfg(&popup.configuration_id)).await.unwrap().into_iter().map(|(_, id, _)| id).collect();
     theirs.sort();
     ours.sort();
     assert_eq!(ours, theirs, "Tether recorded Vercel's ids for exactly what it wrote");
@@ -108,7 +108,7 @@ async fn a_single_created_object_without_id_and_with_a_string_target_is_complete
     assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme061", "new")]).await.status(), StatusCode::FOUND);
     let at_vercel = world.sim.sim.snapshot().env["prj_acme061"].clone();
     assert_eq!(at_vercel.len(), 1);
-    let recorded = world.store().await.env_var_ids(&popup.configuration_id, "prj_acme061").await.unwrap();
+    let recorded = world.store().await.env_var_ids(&icfg(&popup.configuration_id), "prj_acme061").await.unwrap();
     assert_eq!(recorded, [at_vercel[0].id.clone()], "the id was found from the list");
     let response = world
         .post_form("unlink_project", &[("configuration_id", &popup.configuration_id), ("project_id", "prj_acme061")])

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use server::webhook::verify::sign;
 
-use crate::support::{database_url, world};
+use crate::support::{database_url, icfg, world};
 
 const SECRET: &str = vercel_sim::DEFAULT_CLIENT_SECRET;
 
@@ -264,7 +264,7 @@ async fn permission_changes_transfers_new_projects_and_unknown_types() {
         json!({"configuration": {"id": cfg}, "previousTeamId": vercel_sim::TEAM_ID, "newTeamId": "team_elsewhere"}),
     )
     .await;
-    let installation = world.store().await.installation(&cfg).await.unwrap().unwrap();
+    let installation = world.store().await.installation(&icfg(&cfg)).await.unwrap().unwrap();
     assert_eq!(installation.team_id.as_deref(), Some("team_elsewhere"));
 }
 
@@ -317,11 +317,11 @@ async fn choosing_new_after_a_failed_connect_never_claims_the_customers_database
     let shared = crate::support::resource_id(&popup.page, "shared-db");
     world.sim.sim.add_manual_env("prj_acme095", "ACME_URL", "postgres://theirs", &["production"]);
     world.connect(cfg, &[("prj_acme095", &format!("existing:{shared}"))]).await;
-    let link = world.store().await.link(cfg, "prj_acme095").await.unwrap().unwrap();
+    let link = world.store().await.link(&icfg(cfg), "prj_acme095").await.unwrap().unwrap();
     assert_eq!(link.status, server::store::links::LinkStatus::Clash, "nothing written yet");
 
     world.connect_answering(cfg, &[("prj_acme095", "new")], &[("prj_acme095", "keep")]).await;
-    let link = world.store().await.link(cfg, "prj_acme095").await.unwrap().unwrap();
+    let link = world.store().await.link(&icfg(cfg), "prj_acme095").await.unwrap().unwrap();
     assert_eq!(link.status, server::store::links::LinkStatus::Linked);
     assert_ne!(link.resource_id.as_deref(), Some(shared.as_str()), "a new database, not theirs");
 
@@ -349,7 +349,7 @@ async fn a_renamed_project_shows_its_new_name() {
     let outcome = world.applied(&delivery.id).await;
     assert_eq!(outcome, "renamed prj_acme070 to robot-arm-console in 1 installation(s)");
 
-    let link = world.store().await.link(&cfg, "prj_acme070").await.unwrap().unwrap();
+    let link = world.store().await.link(&icfg(&cfg), "prj_acme070").await.unwrap().unwrap();
     assert_eq!(link.project_name, "robot-arm-console");
     let configure = world.get(&format!("/configure?configurationId={cfg}")).await.text().await.unwrap();
     assert!(configure.contains("robot-arm-console"), "Configure");
