@@ -335,8 +335,18 @@ impl Deployment {
     pub async fn install(&self, browser: &reqwest::Client) -> String {
         let callback = self.sim.sim.begin_install(vercel_sim::TEAM_ID, "marketplace").unwrap();
         let response = browser.get(&callback).send().await.unwrap();
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        location.trim_start_matches("/install/").to_owned()
+        let Some(location) = response.headers().get(header::LOCATION) else {
+            // Say why: the page names the failure, and the server's log (in the deployment's
+            // folder) its cause.
+            let status = response.status();
+            let page = response.text().await.unwrap_or_default();
+            let title = page.split("<title>").nth(1).and_then(|t| t.split("</title>").next()).unwrap_or_default();
+            let log = std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default();
+            let lines: Vec<_> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(15)..];
+            panic!("the callback answered {status} without a redirect: {title}\n{}", tail.join("\n"));
+        };
+        location.to_str().unwrap().trim_start_matches("/install/").to_owned()
     }
 
     /// Posts a form to a server function as the popup's plain form would.
