@@ -6,6 +6,7 @@ pub mod console;
 pub mod html;
 pub mod install;
 pub mod limits;
+pub mod native;
 pub mod operator;
 pub mod ops;
 pub mod params;

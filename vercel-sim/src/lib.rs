@@ -35,6 +35,9 @@
 //! | project access | – | [`Sim::set_project_access`] (dashboard: `POST /sim/api/installations/{id}/projects`) sends `integration-configuration.permission-upgraded` with `configuration.{projectSelection,projects}` and `projects.{added,removed}` | native-protocol.md, webhooks table |
 //! | project events | – | `project.{id,name}`, `user.id` always (a team's installer for a team's project), `team.id` for a team's; `project.renamed` adds `previousName` and is sent by [`Sim::rename_project`] (dashboard: `POST /sim/api/projects/{id}/rename`) | native-protocol.md, webhooks table and gap 1 |
 //!
+//! The Marketplace's OIDC issuer (JWKS, discovery, signed user and system tokens, key rotation,
+//! an outage of the JWKS endpoint) has its own table in the `oidc` module.
+//!
 //! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme
 //! Robotics (a team with [`TEAM_PROJECTS`] projects) and Bob's projects (a Hobby team: a
 //! personal scope that the API treats as a team, so its callback carries `teamId`).
@@ -42,6 +45,7 @@
 mod api;
 mod dashboard;
 mod oauth;
+pub mod oidc;
 pub mod state;
 pub mod webhooks;
 
@@ -94,7 +98,7 @@ impl SimConfig {
 }
 
 pub fn router(sim: Sim) -> Router {
-    Router::new().merge(dashboard::routes()).merge(api::routes(sim.clone())).with_state(sim)
+    Router::new().merge(dashboard::routes()).merge(api::routes(sim.clone())).merge(oidc::routes()).with_state(sim)
 }
 
 /// A simulator serving on its own task; dropping the handle leaves it running until the runtime ends.

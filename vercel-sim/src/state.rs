@@ -232,6 +232,8 @@ pub struct Canned {
 pub struct Sim {
     pub(crate) config: Arc<SimConfig>,
     inner: Arc<Mutex<Inner>>,
+    /// The Marketplace's OIDC issuer (see `oidc`).
+    oidc: Arc<crate::oidc::Issuer>,
 }
 
 /// What the dashboard and tests read: a consistent copy of the state.
@@ -330,7 +332,52 @@ impl Sim {
                 });
             }
         }
-        Self { config, inner: Arc::new(Mutex::new(inner)) }
+        Self { config, inner: Arc::new(Mutex::new(inner)), oidc: Arc::default() }
+    }
+
+    /// The Marketplace's OIDC issuer: its signing keys and JWKS.
+    pub fn oidc(&self) -> &Arc<crate::oidc::Issuer> {
+        &self.oidc
+    }
+
+    /// The issuer's URL, `iss` in every token: the simulator's own origin, as Vercel's is
+    /// `https://marketplace.vercel.com`.
+    pub fn issuer_url(&self) -> String {
+        self.config.public_url.trim_end_matches('/').to_owned()
+    }
+
+    /// A token for a user of an installation, as Vercel sends with a Partner API call on that
+    /// user's behalf: every documented claim, `aud` the integration's client id.
+    pub fn user_token(&self, installation_id: &str, user_id: &str, role: &str) -> String {
+        let mut claims = self.system_claims(installation_id);
+        let sub = format!("{}:user:{user_id}", claims["sub"].as_str().unwrap_or_default());
+        let user = serde_json::json!({
+            "sub": sub,
+            "user_id": user_id,
+            "user_role": role,
+            "user_email": format!("{user_id}@sim.example"),
+            "user_name": user_id,
+        });
+        if let (Some(claims), Some(user)) = (claims.as_object_mut(), user.as_object()) {
+            claims.extend(user.clone());
+        }
+        self.oidc.mint(&self.issuer_url(), claims)
+    }
+
+    /// A token for the system (no user), as Vercel sends for background calls.
+    pub fn system_token(&self, installation_id: &str) -> String {
+        self.oidc.mint(&self.issuer_url(), self.system_claims(installation_id))
+    }
+
+    fn system_claims(&self, installation_id: &str) -> serde_json::Value {
+        let account_id = format!("acc_{installation_id}");
+        serde_json::json!({
+            "aud": self.config.client_id,
+            "type": "access_token",
+            "account_id": account_id,
+            "sub": format!("account:{account_id}"),
+            "installation_id": installation_id,
+        })
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {

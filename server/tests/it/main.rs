@@ -16,6 +16,7 @@ mod hand_made;
 mod hardening;
 mod install;
 mod instances;
+mod native;
 mod operator;
 mod project_access;
 mod support;
