@@ -60,6 +60,8 @@ pub struct VercelSettings {
     pub integration_slug: String,
     /// The only origin `next` may point to.
     pub next_origin: Url,
+    /// Native integrations: who signs the Partner API's tokens (`iss`).
+    pub marketplace_issuer: Url,
 }
 
 impl VercelSettings {
@@ -333,6 +335,7 @@ struct VercelPart {
     api_url: Option<Url>,
     dashboard_url: Option<Url>,
     simulator_url: Option<Url>,
+    marketplace_issuer: Option<Url>,
     integration_slug: String,
 }
 
@@ -344,9 +347,13 @@ impl VercelPart {
         let why = "Tether sends the client secret and tokens to it";
         require_https(&VERCEL_API_URL, api_url.as_ref(), sandbox, why, problems);
         require_https(&VERCEL_DASHBOARD_URL, dashboard_url.as_ref(), sandbox, "users are sent back to it", problems);
+        let marketplace_issuer = sources.value(&NATIVE_ISSUER, &[], problems);
+        let why = "its keys decide which Partner API calls are Vercel's";
+        require_https(&NATIVE_ISSUER, marketplace_issuer.as_ref(), sandbox, why, problems);
         Self {
             api_url,
             dashboard_url,
+            marketplace_issuer,
             simulator_url: sources.value(&SIMULATOR_URL, &[], problems),
             integration_slug: sources.value(&INTEGRATION_SLUG, &[], problems).unwrap_or_default(),
         }
@@ -364,6 +371,7 @@ impl VercelPart {
                 client_secret: ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET),
                 webhook_secrets: vec![ClientSecret::new(vercel_sim::DEFAULT_CLIENT_SECRET)],
                 integration_slug,
+                marketplace_issuer: simulator_url.clone(),
                 next_origin: simulator_url,
             });
         }
@@ -381,6 +389,7 @@ impl VercelPart {
                 .collect(),
             client_secret: ClientSecret::new(client_secret.unwrap_or_default()),
             integration_slug,
+            marketplace_issuer: self.marketplace_issuer?,
         })
     }
 }
@@ -858,6 +867,7 @@ mod tests {
                 "TETHER_VERCEL_API_URL" => s.vercel.api_url.as_str().into(),
                 "TETHER_VERCEL_DASHBOARD_URL" => s.vercel.dashboard_url.as_str().into(),
                 "TETHER_INTEGRATION_SLUG" => s.vercel.integration_slug.clone(),
+                "TETHER_NATIVE_ISSUER" => s.vercel.marketplace_issuer.as_str().into(),
                 "TETHER_PROVIDER_KIND" => format!("{:?}", s.provider.kind).to_lowercase(),
                 "TETHER_PROVIDER_ON_UNINSTALL" => format!("{:?}", s.provider.on_uninstall).to_lowercase(),
                 "TETHER_DATABASE_URL" => {
@@ -873,7 +883,7 @@ mod tests {
                 compared += 1;
             }
         }
-        assert_eq!(compared, 15, "every concrete default was compared");
+        assert_eq!(compared, 16, "every concrete default was compared");
     }
 
     #[test]

@@ -72,6 +72,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.vercel.client_secret.clone(),
         settings.redirect_url(),
     );
+    let partner_tokens = crate::native::oidc::Verifier::new(
+        settings.vercel.marketplace_issuer.as_str(),
+        &settings.vercel.client_id,
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()?,
+        crate::native::oidc::REFETCH_AFTER,
+    )?;
     let key_report = store.key_report(&settings.sealer).await?;
     if key_report.missing_rows() > 0 {
         tracing::error!(
@@ -95,6 +104,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         worker: Default::default(),
         rows: Default::default(),
         provisioning: Default::default(),
+        partner_tokens,
     });
     crate::provider::jobs::spawn(state.store.clone(), state.provider.clone());
     crate::webhook::worker::spawn(crate::webhook::worker::Worker {
@@ -173,6 +183,9 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/vercel",
             post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
         )
+        // The Partner API of native integrations: Vercel's server calls it with its own token.
+        .route("/v1/products/{slug}/plans", get(crate::native::plans::for_product))
+        .route("/v1/installations/{installation_id}/plans", get(crate::native::plans::for_installation))
         .route("/sandbox/failures", get(web::failure_gallery))
         .route("/sandbox/failures/{name}", get(web::failure_gallery))
         .route("/healthz", get(|| async { "ok" }))

@@ -24,6 +24,8 @@ pub struct Inner {
     pub rows: crate::html::rows::RowsCache,
     /// Bounds how many projects of one installation are provisioned at once.
     pub provisioning: crate::limits::Gates,
+    /// Verifies the tokens Vercel signs its Partner API calls with (native integrations).
+    pub partner_tokens: crate::native::oidc::Verifier,
 }
 
 impl AppState {

@@ -223,6 +223,15 @@ pub const VERCEL_CLIENT_ID: Setting<String> = Setting {
     },
     parse: text,
 };
+pub const NATIVE_ISSUER: Setting<Url> = plain(
+    "TETHER_NATIVE_ISSUER",
+    vercel("marketplace_issuer"),
+    Value("https://marketplace.vercel.com"),
+    "Native integrations: the issuer of the OIDC tokens Vercel signs its Partner API calls with (`iss`); its \
+     keys are at {issuer}/.well-known/jwks. https outside sandbox mode (loopback excepted); in sandbox mode the \
+     simulator issues them.",
+    web_url,
+);
 pub const INTEGRATION_SLUG: Setting<String> = plain(
     "TETHER_INTEGRATION_SLUG",
     vercel("integration_slug"),
@@ -348,6 +357,7 @@ pub const SETTINGS: &[&About] = &[
     &VERCEL_API_URL.about,
     &VERCEL_DASHBOARD_URL.about,
     &VERCEL_CLIENT_ID.about,
+    &NATIVE_ISSUER.about,
     &INTEGRATION_SLUG.about,
     &SIMULATOR_URL.about,
     &PROVIDER_KIND.about,

@@ -121,3 +121,38 @@ fn unsigned(token: &str) -> String {
     let header = engine.encode(br#"{"alg":"none","typ":"JWT","kid":"sim-oidc-1"}"#);
     format!("{header}.{}.", token.split('.').nth(1).unwrap())
 }
+
+/// The Partner API's door, through Tether's own routes: the plans Vercel reads while a user
+/// creates a resource.
+#[tokio::test]
+async fn the_partner_api_takes_vercels_token_for_its_installation_only() {
+    let world = crate::support::world().await;
+    let sim = &world.sim.sim;
+    let client = reqwest::Client::new();
+    let get = |path: &str, token: Option<String>| {
+        let request = client.get(format!("{}{path}", world.tether));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    };
+    let mine = || Some(sim.user_token(INSTALLATION, "u1", "ADMIN"));
+    let plans = get("/v1/products/acme-db/plans", mine()).send().await.unwrap();
+    assert_eq!(plans.status(), 200);
+    let plans: serde_json::Value = plans.json().await.unwrap();
+    assert_eq!(plans["plans"][0]["paymentMethodRequired"], false, "{plans}");
+    let path = format!("/v1/installations/{INSTALLATION}/plans");
+    assert_eq!(get(&path, mine()).send().await.unwrap().status(), 200);
+    // Before the installation exists Vercel names it `new`, with a token for the one to come.
+    assert_eq!(get("/v1/installations/new/plans", mine()).send().await.unwrap().status(), 200);
+    for (what, path, token, status, code) in [
+        ("no token", path.clone(), None, 401, "unauthorized"),
+        ("a forged token", path.clone(), Some(format!("{}x", mine().unwrap())), 401, "unauthorized"),
+        ("another installation's token", "/v1/installations/icfg_other/plans".to_owned(), mine(), 403, "forbidden"),
+    ] {
+        let refused = get(&path, token).send().await.unwrap();
+        assert_eq!(refused.status(), status, "{what}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{what}: {body}");
+    }
+}
