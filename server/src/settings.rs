@@ -10,6 +10,7 @@ use url::Url;
 use crate::{seal::Sealer, secret::ClientSecret};
 
 pub mod catalog;
+pub mod products;
 mod sources;
 
 pub use sources::{GivenSetting, Origin};
@@ -46,6 +47,8 @@ pub struct Settings {
     pub operator_token: Option<crate::secret::OperatorToken>,
     /// The keys that sign calls to an http provider (empty for the built-in one).
     pub provider_keys: Vec<crate::signing::SigningKey>,
+    /// Native integrations: the products offered on Vercel's Marketplace, and their plans.
+    pub products: Vec<products::Product>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,7 +203,7 @@ impl Settings {
     /// The same rules over given sources, so tests can build settings without touching the
     /// process. Every problem is reported, not only the first.
     pub fn from_sources(file: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let (sources, provider_file) = Sources::read(file, &env).map_err(ConfigError)?;
+        let (sources, parts) = Sources::read(file, &env).map_err(ConfigError)?;
         let mut problems = Vec::new();
         let sandbox = mode(&sources, &mut problems);
         let server = ServerPart::read(&sources, sandbox, &mut problems);
@@ -208,7 +211,9 @@ impl Settings {
         let credentials = Credentials::read(&sources);
         credentials.check(sandbox, &mut problems);
         let sealer = sealer(&sources, sandbox, &server.data_dir, &mut problems);
-        let (provider, provider_keys) = provider(&sources, provider_file, sandbox, &mut problems);
+        let (provider, provider_keys) = provider(&sources, parts.provider, sandbox, &mut problems);
+        let products =
+            products::checked(parts.native.products, &vercel.integration_slug, &provider.name, &mut problems);
         let operator_token = sources.value(&catalog::OPERATOR_TOKEN, &[], &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
@@ -237,6 +242,7 @@ impl Settings {
             sealer,
             provider_keys,
             operator_token,
+            products,
         })
     }
 

@@ -69,6 +69,20 @@ impl Default for ProviderFile {
     }
 }
 
+/// `[native]`: the products a native installation offers (see `products`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NativeFile {
+    pub products: Vec<super::products::Product>,
+}
+
+/// What the settings file holds beside the declared settings.
+#[derive(Debug, Default)]
+pub struct FileParts {
+    pub provider: ProviderFile,
+    pub native: NativeFile,
+}
+
 /// The sections of the settings file whose every key is a declared setting.
 const SETTING_SECTIONS: [&str; 3] = ["server", "vercel", "sandbox"];
 
@@ -80,10 +94,7 @@ pub struct Sources<'a> {
 impl<'a> Sources<'a> {
     /// Reads the settings file: the declared keys become texts like the environment's, the rest
     /// of `[provider]` its templates. An unknown key is an error: a typo must not fall back.
-    pub fn read(
-        file: Option<&str>,
-        env: &'a dyn Fn(&str) -> Option<String>,
-    ) -> Result<(Self, ProviderFile), Vec<String>> {
+    pub fn read(file: Option<&str>, env: &'a dyn Fn(&str) -> Option<String>) -> Result<(Self, FileParts), Vec<String>> {
         let mut table: toml::Table = match file.map(str::parse).transpose() {
             Ok(table) => table.unwrap_or_default(),
             Err(error) => return Err(vec![format!("Leptos.toml: {error}")]),
@@ -108,12 +119,16 @@ impl<'a> Sources<'a> {
                 values.insert((section, key), text);
             }
         }
-        let mut provider = ProviderFile::default();
+        let mut parts = FileParts::default();
         for (section, value) in table {
             match (section.as_str(), value) {
                 ("provider", value) => match value.try_into::<ProviderFile>() {
-                    Ok(parsed) => provider = parsed,
+                    Ok(parsed) => parts.provider = parsed,
                     Err(error) => problems.push(format!("Leptos.toml: [provider]: {error}")),
+                },
+                ("native", value) => match value.try_into::<NativeFile>() {
+                    Ok(parsed) => parts.native = parsed,
+                    Err(error) => problems.push(format!("Leptos.toml: [native]: {error}")),
                 },
                 (name, toml::Value::Table(rest)) if SETTING_SECTIONS.contains(&name) => {
                     for key in rest.keys() {
@@ -121,7 +136,7 @@ impl<'a> Sources<'a> {
                     }
                 }
                 (name, _) => problems.push(format!(
-                    "Leptos.toml: unknown section [{name}]; the sections are [{}] and [provider]",
+                    "Leptos.toml: unknown section [{name}]; the sections are [{}], [provider] and [native]",
                     SETTING_SECTIONS.join("], [")
                 )),
             }
@@ -129,7 +144,7 @@ impl<'a> Sources<'a> {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok((Self { env, file: values }, provider))
+        Ok((Self { env, file: values }, parts))
     }
 
     /// The text someone gave for a setting, if anyone did. An empty variable is unset unless the

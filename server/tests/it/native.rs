@@ -137,12 +137,16 @@ async fn the_partner_api_takes_vercels_token_for_its_installation_only() {
         }
     };
     let mine = || Some(sim.user_token(INSTALLATION, "u1", "ADMIN"));
-    let plans = get("/v1/products/acme-db/plans", mine()).send().await.unwrap();
+    // Without [[native.products]], one product named by the integration's slug, with a free plan.
+    let plans = get("/v1/products/tether/plans", mine()).send().await.unwrap();
     assert_eq!(plans.status(), 200);
     let plans: serde_json::Value = plans.json().await.unwrap();
     assert_eq!(plans["plans"][0]["paymentMethodRequired"], false, "{plans}");
+    let unknown = get("/v1/products/no-such-product/plans", mine()).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
     let path = format!("/v1/installations/{INSTALLATION}/plans");
-    assert_eq!(get(&path, mine()).send().await.unwrap().status(), 200);
+    let installation_plans: serde_json::Value = get(&path, mine()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(installation_plans, json!({"plans": []}), "no installation-scoped plan by default");
     // Before the installation exists Vercel names it `new`, with a token for the one to come.
     assert_eq!(get("/v1/installations/new/plans", mine()).send().await.unwrap().status(), 200);
     for (what, path, token, status, code) in [
