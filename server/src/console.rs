@@ -52,6 +52,18 @@ pub fn report(settings: &Settings) -> String {
         if settings.vercel.webhook_secrets.len() > 1 { "set, webhooks signed with it verify" } else { "unset" }
     );
     let _ = writeln!(out, "  URL Slug       -> TETHER_INTEGRATION_SLUG (now: {})", settings.vercel.integration_slug);
+    // Native integrations: Vercel calls the Partner API at the Base URL with its signed tokens.
+    let _ = writeln!(out, "\nFor a native integration (Vercel's Marketplace), in the console:");
+    let _ = writeln!(out, "  Base URL            {}", settings.public_url.as_str().trim_end_matches('/'));
+    for product in &settings.products {
+        let plans: Vec<&str> = product.plans.iter().map(|p| p.id.as_str()).collect();
+        let _ = writeln!(out, "  Product             {} ({}; plans: {})", product.slug, product.name, plans.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "  (tokens are taken from {})",
+        settings.vercel.marketplace_issuer.as_str().trim_end_matches('/')
+    );
     if settings.provider.kind == crate::settings::ProviderKind::Builtin {
         // What the listing's Instructions must name, with what each is for.
         let _ = writeln!(out, "\nVariables written into each connected project (for the listing's Instructions):");

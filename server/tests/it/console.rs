@@ -29,6 +29,10 @@ fn check_config_prints_every_console_value_for_the_public_url() {
         "ACME_API_KEY",
         // The listing's Instructions name every variable and what it is for.
         "Acme DB: the API key of the database connected to this project.",
+        // A native integration's console values: its Base URL and its products with their plans.
+        "Base URL            https://tether.example.com",
+        "Product             tether (Acme DB; plans: free)",
+        "(tokens are taken from https://marketplace.vercel.com)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
