@@ -6,7 +6,7 @@
 //! | endpoint | what it answers | source |
 //! |---|---|---|
 //! | `GET /.well-known/openid-configuration` | `{issuer, jwks_uri, id_token_signing_alg_values_supported}` | native-protocol.md §1.2 |
-//! | `GET /.well-known/jwks` | `{keys:[{kty:"RSA", kid, use:"sig", alg:"RS256", n, e}]}`: the signing key, and after [`Issuer::rotate`] the old one too; 503 while [`Issuer::set_jwks_down`] | §1.2; Vercel's example caches the JWKS (PR #86) |
+//! | `GET /.well-known/jwks` | `{keys:[{kty:"RSA", kid, use:"sig", alg:"RS256", n, e}]}`: the signing key, and after [`Issuer::rotate`] the old one too until [`Issuer::withdraw_old_keys`]; 503 while [`Issuer::set_jwks_down`] | §1.2; Vercel's example caches the JWKS (PR #86) |
 //!
 //! Tokens ([`Issuer::mint`]) are RS256 with `kid`, and carry what the caller gives: user tokens
 //! have `iss, aud, type, account_id, sub, installation_id, user_id, user_role, user_email,
@@ -87,8 +87,9 @@ pub const TOKEN_LIFETIME_SECS: i64 = 600;
 
 #[derive(Debug, Default)]
 pub struct Issuer {
-    /// Which of [`KEYS`] signs; the ones before it stay published.
+    /// Which of [`KEYS`] signs; the ones before it stay published from `published_from` on.
     signing: AtomicUsize,
+    published_from: AtomicUsize,
     jwks_down: AtomicBool,
 }
 
@@ -119,13 +120,18 @@ impl Issuer {
         self.signing.store(next, Ordering::SeqCst);
     }
 
+    /// Stops publishing every key but the signing one, as when a key is withdrawn.
+    pub fn withdraw_old_keys(&self) {
+        self.published_from.store(self.signing.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
     /// The JWKS endpoint answers 503 while `down`.
     pub fn set_jwks_down(&self, down: bool) {
         self.jwks_down.store(down, Ordering::SeqCst);
     }
 
     fn jwks(&self) -> Value {
-        let published = &KEYS[..=self.signing.load(Ordering::SeqCst)];
+        let published = &KEYS[self.published_from.load(Ordering::SeqCst)..=self.signing.load(Ordering::SeqCst)];
         let keys: Vec<Value> = published
             .iter()
             .map(|(kid, _, n)| json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": n, "e": "AQAB"}))

@@ -183,8 +183,9 @@ impl Verifier {
         let fetched = self.fetch().await;
         let mut cache = self.cache.write().await;
         cache.fetched = Some(Instant::now());
-        // An outage keeps what was cached: known keys go on verifying.
-        cache.keys.extend(fetched?);
+        // The JWKS as published now replaces the cache, so a key Vercel withdrew stops verifying;
+        // an outage keeps what was cached, so known keys go on verifying.
+        cache.keys = fetched?;
         cache.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
     }
 

@@ -97,6 +97,19 @@ async fn a_rotated_key_is_fetched_and_an_outage_keeps_the_known_keys() {
     assert!(verifier.verify(&rotated, TokenType::Access).await.is_ok(), "the new key is fetched");
 }
 
+/// A key Vercel no longer publishes stops verifying once the JWKS is read again.
+#[tokio::test]
+async fn a_withdrawn_key_stops_verifying() {
+    let sim = issuer().await;
+    let verifier = verifier(&sim, Duration::ZERO);
+    let old = sim.sim.user_token(INSTALLATION, "u1", "ADMIN");
+    verifier.verify(&old, TokenType::Access).await.unwrap();
+    sim.sim.oidc().rotate();
+    sim.sim.oidc().withdraw_old_keys();
+    verifier.verify(&sim.sim.user_token(INSTALLATION, "u1", "ADMIN"), TokenType::Access).await.unwrap();
+    assert_eq!(verifier.verify(&old, TokenType::Access).await.unwrap_err(), TokenError::UnknownKey);
+}
+
 /// Within the refetch interval a key the cache does not know is refused without asking the
 /// issuer again: made-up key ids cost Vercel's endpoint nothing.
 #[tokio::test]
