@@ -27,10 +27,25 @@ struct ProjectBody {
     name: String,
 }
 
+/// Either a project's (the popup) or Vercel's create form's (a native integration, with the
+/// name the user chose; its product, metadata and plan are the vendor's to honour).
 #[derive(Deserialize)]
 struct CreateBody {
     account: String,
-    project: ProjectBody,
+    #[serde(default)]
+    project: Option<ProjectBody>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl CreateBody {
+    fn resource_name(&self) -> Result<String, ApiError> {
+        match (&self.project, &self.name) {
+            (Some(project), _) => Ok(format!("{}-db", project.name.chars().take(60).collect::<String>())),
+            (None, Some(name)) if !name.trim().is_empty() => Ok(name.chars().take(200).collect()),
+            _ => Err(ApiError::BodyDoesNotFit("a create names a project or a resource name".into())),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,11 +138,14 @@ pub(crate) async fn create(State(vendor): State<Vendor>, headers: HeaderMap, bod
     if replays && vendor.knobs(|k| k.failed_keys.contains(&key)) {
         return Err(ApiError::BodyDoesNotFit("the answer kept for this Idempotency-Key".into()));
     }
-    let request: CreateBody = accept(&vendor, &headers, &body, "resources.create").await.inspect_err(|_| {
+    let remember_failure = |_: &ApiError| {
         if replays {
             vendor.knobs(|k| k.failed_keys.insert(key.clone()));
         }
-    })?;
+    };
+    let request: CreateBody =
+        accept(&vendor, &headers, &body, "resources.create").await.inspect_err(remember_failure)?;
+    let name = request.resource_name().inspect_err(remember_failure)?;
     // A failed attempt stores nothing under its key: the next attempt with it is a new request.
     if key.is_empty() {
         return Err(ApiError::IdempotencyKeyMissing);
@@ -157,12 +175,7 @@ pub(crate) async fn create(State(vendor): State<Vendor>, headers: HeaderMap, bod
     if count >= vendor.0.plan_limit {
         return Err(ApiError::PlanLimit(vendor.0.plan_limit));
     }
-    let row = Row {
-        id: random("db_", 8),
-        name: format!("{}-db", request.project.name.chars().take(60).collect::<String>()),
-        api_key: random("refdb_sk_", 20),
-        pending_key: None,
-    };
+    let row = Row { id: random("db_", 8), name, api_key: random("refdb_sk_", 20), pending_key: None };
     sqlx::query(
         "INSERT INTO resources (id, account, name, api_key, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )

@@ -50,6 +50,10 @@ pub const START: Limit = Limit { name: "start", burst: 30, refill_every_ms: 2_00
 /// team at once.
 pub const SERVER_FUNCTIONS: Limit = Limit { name: "api", burst: 300, refill_every_ms: 50 };
 
+/// The Partner API of native integrations: Vercel's servers call it, from few addresses, for
+/// every team; a generous allowance for them, and a bound for anyone else.
+pub const PARTNER: Limit = Limit { name: "partner", burst: 1_000, refill_every_ms: 10 };
+
 /// The operator's endpoints: a scrape every few seconds and a person's requests fit easily; a
 /// token guesser does not.
 pub const OPERATOR: Limit = Limit { name: "operator", burst: 60, refill_every_ms: 1_000 };

@@ -14,7 +14,10 @@ use std::{future::Future, pin::Pin};
 pub use builtin::BuiltinProvider;
 pub use http::HttpProvider;
 
-use crate::settings::Target;
+use crate::settings::{
+    products::{Plan, Product},
+    Target,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -52,6 +55,36 @@ impl ProjectRef<'_> {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(format!("{}\n{}", self.installation_id, self.id).as_bytes());
         format!("tether-{}", hex::encode(&digest[..16]))
+    }
+}
+
+/// What a new resource is for.
+#[derive(Clone, Copy)]
+pub enum NewResource<'a> {
+    /// The popup: a resource for one Vercel project.
+    Project(ProjectRef<'a>),
+    /// Vercel's create form (a native integration): not tied to any project.
+    Native(NativeRequest<'a>),
+}
+
+/// A resource Vercel's user asked for in Vercel's create form.
+#[derive(Clone, Copy)]
+pub struct NativeRequest<'a> {
+    pub installation_id: &'a str,
+    pub product: &'a Product,
+    /// The name the user gave it.
+    pub name: &'a str,
+    /// Checked against the product's metadata schema.
+    pub metadata: &'a serde_json::Value,
+    pub plan: &'a Plan,
+}
+
+impl NewResource<'_> {
+    pub fn installation_id(&self) -> &str {
+        match self {
+            NewResource::Project(project) => project.installation_id,
+            NewResource::Native(request) => request.installation_id,
+        }
     }
 }
 
@@ -138,11 +171,12 @@ pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderE
 pub trait Provider: Send + Sync + 'static {
     fn name(&self) -> &str;
     fn resources<'a>(&'a self, owner: &'a str) -> ProviderFuture<'a, Vec<Resource>>;
-    /// Creates a resource for a project; the same `idempotency_key` answers the same resource.
+    /// Creates a resource for a project or Vercel's create form; the same `idempotency_key`
+    /// answers the same resource.
     fn create<'a>(
         &'a self,
         owner: &'a str,
-        project: ProjectRef<'a>,
+        purpose: NewResource<'a>,
         idempotency_key: &'a str,
     ) -> ProviderFuture<'a, Resource>;
     /// The env vars a project needs; during a rotation, with the new credentials.

@@ -8,7 +8,7 @@ use axum::{
     http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
     Router,
 };
 use leptos::config::LeptosOptions;
@@ -166,9 +166,31 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn_with_state(state.clone(), web::server_fn_answers))
         .layer(limit(&limits::SERVER_FUNCTIONS));
+    // The Partner API of native integrations: Vercel's server calls it with its own token.
+    let partner = {
+        use crate::native::{installations, plans, resources};
+        Router::new()
+            .route("/v1/products/{slug}/plans", get(plans::for_product))
+            .route("/v1/installations/{installation_id}/plans", get(plans::for_installation))
+            .route(
+                "/v1/installations/{installation_id}",
+                put(installations::upsert).get(installations::read).delete(installations::remove),
+            )
+            .route("/v1/installations/{installation_id}/resources", post(resources::provision))
+            .route(
+                "/v1/installations/{installation_id}/resources/{resource_id}",
+                get(resources::read).patch(resources::change).delete(resources::delete),
+            )
+            .route(
+                "/v1/installations/{installation_id}/resources/{resource_id}/secrets/rotate",
+                post(resources::rotate),
+            )
+            .layer(limit(&limits::PARTNER))
+    };
     Router::new()
         .merge(api)
         .merge(operator)
+        .merge(partner)
         .route("/", get(landing))
         .route("/callback", get(callback).layer(limit(&limits::CALLBACK)))
         .route("/install/start", get(start).layer(limit(&limits::START)))
@@ -183,9 +205,6 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/vercel",
             post(crate::webhook::receive).layer(axum::extract::DefaultBodyLimit::max(crate::webhook::BODY_LIMIT)),
         )
-        // The Partner API of native integrations: Vercel's server calls it with its own token.
-        .route("/v1/products/{slug}/plans", get(crate::native::plans::for_product))
-        .route("/v1/installations/{installation_id}/plans", get(crate::native::plans::for_installation))
         .route("/sandbox/failures", get(web::failure_gallery))
         .route("/sandbox/failures/{name}", get(web::failure_gallery))
         .route("/healthz", get(|| async { "ok" }))

@@ -55,6 +55,7 @@ pub mod housekeeping;
 pub mod inbox;
 pub mod installations;
 pub mod links;
+pub mod native;
 pub mod operator;
 pub mod project_cache;
 pub mod provider_jobs;

@@ -1,7 +1,8 @@
 //! The Partner API's door: every call carries Vercel's token (`Authorization: Bearer`), and the
 //! installation it names in its path must be the token's own. Refusals have Vercel's documented
 //! error shape, `{"error":{"code","message"}}`: 401 for a token that is missing or does not
-//! verify, 403 for one that is Vercel's but for another installation.
+//! verify, 403 for one that is Vercel's but for another installation (or a user whose role
+//! may only read), 400 `validation_error` with the `fields` at fault, 404, 409 `conflict`.
 
 use axum::{
     http::{header, HeaderMap, StatusCode},
@@ -10,8 +11,8 @@ use axum::{
 };
 use serde_json::json;
 
-use super::oidc::{Claims, TokenType};
-use crate::state::AppState;
+use super::oidc::{Claims, Role, TokenType};
+use crate::{params::ConfigurationId, state::AppState};
 
 /// The path's placeholder before an installation exists: Vercel lists plans for a new install
 /// with a token that already names the installation to come (native-protocol.md 1.2).
@@ -21,6 +22,26 @@ pub const NEW_INSTALLATION: &str = "new";
 pub enum Refusal {
     Unauthorized(String),
     Forbidden(String),
+    NotFound(String),
+    /// The request's fields, each with what is wrong with it.
+    Invalid {
+        message: String,
+        fields: Vec<(String, String)>,
+    },
+    Conflict(String),
+    /// The vendor's system did not answer: nothing is lost, and Vercel retries a 5xx with the
+    /// same Idempotency-Key.
+    Unavailable(String),
+    /// Tether's own storage failed.
+    Internal,
+}
+
+impl Refusal {
+    /// One field at fault.
+    pub fn field(key: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Refusal::Invalid { message: format!("{key}: {message}"), fields: vec![(key.to_owned(), message)] }
+    }
 }
 
 impl IntoResponse for Refusal {
@@ -28,8 +49,95 @@ impl IntoResponse for Refusal {
         let (status, code, message) = match self {
             Refusal::Unauthorized(why) => (StatusCode::UNAUTHORIZED, "unauthorized", why),
             Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", why),
+            Refusal::NotFound(why) => (StatusCode::NOT_FOUND, "not_found", why),
+            Refusal::Conflict(why) => (StatusCode::CONFLICT, "conflict", why),
+            Refusal::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", why),
+            Refusal::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Tether could not do this now; try again".into())
+            }
+            Refusal::Invalid { message, fields } => {
+                let fields: Vec<_> =
+                    fields.iter().map(|(key, message)| json!({"key": key, "message": message})).collect();
+                let body = json!({"error": {"code": "validation_error", "message": message, "fields": fields}});
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
         };
         (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    }
+}
+
+/// Tether's storage failed under a Partner call: Vercel hears a 500 and retries; the operator
+/// reads why.
+impl From<crate::store::StoreError> for Refusal {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "a Partner API call could not reach the database");
+        Refusal::Internal
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Self {
+        crate::store::StoreError::from(error).into()
+    }
+}
+
+/// A call about one installation: the path's id, parsed, and the token's claims for it.
+pub struct Call {
+    pub installation: ConfigurationId,
+    pub claims: Claims,
+}
+
+impl Call {
+    /// A call that only reads: any user of the team, or Vercel's system.
+    pub async fn reader(state: &AppState, headers: &HeaderMap, installation: &str) -> Result<Self, Refusal> {
+        let claims = caller(state, headers, Some(installation)).await?;
+        let installation = ConfigurationId::parse(installation)
+            .map_err(|_| Refusal::NotFound("no installation has this id".into()))?;
+        Ok(Self { installation, claims })
+    }
+
+    /// A call that changes something: Vercel's system, or a user with the `ADMIN` role (`USER`
+    /// is Vercel's billing and viewer roles, which only read).
+    pub async fn admin(state: &AppState, headers: &HeaderMap, installation: &str) -> Result<Self, Refusal> {
+        let call = Self::reader(state, headers, installation).await?;
+        match call.claims.user() {
+            Some((user, Role::User)) => {
+                tracing::info!(
+                    security_event = "partner_call_needs_admin",
+                    user,
+                    "a read-only user tried to change an installation"
+                );
+                Err(Refusal::Forbidden("only a team's admin may do this".into()))
+            }
+            _ => Ok(call),
+        }
+    }
+
+    /// Who acted, for the record: the user, or Vercel's system.
+    pub fn actor(&self) -> &str {
+        self.claims.user().map_or("system", |(user, _)| user)
+    }
+}
+
+/// The body of a Partner call, parsed as JSON (an empty body is `{}`).
+pub fn json_body(body: &[u8]) -> Result<serde_json::Value, Refusal> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) if value.is_object() => Ok(value),
+        _ => Err(Refusal::Invalid { message: "the body is not a JSON object".into(), fields: Vec::new() }),
+    }
+}
+
+/// Vercel's `Idempotency-Key` on a mutating call: up to 256 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if (1..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(Refusal::field("Idempotency-Key", "must be 1 to 256 visible ASCII characters")),
     }
 }
 

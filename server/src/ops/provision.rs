@@ -14,7 +14,7 @@ use super::Authorized;
 use crate::{
     limits::CONCURRENCY,
     params::ProjectId,
-    provider::ProjectRef,
+    provider::{NewResource, ProjectRef},
     store::links::{EnvRecord, LinkProgress, LinkStatus, Origin, CLASH_KEY_SEPARATOR},
     vercel::env::{EnvVarInput, VercelEnv, WrittenEnv},
     web::failure::say,
@@ -210,7 +210,10 @@ impl Authorized<'_> {
                     None => {
                         let project =
                             ProjectRef { installation_id: self.id().as_str(), id: &project.id, name: &project.name };
-                        self.app.provider.create(owner, project, &project.idempotency_key()).await?
+                        self.app
+                            .provider
+                            .create(owner, NewResource::Project(project), &project.idempotency_key())
+                            .await?
                     }
                 };
                 (resource, Origin::Created)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rand::{distributions::Alphanumeric, Rng};
 
-use super::{EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
+use super::{EnvValue, NewResource, Notice, Provider, ProviderError, ProviderFuture, Resource};
 use crate::{
     seal::Sealer,
     settings::{EnvTemplate, ProviderSettings},
@@ -129,11 +129,16 @@ impl Provider for BuiltinProvider {
     fn create<'a>(
         &'a self,
         owner: &'a str,
-        project: ProjectRef<'a>,
+        purpose: NewResource<'a>,
         _idempotency_key: &'a str,
     ) -> ProviderFuture<'a, Resource> {
-        // Tether itself reuses the resource an earlier attempt recorded for the project.
-        Box::pin(async move { self.insert(owner, format!("{}-db", project.name)).await })
+        // Tether itself reuses the resource an earlier attempt recorded for the project, or for
+        // the same Idempotency-Key of a native provision.
+        let name = match purpose {
+            NewResource::Project(project) => format!("{}-db", project.name),
+            NewResource::Native(request) => request.name.to_owned(),
+        };
+        Box::pin(async move { self.insert(owner, name).await })
     }
 
     fn env_for<'a>(&'a self, owner: &'a str, resource_id: &'a str) -> ProviderFuture<'a, Vec<EnvValue>> {

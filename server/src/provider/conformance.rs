@@ -266,14 +266,45 @@ async fn creation_checks(client: &Client, account: &str, record: &mut Record<'_>
     let mut incomplete = create.clone();
     incomplete.as_object_mut().map(|body| body.remove("project"));
     let result = client.post("/resources/create", &incomplete, Signing::Proper, Some(&key)).await;
-    record("refuses a create without its project (400 bad_request)", result.and_then(|a| a.error(400, "bad_request")));
+    record(
+        "refuses a create with neither a project nor a resource name (400 bad_request)",
+        result.and_then(|a| a.error(400, "bad_request")),
+    );
     let first = client.post("/resources/create", &create, Signing::Proper, Some(&key)).await.and_then(|answer| {
         answer.is(&[201]).map_err(|why| format!("{why} (a key whose first attempt failed is a new request)"))?;
         resource_ok(&answer.body)
     });
     let resource_id = first.as_ref().ok().cloned();
     record("creates a resource (201), with a key whose first attempt failed", first.map(drop));
+    native_creation_check(client, account, &key, record).await;
     Some(Created { create, key, resource_id: resource_id? })
+}
+
+/// Vercel's create form (native integrations): no project, a name to give the resource. What it
+/// made is released at once, so the check leaves the account as it found it.
+async fn native_creation_check(client: &Client, account: &str, key: &str, record: &mut Record<'_>) {
+    let name = "conformance-native";
+    let create = json!({
+        "action": "resources.create", "account": account, "installation_id": "icfg_conformance",
+        "product": {"id": "conformance", "name": "Conformance"}, "name": name, "metadata": {},
+        "plan": {"id": "free", "name": "Free"}
+    });
+    let made = client.post("/resources/create", &create, Signing::Proper, Some(&format!("{key}-native"))).await;
+    let made = made.and_then(|answer| {
+        answer.is(&[201])?;
+        let id = resource_ok(&answer.body)?;
+        expect(answer.body["name"] == name, || format!("named it {}, not `{name}` as asked", answer.body["name"]))?;
+        Ok(id)
+    });
+    if let Ok(id) = &made {
+        let release = json!({
+            "action": "resources.release", "account": account, "resource_id": id,
+            "installation_id": "icfg_conformance", "origin": "created"
+        });
+        // Its own checks come later; here it only tidies up.
+        let _released = client.post("/resources/release", &release, Signing::Proper, None).await;
+    }
+    record("creates a resource for Vercel's create form, named as asked (201)", made.map(drop));
 }
 
 /// Notices: taken, taken again, and taken when of a type the vendor does not know.

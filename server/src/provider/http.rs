@@ -8,7 +8,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{EnvValue, Notice, ProjectRef, Provider, ProviderError, ProviderFuture, Resource};
+use super::{EnvValue, NewResource, Notice, Provider, ProviderError, ProviderFuture, Resource};
 use crate::{
     settings::{default_env_comment, Target, MAX_ENV_COMMENT_CHARS},
     signing::{self, SigningKey},
@@ -260,16 +260,24 @@ impl Provider for HttpProvider {
     fn create<'a>(
         &'a self,
         owner: &'a str,
-        project: ProjectRef<'a>,
+        purpose: NewResource<'a>,
         idempotency_key: &'a str,
     ) -> ProviderFuture<'a, Resource> {
         Box::pin(async move {
-            let body = json!({
+            let mut body = json!({
                 "action": "resources.create",
                 "account": owner,
-                "installation_id": project.installation_id,
-                "project": {"id": project.id, "name": project.name},
+                "installation_id": purpose.installation_id(),
             });
+            match purpose {
+                NewResource::Project(project) => body["project"] = json!({"id": project.id, "name": project.name}),
+                NewResource::Native(request) => {
+                    body["product"] = json!({"id": request.product.slug, "name": request.product.name});
+                    body["name"] = json!(request.name);
+                    body["metadata"] = request.metadata.clone();
+                    body["plan"] = json!({"id": request.plan.id, "name": request.plan.name});
+                }
+            }
             let resource: WireResource = self.call("/resources/create", body, Some(idempotency_key)).await?;
             if !valid_resource(&resource) {
                 return Err(ProviderError::Failed("the vendor answered a resource id outside the contract".into()));

@@ -1,4 +1,5 @@
-//! Sends the provider outbox: notices and releases the webhook effects wrote. Each instance runs
+//! Sends the provider outbox: notices and releases the webhook effects wrote, and the ends of
+//! native rotations when their delay has passed. Each instance runs
 //! one; a job is leased before its call, so two instances rarely send the same one, and when
 //! they do the vendor sees a repeat it can drop by id (the contract says at least once).
 
@@ -52,6 +53,16 @@ async fn send(store: &Store, provider: &dyn Provider, job: &Job) {
                 provider.release(&job.account, &field("resource_id"), &field("installation_id")).await
             }
             Err(error) => Err(ProviderError::Failed(format!("a stored release does not parse: {error}"))),
+        },
+        JobKind::FinishRotation => match serde_json::from_str::<serde_json::Value>(&job.body) {
+            Ok(body) => {
+                match provider.finish_rotation(&job.account, body["resource_id"].as_str().unwrap_or_default()).await {
+                    // Released meanwhile: nothing left to revoke.
+                    Err(ProviderError::UnknownResource(_)) => Ok(()),
+                    other => other,
+                }
+            }
+            Err(error) => Err(ProviderError::Failed(format!("a stored rotation does not parse: {error}"))),
         },
     };
     let recorded = match result {

@@ -17,9 +17,12 @@ pub enum JobKind {
     /// No installation uses a resource Tether created any more; the body is `{"resource_id",
     /// "installation_id", "origin": "created"}` (see `provider::outbox::release`).
     Release,
+    /// A native rotation's delay passed: the old credentials stop working. The body is
+    /// `{"resource_id"}` (the vendor's id); the job waits until its first attempt is due.
+    FinishRotation,
 }
 
-text_enum!(JobKind { Notice => "notice", Release => "release" });
+text_enum!(JobKind { Notice => "notice", Release => "release", FinishRotation => "finish_rotation" });
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Job {
@@ -37,6 +40,18 @@ pub const LEASE_MS: i64 = 60_000;
 
 /// Inside the webhook's transaction. A job id already there is the same job: nothing changes.
 pub async fn enqueue(conn: &mut Conn, id: &str, kind: JobKind, account: &str, body: &str) -> Result<(), sqlx::Error> {
+    enqueue_at(conn, id, kind, account, body, now_ms()).await
+}
+
+/// A job whose first attempt waits until `at` (Unix milliseconds).
+pub async fn enqueue_at(
+    conn: &mut Conn,
+    id: &str,
+    kind: JobKind,
+    account: &str,
+    body: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO provider_jobs (id, kind, account, body, next_attempt_at, created_at) \
@@ -46,7 +61,7 @@ pub async fn enqueue(conn: &mut Conn, id: &str, kind: JobKind, account: &str, bo
     .bind(kind)
     .bind(account)
     .bind(body)
-    .bind(now)
+    .bind(at)
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -49,7 +49,8 @@ impl Store {
                (configuration_id, team_id, user_id, source, sealed_token, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (configuration_id) DO UPDATE SET \
-               sealed_token = excluded.sealed_token, updated_at = excluded.updated_at",
+               sealed_token = excluded.sealed_token, updated_at = excluded.updated_at \
+             WHERE installations.kind = 'connectable'",
         )
         .bind(installation.configuration_id.as_str())
         .bind(installation.team_id)
@@ -61,7 +62,11 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if tombstoned(&mut tx, installation.configuration_id).await? {
+        // A native installation's token is Vercel's Partner API PUT's alone: a popup that names
+        // one (Vercel never sends it there) signs nothing in, like a removed one.
+        if tombstoned(&mut tx, installation.configuration_id).await?
+            || super::native::is_native(&mut tx, installation.configuration_id).await?
+        {
             return Ok(false);
         }
         insert_session(&mut tx, session).await?;

@@ -18,6 +18,7 @@ mod install;
 mod instances;
 mod native;
 mod operator;
+mod partner;
 mod project_access;
 mod support;
 mod vendor;

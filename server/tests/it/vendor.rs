@@ -9,12 +9,12 @@ use tokio::net::TcpListener;
 
 use crate::support::{icfg, world_with_env, World};
 
-struct VendorWorld {
-    world: World,
-    vendor: reference_vendor::VendorHandle,
+pub(crate) struct VendorWorld {
+    pub(crate) world: World,
+    pub(crate) vendor: reference_vendor::VendorHandle,
 }
 
-async fn vendor_world(plan_limit: i64) -> VendorWorld {
+pub(crate) async fn vendor_world(plan_limit: i64) -> VendorWorld {
     vendor_world_with(plan_limit, None).await
 }
 
@@ -273,7 +273,7 @@ async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what
 }
 
 /// How many checks `provider-check` runs, whatever the vendor does.
-const CHECKS: usize = 33;
+const CHECKS: usize = 34;
 
 /// Each mistake a vendor could make from the contract's text, made on purpose by the reference
 /// vendor: the check fails it, naming what broke, so it can never pass such a vendor again.

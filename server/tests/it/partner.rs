@@ -1,0 +1,327 @@
+//! The Partner API of native integrations, called the way Vercel calls it (its token, its
+//! bodies, its retries) over real HTTP, with the built-in provider and with the reference vendor.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{world, World};
+
+const INSTALLATION: &str = "icfg_native_partner";
+/// The account the simulator's tokens name for [`INSTALLATION`]: the vendor account by default.
+const ACCOUNT: &str = "acc_icfg_native_partner";
+
+/// Vercel's side of one installation: its tokens and its calls.
+struct Vercel<'a> {
+    world: &'a World,
+    installation: &'a str,
+    client: reqwest::Client,
+}
+
+impl<'a> Vercel<'a> {
+    fn new(world: &'a World, installation: &'a str) -> Self {
+        Self { world, installation, client: reqwest::Client::new() }
+    }
+
+    fn admin(&self) -> String {
+        self.world.sim.sim.user_token(self.installation, "u_admin", "ADMIN")
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("{}/v1/installations/{}{rest}", self.world.tether, self.installation)
+    }
+
+    /// A call as Vercel makes it: its bearer, `X-Vercel-Auth`, and an Idempotency-Key on a change.
+    async fn call(
+        &self,
+        method: Method,
+        rest: &str,
+        token: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request =
+            self.client.request(method, self.path(rest)).bearer_auth(token).header("x-vercel-auth", "user");
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn install(&self) -> StatusCode {
+        self.call(Method::PUT, "", &self.admin(), Some("install-1"), Some(install_body())).await.0
+    }
+
+    async fn provision(&self, key: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/resources", &self.admin(), key, Some(body)).await
+    }
+}
+
+fn install_body() -> Value {
+    json!({
+        "scopes": ["read:resource", "write:resource"],
+        "acceptedPolicies": {"toc": "2026-12-01T10:00:00Z"},
+        "credentials": {"access_token": "vercel_native_token_1", "token_type": "Bearer"},
+        "account": {"name": "Acme Team", "url": "https://vercel.com/acme", "contact": {"email": "ops@acme.example", "name": "Ops"}},
+    })
+}
+
+fn database(name: &str) -> Value {
+    json!({"productId": "tether", "name": name, "metadata": {}, "billingPlanId": "free"})
+}
+
+fn secret<'v>(resource: &'v Value, name: &str) -> &'v str {
+    let secrets = resource["secrets"].as_array().unwrap();
+    secrets
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["value"].as_str())
+        .unwrap_or_else(|| panic!("no {name} in {resource}"))
+}
+
+/// The name of the built-in provider's API key secret (the default env templates).
+fn api_key_name(resource: &Value) -> String {
+    let secrets = resource["secrets"].as_array().unwrap();
+    let key = secrets.iter().find(|s| s["value"].as_str().is_some_and(|v| v.starts_with("sk_")));
+    key.unwrap_or_else(|| panic!("no API key among {resource}"))["name"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_native_install_provisions_reads_changes_rotates_deletes_and_uninstalls() {
+    let world = world().await;
+    let vercel = Vercel::new(&world, INSTALLATION);
+    assert_eq!(vercel.install().await, StatusCode::NO_CONTENT);
+    // Vercel sends the upsert again (a retry, or new scopes): the same installation.
+    assert_eq!(vercel.install().await, StatusCode::NO_CONTENT);
+    let (status, read) = vercel.call(Method::GET, "", &vercel.admin(), None, None).await;
+    assert_eq!((status, read), (StatusCode::OK, json!({})));
+
+    let (status, created) = vercel.provision(Some("prov-1"), database("orders")).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "ready");
+    assert_eq!(created["billingPlan"]["id"], "free");
+    let key_name = api_key_name(&created);
+    let first_key = secret(&created, &key_name).to_owned();
+    let store = world.store().await;
+    assert_eq!(store.resources_of(ACCOUNT).await.unwrap().len(), 1, "the vendor has the resource");
+
+    // A retry with the same key answers the same resource and creates nothing.
+    let (status, again) = vercel.provision(Some("prov-1"), database("orders")).await;
+    assert_eq!((status, again["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+    assert_eq!(secret(&again, &key_name), first_key);
+    assert_eq!(store.resources_of(ACCOUNT).await.unwrap().len(), 1, "a retry makes no second resource");
+
+    let (status, read) = vercel.call(Method::GET, &format!("/resources/{id}"), &vercel.admin(), None, None).await;
+    assert_eq!((status, &read["name"]), (StatusCode::OK, &json!("orders")));
+    assert!(read.get("secrets").is_none(), "secrets are given once, at provisioning: {read}");
+    let (status, renamed) = vercel
+        .call(
+            Method::PATCH,
+            &format!("/resources/{id}"),
+            &vercel.admin(),
+            Some("patch-1"),
+            Some(json!({"name": "orders-eu"})),
+        )
+        .await;
+    assert_eq!((status, &renamed["name"]), (StatusCode::OK, &json!("orders-eu")));
+
+    // Rotation: new secrets at once; the old key stops working when the delay (none) has passed.
+    let rotate = format!("/resources/{id}/secrets/rotate");
+    let (status, rotated) =
+        vercel.call(Method::POST, &rotate, &vercel.admin(), Some("rot-1"), Some(json!({"reason": "leak"}))).await;
+    assert_eq!((status, &rotated["sync"]), (StatusCode::OK, &json!(true)), "{rotated}");
+    let new_key = secret(&rotated, &key_name).to_owned();
+    assert_ne!(new_key, first_key);
+    world.jobs_sent().await;
+    let resource = &store.resources_of(ACCOUNT).await.unwrap()[0];
+    assert!(resource.sealed_pending_key.is_none(), "the rotation finished: only the new key works");
+
+    let (status, _) =
+        vercel.call(Method::DELETE, &format!("/resources/{id}"), &vercel.admin(), Some("del-1"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, gone) = vercel.call(Method::GET, &format!("/resources/{id}"), &vercel.admin(), None, None).await;
+    assert_eq!((status, &gone["error"]["code"]), (StatusCode::NOT_FOUND, &json!("not_found")));
+    world.jobs_sent().await;
+    assert!(store.resources_of(ACCOUNT).await.unwrap().is_empty(), "the user deleted it: released");
+
+    let (status, removed) = vercel
+        .call(Method::DELETE, "", &vercel.admin(), Some("uninstall-1"), Some(json!({"cascadeResourceDeletion": true})))
+        .await;
+    assert_eq!((status, removed), (StatusCode::OK, json!({"finalized": true})));
+    let (status, again) = vercel.call(Method::DELETE, "", &vercel.admin(), Some("uninstall-1"), None).await;
+    assert_eq!((status, again), (StatusCode::OK, json!({"finalized": true})), "a repeated uninstall answers the same");
+    assert_eq!(vercel.call(Method::GET, "", &vercel.admin(), None, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(vercel.install().await, StatusCode::CONFLICT, "removal is final: a reinstall has a new id");
+    let jobs = world.jobs_sent().await;
+    assert!(jobs.iter().any(|(_, kind, _)| kind == "notice"), "the vendor hears of the uninstall: {jobs:?}");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_answers_its_own_request_only_and_names_are_unique() {
+    let world = world().await;
+    let vercel = Vercel::new(&world, INSTALLATION);
+    vercel.install().await;
+    let (status, first) = vercel.provision(Some("k-1"), database("cache")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, reused) = vercel.provision(Some("k-1"), database("another")).await;
+    assert_eq!((status, &reused["error"]["code"]), (StatusCode::CONFLICT, &json!("conflict")));
+    // A retry that lost its key still makes no second resource of the same name.
+    let (status, named) = vercel.provision(None, database("cache")).await;
+    assert_eq!((status, &named["error"]["code"]), (StatusCode::CONFLICT, &json!("conflict")));
+    let (status, second) = vercel.provision(Some("k-2"), database("sessions")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(first["id"], second["id"]);
+    assert_eq!(world.store().await.resources_of(ACCOUNT).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_provision_that_does_not_fit_names_each_field_and_creates_nothing() {
+    let schema = r#"
+[[native.products]]
+slug = "acme-db"
+name = "Acme DB"
+metadata_schema = { type = "object", required = ["region"], properties = { region = { type = "string", "ui:control" = "select", enum = ["iad1", "fra1"] } } }
+plans = [{ id = "hobby", name = "Hobby" }, { id = "team", name = "Team", scope = "installation" }]
+"#;
+    let world = crate::support::world_with(Some(schema)).await;
+    let vercel = Vercel::new(&world, INSTALLATION);
+    vercel.install().await;
+    for (body, fields) in [
+        (json!({"productId": "nope", "name": "x", "billingPlanId": "hobby"}), vec!["productId"]),
+        (
+            json!({"productId": "acme-db", "name": "", "metadata": {"region": "iad1"}, "billingPlanId": "hobby"}),
+            vec!["name"],
+        ),
+        // An installation-scoped plan is not a resource's.
+        (
+            json!({"productId": "acme-db", "name": "x", "metadata": {"region": "iad1"}, "billingPlanId": "team"}),
+            vec!["billingPlanId"],
+        ),
+        (
+            json!({"productId": "acme-db", "name": "x", "metadata": {}, "billingPlanId": "hobby"}),
+            vec!["metadata.region"],
+        ),
+        (
+            json!({"productId": "acme-db", "name": "x", "metadata": {"region": 5}, "billingPlanId": "hobby"}),
+            vec!["metadata.region"],
+        ),
+    ] {
+        let (status, refused) = vercel.provision(Some("k"), body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(refused["error"]["code"], "validation_error");
+        let keys: Vec<&str> =
+            refused["error"]["fields"].as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, fields, "{body}");
+    }
+    let (status, _) = vercel.call(Method::POST, "/resources", &vercel.admin(), Some("k"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no body");
+    assert!(world.store().await.resources_of(ACCOUNT).await.unwrap().is_empty());
+    let fits = json!({"productId": "acme-db", "name": "x", "metadata": {"region": "fra1"}, "billingPlanId": "hobby"});
+    let (status, created) = vercel.provision(Some("k"), fits).await;
+    assert_eq!(status, StatusCode::OK, "the key refused before is judged afresh: {created}");
+    assert_eq!(created["metadata"], json!({"region": "fra1"}));
+}
+
+/// Each refusal is 401 or 403 in Vercel's error shape, and changes nothing.
+#[tokio::test]
+async fn every_partner_call_refuses_a_caller_who_may_not_make_it() {
+    let world = world().await;
+    let vercel = Vercel::new(&world, INSTALLATION);
+    let sim = &world.sim.sim;
+    let viewer = sim.user_token(INSTALLATION, "u_viewer", "USER");
+    let other = sim.user_token("icfg_someone_else", "u_admin", "ADMIN");
+    let forged = format!("{}x", vercel.admin());
+    let calls: [(Method, &str, Option<Value>); 6] = [
+        (Method::PUT, "", Some(install_body())),
+        (Method::DELETE, "", None),
+        (Method::POST, "/resources", Some(database("x"))),
+        (Method::PATCH, "/resources/nres_1", Some(json!({"name": "y"}))),
+        (Method::DELETE, "/resources/nres_1", None),
+        (Method::POST, "/resources/nres_1/secrets/rotate", Some(json!({}))),
+    ];
+    for (method, rest, body) in &calls {
+        for (who, token, status, code) in [
+            ("a forged token", forged.as_str(), StatusCode::UNAUTHORIZED, "unauthorized"),
+            ("another installation's token", other.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+            ("a user who may only read", viewer.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+        ] {
+            let (got, refused) = vercel.call(method.clone(), rest, token, Some("k"), body.clone()).await;
+            assert_eq!(got, status, "{method} {rest} with {who}");
+            assert_eq!(refused["error"]["code"], code, "{method} {rest} with {who}: {refused}");
+        }
+    }
+    assert_eq!(world.installation_rows().await, 0, "no refused call kept an installation");
+    // A viewer may read; Vercel's own system (no user) may change.
+    assert_eq!(
+        vercel.call(Method::PUT, "", &sim.system_token(INSTALLATION), Some("k"), Some(install_body())).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(vercel.call(Method::GET, "", &viewer, None, None).await.0, StatusCode::OK);
+    let (status, refused) =
+        vercel.call(Method::PUT, "", &vercel.admin(), Some("k"), Some(json!({"scopes": "all"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let keys: Vec<&str> =
+        refused["error"]["fields"].as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["credentials.access_token", "scopes"]);
+}
+
+/// A team may hold a popup installation and a native one: each keeps its own row and token.
+#[tokio::test]
+async fn a_native_upsert_never_takes_over_a_popup_installation() {
+    let world = world().await;
+    let popup = world.open_popup(vercel_sim::PERSONAL_USER_ID).await;
+    let vercel = Vercel::new(&world, &popup.configuration_id);
+    let (status, refused) = vercel.call(Method::PUT, "", &vercel.admin(), Some("k"), Some(install_body())).await;
+    assert_eq!((status, &refused["error"]["code"]), (StatusCode::CONFLICT, &json!("conflict")));
+    assert_eq!(vercel.call(Method::GET, "", &vercel.admin(), None, None).await.0, StatusCode::NOT_FOUND);
+    // The popup's installation still lists the team's projects with its own token.
+    assert_eq!(world.get(&format!("/install/{}", popup.configuration_id)).await.status(), StatusCode::OK);
+}
+
+/// Through the vendor's own system (the reference vendor over the contract): a resource with the
+/// name the user gave, its variables as Vercel's secrets, a rotation in two phases, a release.
+#[tokio::test]
+async fn a_native_resource_lives_in_the_vendors_own_system() {
+    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world(3).await;
+    let vercel = Vercel::new(&world, INSTALLATION);
+    assert_eq!(vercel.install().await, StatusCode::NO_CONTENT);
+    let (status, created) = vercel.provision(Some("p-1"), database("analytics")).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let at_vendor = vendor.vendor.resources_of(ACCOUNT).await;
+    assert_eq!(at_vendor.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>(), ["analytics"]);
+    // REFDB_REGION is for production and preview only: development gets an empty value, never
+    // another environment's.
+    let region = created["secrets"].as_array().unwrap().iter().find(|s| s["name"] == "REFDB_REGION").unwrap();
+    assert_eq!(region["value"], "eu-1");
+    assert_eq!(region["environmentOverrides"], json!({"development": ""}));
+    let old_key = secret(&created, "REFDB_API_KEY").to_owned();
+
+    let id = created["id"].as_str().unwrap();
+    let rotate = format!("/resources/{id}/secrets/rotate");
+    let body = json!({"delayOldSecretsExpirationHours": 24});
+    let (status, rotated) = vercel.call(Method::POST, &rotate, &vercel.admin(), Some("r-1"), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_ne!(secret(&rotated, "REFDB_API_KEY"), old_key);
+    let jobs = world.store().await.jobs().await.unwrap();
+    assert!(
+        jobs.iter().any(|(_, kind, state)| kind == "finish_rotation" && state == "pending"),
+        "the old key keeps working for the day Vercel asked: {jobs:?}"
+    );
+
+    let (status, _) =
+        vercel.call(Method::DELETE, &format!("/resources/{id}"), &vercel.admin(), Some("d-1"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for _ in 0..200 {
+        if vendor.vendor.resources_of(ACCOUNT).await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the vendor was never asked to release what the user deleted");
+}
