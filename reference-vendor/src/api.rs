@@ -56,8 +56,11 @@ pub(crate) async fn accept<T: for<'de> Deserialize<'de>>(
 
 /// After the work is done: an answer, or, when a test asked, a lost one.
 pub(crate) fn answer(vendor: &Vendor, action: &str, status: StatusCode, body: Value) -> Result<Response, ApiError> {
-    let lost = vendor.knobs(|k| match &k.lose_next_answer {
-        Some(lose) if lose == action => k.lose_next_answer.take().is_some(),
+    let lost = vendor.knobs(|k| match &mut k.lose_answers {
+        Some((lose, left)) if lose == action && *left > 0 => {
+            *left -= 1;
+            true
+        }
         _ => false,
     });
     if lost {

@@ -19,8 +19,9 @@ use crate::{signature::parse_secrets, Config, BASE_PATH, LINK_PATH};
 pub(crate) struct Knobs {
     pub(crate) delay: Duration,
     pub(crate) down: bool,
-    /// The next call for this action does its work, then its answer is lost.
-    pub(crate) lose_next_answer: Option<String>,
+    /// The next calls for this action (as many as counted) do their work, then their answers
+    /// are lost.
+    pub(crate) lose_answers: Option<(String, u32)>,
     /// A mistake the vendor makes on purpose, so a test can prove `provider-check` catches it.
     pub(crate) flaw: Option<Flaw>,
     /// With `Flaw::ReplaysFailures`: keys whose first attempt failed.
@@ -117,7 +118,12 @@ impl Vendor {
     /// The next call for `action` (`resources.create`, …) does its work, then answers 502: the
     /// answer is lost on the way back.
     pub fn lose_next_answer(&self, action: &str) {
-        self.knobs(|k| k.lose_next_answer = Some(action.to_owned()));
+        self.lose_answers(action, 1);
+    }
+
+    /// The same for the next `count` calls for `action`: enough to outlast Tether's own retries.
+    pub fn lose_answers(&self, action: &str, count: u32) {
+        self.knobs(|k| k.lose_answers = Some((action.to_owned(), count)));
     }
 
     /// The `webhook-id` of every call for `action` that arrived, in order.

@@ -81,6 +81,12 @@ pub enum EventKind {
     ProjectRenamed,
     /// Any `deployment.*`.
     Deployment,
+    /// Native integrations: the user connected a resource to a project at Vercel, or
+    /// disconnected it (Vercel writes or removes its secrets there itself).
+    ResourceConnected,
+    ResourceDisconnected,
+    /// Native integrations: a team member's role changed.
+    MemberChanged,
     Other,
 }
 
@@ -95,6 +101,9 @@ impl EventKind {
             "project.removed" => Self::ProjectRemoved,
             "project.renamed" => Self::ProjectRenamed,
             kind if kind.starts_with("deployment.") => Self::Deployment,
+            "integration-resource.project-connected" => Self::ResourceConnected,
+            "integration-resource.project-disconnected" => Self::ResourceDisconnected,
+            "marketplace.member.changed" => Self::MemberChanged,
             _ => Self::Other,
         }
     }
@@ -110,6 +119,9 @@ impl EventKind {
             Self::ProjectRemoved => "project.removed",
             Self::ProjectRenamed => "project.renamed",
             Self::Deployment => "deployment",
+            Self::ResourceConnected => "integration-resource.project-connected",
+            Self::ResourceDisconnected => "integration-resource.project-disconnected",
+            Self::MemberChanged => "marketplace.member.changed",
             Self::Other => "other",
         }
     }

@@ -107,6 +107,12 @@ pub struct Notice {
     /// With `resource_id`: `created` (Tether created it for this installation) or `connected`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub origin: Option<String>,
+    /// For `member.changed` (native integrations): the Vercel member, and their role now
+    /// (`ADMIN`, `USER`, or `NONE` when they left).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub member_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role: Option<String>,
 }
 
 /// The contract's resource id pattern, `^[A-Za-z0-9_.:-]{1,64}$`: what Tether stores, puts in a

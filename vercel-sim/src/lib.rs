@@ -36,7 +36,9 @@
 //! | project events | – | `project.{id,name}`, `user.id` always (a team's installer for a team's project), `team.id` for a team's; `project.renamed` adds `previousName` and is sent by [`Sim::rename_project`] (dashboard: `POST /sim/api/projects/{id}/rename`) | native-protocol.md, webhooks table and gap 1 |
 //!
 //! The Marketplace's OIDC issuer (JWKS, discovery, signed user and system tokens, key rotation,
-//! an outage of the JWKS endpoint) has its own table in the `oidc` module.
+//! an outage of the JWKS endpoint) has its own table in the `oidc` module, and the Marketplace's
+//! calls to the integration's Partner API (install, plans, provision, connect, rotate, delete,
+//! uninstall, and their faults) theirs in the `marketplace` module.
 //!
 //! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme
 //! Robotics (a team with [`TEAM_PROJECTS`] projects) and Bob's projects (a Hobby team: a
@@ -44,6 +46,8 @@
 
 mod api;
 mod dashboard;
+mod market_pages;
+pub mod marketplace;
 mod oauth;
 pub mod oidc;
 pub mod state;
@@ -83,6 +87,28 @@ pub struct SimConfig {
     pub public_url: String,
     /// The integration's Webhook URL; without one, events are recorded but not sent.
     pub webhook_url: Option<String>,
+    /// The integration's Base URL, where its Partner API (native integrations) answers.
+    pub base_url: Option<String>,
+    /// The products of the integration, as its console lists them: the Marketplace's create
+    /// form is built from their metadata schemas.
+    pub products: Vec<SimProduct>,
+}
+
+/// A product of a native integration, as Vercel's console holds it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimProduct {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub metadata_schema: Option<serde_json::Value>,
+}
+
+impl SimProduct {
+    /// The product a Tether integration has without `[[native.products]]`.
+    pub fn default_product() -> Self {
+        Self { slug: "tether".into(), name: "Tether".into(), metadata_schema: None }
+    }
 }
 
 impl SimConfig {
@@ -93,12 +119,19 @@ impl SimConfig {
             client_secret: DEFAULT_CLIENT_SECRET.into(),
             public_url: public_url.into(),
             webhook_url: None,
+            base_url: None,
+            products: vec![SimProduct::default_product()],
         }
     }
 }
 
 pub fn router(sim: Sim) -> Router {
-    Router::new().merge(dashboard::routes()).merge(api::routes(sim.clone())).merge(oidc::routes()).with_state(sim)
+    Router::new()
+        .merge(dashboard::routes())
+        .merge(market_pages::routes())
+        .merge(api::routes(sim.clone()))
+        .merge(oidc::routes())
+        .with_state(sim)
 }
 
 /// A simulator serving on its own task; dropping the handle leaves it running until the runtime ends.

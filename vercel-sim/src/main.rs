@@ -16,6 +16,11 @@ async fn main() -> anyhow::Result<()> {
         let origin = redirect_origin(&config.redirect_url);
         format!("{origin}/webhooks/vercel")
     }));
+    // The Partner API of native integrations answers at the integration's Base URL.
+    config.base_url = Some(std::env::var("SIM_BASE_URL").unwrap_or_else(|_| redirect_origin(&config.redirect_url)));
+    if let Ok(products) = std::env::var("SIM_PRODUCTS") {
+        config.products = serde_json::from_str(&products).context("SIM_PRODUCTS is not a JSON list of products")?;
+    }
     if let Ok(secret) = std::env::var("SIM_CLIENT_SECRET") {
         config.client_secret = secret;
     }

@@ -97,8 +97,14 @@ impl Issuer {
     /// A token with these claims (object), signed by the current key. `iss` and `exp` are filled
     /// in unless given, so tests can forge either.
     pub fn mint(&self, issuer: &str, claims: Value) -> String {
-        let index = self.signing.load(Ordering::SeqCst);
-        let (kid, pem, _) = KEYS[index];
+        let (kid, _, _) = KEYS[self.signing.load(Ordering::SeqCst)];
+        self.mint_with_kid(issuer, claims, kid)
+    }
+
+    /// The same, naming `kid` as its key: a key id the JWKS does not publish makes a token no
+    /// verifier can check (the fault `unknown_key`).
+    pub fn mint_with_kid(&self, issuer: &str, claims: Value, kid: &str) -> String {
+        let (_, pem, _) = KEYS[self.signing.load(Ordering::SeqCst)];
         let mut claims = claims;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -207,6 +207,8 @@ pub(crate) struct Inner {
     pub last_event_at: i64,
     pub quirks: Quirks,
     pub scopes: Vec<String>,
+    /// Native integrations (see `marketplace`).
+    pub market: crate::marketplace::Market,
 }
 
 /// An answer forced on the next matching request, as a flaky or rate-limiting Vercel would give.
@@ -349,6 +351,11 @@ impl Sim {
     /// A token for a user of an installation, as Vercel sends with a Partner API call on that
     /// user's behalf: every documented claim, `aud` the integration's client id.
     pub fn user_token(&self, installation_id: &str, user_id: &str, role: &str) -> String {
+        self.oidc.mint(&self.issuer_url(), self.user_claims(installation_id, user_id, role))
+    }
+
+    /// Every claim a user token carries (native-protocol.md 1.2).
+    pub fn user_claims(&self, installation_id: &str, user_id: &str, role: &str) -> serde_json::Value {
         let mut claims = self.system_claims(installation_id);
         let sub = format!("{}:user:{user_id}", claims["sub"].as_str().unwrap_or_default());
         let user = serde_json::json!({
@@ -361,7 +368,7 @@ impl Sim {
         if let (Some(claims), Some(user)) = (claims.as_object_mut(), user.as_object()) {
             claims.extend(user.clone());
         }
-        self.oidc.mint(&self.issuer_url(), claims)
+        claims
     }
 
     /// A token for the system (no user), as Vercel sends for background calls.

@@ -158,6 +158,7 @@ async fn uninstall(state: &AppState, call: &Call, account: &str) -> Result<(), R
         project_id: None,
         to_account: None,
         resource: None,
+        member: None,
     };
     notice.write(&mut tx, account).await?;
     tx.commit().await?;

@@ -44,6 +44,7 @@ impl Authorized<'_> {
                 project_id: Some(project_id),
                 to_account: None,
                 resource: Some((resource_id, *origin)),
+                member: None,
             };
             notice.write(&mut tx, account).await?;
             let policy = self.app.settings.provider.on_uninstall;

@@ -35,6 +35,8 @@ pub struct Outbound<'a> {
     pub to_account: Option<&'a str>,
     /// The resource the project was linked to, and where it came from.
     pub resource: Option<(&'a str, Option<Origin>)>,
+    /// For `member.changed`: the Vercel member and their role now.
+    pub member: Option<(&'a str, &'a str)>,
 }
 
 impl Outbound<'_> {
@@ -47,8 +49,8 @@ impl Outbound<'_> {
     }
 
     pub async fn write(self, conn: &mut Conn, account: &str) -> Result<()> {
-        let id =
-            job_id("ntc", &[self.cause, self.installation_id.as_str(), self.kind, self.project_id.unwrap_or_default()]);
+        let subject = self.project_id.or(self.member.map(|(id, _)| id)).unwrap_or_default();
+        let id = job_id("ntc", &[self.cause, self.installation_id.as_str(), self.kind, subject]);
         let notice = Notice {
             id: id.clone(),
             kind: self.kind.to_owned(),
@@ -58,6 +60,8 @@ impl Outbound<'_> {
             to_account: self.to_account.map(str::to_owned),
             resource_id: self.resource.map(|(id, _)| id.to_owned()),
             origin: self.resource.map(|(_, origin)| origin_name(origin).to_owned()),
+            member_id: self.member.map(|(id, _)| id.to_owned()),
+            role: self.member.map(|(_, role)| role.to_owned()),
         };
         let body = serde_json::to_string(&notice).unwrap_or_default();
         provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await

@@ -346,3 +346,18 @@ pub async fn live_native_resources(
         .fetch_all(&mut *conn)
         .await
 }
+
+/// The vendor's id of a native resource (deleted ones too: an event may come after).
+pub async fn vendor_id(
+    conn: &mut Conn,
+    configuration_id: &ConfigurationId,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let found: Option<Option<String>> =
+        sqlx::query_scalar("SELECT vendor_id FROM native_resources WHERE configuration_id = $1 AND id = $2")
+            .bind(configuration_id.as_str())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.flatten())
+}

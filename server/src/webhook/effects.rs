@@ -8,7 +8,7 @@ use crate::{
     params::{ConfigurationId, EventKind},
     provider::outbox::{self, Outbound},
     settings::OnUninstall,
-    store::{inbox::StoredEvent, links, now_ms, project_cache, webhook_effects as store, Conn},
+    store::{inbox::StoredEvent, links, native as native_rows, now_ms, project_cache, webhook_effects as store, Conn},
     vercel::configuration::project_ids,
 };
 
@@ -38,7 +38,10 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     let body: Value = serde_json::from_str(&event.body).unwrap_or_default();
     let payload = &body["payload"];
     // Parsed like every id from outside: one that is not an installation id names none.
-    let configuration = str_at(payload, &["configuration", "id"]).and_then(|id| ConfigurationId::parse(id).ok());
+    // Native events name it twice (`installationId` too); the configuration's is the documented one.
+    let configuration = str_at(payload, &["configuration", "id"])
+        .or_else(|| str_at(payload, &["installationId"]))
+        .and_then(|id| ConfigurationId::parse(id).ok());
     let configuration = configuration.as_ref();
     match EventKind::of(&event.kind) {
         EventKind::ConfigurationRemoved => match configuration {
@@ -58,8 +61,72 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
         EventKind::ProjectRenamed => project_renamed(conn, configuration, payload).await,
         EventKind::ProjectCreated => project_created(conn, event, configuration, payload).await,
         EventKind::Deployment => deployment(conn, event, &event.kind, configuration, payload).await,
+        EventKind::ResourceConnected => {
+            resource_project(conn, &event.id, configuration, payload, "project.connected").await
+        }
+        EventKind::ResourceDisconnected => {
+            resource_project(conn, &event.id, configuration, payload, "project.disconnected").await
+        }
+        EventKind::MemberChanged => member_changed(conn, &event.id, configuration, payload).await,
         EventKind::Other => Ok(format!("ignored unknown type {}", event.kind)),
     }
+}
+
+/// A native resource was connected to a project at Vercel, or disconnected: Vercel wrote or
+/// removed its secrets there; the vendor hears which of its resources, and which project.
+async fn resource_project(
+    conn: &mut Conn,
+    event_id: &str,
+    configuration: Option<&ConfigurationId>,
+    payload: &Value,
+    kind: &'static str,
+) -> Result<String> {
+    let project = str_at(payload, &["projectId"]).or_else(|| str_at(payload, &["project", "id"]));
+    let (Some(id), Some(resource), Some(project)) = (configuration, str_at(payload, &["resourceId"]), project) else {
+        return Ok("ignored: no installation, resource or project".into());
+    };
+    let Some(vendor_id) = native_rows::vendor_id(conn, id, resource).await? else {
+        return Ok(format!("ignored: {resource} is no native resource of this installation"));
+    };
+    let notice = Outbound {
+        cause: event_id,
+        installation_id: id,
+        kind,
+        project_id: Some(project),
+        to_account: None,
+        resource: Some((&vendor_id, Some(links::Origin::Created))),
+        member: None,
+    };
+    notice.enqueue(conn).await?;
+    Ok(format!("{kind}: {resource} and {project}"))
+}
+
+/// A member's role changed in a team that installed natively: the vendor hears who and what.
+async fn member_changed(
+    conn: &mut Conn,
+    event_id: &str,
+    configuration: Option<&ConfigurationId>,
+    payload: &Value,
+) -> Result<String> {
+    let (Some(id), Some(member)) = (configuration, str_at(payload, &["memberId"])) else {
+        return Ok("ignored: no installation or member".into());
+    };
+    // Vercel documents ADMIN, USER and NONE, and the contract promises the vendor only those.
+    let role = match str_at(payload, &["role"]) {
+        Some(role @ ("ADMIN" | "USER" | "NONE")) => role,
+        _ => return Ok("ignored: a role Vercel does not document".into()),
+    };
+    let notice = Outbound {
+        cause: event_id,
+        installation_id: id,
+        kind: "member.changed",
+        project_id: None,
+        to_account: None,
+        resource: None,
+        member: Some((member, role)),
+    };
+    notice.enqueue(conn).await?;
+    Ok(format!("member {member} is now {role}"))
 }
 
 /// Projects were added to or taken away from the installation at Vercel: the next page load
@@ -102,6 +169,7 @@ async fn transferred(
         project_id: None,
         to_account: Some(team),
         resource: None,
+        member: None,
     };
     notice.enqueue(conn).await?;
     store::move_to_team(conn, id, team).await?;
@@ -206,6 +274,7 @@ async fn close_link(
         project_id: Some(project),
         to_account: None,
         resource: resource.as_ref().map(|(id, origin)| (id.as_str(), *origin)),
+        member: None,
     };
     notice.write(conn, &account).await?;
     if let Some((resource_id, origin)) = &resource {
@@ -235,6 +304,7 @@ async fn remove_installation(
             project_id: None,
             to_account: None,
             resource: None,
+            member: None,
         };
         notice.write(conn, &account).await?;
     }

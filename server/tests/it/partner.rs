@@ -325,3 +325,97 @@ async fn a_native_resource_lives_in_the_vendors_own_system() {
     }
     panic!("the vendor was never asked to release what the user deleted");
 }
+
+/// The simulator plays Vercel's Marketplace end to end against Tether: plans (the `new` call
+/// included), install, provision, connect to two projects (their env vars appear at Vercel),
+/// rotate, disconnect, delete, uninstall; the webhooks each applied once.
+#[tokio::test]
+async fn the_simulated_marketplace_drives_a_whole_native_lifecycle() {
+    let world = world().await;
+    let sim = &world.sim.sim;
+    let plans = sim.native_plans("tether", None).await.unwrap();
+    assert_eq!(plans["plans"][0]["id"], "free");
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    let resource = sim.native_provision(&id, "tether", "main-db", json!({}), "free").await.unwrap();
+    let key = resource.secrets.iter().find(|s| s.value.starts_with("sk_")).unwrap().name.clone();
+    for project in ["prj_alice000", "prj_alice002"] {
+        sim.native_connect(&id, &resource.id, project).unwrap();
+    }
+    let value = |project: &str| sim.env_value(project, &key, "production");
+    assert!(value("prj_alice000").is_some_and(|v| v.starts_with("sk_")), "the secrets are the project's env vars");
+    assert_eq!(value("prj_alice000"), value("prj_alice002"));
+    let before = value("prj_alice000");
+    assert!(sim.native_rotate(&id, &resource.id, 0.0).await.unwrap(), "a synchronous rotation");
+    assert_ne!(value("prj_alice000"), before);
+    assert_eq!(value("prj_alice000"), value("prj_alice002"), "both projects have the new secret");
+    sim.native_disconnect(&id, &resource.id, "prj_alice002").unwrap();
+    assert_eq!(value("prj_alice002"), None);
+    // Each webhook was applied once and became the vendor's notice.
+    for delivery in sim.deliveries() {
+        let applied = world.applied(&delivery.id).await;
+        assert!(applied.starts_with("project."), "{}: {applied}", delivery.kind);
+    }
+    sim.native_delete(&id, &resource.id).await.unwrap();
+    assert_eq!(value("prj_alice000"), None, "Vercel removes a deleted resource's secrets");
+    assert!(sim.native_uninstall(&id).await.unwrap(), "finalized at once: Tether does not bill");
+    let calls = sim.partner_calls();
+    assert!(calls.iter().all(|c| c.statuses.len() == 1), "no call needed a retry: {calls:?}");
+}
+
+/// Every fault the simulator can put in a Partner call is refused, and refused before anything
+/// changes.
+#[tokio::test]
+async fn the_marketplace_faults_are_each_refused_and_change_nothing() {
+    use vercel_sim::marketplace::PartnerFault;
+    let world = world().await;
+    let sim = &world.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    for fault in
+        [PartnerFault::Expired, PartnerFault::WrongAudience, PartnerFault::WrongIssuer, PartnerFault::UnknownKey]
+    {
+        sim.set_partner_fault(Some(fault));
+        let refused = sim.native_provision(&id, "tether", "db", json!({}), "free").await.unwrap_err();
+        assert_eq!(refused.status, 401, "{fault:?}: {refused}");
+    }
+    assert!(world.store().await.resources_of(&format!("acc_{id}")).await.unwrap().is_empty());
+    sim.native_provision(&id, "tether", "first", json!({}), "free").await.unwrap();
+    sim.set_partner_fault(Some(PartnerFault::ReplayedKey));
+    let replayed = sim.native_provision(&id, "tether", "second", json!({}), "free").await.unwrap_err();
+    assert_eq!((replayed.status, &replayed.body["error"]["code"]), (409, &json!("conflict")));
+    assert_eq!(world.store().await.resources_of(&format!("acc_{id}")).await.unwrap().len(), 1);
+}
+
+/// Vercel retries a provision that failed with a 5xx with the same Idempotency-Key: one
+/// resource, whatever failed first.
+#[tokio::test]
+async fn a_provision_retried_after_a_5xx_makes_one_resource() {
+    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world(3).await;
+    let sim = &world.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    // The vendor creates, then every answer of Tether's three attempts is lost: Tether answers
+    // Vercel 503, and Vercel retries with the same key.
+    vendor.vendor.lose_answers("resources.create", 3);
+    let resource = sim.native_provision(&id, "tether", "orders", json!({}), "free").await.unwrap();
+    let call = sim.partner_calls().into_iter().find(|c| c.path.ends_with("/resources")).unwrap();
+    assert_eq!(call.statuses, [503, 200], "{call:?}");
+    assert_eq!(vendor.vendor.resources_of(&format!("acc_{id}")).await.len(), 1, "one resource at the vendor");
+    assert_eq!(resource.name, "orders");
+}
+
+/// A member's role change reaches the vendor once, however often Vercel delivers it; a role
+/// Vercel does not document is not passed on.
+#[tokio::test]
+async fn a_member_change_reaches_the_vendor_once() {
+    let world = world().await;
+    let sim = &world.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    let payload =
+        |role: &str| json!({"configuration": {"id": id}, "installationId": id, "memberId": "user_carol", "role": role});
+    let event = sim.emit("marketplace.member.changed", payload("USER"));
+    assert_eq!(world.applied(&event).await, "member user_carol is now USER");
+    assert!(sim.deliver(&event, false), "Vercel delivers it again");
+    let odd = sim.emit("marketplace.member.changed", payload("OWNER"));
+    assert_eq!(world.applied(&odd).await, "ignored: a role Vercel does not document");
+    let notices: Vec<_> = world.jobs_sent().await.into_iter().filter(|(_, kind, _)| kind == "notice").collect();
+    assert_eq!(notices.len(), 1, "one notice for one change: {notices:?}");
+}
