@@ -135,6 +135,15 @@ fn describe() {
     );
     describe_gauge!("tether_webhook_parked", "Webhook events parked after too many failed attempts.");
     describe_counter!("tether_provider_requests_total", "Calls to the vendor's system by operation and outcome.");
+    describe_counter!(
+        "tether_partner_requests_total",
+        "Vercel's calls to the Partner API (native) by route and status."
+    );
+    describe_histogram!(
+        "tether_partner_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer a Partner API call, the vendor's part included."
+    );
     describe_histogram!(
         "tether_provider_request_duration_seconds",
         Unit::Seconds,
@@ -227,6 +236,23 @@ pub fn provider_call(operation: &'static str, outcome: &'static str, elapsed: Du
     metrics::counter!("tether_provider_requests_total", "operation" => operation, "outcome" => outcome).increment(1);
     metrics::histogram!("tether_provider_request_duration_seconds", "operation" => operation)
         .record(elapsed.as_secs_f64());
+}
+
+/// Counts and times each Partner API call (native integrations) by its route's pattern, so the
+/// labels are the routes Tether has, never what a caller put in a path.
+pub async fn partner_call(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| format!("{} {}", request.method(), path.as_str()))
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("tether_partner_requests_total", "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("tether_partner_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 #[cfg(test)]

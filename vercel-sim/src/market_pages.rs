@@ -40,7 +40,15 @@ fn answer(result: Result<Value, Refused>) -> Response {
 
 /// What the Marketplace part of the dashboard draws.
 async fn market(State(sim): State<Sim>) -> Json<Value> {
+    // The projects a resource may be connected to: those of each installation's account.
+    let mut projects = serde_json::Map::new();
+    for installation in sim.native_installations() {
+        let of: Vec<Value> =
+            sim.projects_of(&installation.account_id).iter().map(|p| json!({"id": p.id, "name": p.name})).collect();
+        projects.insert(installation.account_id, Value::Array(of));
+    }
     Json(json!({
+        "projects": projects,
         "products": sim.config.products,
         "installations": sim.native_installations(),
         "resources": sim.native_resources(),

@@ -56,7 +56,7 @@ pub fn bench(root: &Path) -> Result<()> {
     build_release(root)?;
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
-    for stale in ["webhooks.json", "scale.json"] {
+    for stale in ["webhooks.json", "scale.json", "native.json"] {
         let _ = std::fs::remove_file(out.join(stale));
     }
 
@@ -66,7 +66,9 @@ pub fn bench(root: &Path) -> Result<()> {
     sh(Command::new("cargo").args(["bench", "--profile", BENCH_PROFILE, "-p", "server", "--bench", "webhooks"]))?;
     step("Scale-out benchmark: SQLite, PostgreSQL, two instances on PostgreSQL (with TETHER_TEST_POSTGRES_URL)");
     sh(Command::new("cargo").args(["bench", "--profile", BENCH_PROFILE, "-p", "server", "--bench", "scale"]))?;
-    for name in ["webhooks", "scale"] {
+    step("Native Partner API benchmark: provision, read, token verification");
+    sh(Command::new("cargo").args(["bench", "--profile", BENCH_PROFILE, "-p", "server", "--bench", "native"]))?;
+    for name in ["webhooks", "scale", "native"] {
         let text = std::fs::read_to_string(out.join(format!("{name}.json")))
             .with_context(|| format!("the {name} benchmark left no figures"))?;
         let figures: Vec<Value> = serde_json::from_str(&text)?;

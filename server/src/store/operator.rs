@@ -13,6 +13,8 @@ use super::{
 pub struct InstallationSummary {
     pub configuration_id: String,
     pub team_id: Option<String>,
+    /// `connectable` (the popup) or `native` (the Partner API).
+    pub kind: String,
     pub source: String,
     pub status: String,
     pub created_at: i64,
@@ -21,6 +23,8 @@ pub struct InstallationSummary {
     /// an operator can tell its owner before Vercel removes it.
     pub disabled_at: Option<i64>,
     pub links: i64,
+    /// A native installation's live resources.
+    pub resources: i64,
 }
 
 #[derive(Debug, Serialize, FromRow)]
@@ -73,8 +77,11 @@ impl Store {
     /// The newest installations, with how many projects each has linked.
     pub async fn recent_installations(&self, limit: i64) -> Result<Vec<InstallationSummary>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT i.configuration_id, i.team_id, i.source, i.status, i.created_at, i.finished_at, i.disabled_at, \
-             (SELECT COUNT(*) FROM links l WHERE l.configuration_id = i.configuration_id AND l.status = $1) AS links \
+            "SELECT i.configuration_id, i.team_id, i.kind, i.source, i.status, i.created_at, i.finished_at, \
+             i.disabled_at, \
+             (SELECT COUNT(*) FROM links l WHERE l.configuration_id = i.configuration_id AND l.status = $1) AS links, \
+             (SELECT COUNT(*) FROM native_resources r \
+               WHERE r.configuration_id = i.configuration_id AND r.deleted_at IS NULL) AS resources \
              FROM installations i ORDER BY i.created_at DESC, i.configuration_id LIMIT $2",
         )
         .bind(LinkStatus::Linked)

@@ -419,3 +419,25 @@ async fn a_member_change_reaches_the_vendor_once() {
     let notices: Vec<_> = world.jobs_sent().await.into_iter().filter(|(_, kind, _)| kind == "notice").collect();
     assert_eq!(notices.len(), 1, "one notice for one change: {notices:?}");
 }
+
+/// The operator sees native installations as such, with their resources.
+#[tokio::test]
+async fn the_operator_sees_a_native_installation_and_its_resources() {
+    const TOKEN: &str = "operator-token-for-the-native-test-0123456789";
+    let world = crate::support::world_with_env(None, &[("TETHER_OPERATOR_TOKEN", TOKEN.to_owned())]).await;
+    let sim = &world.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    sim.native_provision(&id, "tether", "db", json!({}), "free").await.unwrap();
+    let overview: Value = reqwest::Client::new()
+        .get(format!("{}/operator", world.tether))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let recent = overview["installations"]["recent"].as_array().unwrap();
+    let native = recent.iter().find(|i| i["configuration_id"] == id.as_str()).unwrap();
+    assert_eq!((&native["kind"], &native["resources"]), (&json!("native"), &json!(1)), "{native}");
+}

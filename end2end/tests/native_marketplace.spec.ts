@@ -1,0 +1,80 @@
+// Vercel's native integration, played by the simulator's Marketplace: Vercel installs the
+// product through Tether's Partner API, the user creates a resource from the product's form
+// with a plan, connects it to two projects (Vercel writes its secrets there), rotates the
+// secrets, deletes the resource and uninstalls. Once with the built-in provider, once through
+// the reference vendor's own system (the http provider).
+import { test, expect, type Page } from "@playwright/test";
+import { Dashboard } from "./pages";
+
+const BUILTIN_SIM = "http://127.0.0.1:3410";
+const VENDOR_SIM = "http://127.0.0.1:3430";
+
+for (const [provider, sim, secret] of [
+  // Leptos.toml's [[provider.env]] for the built-in provider; the vendor's own names for it.
+  ["the built-in provider", BUILTIN_SIM, "ACME_API_KEY"],
+  ["the vendor's own system", VENDOR_SIM, "REFDB_API_KEY"],
+] as const) {
+  test(`a native install's whole life through ${provider}`, async ({ page }) => {
+    const dashboard = new Dashboard(page);
+    await page.goto(sim + "/");
+    await page.getByRole("button", { name: "Install the product natively for Bob's projects" }).click();
+    const installation = page.locator(".native-installation").last();
+    await expect(installation).toBeVisible();
+    await expectNoRefusal(page);
+
+    // Vercel's create form: the plans come from Tether's plans endpoint.
+    const form = installation.getByRole("form", { name: /^Create a resource in / });
+    await expect(form.getByLabel("Plan").locator("option")).toHaveText(["Free (free)"]);
+    await form.getByLabel("Resource name").fill("orders-db");
+    await form.getByRole("button", { name: "Create resource" }).click();
+    await expectNoRefusal(page);
+    const resource = installation.locator('[data-resource="orders-db"]');
+    await expect(resource).toContainText("(ready, free)");
+    await expect(resource).toContainText(secret);
+
+    for (const project of ["bob-app-000", "bob-app-001"]) {
+      await resource.getByLabel("Project for orders-db").selectOption({ label: project });
+      await resource.getByRole("button", { name: "Connect orders-db" }).click();
+      await expectNoRefusal(page);
+      await expect(dashboard.envRows(project).filter({ hasText: secret })).not.toHaveCount(0);
+    }
+    await expect(page.locator(".native-installation").last().locator('[data-resource="orders-db"]')).toContainText(
+      "connected to bob-app-000, bob-app-001",
+    );
+
+    await page.locator(".native-installation").last().getByRole("button", { name: "Rotate orders-db" }).click();
+    await expectNoRefusal(page);
+    await expect(page.locator("#market-calls tr").first()).toContainText("/secrets/rotate");
+    await expect(page.locator("#market-calls tr").first()).toContainText("200");
+
+    await page.locator(".native-installation").last().getByRole("button", { name: "Delete orders-db" }).click();
+    await expectNoRefusal(page);
+    await expect(page.locator('[data-resource="orders-db"]')).toHaveCount(0);
+    for (const project of ["bob-app-000", "bob-app-001"]) {
+      await expect(dashboard.envRows(project).filter({ hasText: secret })).toHaveCount(0);
+    }
+
+    const id = await page.locator(".native-installation").last().getAttribute("data-installation-id");
+    await page.getByRole("button", { name: `Uninstall native ${id}` }).click();
+    await expectNoRefusal(page);
+    await expect(page.locator(`.native-installation[data-installation-id="${id}"]`)).toHaveCount(0);
+  });
+}
+
+test("a forged call from the Marketplace is refused and creates nothing", async ({ page }) => {
+  await page.goto(BUILTIN_SIM + "/");
+  await page.getByRole("button", { name: "Install the product natively for Alice Example" }).click();
+  const installation = page.locator(".native-installation").last();
+  await expect(installation).toBeVisible();
+  await page.getByLabel("Fault for the next Partner call").selectOption("expired");
+  const form = installation.getByRole("form", { name: /^Create a resource in / });
+  await form.getByLabel("Resource name").fill("forged-db");
+  await form.getByRole("button", { name: "Create resource" }).click();
+  await expect(page.getByRole("status")).toContainText("answered 401");
+  await expect(page.locator('[data-resource="forged-db"]')).toHaveCount(0);
+});
+
+/** The dashboard says nothing went wrong with the last Marketplace action. */
+async function expectNoRefusal(page: Page) {
+  await expect(page.locator("#market-message")).toHaveAttribute("data-state", "ok");
+}
