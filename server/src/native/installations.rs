@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 
 use super::partner::{json_body, Call, Refusal};
 use crate::{
-    provider::outbox::Outbound,
+    provider::outbox,
     state::AppState,
     store::{
         installations::{mark_removed, token_binding, InstallationStatus},
-        native::{live_native_resources, NewNativeInstallation, Upserted},
+        native::{NewNativeInstallation, Upserted},
     },
 };
 
@@ -116,7 +116,8 @@ pub async fn read(State(state): State<AppState>, headers: HeaderMap, Path(instal
 
 /// Uninstall: the token is destroyed, every resource goes with the installation, and the vendor
 /// hears `installation.removed` (and, under `on_uninstall = "release"`, is asked to release what
-/// was provisioned) through the outbox, in the same transaction. Tether does not bill, so the
+/// was provisioned) through the outbox, in the same transaction, exactly as when Vercel's
+/// `integration-configuration.removed` webhook says it (whichever comes first does it). Tether does not bill, so the
 /// uninstall is final at once: `{"finalized": true}`. Repeated, it answers the same.
 pub async fn remove(
     State(state): State<AppState>,
@@ -141,27 +142,10 @@ pub async fn remove(
 
 async fn uninstall(state: &AppState, call: &Call, account: &str) -> Result<(), Refusal> {
     let id = &call.installation;
-    let release = state.settings.provider.on_uninstall == crate::settings::OnUninstall::Release;
     let mut tx = state.store.begin().await?;
-    let resources = live_native_resources(&mut tx, id).await?;
-    let mut released = 0;
-    for resource in &resources {
-        if super::resources::delete_in(&mut tx, id, resource, account, release).await? == Some(true) {
-            released += 1;
-        }
-    }
+    let released = outbox::installation_removed(&mut tx, state.settings.provider.on_uninstall, id, account).await?;
     mark_removed(&mut tx, id, crate::store::now_ms()).await?;
-    let notice = Outbound {
-        cause: "native-uninstall",
-        installation_id: id,
-        kind: "installation.removed",
-        project_id: None,
-        to_account: None,
-        resource: None,
-        member: None,
-    };
-    notice.write(&mut tx, account).await?;
     tx.commit().await?;
-    tracing::info!(configuration_id = %id, resources = resources.len(), released, by = call.actor(), "native installation removed");
+    tracing::info!(configuration_id = %id, released, by = call.actor(), "native installation removed");
     Ok(())
 }

@@ -29,9 +29,8 @@ use crate::{
     state::AppState,
     store::{
         installations::InstallationStatus,
-        native::{self as rows, NativeResourceRow, NativeResourceStatus, Recorded, ResourceChange},
+        native::{NativeResourceRow, NativeResourceStatus, Recorded, ResourceChange},
         provider_jobs::{self, JobKind},
-        Conn,
     },
 };
 
@@ -356,7 +355,8 @@ pub async fn delete(
         let mut tx = state.store.begin().await?;
         // The user deleted it at Vercel: what Tether created for them is released, whatever the
         // uninstall policy (that policy is for what nobody asked to delete).
-        if delete_in(&mut tx, &call.installation, &resource_id, &owner, true).await?.is_none() {
+        let deleted = outbox::native_resource_deleted(&mut tx, &call.installation, &resource_id, &owner, true).await?;
+        if deleted.is_none() {
             return Err(Refusal::NotFound("no such resource in this installation".into()));
         }
         tx.commit().await?;
@@ -364,28 +364,6 @@ pub async fn delete(
         Ok((StatusCode::NO_CONTENT, Value::Null))
     };
     answer(result.await)
-}
-
-/// Marks a resource deleted and, when `release`, asks the vendor (through the outbox, after the
-/// transaction commits) to release it. `None` when the resource was not live; else whether a
-/// release was asked.
-pub async fn delete_in(
-    conn: &mut Conn,
-    installation: &crate::params::ConfigurationId,
-    resource_id: &str,
-    account: &str,
-    release: bool,
-) -> Result<Option<bool>, sqlx::Error> {
-    let Some(row) = rows::delete_native_resource(conn, installation, resource_id).await? else {
-        return Ok(None);
-    };
-    match row.vendor_id.as_deref() {
-        Some(vendor_id) if release => {
-            outbox::release(conn, account, installation, vendor_id).await?;
-            Ok(Some(true))
-        }
-        _ => Ok(Some(false)),
-    }
 }
 
 /// Vercel's rotation, answered synchronously: the vendor's `begin` gives the new secrets beside

@@ -1,5 +1,5 @@
 //! What the vendor's system hears, written to the provider outbox inside the transaction of the
-//! change that causes it (a webhook's effect, a Disconnect) and sent by [`super::jobs`] once it
+//! change that causes it (a webhook's effect, a Disconnect, a Partner API call) and sent by [`super::jobs`] once it
 //! commits: notices, and releases. A release is only ever asked for a resource Tether created
 //! for an installation, when nothing links it any more, and only under
 //! `[provider] on_uninstall = "release"`; what the user connected is never released.
@@ -8,6 +8,7 @@ use crate::{
     settings::OnUninstall,
     store::{
         links::{self, Origin},
+        native,
         provider_jobs::{self, JobKind},
         webhook_effects::owner_of,
         Conn,
@@ -113,23 +114,65 @@ pub async fn link_ended(
     Ok(true)
 }
 
-/// An installation was removed: under `release`, every resource Tether created for it that no
-/// other installation of the account links is released. Returns how many.
+/// The cause of the one `installation.removed` notice an installation ever gets. Removal is
+/// final, so whichever of Vercel's signals comes first (the webhook, or a native installation's
+/// `DELETE`) makes it, and the other finds it made.
+const REMOVED: &str = "installation-removed";
+
+/// An installation was removed: the vendor hears `installation.removed`; a native
+/// installation's resources all go with it; and under `release`, every resource Tether created
+/// for it that no other installation of the account links is released. Returns how many.
 pub async fn installation_removed(
     conn: &mut Conn,
     policy: OnUninstall,
     installation_id: &ConfigurationId,
     account: &str,
 ) -> Result<usize> {
-    if policy != OnUninstall::Release {
-        return Ok(0);
-    }
+    let release = policy == OnUninstall::Release;
     let mut released = 0;
-    for resource in links::created_for(conn, installation_id).await? {
-        if !links::linked_elsewhere(conn, account, &resource, Some(installation_id)).await? {
-            release(conn, account, installation_id, &resource).await?;
+    if release {
+        for resource in links::created_for(conn, installation_id).await? {
+            if !links::linked_elsewhere(conn, account, &resource, Some(installation_id)).await? {
+                self::release(conn, account, installation_id, &resource).await?;
+                released += 1;
+            }
+        }
+    }
+    for resource in native::live_native_resources(conn, installation_id).await? {
+        if native_resource_deleted(conn, installation_id, &resource, account, release).await? == Some(true) {
             released += 1;
         }
     }
+    let notice = Outbound {
+        cause: REMOVED,
+        installation_id,
+        kind: "installation.removed",
+        project_id: None,
+        to_account: None,
+        resource: None,
+        member: None,
+    };
+    notice.write(conn, account).await?;
     Ok(released)
+}
+
+/// A native resource is deleted (at Vercel, or with its installation); when `release`, the
+/// vendor is asked to release it. `None` when it was not live; else whether a release was asked.
+pub async fn native_resource_deleted(
+    conn: &mut Conn,
+    installation_id: &ConfigurationId,
+    resource_id: &str,
+    account: &str,
+    release: bool,
+) -> Result<Option<bool>> {
+    let Some(row) = native::delete_native_resource(conn, installation_id, resource_id).await? else {
+        return Ok(None);
+    };
+    match row.vendor_id.as_deref() {
+        Some(vendor_id) if release => {
+            self::release(conn, account, installation_id, vendor_id).await?;
+            Ok(Some(true))
+        }
+        _ => Ok(Some(false)),
+    }
 }

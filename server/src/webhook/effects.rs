@@ -45,7 +45,7 @@ pub async fn apply(conn: &mut Conn, event: &StoredEvent, on_uninstall: OnUninsta
     let configuration = configuration.as_ref();
     match EventKind::of(&event.kind) {
         EventKind::ConfigurationRemoved => match configuration {
-            Some(id) => remove_installation(conn, &event.id, id, event.created_at, on_uninstall).await,
+            Some(id) => remove_installation(conn, id, event.created_at, on_uninstall).await,
             None => Ok("ignored: no configuration id".into()),
         },
         EventKind::PermissionUpgraded => match configuration {
@@ -288,7 +288,6 @@ async fn close_link(
 /// transaction commits.
 async fn remove_installation(
     conn: &mut Conn,
-    event_id: &str,
     configuration_id: &ConfigurationId,
     at: i64,
     on_uninstall: OnUninstall,
@@ -297,16 +296,6 @@ async fn remove_installation(
     // An installation Tether never stored (the webhook beat the callback) is nothing the vendor knows.
     if let Some(account) = store::owner_of(conn, configuration_id).await? {
         released = outbox::installation_removed(conn, on_uninstall, configuration_id, &account).await?;
-        let notice = Outbound {
-            cause: event_id,
-            installation_id: configuration_id,
-            kind: "installation.removed",
-            project_id: None,
-            to_account: None,
-            resource: None,
-            member: None,
-        };
-        notice.write(conn, &account).await?;
     }
     crate::store::installations::mark_removed(conn, configuration_id, if at > 0 { at } else { now_ms() }).await?;
     Ok(format!("uninstalled: token destroyed, links closed, {released} resource(s) Tether created to release"))

@@ -441,3 +441,33 @@ async fn the_operator_sees_a_native_installation_and_its_resources() {
     let native = recent.iter().find(|i| i["configuration_id"] == id.as_str()).unwrap();
     assert_eq!((&native["kind"], &native["resources"]), (&json!("native"), &json!(1)), "{native}");
 }
+
+/// Vercel may say a native uninstall twice (the Partner API's DELETE and the removal webhook),
+/// in either order: the resources go once, and the vendor hears of it once.
+#[tokio::test]
+async fn an_uninstall_said_twice_is_done_once() {
+    let world = world().await;
+    let sim = &world.sim.sim;
+    for webhook_first in [true, false] {
+        let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+        let resource = sim.native_provision(&id, "tether", "db", json!({}), "free").await.unwrap();
+        let webhook = || {
+            sim.emit("integration-configuration.removed", json!({"configuration": {"id": id, "projects": []}, "user": {"id": "u"}}))
+        };
+        if webhook_first {
+            let event = webhook();
+            assert!(world.applied(&event).await.starts_with("uninstalled"));
+            assert!(sim.native_uninstall(&id).await.unwrap(), "the DELETE after it answers the same");
+        } else {
+            assert!(sim.native_uninstall(&id).await.unwrap());
+            let event = webhook();
+            world.applied(&event).await;
+        }
+        let jobs = world.jobs_sent().await;
+        let removed: Vec<_> = jobs.iter().filter(|(_, kind, _)| kind == "notice").collect();
+        assert_eq!(removed.len(), if webhook_first { 1 } else { 2 }, "one notice per installation: {jobs:?}");
+        let store = world.store().await;
+        let live = store.native_resource(&crate::support::icfg(&id), &resource.id).await.unwrap();
+        assert!(live.is_none(), "the resource went with its installation");
+    }
+}
