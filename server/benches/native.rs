@@ -12,9 +12,9 @@ use std::{
 
 use serde_json::json;
 use server::{
-    native::oidc::{TokenType, Verifier, REFETCH_AFTER},
     settings::Settings,
     startup,
+    vercel::oidc::{TokenType, Verifier, REFETCH_AFTER},
 };
 use tokio::net::TcpListener;
 use vercel_sim::{SimConfig, DEFAULT_CLIENT_ID};

@@ -1,11 +1,10 @@
 //! Vercel's native integrations (the Marketplace protocol), where Vercel calls the vendor's
-//! Partner API with signed tokens: verifying those tokens (`oidc`), the Partner API's door
+//! Partner API with signed tokens (verified by `vercel::oidc`): the Partner API's door
 //! (`partner`), installations, the billing plans a resource may take (`plans`), and the
 //! resources Vercel provisions, onto the provider contract (`resources`, `metadata`).
 
 pub mod installations;
 pub mod metadata;
-pub mod oidc;
 pub mod partner;
 pub mod plans;
 pub mod resources;

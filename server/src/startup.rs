@@ -72,14 +72,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.vercel.client_secret.clone(),
         settings.redirect_url(),
     );
-    let partner_tokens = crate::native::oidc::Verifier::new(
+    let partner_tokens = crate::vercel::oidc::Verifier::new(
         settings.vercel.marketplace_issuer.as_str(),
         &settings.vercel.client_id,
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))
             .build()?,
-        crate::native::oidc::REFETCH_AFTER,
+        crate::vercel::oidc::REFETCH_AFTER,
     )?;
     let key_report = store.key_report(&settings.sealer).await?;
     if key_report.missing_rows() > 0 {

@@ -25,7 +25,7 @@ pub struct Inner {
     /// Bounds how many projects of one installation are provisioned at once.
     pub provisioning: crate::limits::Gates,
     /// Verifies the tokens Vercel signs its Partner API calls with (native integrations).
-    pub partner_tokens: crate::native::oidc::Verifier,
+    pub partner_tokens: crate::vercel::oidc::Verifier,
 }
 
 impl AppState {

@@ -8,6 +8,7 @@
 pub mod configuration;
 pub mod env;
 pub mod oauth;
+pub mod oidc;
 mod pages;
 pub mod projects;
 pub mod scopes;

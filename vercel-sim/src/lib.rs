@@ -47,6 +47,7 @@
 mod api;
 mod dashboard;
 mod market_pages;
+mod market_records;
 pub mod marketplace;
 mod oauth;
 pub mod oidc;

@@ -10,7 +10,7 @@
 //! | call | sent | taken | source |
 //! |---|---|---|---|
 //! | `PUT /v1/installations/{id}` | a fresh `icfg_…`, `scopes`, `acceptedPolicies`, `credentials {access_token, token_type}`, `account {name, url, contact}`; the installer's ADMIN token | 200, 201 or 204 | native-protocol.md 1.3 |
-//! | `GET /v1/products/{slug}/plans`, `GET /v1/installations/new/plans` | before the create form, and with the form's metadata; the `new` call carries a token for the installation to come | 200 `{plans: [{id, name, type subscription\|prepayment, …}]}` | same, and PostHog#62819 |
+//! | `GET /v1/products/{slug}/plans`, `GET /v1/installations/new/plans` | the `new` call before the install (its token is for the installation to come), the product's before the create form and as the form changes | 200 `{plans: [{id, name, type subscription\|prepayment, …}]}` | same, and PostHog#62819 |
 //! | `POST /v1/installations/{id}/resources` | `productId, name, metadata, billingPlanId` | 200 or 201 with `id, name, status` and `secrets [{name, value, environmentOverrides?}]`, names env-var shaped | same |
 //! | `POST …/resources/{rid}/secrets/rotate` | `reason`, `delayOldSecretsExpirationHours` | 200 `{sync: true, secrets}` or 202 `{sync: false}` | same |
 //! | `DELETE …/resources/{rid}` | – | 200 or 204 | same |
@@ -27,80 +27,11 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
+pub use crate::market_records::{NativeInstallation, NativeResource, PartnerCall, PartnerFault, Secret};
 use crate::state::{next_env_stamp, random_id, EnvVar, Sim};
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NativeInstallation {
-    pub id: String,
-    pub account_id: String,
-    pub user_id: String,
-    /// `active`, or `removed` after the uninstall.
-    pub status: String,
-    #[serde(skip)]
-    pub access_token: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NativeResource {
-    pub installation_id: String,
-    /// The partner's id, as the provision answered it.
-    pub id: String,
-    pub product_id: String,
-    pub name: String,
-    pub status: String,
-    pub plan_id: String,
-    #[serde(skip)]
-    pub secrets: Vec<Secret>,
-    /// The secrets' names, shown on the dashboard (values never are).
-    pub secret_names: Vec<String>,
-    pub projects: Vec<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Secret {
-    pub name: String,
-    pub value: String,
-    #[serde(default)]
-    pub environment_overrides: BTreeMap<String, String>,
-}
-
-/// A fault the next Partner call carries on purpose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartnerFault {
-    Expired,
-    WrongAudience,
-    WrongIssuer,
-    UnknownKey,
-    ReplayedKey,
-}
-
-/// One Partner call as the simulator made it, for the dashboard and tests.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PartnerCall {
-    pub method: String,
-    pub path: String,
-    pub idempotency_key: Option<String>,
-    /// Each attempt's status; 0 when no answer came.
-    pub statuses: Vec<u16>,
-    pub fault: Option<PartnerFault>,
-}
-
-#[derive(Default)]
-pub(crate) struct Market {
-    pub installations: Vec<NativeInstallation>,
-    pub resources: Vec<NativeResource>,
-    pub calls: Vec<PartnerCall>,
-    pub fault: Option<PartnerFault>,
-    last_key: Option<String>,
-}
 
 /// Why a Marketplace action did not happen: Tether's answer, or what was wrong with it.
 #[derive(Debug, Clone, Serialize)]
@@ -304,6 +235,12 @@ impl Sim {
                 "contact": {"email": account.email.clone().unwrap_or_else(|| format!("{}@sim.example", account.slug)), "name": account.name},
             },
         });
+        // Vercel's install dialog shows the installation's plans before the installation exists.
+        let (status, plans) = self
+            .partner_call(reqwest::Method::GET, "/v1/installations/new/plans", &id, &account.installer, None)
+            .await?;
+        expect_status(status, &plans, &[200], "the plans of an installation to come")?;
+        plans_fit(&plans)?;
         let path = format!("/v1/installations/{id}");
         let (status, answer) =
             self.partner_call(reqwest::Method::PUT, &path, &id, &account.installer, Some(body)).await?;

@@ -17,11 +17,15 @@ use std::sync::{
     Arc,
 };
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
+use axum::{
+    extract::{FromRef, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::get,
+    Json, Router,
+};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-
-use crate::state::Sim;
 
 /// The simulator's signing keys (RSA 2048, PKCS#1): published, so never trust them anywhere but
 /// against the simulator.
@@ -87,6 +91,8 @@ pub const TOKEN_LIFETIME_SECS: i64 = 600;
 
 #[derive(Debug, Default)]
 pub struct Issuer {
+    /// The issuer's URL (`iss`), where its discovery document and JWKS answer.
+    url: String,
     /// Which of [`KEYS`] signs; the ones before it stay published from `published_from` on.
     signing: AtomicUsize,
     published_from: AtomicUsize,
@@ -94,6 +100,14 @@ pub struct Issuer {
 }
 
 impl Issuer {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), ..Self::default() }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// A token with these claims (object), signed by the current key. `iss` and `exp` are filled
     /// in unless given, so tests can forge either.
     pub fn mint(&self, issuer: &str, claims: Value) -> String {
@@ -146,21 +160,25 @@ impl Issuer {
     }
 }
 
-pub fn routes() -> Router<Sim> {
+/// The discovery document and the JWKS, for any state that holds the issuer.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Issuer>: FromRef<S>,
+{
     Router::new().route("/.well-known/openid-configuration", get(discovery)).route("/.well-known/jwks", get(jwks))
 }
 
-async fn discovery(State(sim): State<Sim>) -> Json<Value> {
-    let issuer = sim.issuer_url();
+async fn discovery(State(issuer): State<Arc<Issuer>>) -> Json<Value> {
+    let url = issuer.url();
     Json(json!({
-        "issuer": issuer,
-        "jwks_uri": format!("{issuer}/.well-known/jwks"),
+        "issuer": url,
+        "jwks_uri": format!("{url}/.well-known/jwks"),
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }
 
-async fn jwks(State(sim): State<Sim>) -> impl IntoResponse {
-    let issuer: &Arc<Issuer> = sim.oidc();
+async fn jwks(State(issuer): State<Arc<Issuer>>) -> impl IntoResponse {
     if issuer.jwks_down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "unavailable"})));
     }

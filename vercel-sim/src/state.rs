@@ -208,7 +208,7 @@ pub(crate) struct Inner {
     pub quirks: Quirks,
     pub scopes: Vec<String>,
     /// Native integrations (see `marketplace`).
-    pub market: crate::marketplace::Market,
+    pub market: crate::market_records::Market,
 }
 
 /// An answer forced on the next matching request, as a flaky or rate-limiting Vercel would give.
@@ -334,7 +334,8 @@ impl Sim {
                 });
             }
         }
-        Self { config, inner: Arc::new(Mutex::new(inner)), oidc: Arc::default() }
+        let oidc = Arc::new(crate::oidc::Issuer::new(config.public_url.trim_end_matches('/')));
+        Self { config, inner: Arc::new(Mutex::new(inner)), oidc }
     }
 
     /// The Marketplace's OIDC issuer: its signing keys and JWKS.
@@ -345,7 +346,7 @@ impl Sim {
     /// The issuer's URL, `iss` in every token: the simulator's own origin, as Vercel's is
     /// `https://marketplace.vercel.com`.
     pub fn issuer_url(&self) -> String {
-        self.config.public_url.trim_end_matches('/').to_owned()
+        self.oidc.url().to_owned()
     }
 
     /// A token for a user of an installation, as Vercel sends with a Partner API call on that
@@ -646,5 +647,12 @@ impl Sim {
             created_at: now,
             updated_at: now,
         });
+    }
+}
+
+/// The OIDC issuer's routes take it from the simulator's state.
+impl axum::extract::FromRef<Sim> for Arc<crate::oidc::Issuer> {
+    fn from_ref(sim: &Sim) -> Self {
+        sim.oidc.clone()
     }
 }

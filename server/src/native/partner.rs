@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::json;
 
-use super::oidc::{Claims, Role, TokenType};
+use crate::vercel::oidc::{Claims, Role, TokenType};
 use crate::{params::ConfigurationId, state::AppState};
 
 /// The path's placeholder before an installation exists: Vercel lists plans for a new install
@@ -153,6 +153,13 @@ pub async fn caller(state: &AppState, headers: &HeaderMap, installation: Option<
         tracing::info!(security_event = "partner_token_refused", %error, "a Partner API call was refused");
         Refusal::Unauthorized("the token is not Vercel's, or not for this integration".into())
     })?;
+    // `X-Vercel-Auth` says which kind of token Vercel sent: a call that says `user` must carry a
+    // user, so a system token is never taken for a user's act. Without the header, the token
+    // alone decides.
+    let says_user = headers.get("x-vercel-auth").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"user"));
+    if says_user && claims.user().is_none() {
+        return Err(Refusal::Unauthorized("`X-Vercel-Auth: user` with a token that names no user".into()));
+    }
     match installation {
         Some(id) if id != NEW_INSTALLATION && claims.installation_id.as_deref() != Some(id) => {
             tracing::warn!(

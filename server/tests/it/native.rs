@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use server::native::oidc::{Role, TokenError, TokenType, Verifier, REFETCH_AFTER};
+use server::vercel::oidc::{Role, TokenError, TokenType, Verifier, REFETCH_AFTER};
 use tokio::net::TcpListener;
 use vercel_sim::{SimConfig, SimHandle, DEFAULT_CLIENT_ID};
 

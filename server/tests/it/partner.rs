@@ -257,11 +257,20 @@ async fn every_partner_call_refuses_a_caller_who_may_not_make_it() {
         }
     }
     assert_eq!(world.installation_rows().await, 0, "no refused call kept an installation");
+    // A system token presented as a user's act.
+    let system = sim.system_token(INSTALLATION);
+    let (status, _) = vercel.call(Method::PUT, "", &system, Some("k"), Some(install_body())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "X-Vercel-Auth: user needs a user's token");
     // A viewer may read; Vercel's own system (no user) may change.
-    assert_eq!(
-        vercel.call(Method::PUT, "", &sim.system_token(INSTALLATION), Some("k"), Some(install_body())).await.0,
-        StatusCode::NO_CONTENT
-    );
+    let as_system = reqwest::Client::new()
+        .put(vercel.path(""))
+        .bearer_auth(&system)
+        .header("x-vercel-auth", "system")
+        .json(&install_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_system.status(), StatusCode::NO_CONTENT);
     assert_eq!(vercel.call(Method::GET, "", &viewer, None, None).await.0, StatusCode::OK);
     let (status, refused) =
         vercel.call(Method::PUT, "", &vercel.admin(), Some("k"), Some(json!({"scopes": "all"}))).await;
@@ -452,7 +461,10 @@ async fn an_uninstall_said_twice_is_done_once() {
         let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
         let resource = sim.native_provision(&id, "tether", "db", json!({}), "free").await.unwrap();
         let webhook = || {
-            sim.emit("integration-configuration.removed", json!({"configuration": {"id": id, "projects": []}, "user": {"id": "u"}}))
+            sim.emit(
+                "integration-configuration.removed",
+                json!({"configuration": {"id": id, "projects": []}, "user": {"id": "u"}}),
+            )
         };
         if webhook_first {
             let event = webhook();

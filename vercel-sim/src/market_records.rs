@@ -1,0 +1,76 @@
+//! What the simulator's Marketplace keeps (see `marketplace` for what it does with it): native
+//! installations, their resources, the Partner calls made and the fault the next one carries.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeInstallation {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    /// `active`, or `removed` after the uninstall.
+    pub status: String,
+    #[serde(skip)]
+    pub access_token: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeResource {
+    pub installation_id: String,
+    /// The partner's id, as the provision answered it.
+    pub id: String,
+    pub product_id: String,
+    pub name: String,
+    pub status: String,
+    pub plan_id: String,
+    #[serde(skip)]
+    pub secrets: Vec<Secret>,
+    /// The secrets' names, shown on the dashboard (values never are).
+    pub secret_names: Vec<String>,
+    pub projects: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    pub name: String,
+    pub value: String,
+    #[serde(default)]
+    pub environment_overrides: BTreeMap<String, String>,
+}
+
+/// A fault the next Partner call carries on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerFault {
+    Expired,
+    WrongAudience,
+    WrongIssuer,
+    UnknownKey,
+    ReplayedKey,
+}
+
+/// One Partner call as the simulator made it, for the dashboard and tests.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerCall {
+    pub method: String,
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    /// Each attempt's status; 0 when no answer came.
+    pub statuses: Vec<u16>,
+    pub fault: Option<PartnerFault>,
+}
+
+#[derive(Default)]
+pub(crate) struct Market {
+    pub installations: Vec<NativeInstallation>,
+    pub resources: Vec<NativeResource>,
+    pub calls: Vec<PartnerCall>,
+    pub fault: Option<PartnerFault>,
+    pub last_key: Option<String>,
+}
