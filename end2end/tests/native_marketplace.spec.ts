@@ -34,7 +34,7 @@ for (const [provider, sim, secret] of [
 
     for (const project of ["bob-app-000", "bob-app-001"]) {
       await resource.getByLabel("Project for orders-db").selectOption({ label: project });
-      await resource.getByRole("button", { name: "Connect orders-db" }).click();
+      await resource.getByRole("button", { name: "Connect orders-db", exact: true }).click();
       await expectNoRefusal(page);
       await expect(dashboard.envRows(project).filter({ hasText: secret })).not.toHaveCount(0);
     }
@@ -42,12 +42,12 @@ for (const [provider, sim, secret] of [
       "connected to bob-app-000, bob-app-001",
     );
 
-    await page.locator(".native-installation").last().getByRole("button", { name: "Rotate orders-db" }).click();
+    await page.locator(".native-installation").last().getByRole("button", { name: "Rotate orders-db", exact: true }).click();
     await expectNoRefusal(page);
     await expect(page.locator("#market-calls tr").first()).toContainText("/secrets/rotate");
     await expect(page.locator("#market-calls tr").first()).toContainText("200");
 
-    await page.locator(".native-installation").last().getByRole("button", { name: "Delete orders-db" }).click();
+    await page.locator(".native-installation").last().getByRole("button", { name: "Delete orders-db", exact: true }).click();
     await expectNoRefusal(page);
     await expect(page.locator('[data-resource="orders-db"]')).toHaveCount(0);
     for (const project of ["bob-app-000", "bob-app-001"]) {
@@ -55,7 +55,7 @@ for (const [provider, sim, secret] of [
     }
 
     const id = await page.locator(".native-installation").last().getAttribute("data-installation-id");
-    await page.getByRole("button", { name: `Uninstall native ${id}` }).click();
+    await page.getByRole("button", { name: `Uninstall native ${id}`, exact: true }).click();
     await expectNoRefusal(page);
     await expect(page.locator(`.native-installation[data-installation-id="${id}"]`)).toHaveCount(0);
   });
