@@ -203,10 +203,13 @@ fn postgres_pass() -> Result<()> {
         return Ok(());
     };
     step("Integration tests again, against PostgreSQL (a database per test)");
-    sh(Command::new("cargo")
-        .args(["test", "-p", "server", "--test", "it", "--", "--skip", SQLITE_ONLY])
-        .env("TETHER_TEST_BACKEND", "postgres")
-        .env("TETHER_TEST_POSTGRES_URL", url))?;
+    for filter in [&["--skip", SQLITE_ONLY, "--skip", ALONE][..], &[ALONE][..]] {
+        sh(Command::new("cargo")
+            .args(["test", "-p", "server", "--test", "it", "--"])
+            .args(filter)
+            .env("TETHER_TEST_BACKEND", "postgres")
+            .env("TETHER_TEST_POSTGRES_URL", &url))?;
+    }
     let about_sqlite = integration_tests()?.iter().filter(|name| name.contains(SQLITE_ONLY)).count();
     step(&format!("PostgreSQL pass: skipped {about_sqlite} test(s) about SQLite's own files (named `{SQLITE_ONLY}…`)"));
     Ok(())
@@ -214,6 +217,11 @@ fn postgres_pass() -> Result<()> {
 
 /// Tests named so check SQLite itself (its files and their modes): not applicable to PostgreSQL.
 const SQLITE_ONLY: &str = "::sqlite_";
+
+/// Tests that load the server on purpose (a thousand concurrent installs, then kill -9): they
+/// run after the others, alone, so their time budgets measure Tether and not the tests that
+/// would otherwise run beside them on two cores.
+const ALONE: &str = "durability::";
 
 fn integration_tests() -> Result<Vec<String>> {
     let listed = Command::new("cargo")
@@ -267,7 +275,12 @@ fn test(root: &Path) -> Result<()> {
         "vercel-sim",
         "-p",
         "reference-vendor",
+        "--",
+        "--skip",
+        ALONE,
     ]))?;
+    step("The load test alone (a thousand concurrent installs, then kill -9)");
+    sh(Command::new("cargo").args(["test", "-p", "server", "--test", "it", "--", ALONE]))?;
     postgres_pass()?;
     build_release(root)?;
     step("Playwright specs in Chromium");
