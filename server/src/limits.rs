@@ -51,8 +51,9 @@ pub const START: Limit = Limit { name: "start", burst: 30, refill_every_ms: 2_00
 pub const SERVER_FUNCTIONS: Limit = Limit { name: "api", burst: 300, refill_every_ms: 50 };
 
 /// The Partner API of native integrations: Vercel's servers call it, from few addresses, for
-/// every team; a generous allowance for them, and a bound for anyone else.
-pub const PARTNER: Limit = Limit { name: "partner", burst: 1_000, refill_every_ms: 10 };
+/// every team, so an address gets 2,000 at once and 1,000 a second after that; a flood from
+/// anyone else is bounded to what token verification (tens of microseconds a call) easily bears.
+pub const PARTNER: Limit = Limit { name: "partner", burst: 2_000, refill_every_ms: 1 };
 
 /// The operator's endpoints: a scrape every few seconds and a person's requests fit easily; a
 /// token guesser does not.
