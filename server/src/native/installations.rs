@@ -6,11 +6,10 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    Json,
 };
 use serde_json::{json, Value};
 
-use super::partner::{json_body, Call, Refusal};
+use super::partner::{answer, json_body, Call, Refusal};
 use crate::{
     provider::outbox,
     state::AppState,
@@ -100,18 +99,13 @@ async fn keep(state: &AppState, call: &Call, body: &[u8]) -> Result<(), Refusal>
 }
 
 pub async fn read(State(state): State<AppState>, headers: HeaderMap, Path(installation_id): Path<String>) -> Response {
-    let answer = async {
+    let result = async {
         let call = Call::reader(&state, &headers, &installation_id).await?;
-        match state.store.native_installation(&call.installation).await? {
-            // Tether does not bill: no installation-level plan, no notification.
-            Some(row) if row.status == InstallationStatus::Active => Ok(json!({})),
-            _ => Err(Refusal::NotFound("no such installation".into())),
-        }
+        call.live_owner(&state).await?;
+        // Tether does not bill: no installation-level plan, no notification.
+        Ok((StatusCode::OK, json!({})))
     };
-    match answer.await {
-        Ok(body) => Json(body).into_response(),
-        Err(refusal) => refusal.into_response(),
-    }
+    answer(result.await)
 }
 
 /// Uninstall: the token is destroyed, every resource goes with the installation, and the vendor
@@ -124,7 +118,7 @@ pub async fn remove(
     headers: HeaderMap,
     Path(installation_id): Path<String>,
 ) -> Response {
-    let answer = async {
+    let result = async {
         let call = Call::admin(&state, &headers, &installation_id).await?;
         let Some(row) = state.store.native_installation(&call.installation).await? else {
             return Err(Refusal::NotFound("no such installation".into()));
@@ -132,12 +126,9 @@ pub async fn remove(
         if row.status == InstallationStatus::Active {
             uninstall(&state, &call, row.owner_id()).await?;
         }
-        Ok(json!({"finalized": true}))
+        Ok((StatusCode::OK, json!({"finalized": true})))
     };
-    match answer.await {
-        Ok(body) => Json(body).into_response(),
-        Err(refusal) => refusal.into_response(),
-    }
+    answer(result.await)
 }
 
 async fn uninstall(state: &AppState, call: &Call, account: &str) -> Result<(), Refusal> {

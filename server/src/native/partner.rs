@@ -12,7 +12,7 @@ use axum::{
 use serde_json::json;
 
 use crate::vercel::oidc::{Claims, Role, TokenType};
-use crate::{params::ConfigurationId, state::AppState};
+use crate::{params::ConfigurationId, state::AppState, store::installations::InstallationStatus};
 
 /// The path's placeholder before an installation exists: Vercel lists plans for a new install
 /// with a token that already names the installation to come (native-protocol.md 1.2).
@@ -113,9 +113,28 @@ impl Call {
         }
     }
 
+    /// The installation the call names, live, and the vendor account it acts for: 404 for one
+    /// never installed natively, and for one removed.
+    pub async fn live_owner(&self, state: &AppState) -> Result<String, Refusal> {
+        match state.store.native_installation(&self.installation).await? {
+            Some(row) if row.status == InstallationStatus::Active => Ok(row.owner_id().to_owned()),
+            _ => Err(Refusal::NotFound("no such installation".into())),
+        }
+    }
+
     /// Who acted, for the record: the user, or Vercel's system.
     pub fn actor(&self) -> &str {
         self.claims.user().map_or("system", |(user, _)| user)
+    }
+}
+
+/// A Partner call's answer: its status with a JSON body (none with 204), or the refusal in
+/// Vercel's error shape.
+pub fn answer(result: Result<(StatusCode, serde_json::Value), Refusal>) -> Response {
+    match result {
+        Ok((StatusCode::NO_CONTENT, _)) => StatusCode::NO_CONTENT.into_response(),
+        Ok((status, body)) => (status, Json(body)).into_response(),
+        Err(refusal) => refusal.into_response(),
     }
 }
 

@@ -11,14 +11,13 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    response::Response,
 };
 use serde_json::{json, Map, Value};
 
 use super::{
     metadata,
-    partner::{idempotency_key, json_body, Call, Refusal},
+    partner::{answer, idempotency_key, json_body, Call, Refusal},
 };
 use crate::{
     provider::{outbox, EnvValue, NativeRequest, NewResource, ProviderError},
@@ -28,7 +27,6 @@ use crate::{
     },
     state::AppState,
     store::{
-        installations::InstallationStatus,
         native::{NativeResourceRow, NativeResourceStatus, Recorded, ResourceChange},
         provider_jobs::{self, JobKind},
     },
@@ -39,22 +37,6 @@ const MAX_NAME: usize = 128;
 
 /// How long Vercel may ask the old secrets to keep working: 30 days.
 const MAX_DELAY_HOURS: f64 = 720.0;
-
-fn answer(result: Result<(StatusCode, Value), Refusal>) -> Response {
-    match result {
-        Ok((StatusCode::NO_CONTENT, _)) => StatusCode::NO_CONTENT.into_response(),
-        Ok((status, body)) => (status, Json(body)).into_response(),
-        Err(refusal) => refusal.into_response(),
-    }
-}
-
-/// The installation a call acts on, live, and the vendor account it acts for.
-async fn live_installation(state: &AppState, call: &Call) -> Result<String, Refusal> {
-    match state.store.native_installation(&call.installation).await? {
-        Some(row) if row.status == InstallationStatus::Active => Ok(row.owner_id().to_owned()),
-        _ => Err(Refusal::NotFound("no such installation".into())),
-    }
-}
 
 fn product<'a>(state: &'a AppState, id: &str) -> Option<&'a Product> {
     state.settings.products.iter().find(|p| p.slug == id)
@@ -206,7 +188,7 @@ async fn provision_answer(
     body: &[u8],
 ) -> Result<(StatusCode, Value), Refusal> {
     let call = Call::admin(state, headers, installation_id).await?;
-    let owner = live_installation(state, &call).await?;
+    let owner = call.live_owner(state).await?;
     let key = idempotency_key(headers)?;
     let body = json_body(body)?;
     let request = provision_of(state, &body)?;
@@ -285,7 +267,7 @@ pub async fn read(
 ) -> Response {
     let result = async {
         let call = Call::reader(&state, &headers, &installation_id).await?;
-        live_installation(&state, &call).await?;
+        call.live_owner(&state).await?;
         let row = live_resource(&state, &call, &resource_id).await?;
         Ok((StatusCode::OK, resource_json(&state, &row)))
     };
@@ -300,7 +282,7 @@ pub async fn change(
 ) -> Response {
     let result = async {
         let call = Call::admin(&state, &headers, &installation_id).await?;
-        live_installation(&state, &call).await?;
+        call.live_owner(&state).await?;
         let row = live_resource(&state, &call, &resource_id).await?;
         let body = json_body(&body)?;
         let Some(product) = product(&state, &row.product_id) else {
@@ -351,7 +333,7 @@ pub async fn delete(
 ) -> Response {
     let result = async {
         let call = Call::admin(&state, &headers, &installation_id).await?;
-        let owner = live_installation(&state, &call).await?;
+        let owner = call.live_owner(&state).await?;
         let mut tx = state.store.begin().await?;
         // The user deleted it at Vercel: what Tether created for them is released, whatever the
         // uninstall policy (that policy is for what nobody asked to delete).
@@ -377,7 +359,7 @@ pub async fn rotate(
 ) -> Response {
     let result = async {
         let call = Call::admin(&state, &headers, &installation_id).await?;
-        let owner = live_installation(&state, &call).await?;
+        let owner = call.live_owner(&state).await?;
         let row = live_resource(&state, &call, &resource_id).await?;
         let body = json_body(&body)?;
         let hours = match body.get("delayOldSecretsExpirationHours") {
