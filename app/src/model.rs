@@ -209,3 +209,33 @@ pub struct ResourceView {
     /// A rotation did not finish: old and new credentials both work until it does.
     pub rotating: bool,
 }
+
+/// The page a Vercel user lands on from "Open in …" on Vercel's dashboard (native
+/// integrations, single sign-on): the installation's resources and where Vercel connected them.
+#[derive(Debug, Clone)]
+pub struct NativeView {
+    pub vendor_name: String,
+    /// The Vercel team (or account) that installed, as Vercel named it.
+    pub team_name: String,
+    /// The signed-in user's role in that team is read-only (Vercel's `USER`).
+    pub read_only: bool,
+    pub resources: Vec<NativeResourceView>,
+    /// A message about what the link asked for, chosen by the server from a fixed set.
+    pub notice: Option<String>,
+    /// Back to Vercel's dashboard.
+    pub back_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NativeResourceView {
+    /// Tether's id, the one Vercel knows.
+    pub id: String,
+    pub name: String,
+    pub product: String,
+    pub plan: String,
+    pub status: String,
+    /// The projects Vercel connected it to, by name where Vercel said it.
+    pub projects: Vec<String>,
+    /// The resource Vercel's link was about: shown first and marked.
+    pub focused: bool,
+}

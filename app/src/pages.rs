@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use crate::{
     api::{LinkProjects, RotateCredentials, Uninstall, UnlinkProject},
     islands::ProjectPicker,
-    model::{ConfigureView, DoneView, ErrorView, InstallView, LinkView, ResourceView, FORM_TOKEN_FIELD},
+    model::{
+        ConfigureView, DoneView, ErrorView, InstallView, LinkView, NativeResourceView, NativeView, ResourceView,
+        FORM_TOKEN_FIELD,
+    },
 };
 
 /// Which page a response shows; the server picks it after loading what it needs.
@@ -15,6 +18,7 @@ pub enum Page {
     Install(InstallView),
     Configure(ConfigureView),
     Done(DoneView),
+    Native(NativeView),
     Error(ErrorView),
 }
 
@@ -25,6 +29,7 @@ impl Page {
             Page::Install(view) => format!("Connect {} · Tether", view.vendor_name),
             Page::Configure(view) => format!("{} · Configure · Tether", view.scope_name),
             Page::Done(view) => format!("Connected {} · Tether", view.vendor_name),
+            Page::Native(view) => format!("{} · {} · Tether", view.team_name, view.vendor_name),
             Page::Error(view) => format!("{} · Tether", view.title),
         }
     }
@@ -111,6 +116,7 @@ fn page_body(page: Page, options: LeptosOptions) -> AnyView {
         Page::Install(view) => view! { <InstallPage view options/> }.into_any(),
         Page::Configure(view) => view! { <ConfigurePage view/> }.into_any(),
         Page::Done(view) => view! { <DonePage view/> }.into_any(),
+        Page::Native(view) => view! { <NativePage view/> }.into_any(),
         Page::Error(view) => view! { <ErrorPage view/> }.into_any(),
     }
 }
@@ -372,6 +378,50 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
                 <button type="submit" class="danger">"Uninstall"</button>
             </form>
         </section>
+    }
+}
+
+#[component]
+fn NativePage(view: NativeView) -> impl IntoView {
+    let NativeView { vendor_name, team_name, read_only, resources, notice, back_url } = view;
+    let role = if read_only {
+        "You are signed in from Vercel with a read-only role in this team: you can look, not change."
+    } else {
+        "You are signed in from Vercel as an admin of this team."
+    };
+    let count = resources.len();
+    let empty = (count == 0).then(|| {
+        view! { <p class="note" data-testid="no-resources">"No resources yet: create one from Vercel's Storage tab."</p> }
+    });
+    let resources = resources.into_iter().map(native_resource).collect_view();
+    view! {
+        <h1>{format!("{vendor_name} on Vercel")}</h1>
+        <p class="scope" data-testid="scope">"Installed for " <strong>{team_name}</strong></p>
+        <p class="note" data-testid="role" data-read-only=read_only.to_string()>{role}</p>
+        {notice.map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })}
+        <section aria-labelledby="resources-heading">
+            <h2 id="resources-heading">{format!("Resources ({count})")}</h2>
+            {empty}
+            <ul class="links">{resources}</ul>
+        </section>
+        <p><a class="button secondary" href=back_url>"Return to Vercel"</a></p>
+    }
+}
+
+fn native_resource(resource: NativeResourceView) -> impl IntoView {
+    let NativeResourceView { id, name, product, plan, status, projects, focused } = resource;
+    let connected = match projects.is_empty() {
+        true => "Not connected to a project yet.".to_owned(),
+        false => format!("Connected to {}", projects.join(", ")),
+    };
+    view! {
+        <li class="link" id=id.clone() data-resource=id data-focused=focused.to_string() aria-current=focused.then_some("true")>
+            <div>
+                <strong>{name}</strong>
+                <div class="keys">{format!("{product} · plan {plan} · {status}")}</div>
+                <div class="keys" data-testid="connected">{connected}</div>
+            </div>
+        </li>
     }
 }
 

@@ -46,6 +46,31 @@ for (const [provider, sim, secret] of [
       "connected to bob-app-000, bob-app-001",
     );
 
+    // "Open in …": single sign-on lands on this resource, signed in: on Tether's page with the
+    // built-in provider, on the vendor's own site through its sign-in page otherwise.
+    const opened = await page.context().newPage();
+    const openLink = page.locator(".native-installation").last().getByRole("link", { name: /^Open in [^:]+: orders-db$/ });
+    const asViewer = page.locator(".native-installation").last().getByRole("link", { name: /as a viewer: orders-db$/ });
+    await opened.goto(sim + (await openLink.getAttribute("href")));
+    if (sim === BUILTIN_SIM) {
+      await expect(opened).toHaveURL(/\/native\/icfg_[^?]+\?resource=/);
+      const landed = opened.locator('[data-focused="true"]');
+      await expect(landed).toContainText("orders-db");
+      await expect(landed.getByTestId("connected")).toHaveText("Connected to bob-app-000, bob-app-001");
+      await expect(opened.getByTestId("role")).toHaveAttribute("data-read-only", "false");
+      await opened.goto(sim + (await asViewer.getAttribute("href")));
+      await expect(opened.getByTestId("role")).toHaveAttribute("data-read-only", "true");
+    } else {
+      await expect(opened.getByTestId("signed-in")).toHaveAttribute("data-role", "admin");
+      await expect(opened.getByTestId("resource")).toHaveText("Resource: orders-db");
+      // The ticket is single use: the same address again signs nobody in.
+      await opened.reload();
+      await expect(opened.getByTestId("refused")).toContainText("used already");
+      await opened.goto(sim + (await asViewer.getAttribute("href")));
+      await expect(opened.getByTestId("signed-in")).toHaveAttribute("data-role", "viewer");
+    }
+    await opened.close();
+
     await page.locator(".native-installation").last().getByRole("button", { name: "Rotate orders-db", exact: true }).click();
     await expectNoRefusal(page);
     await expect(page.locator("#market-calls tr").first()).toContainText("/secrets/rotate");
@@ -76,6 +101,27 @@ test("a forged call from the Marketplace is refused and creates nothing", async 
   await form.getByRole("button", { name: "Create resource" }).click();
   await expect(page.getByRole("status")).toContainText("answered 401");
   await expect(page.locator('[data-resource="forged-db"]')).toHaveCount(0);
+});
+
+test("a sign-in from the Marketplace whose identity does not verify signs nobody in", async ({ page }) => {
+  await page.goto(BUILTIN_SIM + "/");
+  await page.getByRole("button", { name: "Install the product natively for Alice Example" }).click();
+  const installation = page.locator(".native-installation").last();
+  await expect(installation).toBeVisible();
+  const form = installation.getByRole("form", { name: /^Create a resource in / });
+  await form.getByLabel("Resource name").fill("sso-db");
+  await form.getByRole("button", { name: "Create resource" }).click();
+  await expectNoRefusal(page);
+  // The fault reaches the simulator before the link is followed.
+  const faultSet = page.waitForResponse((response) => response.url().endsWith("/sim/api/market/sso-fault"));
+  await page.getByLabel("Fault for the next sign-in").selectOption("expired");
+  await faultSet;
+  const link = page.locator('[data-resource="sso-db"]').getByRole("link", { name: /^Open in [^:]+: sso-db$/ });
+  const href = await link.getAttribute("href");
+  await page.goto(BUILTIN_SIM + href);
+  await expect(page.locator("[data-failure]")).toHaveAttribute("data-failure", "sso-unverified");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("The sign-in could not be verified");
+  await expect(page.getByRole("link", { name: "Return to Vercel" })).toHaveAttribute("href", BUILTIN_SIM + "/");
 });
 
 /** The dashboard says nothing went wrong with the last Marketplace action. */

@@ -6,14 +6,16 @@
 //!
 //! The modules: `vendor` (the service's state and the knobs tests turn), `signature` (the
 //! contract's signature check), `error` (every refusal, with its status and code), `api` (what
-//! every answer shares: flaws, accepting a signed call), `resources` (the contract's endpoints over its own database) and `link` (the
-//! sign-in page account linking sends users to).
+//! every answer shares: flaws, accepting a signed call), `resources` (the contract's endpoints
+//! over its own database), `link` (the sign-in page account linking sends users to) and `sso`
+//! (the same page, when Tether sends a user Vercel signed in).
 
 mod api;
 mod error;
 mod link;
 mod resources;
 mod signature;
+mod sso;
 mod vendor;
 
 use axum::{routing::post, Router};

@@ -19,6 +19,11 @@ pub(crate) struct LinkQuery {
     ticket: String,
     #[serde(default)]
     return_to: String,
+    /// Single sign-on from Vercel instead: a ticket saying whom Vercel signed in.
+    #[serde(default)]
+    sso: String,
+    #[serde(default)]
+    signature: String,
 }
 
 #[derive(Deserialize)]
@@ -42,8 +47,15 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A demo sign-in: the user names their account (a real vendor signs them in properly).
-pub(crate) async fn sign_in_page(axum::extract::Query(query): axum::extract::Query<LinkQuery>) -> Response {
+/// A demo sign-in: the user names their account (a real vendor signs them in properly). With
+/// `sso`, Vercel signed the user in already.
+pub(crate) async fn sign_in_page(
+    State(vendor): State<Vendor>,
+    axum::extract::Query(query): axum::extract::Query<LinkQuery>,
+) -> Response {
+    if !query.sso.is_empty() {
+        return crate::sso::sign_in(&vendor, &query.sso, &query.signature).await;
+    }
     if query.ticket.is_empty() || !tether_return(&query.return_to) {
         return (StatusCode::BAD_REQUEST, "This sign-in link is incomplete.").into_response();
     }

@@ -28,6 +28,8 @@ pub(crate) struct Knobs {
     pub(crate) failed_keys: std::collections::HashSet<String>,
     /// Every call that arrived, as (action, `webhook-id`), whatever was answered.
     pub(crate) seen: Vec<(String, String)>,
+    /// The nonces of single sign-on tickets used so far.
+    pub(crate) sso_nonces: std::collections::HashSet<String>,
 }
 
 /// Mistakes vendors make when they implement the contract from its text, each one a way the
@@ -152,6 +154,17 @@ impl Vendor {
             .fetch_all(&self.0.pool)
             .await
             .unwrap_or_default()
+    }
+
+    /// A resource's name, if the account has it.
+    pub(crate) async fn resource_name(&self, account: &str, id: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT name FROM resources WHERE account = ? AND id = ?")
+            .bind(account)
+            .bind(id)
+            .fetch_optional(&self.0.pool)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// A resource the account had before any Vercel installation (a customer's own database);

@@ -54,7 +54,9 @@ pub fn report(settings: &Settings) -> String {
     let _ = writeln!(out, "  URL Slug       -> TETHER_INTEGRATION_SLUG (now: {})", settings.vercel.integration_slug);
     // Native integrations: Vercel calls the Partner API at the Base URL with its signed tokens.
     let _ = writeln!(out, "\nFor a native integration (Vercel's Marketplace), in the console:");
-    let _ = writeln!(out, "  Base URL            {}", settings.public_url.as_str().trim_end_matches('/'));
+    let origin = settings.public_url.as_str().trim_end_matches('/');
+    let _ = writeln!(out, "  Base URL            {origin}");
+    let _ = writeln!(out, "  Redirect Login URL  {origin}{}", crate::native::sso::LOGIN_PATH);
     for product in &settings.products {
         let plans: Vec<&str> = product.plans.iter().map(|p| p.id.as_str()).collect();
         let _ = writeln!(out, "  Product             {} ({}; plans: {})", product.slug, product.name, plans.join(", "));

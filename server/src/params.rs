@@ -15,6 +15,8 @@ pub enum ParamError {
     Repeated(&'static str),
     #[error("`next` does not point to Vercel")]
     ForeignNext,
+    #[error("`url` is not on this service's site")]
+    ForeignUrl,
 }
 
 fn id_like(value: &str, prefix: &str, max: usize) -> bool {
@@ -237,27 +239,44 @@ pub struct CallbackParams {
 const KNOWN: [&str; 8] =
     ["code", "configurationId", "next", "teamId", "source", "state", "currentProjectId", "external-id"];
 
-impl CallbackParams {
-    pub fn parse(query: &str, allowed_next: &Url) -> Result<Self, ParamError> {
-        let mut seen: HashMap<&'static str, String> = HashMap::new();
+/// The parameters of a query that Tether knows, each at most once, empty ones as absent.
+/// Unknown parameters are ignored: Vercel adds new ones from time to time.
+struct Known(HashMap<&'static str, String>);
+
+impl Known {
+    fn of(query: &str, known: &[&'static str]) -> Result<Self, ParamError> {
+        let mut seen = HashMap::new();
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            // Unknown parameters are ignored: Vercel adds new ones from time to time.
-            if let Some(name) = KNOWN.iter().find(|k| **k == key) {
-                if seen.insert(name, value.into_owned()).is_some() {
+            if let Some(name) = known.iter().find(|k| **k == key) {
+                if seen.insert(*name, value.into_owned()).is_some() {
                     return Err(ParamError::Repeated(name));
                 }
             }
         }
-        let take = |name: &'static str| seen.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        Ok(Self(seen))
+    }
+
+    fn take(&self, name: &'static str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// Free text Tether only passes on: bounded, and no control characters.
+    fn optional_text(&self, name: &'static str, max: usize) -> Result<Option<String>, ParamError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v) if v.len() <= max && v.chars().all(|c| !c.is_control()) => Ok(Some(v.to_owned())),
+            Some(_) => Err(ParamError::Malformed(name)),
+        }
+    }
+}
+
+impl CallbackParams {
+    pub fn parse(query: &str, allowed_next: &Url) -> Result<Self, ParamError> {
+        let known = Known::of(query, &KNOWN)?;
+        let take = |name: &'static str| known.take(name);
         // `next` first: every later error page needs it to offer the way back.
         let next = NextUrl::parse(take("next").ok_or(ParamError::Missing("next"))?, allowed_next)?;
-        let optional_text = |name: &'static str, max: usize| -> Result<Option<String>, ParamError> {
-            match take(name) {
-                None => Ok(None),
-                Some(v) if v.len() <= max && v.chars().all(|c| !c.is_control()) => Ok(Some(v.to_owned())),
-                Some(_) => Err(ParamError::Malformed(name)),
-            }
-        };
+        let optional_text = |name: &'static str, max: usize| known.optional_text(name, max);
         Ok(Self {
             code: AuthCode::parse(take("code").ok_or(ParamError::Missing("code"))?)?,
             configuration_id: ConfigurationId::parse(
@@ -281,6 +300,84 @@ impl CallbackParams {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "next")
             .and_then(|(_, v)| NextUrl::parse(&v, allowed_next).ok())
+    }
+}
+
+/// The part of the vendor's pages Vercel's "Open in …" asked for (`path`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SsoPath {
+    Billing,
+    Usage,
+    Onboarding,
+    Secrets,
+    Support,
+}
+
+impl SsoPath {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SsoPath::Billing => "billing",
+            SsoPath::Usage => "usage",
+            SsoPath::Onboarding => "onboarding",
+            SsoPath::Secrets => "secrets",
+            SsoPath::Support => "support",
+        }
+    }
+}
+
+/// What Vercel's single sign-on sends to the Redirect Login URL: `mode=sso`, the single-use
+/// `code`, Vercel's `state`, and where the user was. Nothing here is trusted until the code's
+/// `id_token` verifies: the installation and the user come from that token, never from here.
+#[derive(Debug)]
+pub struct SsoParams {
+    pub code: AuthCode,
+    pub state: Option<String>,
+    /// The resource (Tether's `nres_…` id, as Vercel knows it) the user opened.
+    pub resource_id: Option<String>,
+    pub project_id: Option<ProjectId>,
+    pub path: Option<SsoPath>,
+    /// A page of this service Vercel was asked to open (an `sso:` link's target).
+    pub url: Option<NextUrl>,
+}
+
+const SSO_KNOWN: [&str; 7] = ["mode", "code", "state", "resource_id", "project_id", "path", "url"];
+
+impl SsoParams {
+    /// `own_origin` is where `url` may lead: this service's site.
+    pub fn parse(query: &str, own_origin: &Url) -> Result<Self, ParamError> {
+        let known = Known::of(query, &SSO_KNOWN)?;
+        if known.take("mode").is_some_and(|mode| mode != "sso") {
+            return Err(ParamError::Malformed("mode"));
+        }
+        let url = match known.take("url") {
+            None => None,
+            Some(raw) => Some(NextUrl::parse(raw, own_origin).map_err(|error| match error {
+                ParamError::ForeignNext => ParamError::ForeignUrl,
+                _ => ParamError::Malformed("url"),
+            })?),
+        };
+        let resource_id = match known.take("resource_id") {
+            None => None,
+            Some(id) if id_like(id, "", 128) => Some(id.to_owned()),
+            Some(_) => return Err(ParamError::Malformed("resource_id")),
+        };
+        // A part Vercel adds later is no reason to refuse the sign-in: the page opens as usual.
+        let path = match known.take("path") {
+            Some("billing") => Some(SsoPath::Billing),
+            Some("usage") => Some(SsoPath::Usage),
+            Some("onboarding") => Some(SsoPath::Onboarding),
+            Some("secrets") => Some(SsoPath::Secrets),
+            Some("support") => Some(SsoPath::Support),
+            _ => None,
+        };
+        Ok(Self {
+            code: AuthCode::parse(known.take("code").ok_or(ParamError::Missing("code"))?)?,
+            state: known.optional_text("state", 512)?,
+            resource_id,
+            project_id: known.take("project_id").map(ProjectId::parse).transpose()?,
+            path,
+            url,
+        })
     }
 }
 
@@ -474,5 +571,30 @@ mod tests {
         let code = AuthCode::parse("abcdefgh1234").unwrap();
         assert_eq!(code.digest().len(), 64);
         assert!(!format!("{code:?}").contains("abcdefgh"));
+    }
+
+    #[test]
+    fn sso_params_take_vercels_context_and_keep_url_on_this_site() {
+        let own = Url::parse("https://tether.example.com").unwrap();
+        let q = "mode=sso&code=sso_abcdefgh&state=st_1&resource_id=nres_1&project_id=prj_1&path=secrets\
+                 &url=https%3A%2F%2Ftether.example.com%2Fnative%2Ficfg_1&experimentation_item_id=x";
+        let p = SsoParams::parse(q, &own).unwrap();
+        assert_eq!(p.code.expose(), "sso_abcdefgh");
+        assert_eq!((p.state.as_deref(), p.resource_id.as_deref()), (Some("st_1"), Some("nres_1")));
+        assert_eq!(p.path, Some(SsoPath::Secrets));
+        assert_eq!(p.url.unwrap().as_str(), "https://tether.example.com/native/icfg_1");
+        // A part Vercel adds later opens the page as usual.
+        assert_eq!(SsoParams::parse("code=sso_abcdefgh&path=insights", &own).unwrap().path, None);
+        for (query, error) in [
+            ("mode=sso", ParamError::Missing("code")),
+            ("mode=login&code=sso_abcdefgh", ParamError::Malformed("mode")),
+            ("code=sso_abcdefgh&url=https%3A%2F%2Fevil.example%2F", ParamError::ForeignUrl),
+            ("code=sso_abcdefgh&url=https%3A%2F%2Ftether.example.com.evil.example%2F", ParamError::ForeignUrl),
+            ("code=sso_abcdefgh&url=javascript%3Aalert(1)", ParamError::ForeignUrl),
+            ("code=sso_abcdefgh&resource_id=..%2Fx", ParamError::Malformed("resource_id")),
+            ("code=sso_abcdefgh&code=sso_other123", ParamError::Repeated("code")),
+        ] {
+            assert_eq!(SsoParams::parse(query, &own).unwrap_err(), error, "{query}");
+        }
     }
 }

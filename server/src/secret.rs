@@ -35,6 +35,11 @@ secret_type!(
     ClientSecret
 );
 secret_type!(
+    /// Vercel's SSO `id_token`: it signs a user in, so it is verified and dropped, never kept
+    /// or printed.
+    IdToken
+);
+secret_type!(
     /// A credential of a vendor resource, written to Vercel as a sensitive env var.
     ApiKey
 );

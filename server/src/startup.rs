@@ -193,6 +193,8 @@ pub fn router(state: AppState) -> Router {
         .merge(partner)
         .route("/", get(landing))
         .route("/callback", get(callback).layer(limit(&limits::CALLBACK)))
+        .route(crate::native::sso::LOGIN_PATH, get(crate::native::sso::sign_in).layer(limit(&limits::CALLBACK)))
+        .route("/native/{configuration_id}", get(crate::native::sso::page))
         .route("/install/start", get(start).layer(limit(&limits::START)))
         .route("/configure", get(configure_page))
         .route("/uninstalled", get(uninstalled))

@@ -65,6 +65,7 @@ pub mod retry;
 pub mod sealed;
 pub mod sessions;
 pub mod sign_in;
+pub mod sso;
 pub mod webhook_effects;
 
 use std::str::FromStr;

@@ -12,6 +12,7 @@ pub mod oidc;
 mod pages;
 pub mod projects;
 pub mod scopes;
+pub mod sso;
 
 use std::time::{Duration, Instant};
 

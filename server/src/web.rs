@@ -131,7 +131,7 @@ pub fn scope_note(scope: &crate::vercel::scopes::Scope) -> String {
 
 pub mod failure;
 
-pub use failure::{Failure, Ways};
+pub use failure::{Failure, SsoRefusal, Ways};
 
 /// Far above any page Tether renders (250 projects make about 110 KB, 1,000 about 450 KB): a
 /// page that does not fit is a fault, answered with 500.

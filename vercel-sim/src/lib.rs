@@ -38,7 +38,8 @@
 //! The Marketplace's OIDC issuer (JWKS, discovery, signed user and system tokens, key rotation,
 //! an outage of the JWKS endpoint) has its own table in the `oidc` module, and the Marketplace's
 //! calls to the integration's Partner API (install, plans, provision, connect, rotate, delete,
-//! uninstall, and their faults) theirs in the `marketplace` module.
+//! uninstall, and their faults) theirs in the `marketplace` module, and single sign-on into the
+//! integration (the Redirect Login URL, the code exchange and its faults) its own in `sso`.
 //!
 //! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme
 //! Robotics (a team with [`TEAM_PROJECTS`] projects) and Bob's projects (a Hobby team: a
@@ -51,6 +52,7 @@ mod market_records;
 pub mod marketplace;
 mod oauth;
 pub mod oidc;
+pub mod sso;
 pub mod state;
 pub mod webhooks;
 
@@ -93,6 +95,9 @@ pub struct SimConfig {
     /// The products of the integration, as its console lists them: the Marketplace's create
     /// form is built from their metadata schemas.
     pub products: Vec<SimProduct>,
+    /// The integration's Redirect Login URL, where "Open in {vendor}" sends the browser for
+    /// single sign-on (native integrations).
+    pub login_url: Option<String>,
 }
 
 /// A product of a native integration, as Vercel's console holds it.
@@ -122,6 +127,7 @@ impl SimConfig {
             webhook_url: None,
             base_url: None,
             products: vec![SimProduct::default_product()],
+            login_url: None,
         }
     }
 }
@@ -132,6 +138,7 @@ pub fn router(sim: Sim) -> Router {
         .merge(market_pages::routes())
         .merge(api::routes(sim.clone()))
         .merge(oidc::routes())
+        .merge(sso::routes())
         .with_state(sim)
 }
 

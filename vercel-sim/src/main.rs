@@ -18,6 +18,10 @@ async fn main() -> anyhow::Result<()> {
     }));
     // The Partner API of native integrations answers at the integration's Base URL.
     config.base_url = Some(std::env::var("SIM_BASE_URL").unwrap_or_else(|_| redirect_origin(&config.redirect_url)));
+    // "Open in {vendor}" sends the browser here (Tether's `/sso`).
+    config.login_url = Some(
+        std::env::var("SIM_LOGIN_URL").unwrap_or_else(|_| format!("{}/sso", redirect_origin(&config.redirect_url))),
+    );
     if let Ok(products) = std::env::var("SIM_PRODUCTS") {
         config.products = serde_json::from_str(&products).context("SIM_PRODUCTS is not a JSON list of products")?;
     }

@@ -1,5 +1,6 @@
 //! What the simulator's Marketplace keeps (see `marketplace` for what it does with it): native
-//! installations, their resources, the Partner calls made and the fault the next one carries.
+//! installations, their resources, the Partner calls made and the fault the next one carries;
+//! the single sign-on codes waiting for their exchange.
 
 use std::collections::BTreeMap;
 
@@ -66,6 +67,29 @@ pub struct PartnerCall {
     pub fault: Option<PartnerFault>,
 }
 
+/// A fault the next SSO code carries on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SsoFault {
+    Expired,
+    WrongAudience,
+    UnknownKey,
+    AccessTokenType,
+    AnotherClient,
+}
+
+/// A code handed to the browser, waiting for its exchange.
+#[derive(Clone, Debug)]
+pub(crate) struct SsoCode {
+    pub installation_id: String,
+    pub user_id: String,
+    pub role: String,
+    pub client_id: String,
+    pub issued_ms: i64,
+    pub used: bool,
+    pub fault: Option<SsoFault>,
+}
+
 #[derive(Default)]
 pub(crate) struct Market {
     pub installations: Vec<NativeInstallation>,
@@ -73,4 +97,8 @@ pub(crate) struct Market {
     pub calls: Vec<PartnerCall>,
     pub fault: Option<PartnerFault>,
     pub last_key: Option<String>,
+    pub sso_codes: std::collections::HashMap<String, SsoCode>,
+    pub sso_fault: Option<SsoFault>,
+    pub sso_asked: usize,
+    pub sso_answered: usize,
 }

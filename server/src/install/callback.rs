@@ -20,6 +20,12 @@ use crate::{
 };
 
 pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    // A native integration whose Redirect Login URL is this address: single sign-on, not an install.
+    let sso = url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
+        .any(|(key, value)| key == "mode" && value == "sso");
+    if sso {
+        return crate::native::sso::sign_in(State(state), RawQuery(query)).await;
+    }
     let secure = state.settings.secure_cookies();
     let state_cookie = start::state_cookie(&headers, secure);
     let mut response = handle(&state, &headers, state_cookie.as_deref(), query.unwrap_or_default()).await;

@@ -98,7 +98,8 @@ pub struct NativeResourceRow {
     pub request_digest: String,
 }
 
-const RESOURCE_COLUMNS: &str = "id, configuration_id, vendor_id, product_id, name, metadata, billing_plan_id, \
+pub(super) const RESOURCE_COLUMNS: &str =
+    "id, configuration_id, vendor_id, product_id, name, metadata, billing_plan_id, \
      external_id, status, idempotency_key, request_digest";
 
 /// What became of recording a provision before the vendor is asked.

@@ -93,7 +93,7 @@ impl Store {
              i.configuration_id, i.team_id, i.user_id, i.source, i.sealed_token, i.status, i.finished_at, i.vendor_account, i.disabled_at \
              FROM sessions s JOIN installations i ON i.configuration_id = s.configuration_id \
              LEFT JOIN project_cache c ON $4 AND c.configuration_id = s.configuration_id AND c.fetched_at > $5 \
-             WHERE s.id_hash = $1 AND s.configuration_id = $2 AND s.expires_at > $3",
+             WHERE s.id_hash = $1 AND s.configuration_id = $2 AND s.expires_at > $3 AND i.kind = 'connectable'",
         )
         .bind(id_hash)
         .bind(configuration_id.as_str())

@@ -68,7 +68,7 @@ impl Vercel {
     }
 
     /// Why Vercel refused an exchange, whichever of its two error shapes it used.
-    fn refusal(&self, status: u16, info: ErrorInfo) -> VercelError {
+    pub(super) fn refusal(&self, status: u16, info: ErrorInfo) -> VercelError {
         let words = format!("{} {}", info.code, info.message).to_ascii_lowercase();
         if words.contains("redirect_uri") || words.contains("redirect uri") || words.contains("redirect_url") {
             return VercelError::RedirectMismatch { sent: self.redirect_url.clone() };

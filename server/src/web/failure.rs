@@ -88,10 +88,30 @@ pub enum Failure {
         why: String,
         again: Option<String>,
     },
+    /// Single sign-on from Vercel did not sign the user in.
+    Sso(SsoRefusal),
+    /// A Vercel user whose role in the team is read-only (`USER`) tried to change something.
+    ReadOnlyRole,
     /// Tether's own database did not answer.
     StoreDown,
     NotFound,
     Internal,
+}
+
+/// Why single sign-on from Vercel's "Open in …" signed nobody in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoRefusal {
+    /// Vercel would not exchange the code: expired, used already, or another integration's.
+    CodeRefused,
+    /// Vercel did not answer the exchange, or answered with an error.
+    Unanswered,
+    /// Vercel's `id_token` did not verify (signature, issuer, audience, expiry, type), or named
+    /// no user or installation.
+    Unverified,
+    /// The installation the token names is not a live native installation here.
+    NotInstalled,
+    /// The link asked for a page off the vendor's site.
+    ForeignUrl,
 }
 
 /// Where a failure page's buttons may lead.
@@ -127,6 +147,12 @@ impl Failure {
             Failure::VendorRefused { .. } => "vendor-refused",
             Failure::BadRequest { .. } => "bad-request",
             Failure::SignInFailed { .. } => "sign-in-failed",
+            Failure::Sso(SsoRefusal::CodeRefused) => "sso-code-refused",
+            Failure::Sso(SsoRefusal::Unanswered) => "sso-unanswered",
+            Failure::Sso(SsoRefusal::Unverified) => "sso-unverified",
+            Failure::Sso(SsoRefusal::NotInstalled) => "sso-not-installed",
+            Failure::Sso(SsoRefusal::ForeignUrl) => "sso-foreign-url",
+            Failure::ReadOnlyRole => "read-only-role",
             Failure::StoreDown => "store-down",
             Failure::NotFound => "not-found",
             Failure::Internal => "internal",
@@ -140,7 +166,11 @@ impl Failure {
             | Failure::CodeExpired
             | Failure::IdentityMismatch
             | Failure::BadRequest { .. }
-            | Failure::SignInFailed { .. } => StatusCode::BAD_REQUEST,
+            | Failure::SignInFailed { .. }
+            | Failure::Sso(SsoRefusal::CodeRefused | SsoRefusal::ForeignUrl) => StatusCode::BAD_REQUEST,
+            Failure::Sso(SsoRefusal::Unanswered) => StatusCode::BAD_GATEWAY,
+            Failure::Sso(SsoRefusal::Unverified) | Failure::ReadOnlyRole => StatusCode::FORBIDDEN,
+            Failure::Sso(SsoRefusal::NotInstalled) => StatusCode::NOT_FOUND,
             Failure::CodeUsed { .. } => StatusCode::CONFLICT,
             Failure::RedirectMismatch { .. }
             | Failure::InvalidClient
@@ -291,6 +321,49 @@ impl Failure {
                 format!("The sign-in could not be used: {why}. Nothing was changed."),
                 "Sign in again, or return to Vercel.".into(),
             ),
+            Failure::Sso(SsoRefusal::CodeRefused) => (
+                "This sign-in link has expired",
+                "Vercel did not accept this link's code: it is a few minutes old, it was used already, or it was \
+                 made for another integration. You are not signed in, and nothing was changed."
+                    .into(),
+                "Open it again from Vercel: each \"Open in\" makes a new link.".into(),
+            ),
+            Failure::Sso(SsoRefusal::Unanswered) => (
+                "Vercel did not confirm the sign-in",
+                "Tether could not exchange this link's code with Vercel: Vercel did not answer, or answered with an \
+                 error. You are not signed in, and nothing was changed."
+                    .into(),
+                "A code can only be tried once, so open it again from Vercel.".into(),
+            ),
+            Failure::Sso(SsoRefusal::Unverified) => (
+                "The sign-in could not be verified",
+                "The identity Vercel's sign-in answered was not signed by Vercel for this integration, or it has \
+                 expired, so Tether did not sign you in."
+                    .into(),
+                "Open it again from Vercel. If it happens again, the integration's owner has been told in the \
+                 server's log."
+                    .into(),
+            ),
+            Failure::Sso(SsoRefusal::NotInstalled) => (
+                "This integration is not installed here",
+                "Vercel signed you in for an installation this server does not have, or one that was removed. \
+                 Nothing was changed."
+                    .into(),
+                "Install the integration from Vercel's Marketplace, then open it again.".into(),
+            ),
+            Failure::Sso(SsoRefusal::ForeignUrl) => (
+                "This link leads somewhere else",
+                "The page this sign-in link asked for is not on this service's site, so Tether did not follow it and \
+                 did not sign you in."
+                    .into(),
+                "Open it again from Vercel.".into(),
+            ),
+            Failure::ReadOnlyRole => (
+                "Only the team's admins can change this",
+                "Your role in the Vercel team lets you see this installation, not change it. Nothing was changed."
+                    .into(),
+                "Ask an admin of the team, or return to Vercel.".into(),
+            ),
             Failure::StoreDown => (
                 "Please try again",
                 "Tether could not read or save this installation: its database did not answer. Nothing was decided."
@@ -405,6 +478,12 @@ impl Failure {
                 why: "this sign-in was used already".into(),
                 again: Some("/install/icfg_gallery/account".into()),
             },
+            Failure::Sso(SsoRefusal::CodeRefused),
+            Failure::Sso(SsoRefusal::Unanswered),
+            Failure::Sso(SsoRefusal::Unverified),
+            Failure::Sso(SsoRefusal::NotInstalled),
+            Failure::Sso(SsoRefusal::ForeignUrl),
+            Failure::ReadOnlyRole,
             Failure::StoreDown,
             Failure::NotFound,
             Failure::Internal,

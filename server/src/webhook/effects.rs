@@ -8,7 +8,9 @@ use crate::{
     params::{ConfigurationId, EventKind},
     provider::outbox::{self, Outbound},
     settings::OnUninstall,
-    store::{inbox::StoredEvent, links, native as native_rows, now_ms, project_cache, webhook_effects as store, Conn},
+    store::{
+        inbox::StoredEvent, links, native as native_rows, now_ms, project_cache, sso, webhook_effects as store, Conn,
+    },
     vercel::configuration::project_ids,
 };
 
@@ -88,6 +90,11 @@ async fn resource_project(
     let Some(vendor_id) = native_rows::vendor_id(conn, id, resource).await? else {
         return Ok(format!("ignored: {resource} is no native resource of this installation"));
     };
+    // What the signed-in user's page shows: where Vercel wrote the resource's secrets.
+    match kind {
+        "project.connected" => sso::connect(conn, resource, project, str_at(payload, &["project", "name"])).await?,
+        _ => sso::disconnect(conn, resource, project).await?,
+    }
     let notice = Outbound {
         cause: event_id,
         installation_id: id,

@@ -31,6 +31,7 @@ fn check_config_prints_every_console_value_for_the_public_url() {
         "Acme DB: the API key of the database connected to this project.",
         // A native integration's console values: its Base URL and its products with their plans.
         "Base URL            https://tether.example.com",
+        "Redirect Login URL  https://tether.example.com/sso",
         "Product             tether (Acme DB; plans: free)",
         "(tokens are taken from https://marketplace.vercel.com)",
     ] {

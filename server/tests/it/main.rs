@@ -20,6 +20,7 @@ mod native;
 mod operator;
 mod partner;
 mod project_access;
+mod sso;
 mod support;
 mod vendor;
 mod vercel_shapes;

@@ -42,6 +42,7 @@ pub async fn world_with_env(config_file: Option<&str>, extra_env: &[(&str, Strin
     let mut sim_config = SimConfig::new(&sim_url, format!("{tether}/callback"));
     sim_config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
     sim_config.base_url = Some(tether.clone());
+    sim_config.login_url = Some(format!("{tether}/sso"));
     let sim = vercel_sim::serve(sim_listener, sim_config).await.unwrap();
     let data_dir = std::env::temp_dir().join(format!("tether-it-{}", rand::random::<u64>()));
     let database_url = database_url(&data_dir).await;

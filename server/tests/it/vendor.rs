@@ -24,7 +24,7 @@ async fn vendor_world_with(plan_limit: i64, config_file: Option<&str>) -> Vendor
 }
 
 /// With account linking on: the vendor's sign-in page comes before the projects.
-async fn vendor_world_linking(plan_limit: i64, config_file: Option<&str>, linking: bool) -> VendorWorld {
+pub(crate) async fn vendor_world_linking(plan_limit: i64, config_file: Option<&str>, linking: bool) -> VendorWorld {
     let secrets = SigningKey::generate_spec("k1");
     let config =
         reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit };

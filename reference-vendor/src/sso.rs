@@ -1,0 +1,99 @@
+//! Single sign-on from Vercel, through Tether (the contract's "Single sign-on"): Tether sends
+//! the browser to the sign-in page with `sso`, a ticket saying whom Vercel signed in, and its
+//! `signature`. The vendor checks the signature with its shared keys, the expiry, and that the
+//! ticket's nonce was never used, then signs the user in to the ticket's account and shows the
+//! resource they opened. Anything else signs nobody in.
+
+use axum::{
+    http::{header, StatusCode},
+    response::{Html, IntoResponse, Response},
+};
+use base64::{
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+    Engine,
+};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::{
+    vendor::{now_ms, random},
+    Vendor,
+};
+
+/// What the ticket says, as the contract lists it.
+#[derive(Deserialize)]
+struct Ticket {
+    installation_id: String,
+    account: String,
+    user_id: String,
+    role: String,
+    #[serde(default)]
+    resource_id: Option<String>,
+    nonce: String,
+    expires_at: i64,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn refused(status: StatusCode, why: &str) -> Response {
+    let page = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reference DB</title><link rel="icon" href="data:,"></head>
+<body><main><h1>Not signed in</h1><p data-testid="refused">{}</p></main></body></html>"#,
+        escape(why)
+    );
+    (status, Html(page)).into_response()
+}
+
+/// Whether `signature` is `v1,` + base64(HMAC-SHA256(key, `sso.{ticket}`)) under any key.
+fn signed(vendor: &Vendor, ticket: &str, signature: &str) -> bool {
+    let Some(given) = signature.strip_prefix("v1,").and_then(|b64| STANDARD.decode(b64).ok()) else {
+        return false;
+    };
+    vendor.0.keys.iter().any(|key| {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return false };
+        mac.update(format!("sso.{ticket}").as_bytes());
+        mac.verify_slice(&given).is_ok()
+    })
+}
+
+/// `GET /link?sso=…&signature=…`.
+pub(crate) async fn sign_in(vendor: &Vendor, ticket: &str, signature: &str) -> Response {
+    if !signed(vendor, ticket, signature) {
+        return refused(StatusCode::FORBIDDEN, "This sign-in was not signed by Tether.");
+    }
+    let Some(ticket) =
+        URL_SAFE_NO_PAD.decode(ticket).ok().and_then(|json| serde_json::from_slice::<Ticket>(&json).ok())
+    else {
+        return refused(StatusCode::BAD_REQUEST, "This sign-in is malformed.");
+    };
+    if ticket.expires_at < now_ms() {
+        return refused(StatusCode::BAD_REQUEST, "This sign-in has expired: open it again from Vercel.");
+    }
+    // Single use: a ticket seen in a log or a history cannot sign anyone in again.
+    if !vendor.knobs(|k| k.sso_nonces.insert(ticket.nonce.clone())) {
+        return refused(StatusCode::BAD_REQUEST, "This sign-in was used already: open it again from Vercel.");
+    }
+    let resource = match &ticket.resource_id {
+        Some(id) => vendor.resource_name(&ticket.account, id).await,
+        None => None,
+    };
+    let role = if ticket.role == "ADMIN" { "admin" } else { "viewer" };
+    let page = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reference DB</title><link rel="icon" href="data:,"></head>
+<body><main><h1>Reference DB</h1>
+<p data-testid="signed-in" data-account="{account}" data-role="{role}">Signed in from Vercel as {user} ({role}) to account {account}, installation {installation}.</p>
+{resource}</main></body></html>"#,
+        account = escape(&ticket.account),
+        user = escape(&ticket.user_id),
+        installation = escape(&ticket.installation_id),
+        resource = resource
+            .map(|name| format!(r#"<p data-testid="resource">Resource: {}</p>"#, escape(&name)))
+            .unwrap_or_default(),
+    );
+    // A demo session: a real vendor keeps it server-side, bound to the account and the role.
+    let cookie = format!("refdb_session={}; Path=/; HttpOnly; SameSite=Lax", random("", 16));
+    (StatusCode::OK, [(header::SET_COOKIE, cookie)], Html(page)).into_response()
+}

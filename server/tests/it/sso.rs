@@ -1,0 +1,167 @@
+//! Single sign-on from Vercel into a native installation, as a browser meets it: "Open in …" at
+//! the simulator, Tether's Redirect Login URL, the code exchanged over real HTTP, the session and
+//! the page; and every way it must sign nobody in.
+
+use reqwest::{header, StatusCode};
+use serde_json::json;
+use vercel_sim::sso::{SsoContext, SsoFault};
+
+use crate::support::World;
+
+/// A native installation of Alice's with one resource connected to her first project; its id,
+/// the resource's and the project's name.
+async fn installed(world: &World) -> (String, String, String) {
+    let sim = &world.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    let resource = sim.native_provision(&id, "tether", "main-db", json!({}), "free").await.unwrap();
+    let project = sim.projects_of(vercel_sim::PERSONAL_USER_ID).remove(0);
+    sim.native_connect(&id, &resource.id, &project.id).unwrap();
+    for delivery in sim.deliveries() {
+        world.applied(&delivery.id).await;
+    }
+    (id, resource.id, project.name)
+}
+
+/// What a browser sees when it opens `link`: the status, where it is sent, and whether it was
+/// given a session.
+async fn open(user: &reqwest::Client, link: &str) -> (StatusCode, Option<String>, bool, String) {
+    let response = user.get(link).send().await.unwrap();
+    let status = response.status();
+    let location = response.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
+    let session =
+        response.headers().get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().contains("session"));
+    (status, location, session, response.text().await.unwrap())
+}
+
+/// A browser of its own: its cookies, and each hop seen.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn installer() -> String {
+    vercel_sim::PERSONAL_USER_ID.to_owned()
+}
+
+#[tokio::test]
+async fn open_in_vendor_signs_the_user_in_on_their_installations_page() {
+    let world = crate::support::world().await;
+    let (id, resource, project) = installed(&world).await;
+    let context = SsoContext { resource: Some(resource.clone()), path: Some("secrets".into()), ..Default::default() };
+    let link = world.sim.sim.sso_link(&id, &installer(), "ADMIN", &context).unwrap();
+    assert!(link.starts_with(&format!("{}/sso?mode=sso&code=", world.tether)), "{link}");
+    let user = browser();
+    let (status, location, session, _) = open(&user, &link).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(session, "the sign-in opens a session");
+    let location = location.unwrap();
+    assert_eq!(location, format!("/native/{id}?resource={resource}&path=secrets"));
+    let page = user.get(format!("{}{location}", world.tether)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Alice Example"), "the team Vercel named");
+    assert!(html.contains("main-db") && html.contains(&format!("Connected to {project}")), "{html}");
+    assert!(html.contains(&format!(r#"data-resource="{resource}" data-focused="true""#)), "{html}");
+    assert!(html.contains(r#"data-read-only="false""#), "the installer is an admin");
+    assert!(
+        html.contains("Vercel keeps each resource&#x27;s secrets")
+            || html.contains("Vercel keeps each resource's secrets")
+    );
+    assert!(!html.contains("eyJ"), "the id_token is never shown");
+    assert_eq!(world.sim.sim.sso_exchanges(), (1, 1), "one code, exchanged once");
+
+    // Another browser holds no session: the page is not shown to it.
+    let stranger = browser().get(format!("{}/native/{id}", world.tether)).send().await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+    // Nor does a session of this installation open another's page.
+    let other = world.sim.sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    let elsewhere = user.get(format!("{}/native/{other}", world.tether)).send().await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+}
+
+/// A vendor may have entered the popup's Redirect URL as the Redirect Login URL too: `mode=sso`
+/// there signs in the same way, and never starts an install.
+#[tokio::test]
+async fn the_callback_address_signs_in_too_and_a_viewer_is_read_only() {
+    let world = crate::support::world().await;
+    let (id, _, _) = installed(&world).await;
+    let viewer = format!("{}_viewer", installer());
+    let link = world.sim.sim.sso_link(&id, &viewer, "USER", &SsoContext::default()).unwrap();
+    let link = link.replacen("/sso?", "/callback?", 1);
+    let user = browser();
+    let (status, location, session, _) = open(&user, &link).await;
+    assert_eq!((status, location.as_deref(), session), (StatusCode::SEE_OTHER, Some(&*format!("/native/{id}")), true));
+    let html = user.get(format!("{}/native/{id}", world.tether)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"data-read-only="true""#), "Vercel's USER role is read only");
+}
+
+/// Each way single sign-on must fail: its own page, no session, and nothing else changed.
+#[tokio::test]
+async fn every_sso_refusal_has_its_page_and_signs_nobody_in() {
+    let world = crate::support::world().await;
+    let sim = &world.sim.sim;
+    let (id, _, _) = installed(&world).await;
+    let admin = |context: &SsoContext| sim.sso_link(&id, &installer(), "ADMIN", context).unwrap();
+    let failure =
+        |html: &str| html.split(r#"data-failure=""#).nth(1).map(|rest| rest.split('"').next().unwrap().to_owned());
+
+    // A link used twice: the second is Vercel's refusal.
+    let link = admin(&SsoContext::default());
+    assert_eq!(open(&browser(), &link).await.0, StatusCode::SEE_OTHER);
+    let mut cases: Vec<(&str, String, StatusCode, &str)> =
+        vec![("a replayed code", link, StatusCode::BAD_REQUEST, "sso-code-refused")];
+    for (what, fault, status, kind) in [
+        ("a code issued to another integration", SsoFault::AnotherClient, StatusCode::BAD_REQUEST, "sso-code-refused"),
+        ("an expired id_token", SsoFault::Expired, StatusCode::FORBIDDEN, "sso-unverified"),
+        ("an id_token for another integration", SsoFault::WrongAudience, StatusCode::FORBIDDEN, "sso-unverified"),
+        ("an id_token signed by an unknown key", SsoFault::UnknownKey, StatusCode::FORBIDDEN, "sso-unverified"),
+        ("a Partner API token as an id_token", SsoFault::AccessTokenType, StatusCode::FORBIDDEN, "sso-unverified"),
+    ] {
+        sim.set_sso_fault(Some(fault));
+        cases.push((what, admin(&SsoContext::default()), status, kind));
+    }
+    let off_site = SsoContext { url: Some("https://evil.example/steal".into()), ..Default::default() };
+    cases.push(("a url off this site", admin(&off_site), StatusCode::BAD_REQUEST, "sso-foreign-url"));
+    let forged = format!("{}/sso?mode=sso&code=sso_made_up_by_someone", world.tether);
+    cases.push(("a made-up code", forged, StatusCode::BAD_REQUEST, "sso-code-refused"));
+    for (what, link, status, kind) in cases {
+        let user = browser();
+        let (got, location, session, html) = open(&user, &link).await;
+        assert_eq!((got, failure(&html).as_deref()), (status, Some(kind)), "{what}: {html}");
+        assert!(location.is_none() && !session, "{what}: nobody is signed in");
+        let page = user.get(format!("{}/native/{id}", world.tether)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{what}: no page without a sign-in");
+        assert!(html.contains(&world.sim.url()), "{what}: the way back to Vercel is offered");
+    }
+    let (asked, answered) = sim.sso_exchanges();
+    assert_eq!(answered, 1 + 4, "the refused codes got no id_token, the faulty tokens one each");
+    assert_eq!(asked, 1 + 1 + 5 + 1, "a link off this site is refused before its code is spent");
+
+    // A link made before the uninstall: Vercel still signs the user in, Tether has no installation.
+    let late = admin(&SsoContext::default());
+    sim.native_uninstall(&id).await.unwrap();
+    let (status, _, session, html) = open(&browser(), &late).await;
+    assert_eq!((status, failure(&html).as_deref(), session), (StatusCode::NOT_FOUND, Some("sso-not-installed"), false));
+}
+
+/// Through the vendor's own system: "Open in …" lands on the vendor's site, signed in by a
+/// ticket Tether signed, which the vendor takes once and never altered.
+#[tokio::test]
+async fn through_the_vendors_system_open_in_lands_on_its_site_signed_in_once() {
+    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world_linking(3, None, true).await;
+    let (id, resource, _) = installed(&world).await;
+    let context = SsoContext { resource: Some(resource), ..Default::default() };
+    let link = world.sim.sim.sso_link(&id, &installer(), "ADMIN", &context).unwrap();
+    let user = browser();
+    let (status, location, _, _) = open(&user, &link).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = location.unwrap();
+    assert!(location.starts_with(&format!("{}?sso=", vendor.link_url())), "{location}");
+    let page = user.get(&location).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-role="admin""#) && html.contains("Resource: main-db"), "{html}");
+    let again = user.get(&location).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "a ticket signs in once");
+    let tampered = location.replacen("sso=", "sso=e", 1);
+    assert_eq!(user.get(&tampered).send().await.unwrap().status(), StatusCode::FORBIDDEN, "an altered ticket");
+}
