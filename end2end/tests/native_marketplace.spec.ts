@@ -49,7 +49,11 @@ for (const [provider, sim, secret] of [
     // "Open in …": single sign-on lands on this resource, signed in: on Tether's page with the
     // built-in provider, on the vendor's own site through its sign-in page otherwise.
     const opened = await page.context().newPage();
-    const openLink = page.locator(".native-installation").last().getByRole("link", { name: /^Open in [^:]+: orders-db$/ });
+    // The installer's link, not the viewer's ("Open in Acme DB as a viewer: …").
+    const openLink = page
+      .locator(".native-installation")
+      .last()
+      .getByRole("link", { name: /^Open in (?!.* as a viewer:)[^:]+: orders-db$/ });
     const asViewer = page.locator(".native-installation").last().getByRole("link", { name: /as a viewer: orders-db$/ });
     await opened.goto(sim + (await openLink.getAttribute("href")));
     if (sim === BUILTIN_SIM) {
@@ -116,7 +120,9 @@ test("a sign-in from the Marketplace whose identity does not verify signs nobody
   const faultSet = page.waitForResponse((response) => response.url().endsWith("/sim/api/market/sso-fault"));
   await page.getByLabel("Fault for the next sign-in").selectOption("expired");
   await faultSet;
-  const link = page.locator('[data-resource="sso-db"]').getByRole("link", { name: /^Open in [^:]+: sso-db$/ });
+  const link = page
+    .locator('[data-resource="sso-db"]')
+    .getByRole("link", { name: /^Open in (?!.* as a viewer:)[^:]+: sso-db$/ });
   const href = await link.getAttribute("href");
   await page.goto(BUILTIN_SIM + href);
   await expect(page.locator("[data-failure]")).toHaveAttribute("data-failure", "sso-unverified");
