@@ -54,10 +54,13 @@ pub enum Flaw {
     ReplaysFailures,
     /// Describes a variable with a comment longer than Vercel takes.
     LongComment,
+    /// Signs in with a single sign-on ticket however often it comes (a ticket in a log or a
+    /// browser's history would sign anyone in).
+    ReusesSsoTickets,
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 9] = [
+    pub const ALL: [Flaw; 10] = [
         Flaw::AcceptsFutureTimestamps,
         Flaw::TightWindow,
         Flaw::FirstSignatureOnly,
@@ -67,6 +70,7 @@ impl Flaw {
         Flaw::TextContentType,
         Flaw::ReplaysFailures,
         Flaw::LongComment,
+        Flaw::ReusesSsoTickets,
     ];
 }
 

@@ -32,6 +32,9 @@ enum Command {
     ProviderCheck {
         /// The implementation's base URL
         base_url: url::Url,
+        /// Your sign-in page (TETHER_PROVIDER_ACCOUNT_LINK_URL): also check its single sign-on
+        #[arg(long)]
+        sign_in_url: Option<url::Url>,
     },
 }
 
@@ -86,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Rewrap) => return rewrap(&flags).await,
         Some(Command::Migrate) => return migrate(&flags).await,
-        Some(Command::ProviderCheck { base_url }) => return provider_check(base_url).await,
+        Some(Command::ProviderCheck { base_url, sign_in_url }) => return provider_check(base_url, sign_in_url).await,
     }
     let settings = settings_or_exit(&flags);
     server::telemetry::init_logging(settings.log_json);
@@ -111,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Exit status 1 when any check fails, 2 when it cannot run.
-async fn provider_check(base: url::Url) -> anyhow::Result<()> {
+async fn provider_check(base: url::Url, sign_in: Option<url::Url>) -> anyhow::Result<()> {
     use server::{provider::conformance, signing};
     let keys = match std::env::var("TETHER_PROVIDER_SECRETS").map(|spec| signing::parse_keys(&spec)) {
         Ok(Ok(keys)) => keys,
@@ -125,12 +128,17 @@ async fn provider_check(base: url::Url) -> anyhow::Result<()> {
         }
     };
     println!("Checking the provider contract at {base}");
-    let checks = conformance::run(base, keys).await;
+    let skipped_sso = sign_in.is_none();
+    let checks = conformance::run(base, keys, sign_in).await;
     for check in &checks {
         match &check.failure {
             None => println!("PASS  {}", check.name),
             Some(why) => println!("FAIL  {}: {why}", check.name),
         }
+    }
+    if skipped_sso {
+        let count = conformance::SSO_CHECKS.len();
+        println!("SKIP  single sign-on ({count} checks): give --sign-in-url to check your sign-in page");
     }
     let failed = checks.iter().filter(|c| c.failure.is_some()).count();
     println!("{} of {} checks passed", checks.len() - failed, checks.len());

@@ -303,6 +303,11 @@ impl CallbackParams {
     }
 }
 
+/// A resource id Vercel may name (Tether's `nres_…`, or any id in the safe alphabet).
+pub fn id_like_resource(id: &str) -> bool {
+    id_like(id, "", 128)
+}
+
 /// The part of the vendor's pages Vercel's "Open in …" asked for (`path`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SsoPath {
@@ -358,7 +363,7 @@ impl SsoParams {
         };
         let resource_id = match known.take("resource_id") {
             None => None,
-            Some(id) if id_like(id, "", 128) => Some(id.to_owned()),
+            Some(id) if id_like_resource(id) => Some(id.to_owned()),
             Some(_) => return Err(ParamError::Malformed("resource_id")),
         };
         // A part Vercel adds later is no reason to refuse the sign-in: the page opens as usual.

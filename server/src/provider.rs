@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod http;
 pub mod jobs;
 pub mod outbox;
+pub mod ticket;
 
 use std::{future::Future, pin::Pin};
 

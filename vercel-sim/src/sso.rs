@@ -6,6 +6,7 @@
 //! | endpoint | what it checks | what it answers | source |
 //! |---|---|---|---|
 //! | `GET /sim/market/open` (`installation`, `resource?`, `project?`, `path?`, `url?`, `role?`) | an active native installation | 303 to the Redirect Login URL with `mode=sso`, `code`, `state`, and `resource_id`, `project_id`, `path`, `url` as given | native-protocol.md 1.5 |
+//! | `GET /sso/integrations/{slug}/{installationId}` (`resource_id?`, `project_id?`, `path?`, `url?`) | an active native installation; the simulator's user is its installer | as "Open in": 303 to the Redirect Login URL with a fresh code and the context given | native-protocol.md 1.5, provider-initiated |
 //! | `POST /v1/integrations/sso/token` | a JSON or a form body; `client_id` and `client_secret` the integration's | 403 `{error: "invalid_client"}` | same; the reference answers 400, 403 or 500 |
 //! | same | `code` known, unused, under [`SSO_CODE_LIFETIME`] old, issued to this client | 400 `{error: "invalid_grant"}` | same |
 //! | same | – | `{id_token, access_token: null, token_type: null, expires_in}`; the `id_token` carries a user token's claims with `type: "id_token"` | same; the reference's answer schema |
@@ -45,6 +46,7 @@ pub struct SsoContext {
 pub fn routes() -> Router<Sim> {
     Router::new()
         .route("/sim/market/open", get(open))
+        .route("/sso/integrations/{slug}/{installation_id}", get(provider_initiated))
         .route("/sim/api/market/sso-fault", post(set_fault))
         .route("/v1/integrations/sso/token", post(exchange))
 }
@@ -154,6 +156,38 @@ async fn open(State(sim): State<Sim>, Query(query): Query<OpenQuery>) -> Respons
     // A viewer is another member of the team than the installer.
     let user = if role == "USER" { format!("{user}_viewer") } else { user };
     match sim.sso_link(&query.installation, &user, role, &query.context) {
+        Ok(link) => (StatusCode::SEE_OTHER, [(header::LOCATION, link)]).into_response(),
+        Err(why) => (StatusCode::UNPROCESSABLE_ENTITY, why).into_response(),
+    }
+}
+
+/// What an integration may add to its provider-initiated link, as Vercel passes it on.
+#[derive(Deserialize)]
+struct VendorContext {
+    resource_id: Option<String>,
+    project_id: Option<String>,
+    path: Option<String>,
+    url: Option<String>,
+}
+
+/// The integration sent the user here for a fresh sign-in: Vercel checks they may use the
+/// installation (here: the installer, signed in to the simulator), then signs them in.
+async fn provider_initiated(
+    State(sim): State<Sim>,
+    axum::extract::Path((_slug, installation)): axum::extract::Path<(String, String)>,
+    Query(query): Query<VendorContext>,
+) -> Response {
+    let installer = sim
+        .native_installations()
+        .into_iter()
+        .find(|i| i.id == installation && i.status == "active")
+        .map(|i| i.user_id);
+    let Some(user) = installer else {
+        return (StatusCode::NOT_FOUND, "You have no access to this installation.").into_response();
+    };
+    let context =
+        SsoContext { resource: query.resource_id, project: query.project_id, path: query.path, url: query.url };
+    match sim.sso_link(&installation, &user, "ADMIN", &context) {
         Ok(link) => (StatusCode::SEE_OTHER, [(header::LOCATION, link)]).into_response(),
         Err(why) => (StatusCode::UNPROCESSABLE_ENTITY, why).into_response(),
     }

@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use crate::{
     params::{ConfigurationId, ParamError, SsoParams},
+    provider::ticket::{self, SsoTicket},
     state::AppState,
     store::sso::{NewSsoSession, SsoSessionRow},
     vercel::{
@@ -114,7 +115,8 @@ async fn accept(state: &AppState, query: &str) -> Result<Landing, Failure> {
         return Err(Failure::Sso(SsoRefusal::NotInstalled));
     }
     tracing::info!(configuration_id = installation.as_str(), ?role, "signed in from Vercel");
-    let to = match state.settings.provider.account_link_url.as_deref() {
+    let link = state.settings.provider.account_link_url.as_deref().and_then(|link| url::Url::parse(link).ok());
+    let to = match &link {
         Some(link) => vendor_landing(state, link, &installation, user_id, role, &params).await?,
         None => own_landing(&installation, &params),
     };
@@ -149,44 +151,15 @@ fn own_landing(installation: &ConfigurationId, params: &SsoParams) -> String {
     }
 }
 
-/// What the vendor's sign-in page is told of a user Vercel signed in (the contract's "Single
-/// sign-on"): signed by Tether, good for [`TICKET_LIFETIME_MS`], once.
-#[derive(serde::Serialize)]
-struct SsoTicket<'a> {
-    installation_id: &'a str,
-    /// The vendor account the installation acts for, as on every call.
-    account: &'a str,
-    /// Vercel's user, and their role in the team: `ADMIN`, or `USER` (read only).
-    user_id: &'a str,
-    role: &'static str,
-    /// The vendor's id of the resource the user opened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    project_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<&'static str>,
-    /// A page of the vendor's site Vercel's link asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
-    nonce: String,
-    expires_at: i64,
-}
-
-/// How long the vendor may take to use a ticket: a redirect, not a sign-in form.
-pub const TICKET_LIFETIME_MS: i64 = 60 * 1000;
-
 /// The vendor's sign-in page, with a ticket saying who Vercel signed in.
 async fn vendor_landing(
     state: &AppState,
-    link: &str,
+    link: &url::Url,
     installation: &ConfigurationId,
     user_id: &str,
     role: Role,
     params: &SsoParams,
 ) -> Result<String, Failure> {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    use rand::RngCore;
     let store_down = |_| Failure::StoreDown;
     let row = state.store.native_installation(installation).await.map_err(store_down)?;
     let row = row.ok_or(Failure::Sso(SsoRefusal::NotInstalled))?;
@@ -194,8 +167,6 @@ async fn vendor_landing(
         Some(id) => state.store.native_resource(installation, id).await.map_err(store_down)?.and_then(|r| r.vendor_id),
         None => None,
     };
-    let mut nonce = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut nonce);
     let ticket = SsoTicket {
         installation_id: installation.as_str(),
         account: row.owner_id(),
@@ -205,14 +176,10 @@ async fn vendor_landing(
         project_id: params.project_id.as_ref().map(|p| p.as_str()),
         path: params.path.map(|p| p.as_str()),
         url: params.url.as_ref().map(|u| u.as_str()),
-        nonce: hex::encode(nonce),
-        expires_at: crate::store::now_ms() + TICKET_LIFETIME_MS,
+        nonce: SsoTicket::new_nonce(),
+        expires_at: crate::store::now_ms() + ticket::LIFETIME_MS,
     };
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ticket).map_err(|_| Failure::Internal)?);
-    let signature = crate::signing::sign_content(&state.settings.provider_keys, &format!("sso.{payload}"));
-    let mut target = url::Url::parse(link).map_err(|_| Failure::Internal)?;
-    target.query_pairs_mut().append_pair("sso", &payload).append_pair("signature", &signature);
-    Ok(target.to_string())
+    Ok(ticket.link(link, &state.settings.provider_keys).to_string())
 }
 
 fn role_text(role: Role) -> &'static str {
@@ -252,8 +219,11 @@ pub async fn page(
         Err(failure) => return web::failure(&state, &failure, None, None).await,
     };
     let Some((installation, session)) = signed_in else {
-        // The same answer for an unknown id and another's: Vercel's "Open in …" signs in.
-        let failure = Failure::NotYours { configure: false };
+        // The same answer for an unknown id and another's: Vercel decides who may sign in.
+        let failure = match ConfigurationId::parse(&configuration_id) {
+            Ok(id) => Failure::SignInThroughVercel { link: sign_in_link(&state, &id, &query.resource) },
+            Err(_) => Failure::NotYours { configure: false },
+        };
         return web::failure(&state, &failure, None, None).await;
     };
     match view(&state, &installation, &session, &query).await {
@@ -263,6 +233,18 @@ pub async fn page(
             web::failure(&state, &failure, None, Some(retry)).await
         }
     }
+}
+
+/// Provider-initiated single sign-on: Vercel's `/sso/integrations/{slug}/{id}`, which checks the
+/// user may use the installation and sends them to `/sso` with a code; the resource rides along.
+pub fn sign_in_link(state: &AppState, installation: &ConfigurationId, resource: &str) -> String {
+    let mut link = state.settings.vercel.dashboard_url.clone();
+    let slug = &state.settings.vercel.integration_slug;
+    link.set_path(&format!("/sso/integrations/{slug}/{installation}"));
+    if crate::params::id_like_resource(resource) {
+        link.query_pairs_mut().append_pair("resource_id", resource);
+    }
+    link.to_string()
 }
 
 /// The installation and the session this browser holds for it, if any.

@@ -174,7 +174,16 @@ const NEED_A_RESOURCE: [&str; 17] = [
 
 /// Runs every check in order; later ones build on what earlier ones created. Every run records
 /// the same checks, in the same order.
-pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
+/// The single sign-on checks, run when the vendor names its sign-in page.
+pub const SSO_CHECKS: [&str; 5] = [
+    "sso: signs in the user of a ticket Tether signed (2xx or 3xx)",
+    "sso: refuses the same ticket a second time (4xx)",
+    "sso: refuses a ticket signed by a key it does not know (4xx)",
+    "sso: refuses an expired ticket (4xx)",
+    "sso: refuses an altered ticket (4xx)",
+];
+
+pub async fn run(base: Url, keys: Vec<SigningKey>, sign_in: Option<Url>) -> Vec<Check> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(super::http::ATTEMPT_TIMEOUT)
@@ -199,7 +208,55 @@ pub async fn run(base: Url, keys: Vec<SigningKey>) -> Vec<Check> {
         }
     }
     notice_checks(&client, &account, &mut record).await;
+    if let Some(page) = sign_in {
+        sso_checks(&client, &page, &account, &mut record).await;
+    }
     checks.0
+}
+
+/// The sign-in page takes a ticket Tether signed, once, and nothing else (the contract's
+/// "Single sign-on"): each answer's status, 3xx not followed.
+async fn sso_checks(client: &Client, page: &Url, account: &str, record: &mut Record<'_>) {
+    use super::ticket::{self, SsoTicket};
+    let now = crate::store::now_ms();
+    let ticket = |expires_at: i64| SsoTicket {
+        installation_id: "icfg_tether_conformance",
+        account,
+        user_id: "user_tether_conformance",
+        role: "ADMIN",
+        resource_id: None,
+        project_id: None,
+        path: None,
+        url: None,
+        nonce: SsoTicket::new_nonce(),
+        expires_at,
+    };
+    let status = |url: Url| async move {
+        let response = client.http.get(url.clone()).send().await.map_err(|e| format!("{url}: {e}"))?;
+        Ok::<u16, String>(response.status().as_u16())
+    };
+    let signs_in = |status: u16| match (200..400).contains(&status) {
+        true => Ok(()),
+        false => Err(format!("answered {status}")),
+    };
+    let refuses = |status: u16| match (400..500).contains(&status) {
+        true => Ok(()),
+        false => Err(format!("answered {status}: it must sign nobody in")),
+    };
+    let genuine = ticket(now + ticket::LIFETIME_MS).link(page, &client.keys);
+    let [first, second, stranger, expired, altered] = SSO_CHECKS;
+    record(first, status(genuine.clone()).await.and_then(signs_in));
+    record(second, status(genuine).await.and_then(refuses));
+    let strangers = signing::parse_keys(&SigningKey::generate_spec("x")).unwrap_or_default();
+    let by_stranger = ticket(now + ticket::LIFETIME_MS).link(page, &strangers);
+    record(stranger, status(by_stranger).await.and_then(refuses));
+    let late = ticket(now - 1_000).link(page, &client.keys);
+    record(expired, status(late).await.and_then(refuses));
+    // The signature of one ticket over another's content: another account, the same nonce.
+    let mine = ticket(now + ticket::LIFETIME_MS);
+    let signature = ticket::sign(&client.keys, &mine.encode());
+    let theirs = SsoTicket { account: "someone_else", ..mine };
+    record(altered, status(ticket::link(page, &theirs.encode(), &signature)).await.and_then(refuses));
 }
 
 type Record<'a> = dyn FnMut(&'static str, Result<(), String>) + 'a;

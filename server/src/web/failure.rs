@@ -92,6 +92,11 @@ pub enum Failure {
     Sso(SsoRefusal),
     /// A Vercel user whose role in the team is read-only (`USER`) tried to change something.
     ReadOnlyRole,
+    /// A native installation's page, in a browser not signed in for it: Vercel signs the user
+    /// in (provider-initiated single sign-on, at `link`) and brings them back.
+    SignInThroughVercel {
+        link: String,
+    },
     /// Tether's own database did not answer.
     StoreDown,
     NotFound,
@@ -153,6 +158,7 @@ impl Failure {
             Failure::Sso(SsoRefusal::NotInstalled) => "sso-not-installed",
             Failure::Sso(SsoRefusal::ForeignUrl) => "sso-foreign-url",
             Failure::ReadOnlyRole => "read-only-role",
+            Failure::SignInThroughVercel { .. } => "sso-sign-in",
             Failure::StoreDown => "store-down",
             Failure::NotFound => "not-found",
             Failure::Internal => "internal",
@@ -169,7 +175,9 @@ impl Failure {
             | Failure::SignInFailed { .. }
             | Failure::Sso(SsoRefusal::CodeRefused | SsoRefusal::ForeignUrl) => StatusCode::BAD_REQUEST,
             Failure::Sso(SsoRefusal::Unanswered) => StatusCode::BAD_GATEWAY,
-            Failure::Sso(SsoRefusal::Unverified) | Failure::ReadOnlyRole => StatusCode::FORBIDDEN,
+            Failure::Sso(SsoRefusal::Unverified) | Failure::ReadOnlyRole | Failure::SignInThroughVercel { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Failure::Sso(SsoRefusal::NotInstalled) => StatusCode::NOT_FOUND,
             Failure::CodeUsed { .. } => StatusCode::CONFLICT,
             Failure::RedirectMismatch { .. }
@@ -364,6 +372,14 @@ impl Failure {
                     .into(),
                 "Ask an admin of the team, or return to Vercel.".into(),
             ),
+            Failure::SignInThroughVercel { .. } => (
+                "Sign in through Vercel",
+                "This page shows an installation to the members of the Vercel team that installed it, and this \
+                 browser is not signed in for it."
+                    .into(),
+                "Sign in through Vercel: it checks that you may use this installation, then brings you back here."
+                    .into(),
+            ),
             Failure::StoreDown => (
                 "Please try again",
                 "Tether could not read or save this installation: its database did not answer. Nothing was decided."
@@ -396,6 +412,7 @@ impl Failure {
                 vec![action("Sign in with Vercel", "/install/start?then=configure")]
             }
             Failure::SignInFailed { again, .. } => again.iter().map(|to| action("Sign in again", to.clone())).collect(),
+            Failure::SignInThroughVercel { link } => vec![action("Sign in through Vercel", link.clone())],
             Failure::NotFound => vec![action("Go to the start page", "/")],
             // The one thing that may change it is an owner's transfer: looking again is safe.
             Failure::Disabled => ways.retry.clone().map(|href| action("Check again", href)).into_iter().collect(),
@@ -484,6 +501,7 @@ impl Failure {
             Failure::Sso(SsoRefusal::NotInstalled),
             Failure::Sso(SsoRefusal::ForeignUrl),
             Failure::ReadOnlyRole,
+            Failure::SignInThroughVercel { link: "https://vercel.com/sso/integrations/acme-db/icfg_gallery".into() },
             Failure::StoreDown,
             Failure::NotFound,
             Failure::Internal,

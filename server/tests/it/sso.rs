@@ -69,13 +69,36 @@ async fn open_in_vendor_signs_the_user_in_on_their_installations_page() {
     assert!(!html.contains("eyJ"), "the id_token is never shown");
     assert_eq!(world.sim.sim.sso_exchanges(), (1, 1), "one code, exchanged once");
 
-    // Another browser holds no session: the page is not shown to it.
-    let stranger = browser().get(format!("{}/native/{id}", world.tether)).send().await.unwrap();
-    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
-    // Nor does a session of this installation open another's page.
+    // A session of this installation does not open another's page.
     let other = world.sim.sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
     let elsewhere = user.get(format!("{}/native/{other}", world.tether)).send().await.unwrap();
-    assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+}
+
+/// A browser without a session is sent to sign in through Vercel (provider-initiated single
+/// sign-on), which brings it back signed in, at the resource it asked for.
+#[tokio::test]
+async fn a_page_opened_without_a_session_signs_in_through_vercel() {
+    let world = crate::support::world().await;
+    let (id, resource, _) = installed(&world).await;
+    let user = browser();
+    let page = user.get(format!("{}/native/{id}?resource={resource}", world.tether)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-failure="sso-sign-in""#), "{html}");
+    let link = format!("{}/sso/integrations/tether/{id}?resource_id={resource}", world.sim.url());
+    assert!(html.contains(&link.replace('&', "&amp;")) || html.contains(&link), "{html}");
+    // Vercel checks the user may use the installation, then runs the usual sign-in.
+    let (status, to_tether, _, _) = open(&user, &link).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, location, session, _) = open(&user, &to_tether.unwrap()).await;
+    assert_eq!((status, session), (StatusCode::SEE_OTHER, true));
+    assert_eq!(location.unwrap(), format!("/native/{id}?resource={resource}"));
+    let page = user.get(format!("{}/native/{id}?resource={resource}", world.tether)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // An id that is no installation's gets the same page: Vercel, not Tether, tells who may.
+    let unknown = browser().get(format!("{}/native/icfg_nobody", world.tether)).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
 }
 
 /// A vendor may have entered the popup's Redirect URL as the Redirect Login URL too: `mode=sso`
@@ -129,7 +152,7 @@ async fn every_sso_refusal_has_its_page_and_signs_nobody_in() {
         assert_eq!((got, failure(&html).as_deref()), (status, Some(kind)), "{what}: {html}");
         assert!(location.is_none() && !session, "{what}: nobody is signed in");
         let page = user.get(format!("{}/native/{id}", world.tether)).send().await.unwrap();
-        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{what}: no page without a sign-in");
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "{what}: no page without a sign-in");
         assert!(html.contains(&world.sim.url()), "{what}: the way back to Vercel is offered");
     }
     let (asked, answered) = sim.sso_exchanges();

@@ -232,13 +232,14 @@ async fn a_vendor_refusing_tethers_signature_is_an_operator_problem() {
     assert!(!log.contains(tethers_secret.split(':').nth(1).unwrap()), "the secret is never logged");
 }
 
-/// What a vendor runs against its own implementation: `server provider-check <url>`.
-async fn provider_check(base_url: &str, secrets: &str) -> (Option<i32>, String) {
-    let (base_url, secrets) = (base_url.to_owned(), secrets.to_owned());
+/// What a vendor runs against its own implementation: `server provider-check <url>
+/// --sign-in-url <page>`.
+async fn provider_check(vendor: &reference_vendor::VendorHandle, secrets: &str) -> (Option<i32>, String) {
+    let (base_url, sign_in, secrets) = (vendor.base_url(), vendor.link_url(), secrets.to_owned());
     // Off the runtime: the vendor answers from this test's own runtime meanwhile.
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["provider-check", &base_url])
+            .args(["provider-check", &base_url, "--sign-in-url", &sign_in])
             .env_clear()
             .env("TETHER_PROVIDER_SECRETS", secrets)
             .output()
@@ -255,14 +256,14 @@ async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what
     let config =
         reference_vendor::Config { database_url: "sqlite::memory:".into(), secrets: secrets.clone(), plan_limit: 3 };
     let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
-    let (code, said) = provider_check(&vendor.base_url(), &secrets).await;
+    let (code, said) = provider_check(&vendor, &secrets).await;
     println!("{said}");
     assert_eq!(code, Some(0), "{said}");
     assert!(!said.contains("FAIL") && said.contains(&format!("{CHECKS} of {CHECKS} checks passed")), "{said}");
 
     // A vendor holding another secret: every signed call is refused, and the check says so,
     // counting the same checks.
-    let (code, said) = provider_check(&vendor.base_url(), &SigningKey::generate_spec("k1")).await;
+    let (code, said) = provider_check(&vendor, &SigningKey::generate_spec("k1")).await;
     assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains("FAIL  creates a resource (201), with a key whose first attempt failed: answered 401"),
@@ -273,7 +274,7 @@ async fn the_conformance_check_passes_against_the_reference_vendor_and_says_what
 }
 
 /// How many checks `provider-check` runs, whatever the vendor does.
-const CHECKS: usize = 34;
+const CHECKS: usize = 39;
 
 /// Each mistake a vendor could make from the contract's text, made on purpose by the reference
 /// vendor: the check fails it, naming what broke, so it can never pass such a vendor again.
@@ -294,6 +295,7 @@ async fn the_conformance_check_fails_each_broken_vendor() {
         Flaw::LongComment => {
             "FAIL  answers the env vars a project needs: `REFDB_URL`: `comment` must be a string of at most"
         }
+        Flaw::ReusesSsoTickets => "FAIL  sso: refuses the same ticket a second time (4xx): answered 200",
     };
     for flaw in Flaw::ALL {
         let secrets = SigningKey::generate_spec("k1");
@@ -304,7 +306,7 @@ async fn the_conformance_check_fails_each_broken_vendor() {
         };
         let vendor = reference_vendor::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).await.unwrap();
         vendor.vendor.set_flaw(flaw);
-        let (code, said) = provider_check(&vendor.base_url(), &secrets).await;
+        let (code, said) = provider_check(&vendor, &secrets).await;
         assert_eq!(code, Some(1), "{flaw:?} passed:\n{said}");
         assert!(said.contains(expected(flaw)), "{flaw:?}:\n{said}");
         assert!(said.contains(&format!(" of {CHECKS} checks passed")), "{flaw:?}: the same checks:\n{said}");
