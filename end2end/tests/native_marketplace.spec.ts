@@ -25,6 +25,9 @@ for (const [provider, sim, secret] of [
     const installation = page.locator(".native-installation").last();
     await expect(installation).toBeVisible();
     await expectNoRefusal(page);
+    // Tether reads the team's account at Vercel with the installation's token, for the vendor.
+    const id = await installation.getAttribute("data-installation-id");
+    await expect(page.locator("#market-api-calls")).toContainText(`GET /v1/installations/${id}/account`);
 
     // Vercel's create form: the plans come from Tether's plans endpoint.
     const form = installation.getByRole("form", { name: /^Create a resource in / });
@@ -87,7 +90,6 @@ for (const [provider, sim, secret] of [
       await expect(written(project)).toHaveCount(0);
     }
 
-    const id = await page.locator(".native-installation").last().getAttribute("data-installation-id");
     await page.getByRole("button", { name: `Uninstall native ${id}`, exact: true }).click();
     await expectNoRefusal(page);
     await expect(page.locator(`.native-installation[data-installation-id="${id}"]`)).toHaveCount(0);

@@ -10,3 +10,4 @@ pub mod partner;
 pub mod plans;
 pub mod resources;
 pub mod sso;
+pub mod vercel_jobs;

@@ -114,6 +114,16 @@ pub struct Notice {
     pub member_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role: Option<String>,
+    /// For `member.changed`: the member's name and email as Vercel answers them (absent when
+    /// they left the team).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub member_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub member_email: Option<String>,
+    /// For `installation.created` (native integrations): the team as Vercel's account answer
+    /// describes it: `{name, url?, contact: {email, name?}}`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub team: Option<serde_json::Value>,
 }
 
 /// The contract's resource id pattern, `^[A-Za-z0-9_.:-]{1,64}$`: what Tether stores, puts in a

@@ -107,6 +107,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         partner_tokens,
     });
     crate::provider::jobs::spawn(state.store.clone(), state.provider.clone());
+    crate::native::vercel_jobs::spawn(state.clone());
     crate::webhook::worker::spawn(crate::webhook::worker::Worker {
         store: state.store.clone(),
         on_uninstall: state.settings.provider.on_uninstall,

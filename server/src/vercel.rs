@@ -5,6 +5,7 @@
 //! secret or a token anywhere else), answers are read up to a size cap, only 429, 5xx and
 //! transport failures are retried, and a caller with a deadline never waits past it.
 
+pub mod account;
 pub mod configuration;
 pub mod env;
 pub mod oauth;

@@ -39,7 +39,8 @@
 //! an outage of the JWKS endpoint) has its own table in the `oidc` module, and the Marketplace's
 //! calls to the integration's Partner API (install, plans, provision, connect, rotate, delete,
 //! uninstall, and their faults) theirs in the `marketplace` module, and single sign-on into the
-//! integration (the Redirect Login URL, the code exchange and its faults) its own in `sso`.
+//! integration (the Redirect Login URL, the code exchange and its faults) its own in `sso`, and
+//! the API the integration calls with its native token (account, members) in `market_api`.
 //!
 //! Accounts: Alice (personal; one project has the legacy id [`LEGACY_PROJECT_ID`]), Acme
 //! Robotics (a team with [`TEAM_PROJECTS`] projects) and Bob's projects (a Hobby team: a
@@ -47,6 +48,7 @@
 
 mod api;
 mod dashboard;
+mod market_api;
 mod market_pages;
 mod market_records;
 pub mod marketplace;
@@ -139,6 +141,7 @@ pub fn router(sim: Sim) -> Router {
         .merge(api::routes(sim.clone()))
         .merge(oidc::routes())
         .merge(sso::routes())
+        .merge(market_api::routes())
         .with_state(sim)
 }
 

@@ -53,6 +53,7 @@ async fn market(State(sim): State<Sim>) -> Json<Value> {
         "installations": sim.native_installations(),
         "resources": sim.native_resources(),
         "calls": sim.partner_calls(),
+        "apiCalls": sim.native_api_calls(),
     }))
 }
 

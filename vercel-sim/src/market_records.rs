@@ -101,4 +101,8 @@ pub(crate) struct Market {
     pub sso_fault: Option<SsoFault>,
     pub sso_asked: usize,
     pub sso_answered: usize,
+    /// Members whose role Vercel changed, by (installation, member): `ADMIN`, `USER` or `NONE`.
+    pub members: std::collections::HashMap<(String, String), String>,
+    /// The calls the integration made to Vercel's native API, as `METHOD path`.
+    pub api_calls: Vec<String>,
 }

@@ -45,6 +45,7 @@ impl Authorized<'_> {
                 to_account: None,
                 resource: Some((resource_id, *origin)),
                 member: None,
+                team: None,
             };
             notice.write(&mut tx, account).await?;
             let policy = self.app.settings.provider.on_uninstall;

@@ -16,7 +16,7 @@ const BATCH: i64 = 32;
 pub fn spawn(store: Store, provider: Arc<dyn Provider>) {
     tokio::spawn(async move {
         loop {
-            match store.due_jobs(BATCH).await {
+            match store.due_jobs(BATCH, &JobKind::TO_VENDOR).await {
                 Ok(jobs) => {
                     for job in jobs {
                         send(&store, provider.as_ref(), &job).await;
@@ -64,6 +64,10 @@ async fn send(store: &Store, provider: &dyn Provider, job: &Job) {
             }
             Err(error) => Err(ProviderError::Failed(format!("a stored rotation does not parse: {error}"))),
         },
+        // Never selected here: the native installations' Vercel worker does these.
+        JobKind::ReadAccount | JobKind::ReadMember => {
+            Err(ProviderError::Failed("a job for Vercel in the vendor's queue".into()))
+        }
     };
     let recorded = match result {
         Ok(()) => {

@@ -37,7 +37,19 @@ pub struct Outbound<'a> {
     /// The resource the project was linked to, and where it came from.
     pub resource: Option<(&'a str, Option<Origin>)>,
     /// For `member.changed`: the Vercel member and their role now.
-    pub member: Option<(&'a str, &'a str)>,
+    pub member: Option<Member<'a>>,
+    /// For `installation.created`: the team as Vercel's account answer describes it.
+    pub team: Option<&'a serde_json::Value>,
+}
+
+/// A Vercel team member, as the webhook and Vercel's member answer describe them.
+#[derive(Clone, Copy)]
+pub struct Member<'a> {
+    pub id: &'a str,
+    /// `ADMIN`, `USER`, or `NONE` when they left.
+    pub role: &'a str,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
 }
 
 impl Outbound<'_> {
@@ -50,7 +62,7 @@ impl Outbound<'_> {
     }
 
     pub async fn write(self, conn: &mut Conn, account: &str) -> Result<()> {
-        let subject = self.project_id.or(self.member.map(|(id, _)| id)).unwrap_or_default();
+        let subject = self.project_id.or(self.member.map(|member| member.id)).unwrap_or_default();
         let id = job_id("ntc", &[self.cause, self.installation_id.as_str(), self.kind, subject]);
         let notice = Notice {
             id: id.clone(),
@@ -61,8 +73,11 @@ impl Outbound<'_> {
             to_account: self.to_account.map(str::to_owned),
             resource_id: self.resource.map(|(id, _)| id.to_owned()),
             origin: self.resource.map(|(_, origin)| origin_name(origin).to_owned()),
-            member_id: self.member.map(|(id, _)| id.to_owned()),
-            role: self.member.map(|(_, role)| role.to_owned()),
+            member_id: self.member.map(|member| member.id.to_owned()),
+            role: self.member.map(|member| member.role.to_owned()),
+            member_name: self.member.and_then(|member| member.name).map(str::to_owned),
+            member_email: self.member.and_then(|member| member.email).map(str::to_owned),
+            team: self.team.cloned(),
         };
         let body = serde_json::to_string(&notice).unwrap_or_default();
         provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await
@@ -151,6 +166,7 @@ pub async fn installation_removed(
         to_account: None,
         resource: None,
         member: None,
+        team: None,
     };
     notice.write(conn, account).await?;
     Ok(released)

@@ -173,8 +173,18 @@ impl Store {
             .bind(id.as_str())
             .fetch_one(&mut *tx)
             .await?;
+        let created = created_at == now;
+        if created {
+            // Vercel's account answer, not the installer, tells the vendor whom it serves: read
+            // it with the new token, then tell the vendor (see `native::vercel_jobs`).
+            let owner = new.team_id.unwrap_or(new.user_id);
+            let body = serde_json::json!({ "installation_id": id.as_str() }).to_string();
+            let job = format!("acct_{}", id.as_str());
+            super::provider_jobs::enqueue(&mut tx, &job, super::provider_jobs::JobKind::ReadAccount, owner, &body)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(Upserted::Stored { created: created_at == now })
+        Ok(Upserted::Stored { created })
     }
 
     /// A native installation, live or removed; `None` for an unknown id or a popup's.
@@ -335,6 +345,33 @@ pub async fn delete_native_resource(
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
+}
+
+/// The installation's sealed Vercel token, while it is a live native installation.
+pub async fn native_token(conn: &mut Conn, configuration_id: &ConfigurationId) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT sealed_token FROM installations WHERE configuration_id = $1 AND kind = $2 AND status = $3",
+    )
+    .bind(configuration_id.as_str())
+    .bind(InstallationKind::Native)
+    .bind(InstallationStatus::Active)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// What Vercel answered for the installation's account, kept as it answered it.
+pub async fn set_native_account(
+    conn: &mut Conn,
+    configuration_id: &ConfigurationId,
+    account: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE native_installations SET account = $1, updated_at = $2 WHERE configuration_id = $3")
+        .bind(account)
+        .bind(now_ms())
+        .bind(configuration_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Every live resource of the installation (to delete with it).

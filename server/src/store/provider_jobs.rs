@@ -20,9 +20,28 @@ pub enum JobKind {
     /// A native rotation's delay passed: the old credentials stop working. The body is
     /// `{"resource_id"}` (the vendor's id); the job waits until its first attempt is due.
     FinishRotation,
+    /// For Vercel, not the vendor: read a new native installation's account (team name and
+    /// contact) at Vercel, then tell the vendor `installation.created`. `{"installation_id"}`.
+    ReadAccount,
+    /// For Vercel: read a member whose role changed, then tell the vendor `member.changed`.
+    /// `{"installation_id", "member_id", "role", "cause"}`.
+    ReadMember,
 }
 
-text_enum!(JobKind { Notice => "notice", Release => "release", FinishRotation => "finish_rotation" });
+text_enum!(JobKind {
+    Notice => "notice",
+    Release => "release",
+    FinishRotation => "finish_rotation",
+    ReadAccount => "read_account",
+    ReadMember => "read_member"
+});
+
+impl JobKind {
+    /// What the vendor's outbox worker sends.
+    pub const TO_VENDOR: [JobKind; 3] = [JobKind::Notice, JobKind::Release, JobKind::FinishRotation];
+    /// What the Vercel worker of native installations does, with the installation's token.
+    pub const TO_VERCEL: [JobKind; 2] = [JobKind::ReadAccount, JobKind::ReadMember];
+}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Job {
@@ -69,16 +88,19 @@ pub async fn enqueue_at(
 }
 
 impl Store {
-    pub async fn due_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
-        Ok(sqlx::query_as(
+    /// Due jobs of these kinds, oldest first.
+    pub async fn due_jobs(&self, limit: i64, kinds: &[JobKind]) -> Result<Vec<Job>, StoreError> {
+        let placeholders: Vec<String> = (0..kinds.len()).map(|n| format!("${}", n + 4)).collect();
+        let sql = format!(
             "SELECT id, kind, account, body, attempts FROM provider_jobs \
-             WHERE state = $1 AND next_attempt_at <= $2 ORDER BY created_at, id LIMIT $3",
-        )
-        .bind(JobState::Pending)
-        .bind(now_ms())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+             WHERE state = $1 AND next_attempt_at <= $2 AND kind IN ({}) ORDER BY created_at, id LIMIT $3",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as(&sql).bind(JobState::Pending).bind(now_ms()).bind(limit);
+        for kind in kinds {
+            query = query.bind(*kind);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// Takes a due job for `LEASE_MS` by moving its next attempt: true for the one instance whose
@@ -121,6 +143,15 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    #[cfg(feature = "test-support")]
+    /// The bodies of every job of a kind, oldest first: for tests.
+    pub async fn job_bodies(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT body FROM provider_jobs WHERE kind = $1 ORDER BY created_at, id")
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     #[cfg(feature = "test-support")]

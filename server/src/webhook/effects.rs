@@ -9,7 +9,10 @@ use crate::{
     provider::outbox::{self, Outbound},
     settings::OnUninstall,
     store::{
-        inbox::StoredEvent, links, native as native_rows, now_ms, project_cache, sso, webhook_effects as store, Conn,
+        inbox::StoredEvent,
+        links, native as native_rows, now_ms, project_cache,
+        provider_jobs::{self, JobKind},
+        sso, webhook_effects as store, Conn,
     },
     vercel::configuration::project_ids,
 };
@@ -103,6 +106,7 @@ async fn resource_project(
         to_account: None,
         resource: Some((&vendor_id, Some(links::Origin::Created))),
         member: None,
+        team: None,
     };
     notice.enqueue(conn).await?;
     Ok(format!("{kind}: {resource} and {project}"))
@@ -123,16 +127,15 @@ async fn member_changed(
         Some(role @ ("ADMIN" | "USER" | "NONE")) => role,
         _ => return Ok("ignored: a role Vercel does not document".into()),
     };
-    let notice = Outbound {
-        cause: event_id,
-        installation_id: id,
-        kind: "member.changed",
-        project_id: None,
-        to_account: None,
-        resource: None,
-        member: Some((member, role)),
+    // Vercel's member answer (name, email) goes with the notice: read it first, with the
+    // installation's token (see `native::vercel_jobs`), for the installation's current owner.
+    let Some(owner) = store::owner_of(conn, id).await? else {
+        return Ok("ignored: an installation Tether never stored".into());
     };
-    notice.enqueue(conn).await?;
+    let body =
+        serde_json::json!({"installation_id": id.as_str(), "member_id": member, "role": role, "cause": event_id});
+    let job = outbox::job_id("mbr", &[event_id, id.as_str(), member]);
+    provider_jobs::enqueue(conn, &job, JobKind::ReadMember, &owner, &body.to_string()).await?;
     Ok(format!("member {member} is now {role}"))
 }
 
@@ -177,6 +180,7 @@ async fn transferred(
         to_account: Some(team),
         resource: None,
         member: None,
+        team: None,
     };
     notice.enqueue(conn).await?;
     store::move_to_team(conn, id, team).await?;
@@ -282,6 +286,7 @@ async fn close_link(
         to_account: None,
         resource: resource.as_ref().map(|(id, origin)| (id.as_str(), *origin)),
         member: None,
+        team: None,
     };
     notice.write(conn, &account).await?;
     if let Some((resource_id, origin)) = &resource {

@@ -420,13 +420,61 @@ async fn a_member_change_reaches_the_vendor_once() {
     let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
     let payload =
         |role: &str| json!({"configuration": {"id": id}, "installationId": id, "memberId": "user_carol", "role": role});
-    let event = sim.emit("marketplace.member.changed", payload("USER"));
+    let event = sim.native_member_changed(&id, "user_carol", "USER");
     assert_eq!(world.applied(&event).await, "member user_carol is now USER");
     assert!(sim.deliver(&event, false), "Vercel delivers it again");
     let odd = sim.emit("marketplace.member.changed", payload("OWNER"));
     assert_eq!(world.applied(&odd).await, "ignored: a role Vercel does not document");
-    let notices: Vec<_> = world.jobs_sent().await.into_iter().filter(|(_, kind, _)| kind == "notice").collect();
-    assert_eq!(notices.len(), 1, "one notice for one change: {notices:?}");
+    // The notice follows Vercel's member answer: wait for it, then for anything else to come.
+    for _ in 0..200 {
+        if world.notice_types().await.iter().any(|kind| kind == "member.changed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    world.jobs_sent().await;
+    let notices = world.notice_types().await;
+    let changed = notices.iter().filter(|kind| *kind == "member.changed").count();
+    assert_eq!(changed, 1, "one notice for one change: {notices:?}");
+}
+
+/// Vercel's own word on the team and its members reaches the vendor, read with the
+/// installation's token: the account after the install, the member after a role change.
+#[tokio::test]
+async fn the_vendor_hears_of_the_team_and_its_members_from_vercels_answers() {
+    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world(3).await;
+    let sim = &world.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    let carol = sim.native_member_changed(&id, "user_carol", "USER");
+    world.applied(&carol).await;
+    assert!(sim.deliver(&carol, false), "Vercel delivers it again");
+    let dave = sim.native_member_changed(&id, "user_dave", "NONE");
+    world.applied(&dave).await;
+    let mut notices = Vec::new();
+    for _ in 0..200 {
+        world.jobs_sent().await;
+        notices = vendor.vendor.notices().await;
+        if notices.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let of = |kind: &str| -> Vec<Value> {
+        notices.iter().filter(|(k, _)| k == kind).map(|(_, body)| serde_json::from_str(body).unwrap()).collect()
+    };
+    let created = of("installation.created");
+    assert_eq!(created.len(), 1, "{notices:?}");
+    assert_eq!(created[0]["team"]["name"], "Alice Example");
+    assert!(created[0]["team"]["contact"]["email"].as_str().is_some_and(|e| e.contains('@')), "{:?}", created[0]);
+    let members = of("member.changed");
+    assert_eq!(members.len(), 2, "one notice per change, however often Vercel delivers it: {members:?}");
+    let who = |id: &str| members.iter().find(|m| m["member_id"] == id).unwrap().clone();
+    let carol = who("user_carol");
+    assert_eq!((&carol["role"], &carol["member_email"]), (&json!("USER"), &json!("user_carol@sim.example")));
+    let dave = who("user_dave");
+    assert_eq!((&dave["role"], &dave["member_name"]), (&json!("NONE"), &Value::Null), "a member who left");
+    let calls = sim.native_api_calls();
+    assert!(calls.contains(&format!("GET /v1/installations/{id}/account")), "{calls:?}");
 }
 
 /// The operator sees native installations as such, with their resources.
@@ -475,9 +523,10 @@ async fn an_uninstall_said_twice_is_done_once() {
             let event = webhook();
             world.applied(&event).await;
         }
-        let jobs = world.jobs_sent().await;
-        let removed: Vec<_> = jobs.iter().filter(|(_, kind, _)| kind == "notice").collect();
-        assert_eq!(removed.len(), if webhook_first { 1 } else { 2 }, "one notice per installation: {jobs:?}");
+        world.jobs_sent().await;
+        let notices = world.notice_types().await;
+        let removed = notices.iter().filter(|kind| *kind == "installation.removed").count();
+        assert_eq!(removed, if webhook_first { 1 } else { 2 }, "one notice per installation: {notices:?}");
         let store = world.store().await;
         let live = store.native_resource(&crate::support::icfg(&id), &resource.id).await.unwrap();
         assert!(live.is_none(), "the resource went with its installation");

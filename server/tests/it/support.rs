@@ -164,18 +164,35 @@ impl World {
         panic!("event {event_id} was not applied");
     }
 
-    /// Waits (up to fifteen seconds) until the provider outbox has sent every job; returns them
-    /// as (id, kind, state).
+    /// Waits (up to fifteen seconds) until the provider outbox has sent every job for the vendor;
+    /// returns them as (id, kind, state). Jobs for Vercel (a native installation's reads) are
+    /// left out: an installation a test made up with a token Vercel never issued keeps failing
+    /// those, as it would at Vercel.
     pub async fn jobs_sent(&self) -> Vec<(String, String, String)> {
         let store = self.store().await;
+        let for_vendor = |jobs: Vec<(String, String, String)>| -> Vec<(String, String, String)> {
+            jobs.into_iter().filter(|(_, kind, _)| !kind.starts_with("read_")).collect()
+        };
         for _ in 0..300 {
-            let jobs = store.jobs().await.unwrap();
+            let jobs = for_vendor(store.jobs().await.unwrap());
             if jobs.iter().all(|(_, _, state)| state == "done") {
                 return jobs;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("the provider outbox did not empty: {:?}", store.jobs().await.unwrap());
+    }
+
+    /// The types of the notices written for the vendor so far, oldest first.
+    pub async fn notice_types(&self) -> Vec<String> {
+        let store = self.store().await;
+        let bodies = store.job_bodies("notice").await.unwrap();
+        bodies
+            .iter()
+            .filter_map(|body| {
+                serde_json::from_str::<serde_json::Value>(body).ok()?["type"].as_str().map(str::to_owned)
+            })
+            .collect()
     }
 
     /// Posts a body to the webhook endpoint with the given signature header.

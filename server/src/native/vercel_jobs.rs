@@ -1,0 +1,118 @@
+//! What a native installation asks of Vercel, from the provider outbox's table (the kinds in
+//! [`JobKind::TO_VERCEL`]): each call made with the installation's own sealed token, retried
+//! with backoff and across restarts like the vendor's jobs, and what Vercel answered passed to
+//! the vendor as a notice written in the same transaction that keeps the answer. No
+//! transaction is held while Vercel is called.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{
+    params::ConfigurationId,
+    provider::outbox::{Member, Outbound},
+    secret::AccessToken,
+    state::AppState,
+    store::{
+        installations::token_binding,
+        native,
+        provider_jobs::{Job, JobKind},
+    },
+};
+
+const BATCH: i64 = 16;
+
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match state.store.due_jobs(BATCH, &JobKind::TO_VERCEL).await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        run(&state, &job).await;
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot read the native installations' Vercel jobs"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+}
+
+async fn run(state: &AppState, job: &Job) {
+    match state.store.lease_job(&job.id).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(error) => return tracing::error!(%error, "cannot lease a Vercel job"),
+    }
+    let recorded = match perform(state, job).await {
+        Ok(()) => {
+            tracing::info!(job_id = %job.id, kind = job.kind.as_str(), "Vercel answered a native job");
+            state.store.job_done(&job.id).await
+        }
+        Err(error) => {
+            tracing::warn!(job_id = %job.id, kind = job.kind.as_str(), %error, attempt = job.attempts + 1, "native Vercel job failed; will retry");
+            state.store.job_failed(job, &error).await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::error!(%error, "cannot record a Vercel job's outcome");
+    }
+}
+
+async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
+    let body: Value = serde_json::from_str(&job.body).map_err(|e| format!("a stored job does not parse: {e}"))?;
+    let text = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+    let id = ConfigurationId::parse(&text("installation_id")).map_err(|e| e.to_string())?;
+    let sealed = {
+        let mut tx = state.store.begin().await.map_err(|e| e.to_string())?;
+        native::native_token(&mut tx, &id).await.map_err(|e| e.to_string())?
+    };
+    // Removed meanwhile: Vercel no longer answers for it, and the vendor heard of the removal.
+    let Some(sealed) = sealed else { return Ok(()) };
+    let token = state.settings.sealer.open_string(&sealed, &token_binding(id.as_str())).map_err(|e| e.to_string())?;
+    let vercel = state.vercel.as_installation(AccessToken::new(token), None);
+    let tx = match job.kind {
+        JobKind::ReadAccount => {
+            let account = vercel.native_account(&id).await.map_err(|e| e.to_string())?;
+            let mut tx = state.store.begin().await.map_err(|e| e.to_string())?;
+            native::set_native_account(&mut tx, &id, &account.to_string()).await.map_err(|e| e.to_string())?;
+            let notice = Outbound {
+                cause: &job.id,
+                installation_id: &id,
+                kind: "installation.created",
+                project_id: None,
+                to_account: None,
+                resource: None,
+                member: None,
+                team: Some(&account),
+            };
+            notice.enqueue(&mut tx).await.map_err(|e| e.to_string())?;
+            tx
+        }
+        JobKind::ReadMember => {
+            let (member_id, role, cause) = (text("member_id"), text("role"), text("cause"));
+            let answer = vercel.native_member(&id, &member_id).await.map_err(|e| e.to_string())?;
+            let mut tx = state.store.begin().await.map_err(|e| e.to_string())?;
+            let member = Member {
+                id: &member_id,
+                role: &role,
+                name: answer.as_ref().and_then(|a| a.name.as_deref()),
+                email: answer.as_ref().and_then(|a| a.email.as_deref()),
+            };
+            let notice = Outbound {
+                cause: &cause,
+                installation_id: &id,
+                kind: "member.changed",
+                project_id: None,
+                to_account: None,
+                resource: None,
+                member: Some(member),
+                team: None,
+            };
+            notice.enqueue(&mut tx).await.map_err(|e| e.to_string())?;
+            tx
+        }
+        _ => return Err("a job for the vendor in Vercel's queue".into()),
+    };
+    tx.commit().await.map_err(|e| e.to_string())
+}

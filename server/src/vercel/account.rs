@@ -1,0 +1,43 @@
+//! What Vercel says of a native installation's team and members, read with the installation's
+//! token: `GET /v1/installations/{id}/account` and `.../member/{memberId}`. The vendor hears it
+//! in notices, so it never has to trust who happened to install.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Installation, VercelError};
+use crate::params::ConfigurationId;
+
+/// A member as Vercel answers: the fields Tether passes on; Vercel sends more.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemberAnswer {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl Installation {
+    /// The team's name, URL and contact, as Vercel answers them (kept and passed on whole).
+    pub async fn native_account(&self, configuration_id: &ConfigurationId) -> Result<Value, VercelError> {
+        let account: Value = self.get(&["v1", "installations", configuration_id.as_str(), "account"], &[]).await?;
+        match account.get("name").and_then(Value::as_str) {
+            Some(_) => Ok(account),
+            None => Err(VercelError::Decode("the account answer has no `name`".into())),
+        }
+    }
+
+    /// A member of the team, or `None` when Vercel no longer knows them there.
+    pub async fn native_member(
+        &self,
+        configuration_id: &ConfigurationId,
+        member_id: &str,
+    ) -> Result<Option<MemberAnswer>, VercelError> {
+        let segments = ["v1", "installations", configuration_id.as_str(), "member", member_id];
+        match self.get(&segments, &[]).await {
+            Ok(member) => Ok(Some(member)),
+            Err(VercelError::Api { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The part of Vercel's API a native integration calls with the token Vercel handed over at
+//! install (`credentials.access_token`), as the simulator plays it. Every call it takes is
+//! recorded for the dashboard and tests.
+//!
+//! | endpoint | what it checks | what it answers | source |
+//! |---|---|---|---|
+//! | every call | `Authorization: Bearer` is the installation's own token, the installation active | 401 `{error: {code: "forbidden"}}` | native-protocol.md 1.4 |
+//! | `GET /v1/installations/{id}/account` | – | `{name, url, contact: {email, name}}` of the installing account | same; the reference's "Get Account Information" |
+//! | `GET /v1/installations/{id}/member/{memberId}` | a member the simulator knows: the installer, or one [`Sim::native_member_changed`] named | `{id, name, email, role, avatar, createdAt}`; 404 for a member who left (`NONE`) or never was | same; "Get Member Information" |
+//!
+//! [`Sim::native_member_changed`] sets a member's role and sends `marketplace.member.changed`.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde_json::{json, Value};
+
+use crate::state::Sim;
+
+pub fn routes() -> Router<Sim> {
+    Router::new()
+        .route("/v1/installations/{id}/account", get(account))
+        .route("/v1/installations/{id}/member/{member_id}", get(member))
+}
+
+fn refused(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+impl Sim {
+    /// A member's role in a native installation's team changes (`NONE`: they left), and Vercel
+    /// tells the integration.
+    pub fn native_member_changed(&self, installation_id: &str, member_id: &str, role: &str) -> String {
+        self.lock().market.members.insert((installation_id.to_owned(), member_id.to_owned()), role.to_owned());
+        self.emit(
+            "marketplace.member.changed",
+            json!({"configuration": {"id": installation_id}, "installationId": installation_id, "memberId": member_id, "role": role}),
+        )
+    }
+
+    /// The native calls made so far, as `METHOD path`.
+    pub fn native_api_calls(&self) -> Vec<String> {
+        self.lock().market.api_calls.clone()
+    }
+
+    /// The account id of the installation the bearer token belongs to, if it is `id`'s.
+    fn native_caller(&self, headers: &HeaderMap, id: &str, call: String) -> Option<String> {
+        let token = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.to_owned();
+        let mut inner = self.lock();
+        inner.market.api_calls.push(call);
+        let installation = inner.market.installations.iter().find(|i| i.id == id && i.status == "active")?;
+        (installation.access_token == token).then(|| installation.account_id.clone())
+    }
+}
+
+async fn account(State(sim): State<Sim>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let Some(account_id) = sim.native_caller(&headers, &id, format!("GET /v1/installations/{id}/account")) else {
+        return refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's.");
+    };
+    let Some(account) = sim.snapshot().accounts.into_iter().find(|a| a.id == account_id) else {
+        return refused(StatusCode::NOT_FOUND, "not_found", "No such account.");
+    };
+    let email = account.email.clone().unwrap_or_else(|| format!("{}@sim.example", account.slug));
+    Json(json!({
+        "name": account.name,
+        "url": format!("https://vercel.com/{}", account.slug),
+        "contact": {"email": email, "name": account.name},
+    }))
+    .into_response()
+}
+
+async fn member(State(sim): State<Sim>, headers: HeaderMap, Path((id, member_id)): Path<(String, String)>) -> Response {
+    let call = format!("GET /v1/installations/{id}/member/{member_id}");
+    if sim.native_caller(&headers, &id, call).is_none() {
+        return refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's.");
+    }
+    let installer = sim.native_installations().into_iter().find(|i| i.id == id).map(|i| i.user_id);
+    let role = sim.lock().market.members.get(&(id.clone(), member_id.clone())).cloned();
+    let role = match (role, installer) {
+        (Some(role), _) if role != "NONE" => role,
+        (None, Some(installer)) if installer == member_id => "ADMIN".to_owned(),
+        _ => return refused(StatusCode::NOT_FOUND, "not_found", "No such member in this team."),
+    };
+    let body: Value = json!({
+        "id": member_id, "name": format!("Member {member_id}"), "email": format!("{member_id}@sim.example"),
+        "role": role, "avatar": null, "createdAt": 1_700_000_000_000i64,
+    });
+    Json(body).into_response()
+}
