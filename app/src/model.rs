@@ -214,6 +214,7 @@ pub struct ResourceView {
 /// integrations, single sign-on): the installation's resources and where Vercel connected them.
 #[derive(Debug, Clone)]
 pub struct NativeView {
+    pub configuration_id: String,
     pub vendor_name: String,
     /// The Vercel team (or account) that installed, as Vercel named it.
     pub team_name: String,
@@ -224,6 +225,7 @@ pub struct NativeView {
     pub notice: Option<String>,
     /// Back to Vercel's dashboard.
     pub back_url: String,
+    pub form_token: String,
 }
 
 #[derive(Debug, Clone)]

@@ -383,7 +383,8 @@ fn ConfigurePage(view: ConfigureView) -> impl IntoView {
 
 #[component]
 fn NativePage(view: NativeView) -> impl IntoView {
-    let NativeView { vendor_name, team_name, read_only, resources, notice, back_url } = view;
+    let NativeView { configuration_id, vendor_name, team_name, read_only, resources, notice, back_url, form_token } =
+        view;
     let role = if read_only {
         "You are signed in from Vercel with a read-only role in this team: you can look, not change."
     } else {
@@ -393,7 +394,8 @@ fn NativePage(view: NativeView) -> impl IntoView {
     let empty = (count == 0).then(|| {
         view! { <p class="note" data-testid="no-resources">"No resources yet: create one from Vercel's Storage tab."</p> }
     });
-    let resources = resources.into_iter().map(native_resource).collect_view();
+    let actions = (!read_only).then_some((configuration_id, form_token));
+    let resources = resources.into_iter().map(|r| native_resource(r, actions.clone())).collect_view();
     view! {
         <h1>{format!("{vendor_name} on Vercel")}</h1>
         <p class="scope" data-testid="scope">"Installed for " <strong>{team_name}</strong></p>
@@ -408,8 +410,19 @@ fn NativePage(view: NativeView) -> impl IntoView {
     }
 }
 
-fn native_resource(resource: NativeResourceView) -> impl IntoView {
+/// A resource's line; with `actions` (an admin's installation id and form token), its Rotate.
+fn native_resource(resource: NativeResourceView, actions: Option<(String, String)>) -> impl IntoView {
     let NativeResourceView { id, name, product, plan, status, projects, focused } = resource;
+    let rotate = actions.map(|(configuration_id, form_token)| {
+        view! {
+            <form method="post" action=format!("/native/{configuration_id}/resources/{id}/rotate")>
+                <input type="hidden" name=FORM_TOKEN_FIELD value=form_token/>
+                <button type="submit" class="secondary" aria-label=format!("Rotate the secrets of {name}")>
+                    "Rotate secrets"
+                </button>
+            </form>
+        }
+    });
     let connected = match projects.is_empty() {
         true => "Not connected to a project yet.".to_owned(),
         false => format!("Connected to {}", projects.join(", ")),
@@ -421,6 +434,7 @@ fn native_resource(resource: NativeResourceView) -> impl IntoView {
                 <div class="keys">{format!("{product} · plan {plan} · {status}")}</div>
                 <div class="keys" data-testid="connected">{connected}</div>
             </div>
+            {rotate}
         </li>
     }
 }

@@ -65,8 +65,18 @@ for (const [provider, sim, secret] of [
       await expect(landed).toContainText("orders-db");
       await expect(landed.getByTestId("connected")).toHaveText("Connected to bob-app-000, bob-app-001");
       await expect(opened.getByTestId("role")).toHaveAttribute("data-read-only", "false");
+      // An admin rotates from Tether's page: Vercel gets the new secrets and rewrites the
+      // connected projects' variables.
+      const envIds = async () =>
+        (await written("bob-app-000").evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.envId))).join();
+      const before = await envIds();
+      await opened.getByRole("button", { name: "Rotate the secrets of orders-db" }).click();
+      await expect(opened.getByTestId("notice")).toContainText("on their way to Vercel");
+      await expect(page.locator("#market-api-calls")).toContainText("/secrets");
+      await expect.poll(envIds).not.toBe(before);
       await opened.goto(sim + (await asViewer.getAttribute("href")));
       await expect(opened.getByTestId("role")).toHaveAttribute("data-read-only", "true");
+      await expect(opened.getByRole("button", { name: "Rotate the secrets of orders-db" })).toHaveCount(0);
     } else {
       await expect(opened.getByTestId("signed-in")).toHaveAttribute("data-role", "admin");
       await expect(opened.getByTestId("resource")).toHaveText("Resource: orders-db");

@@ -4,6 +4,7 @@
 //! resources Vercel provisions, onto the provider contract (`resources`, `metadata`); and single
 //! sign-on from Vercel's dashboard into the installation's page (`sso`).
 
+pub mod actions;
 pub mod installations;
 pub mod metadata;
 pub mod partner;

@@ -8,6 +8,8 @@
 //! | `GET /v1/installations/{id}/account` | – | `{name, url, contact: {email, name}}` of the installing account | same; the reference's "Get Account Information" |
 //! | `GET /v1/installations/{id}/member/{memberId}` | a member the simulator knows: the installer, or one [`Sim::native_member_changed`] named | `{id, name, email, role, avatar, createdAt}`; 404 for a member who left (`NONE`) or never was | same; "Get Member Information" |
 //!
+//! | `PUT /v1/installations/{id}/resources/{resourceId}/secrets` | a resource of the installation; `secrets` shaped as a provision's (strictly), `partial?` | 201 `{}`; the secrets replace the resource's (by name with `partial: true`) and are written into every connected project at once; 404 for another resource; 400 for a body of another shape | same; "Update Resource Secrets" |
+//!
 //! [`Sim::native_member_changed`] sets a member's role and sends `marketplace.member.changed`.
 
 use axum::{
@@ -25,6 +27,7 @@ pub fn routes() -> Router<Sim> {
     Router::new()
         .route("/v1/installations/{id}/account", get(account))
         .route("/v1/installations/{id}/member/{member_id}", get(member))
+        .route("/v1/installations/{id}/resources/{resource_id}/secrets", axum::routing::put(replace_secrets))
 }
 
 fn refused(status: StatusCode, code: &str, message: &str) -> Response {
@@ -90,4 +93,42 @@ async fn member(State(sim): State<Sim>, headers: HeaderMap, Path((id, member_id)
         "role": role, "avatar": null, "createdAt": 1_700_000_000_000i64,
     });
     Json(body).into_response()
+}
+
+async fn replace_secrets(
+    State(sim): State<Sim>,
+    headers: HeaderMap,
+    Path((id, resource_id)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let call = format!("PUT /v1/installations/{id}/resources/{resource_id}/secrets");
+    if sim.native_caller(&headers, &id, call).is_none() {
+        return refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's.");
+    }
+    let secrets = match crate::marketplace::secrets_of(&body) {
+        Ok(secrets) => secrets,
+        Err(refusal) => return refused(StatusCode::BAD_REQUEST, "bad_request", &refusal.why),
+    };
+    let partial = body.get("partial").and_then(Value::as_bool).unwrap_or(false);
+    let mut inner = sim.lock();
+    let inner = &mut *inner;
+    let Some(resource) = inner.market.resources.iter_mut().find(|r| r.installation_id == id && r.id == resource_id)
+    else {
+        return refused(StatusCode::NOT_FOUND, "not_found", "No such resource in this installation.");
+    };
+    let old_names = resource.secret_names.clone();
+    if partial {
+        for secret in secrets {
+            resource.secrets.retain(|s| s.name != secret.name);
+            resource.secrets.push(secret);
+        }
+    } else {
+        resource.secrets = secrets;
+    }
+    resource.secret_names = resource.secrets.iter().map(|s| s.name.clone()).collect();
+    for project in resource.projects.clone() {
+        crate::marketplace::remove_secrets(&mut inner.env, &id, &project, &old_names);
+        crate::marketplace::write_secrets(&mut inner.env, &id, &project, &resource.secrets);
+    }
+    (StatusCode::CREATED, Json(json!({}))).into_response()
 }

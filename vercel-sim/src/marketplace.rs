@@ -65,7 +65,7 @@ fn env_key_shaped(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn secrets_of(body: &Value) -> Result<Vec<Secret>, Refused> {
+pub(crate) fn secrets_of(body: &Value) -> Result<Vec<Secret>, Refused> {
     let shape = |why: &str| Refused { status: 200, body: body.clone(), why: format!("secrets: {why}") };
     let secrets: Vec<Secret> = serde_json::from_value(body.get("secrets").cloned().unwrap_or(Value::Null))
         .map_err(|e| shape(&format!("not a list of {{name, value, environmentOverrides?}}: {e}")))?;
@@ -448,7 +448,7 @@ fn per_target(secret: &Secret) -> BTreeMap<String, Vec<String>> {
     by_value
 }
 
-fn write_secrets(
+pub(crate) fn write_secrets(
     env: &mut std::collections::HashMap<String, Vec<EnvVar>>,
     installation_id: &str,
     project_id: &str,
@@ -473,7 +473,7 @@ fn write_secrets(
     }
 }
 
-fn remove_secrets(
+pub(crate) fn remove_secrets(
     env: &mut std::collections::HashMap<String, Vec<EnvVar>>,
     installation_id: &str,
     project_id: &str,

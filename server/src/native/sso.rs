@@ -195,10 +195,19 @@ pub struct PageQuery {
     resource: String,
     #[serde(default)]
     path: String,
+    /// What an action on the page did (`rotating`).
+    #[serde(default)]
+    notice: String,
 }
 
 /// Notices come from a fixed list: the query string never reaches the page as text.
-fn notice(path: &str) -> Option<&'static str> {
+fn notice(path: &str, done: &str) -> Option<&'static str> {
+    if done == "rotating" {
+        return Some(
+            "New secrets are on their way to Vercel, which writes them into every connected project; the old ones \
+             stop working once Vercel has them.",
+        );
+    }
     Some(match path {
         "billing" | "usage" => "This service does not bill through Vercel: there is no invoice or usage to show.",
         "secrets" => "Vercel keeps each resource's secrets and writes them into the projects it is connected to.",
@@ -226,7 +235,8 @@ pub async fn page(
         };
         return web::failure(&state, &failure, None, None).await;
     };
-    match view(&state, &installation, &session, &query).await {
+    let form_token = web::form_token_of(&headers, state.settings.secure_cookies());
+    match view(&state, &installation, &session, &query, form_token).await {
         Ok(view) => web::render(&state, StatusCode::OK, Page::Native(view)).await,
         Err(failure) => {
             let retry = page_path(&installation);
@@ -248,7 +258,7 @@ pub fn sign_in_link(state: &AppState, installation: &ConfigurationId, resource: 
 }
 
 /// The installation and the session this browser holds for it, if any.
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     configuration_id: &str,
@@ -267,6 +277,7 @@ async fn view(
     installation: &ConfigurationId,
     session: &SsoSessionRow,
     query: &PageQuery,
+    form_token: String,
 ) -> Result<NativeView, Failure> {
     let store_down = |_| Failure::StoreDown;
     let row = state.store.native_installation(installation).await.map_err(store_down)?;
@@ -300,11 +311,13 @@ async fn view(
     // The resource Vercel's link was about comes first.
     views.sort_by_key(|view| !view.focused);
     Ok(NativeView {
+        configuration_id: installation.as_str().to_owned(),
+        form_token,
         vendor_name: state.provider.name().to_owned(),
         team_name,
         read_only: session.role != "ADMIN",
         resources: views,
-        notice: notice(&query.path).map(str::to_owned),
+        notice: notice(&query.path, &query.notice).map(str::to_owned),
         back_url: session.next_url.clone(),
     })
 }

@@ -16,7 +16,7 @@ use crate::{
     store::{
         installations::token_binding,
         native,
-        provider_jobs::{Job, JobKind},
+        provider_jobs::{self, Job, JobKind},
     },
 };
 
@@ -110,6 +110,24 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
                 team: None,
             };
             notice.enqueue(&mut tx).await.map_err(|e| e.to_string())?;
+            tx
+        }
+        JobKind::PushSecrets => {
+            let resource = text("resource_id");
+            let row = state.store.native_resource(&id, &resource).await.map_err(|e| e.to_string())?;
+            // Deleted meanwhile: Vercel removed its secrets with it.
+            let Some(vendor_id) = row.and_then(|row| row.vendor_id) else { return Ok(()) };
+            // `begin` again answers the same new secrets: a retry never makes a third set.
+            let env = state.provider.begin_rotation(&job.account, &vendor_id).await.map_err(|e| e.to_string())?;
+            let secrets = super::resources::secrets_of(&env);
+            vercel.replace_secrets(&id, &resource, &secrets).await.map_err(|e| e.to_string())?;
+            // Vercel has the new secrets: the old ones may stop working now.
+            let mut tx = state.store.begin().await.map_err(|e| e.to_string())?;
+            let finish = crate::provider::outbox::job_id("finish", &[&job.id]);
+            let body = serde_json::json!({"resource_id": vendor_id}).to_string();
+            provider_jobs::enqueue(&mut tx, &finish, JobKind::FinishRotation, &job.account, &body)
+                .await
+                .map_err(|e| e.to_string())?;
             tx
         }
         _ => return Err("a job for the vendor in Vercel's queue".into()),

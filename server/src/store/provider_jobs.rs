@@ -26,6 +26,10 @@ pub enum JobKind {
     /// For Vercel: read a member whose role changed, then tell the vendor `member.changed`.
     /// `{"installation_id", "member_id", "role", "cause"}`.
     ReadMember,
+    /// For Vercel: a rotation begun at Tether (an admin pressed Rotate): hand the vendor's new
+    /// secrets to Vercel, then let the vendor finish. `{"installation_id", "resource_id"}` (Tether's
+    /// id); the secrets are asked of the vendor again when the job runs, never stored.
+    PushSecrets,
 }
 
 text_enum!(JobKind {
@@ -33,14 +37,15 @@ text_enum!(JobKind {
     Release => "release",
     FinishRotation => "finish_rotation",
     ReadAccount => "read_account",
-    ReadMember => "read_member"
+    ReadMember => "read_member",
+    PushSecrets => "push_secrets"
 });
 
 impl JobKind {
     /// What the vendor's outbox worker sends.
     pub const TO_VENDOR: [JobKind; 3] = [JobKind::Notice, JobKind::Release, JobKind::FinishRotation];
     /// What the Vercel worker of native installations does, with the installation's token.
-    pub const TO_VERCEL: [JobKind; 2] = [JobKind::ReadAccount, JobKind::ReadMember];
+    pub const TO_VERCEL: [JobKind; 3] = [JobKind::ReadAccount, JobKind::ReadMember, JobKind::PushSecrets];
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -1,6 +1,7 @@
-//! What Vercel says of a native installation's team and members, read with the installation's
-//! token: `GET /v1/installations/{id}/account` and `.../member/{memberId}`. The vendor hears it
-//! in notices, so it never has to trust who happened to install.
+//! What a native installation says to Vercel and reads from it, with the installation's token:
+//! its team and members (`GET /v1/installations/{id}/account`, `.../member/{memberId}`), which
+//! the vendor hears in notices so it never has to trust who happened to install; and a
+//! resource's new secrets (`PUT .../resources/{rid}/secrets`).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,6 +26,19 @@ impl Installation {
             Some(_) => Ok(account),
             None => Err(VercelError::Decode("the account answer has no `name`".into())),
         }
+    }
+
+    /// Replaces a resource's secrets at Vercel, which writes them into every project the
+    /// resource is connected to (`PUT /v1/installations/{id}/resources/{rid}/secrets`).
+    pub async fn replace_secrets(
+        &self,
+        configuration_id: &ConfigurationId,
+        resource_id: &str,
+        secrets: &[Value],
+    ) -> Result<(), VercelError> {
+        let segments = ["v1", "installations", configuration_id.as_str(), "resources", resource_id, "secrets"];
+        let body = serde_json::json!({ "secrets": secrets });
+        self.call::<serde::de::IgnoredAny>(reqwest::Method::PUT, &segments, &[], Some(&body)).await.map(|_| ())
     }
 
     /// A member of the team, or `None` when Vercel no longer knows them there.

@@ -188,3 +188,57 @@ async fn through_the_vendors_system_open_in_lands_on_its_site_signed_in_once() {
     let tampered = location.replacen("sso=", "sso=e", 1);
     assert_eq!(user.get(&tampered).send().await.unwrap().status(), StatusCode::FORBIDDEN, "an altered ticket");
 }
+
+/// A browser signed in from Vercel as this member of the installation's team.
+async fn signed_in_as(world: &World, id: &str, user: &str, role: &str) -> reqwest::Client {
+    let client = browser();
+    let link = world.sim.sim.sso_link(id, user, role, &SsoContext::default()).unwrap();
+    assert_eq!(open(&client, &link).await.0, StatusCode::SEE_OTHER);
+    client
+}
+
+/// An admin rotates a resource's secrets on Tether's page: Vercel gets the new ones and writes
+/// them into the connected project, and the vendor revokes the old ones only after that. A
+/// read-only member is refused, and nothing changes.
+#[tokio::test]
+async fn an_admin_rotates_from_tethers_page_and_a_viewer_may_not() {
+    let world = crate::support::world().await;
+    let sim = &world.sim.sim;
+    let (id, resource, _) = installed(&world).await;
+    let project = sim.projects_of(vercel_sim::PERSONAL_USER_ID).remove(0).id;
+    let key = || sim.env_value(&project, "ACME_API_KEY", "production");
+    let before = key().expect("Vercel wrote the resource's key into the project");
+    let rotate = format!("{}/native/{id}/resources/{resource}/rotate", world.tether);
+
+    let viewer = signed_in_as(&world, &id, "user_viewer", "USER").await;
+    let page = viewer.get(format!("{}/native/{id}", world.tether)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("Rotate secrets"), "a viewer is offered no change");
+    let refused = viewer.post(&rotate).header(header::ORIGIN, &world.tether).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains(r#"data-failure="read-only-role""#));
+
+    let admin = signed_in_as(&world, &id, &installer(), "ADMIN").await;
+    let page = admin.get(format!("{}/native/{id}", world.tether)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Rotate secrets"), "{page}");
+    let pressed = admin.post(&rotate).header(header::ORIGIN, &world.tether).send().await.unwrap();
+    assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
+    let to = pressed.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/native/{id}?resource={resource}&notice=rotating"));
+    let mut after = key();
+    for _ in 0..200 {
+        if after.as_deref() != Some(before.as_str()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = key();
+    }
+    let after = after.expect("the project keeps the key");
+    assert_ne!(after, before, "Vercel wrote the new secret into the connected project");
+    assert!(sim.native_api_calls().iter().any(|c| c.starts_with("PUT ") && c.ends_with("/secrets")));
+    world.jobs_sent().await;
+    let kept = world.store().await.resources_of(&format!("acc_{id}")).await.unwrap();
+    assert!(kept.iter().all(|r| r.sealed_pending_key.is_none()), "the vendor finished: only the new key works");
+    // The viewer's refused press changed nothing before it: one rotation, one push.
+    let pushes = sim.native_api_calls().iter().filter(|c| c.starts_with("PUT ")).count();
+    assert_eq!(pushes, 1);
+}
