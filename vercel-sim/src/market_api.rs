@@ -5,6 +5,7 @@
 //! | endpoint | what it checks | what it answers | source |
 //! |---|---|---|---|
 //! | every call | `Authorization: Bearer` is the installation's own token, the installation active | 401 `{error: {code: "forbidden"}}` | native-protocol.md 1.4 |
+//! | every call, [`Sim::fail_native_calls`] | – | the statuses queued, in turn (a 429 with `Retry-After: 1`) | REST API reference, rate limits |
 //! | `GET /v1/installations/{id}/account` | – | `{name, url, contact: {email, name}}` of the installing account | same; the reference's "Get Account Information" |
 //! | `GET /v1/installations/{id}/member/{memberId}` | a member the simulator knows: the installer, or one [`Sim::native_member_changed`] named | `{id, name, email, role, avatar, createdAt}`; 404 for a member who left (`NONE`) or never was | same; "Get Member Information" |
 //!
@@ -50,19 +51,44 @@ impl Sim {
         self.lock().market.api_calls.clone()
     }
 
-    /// The account id of the installation the bearer token belongs to, if it is `id`'s.
-    fn native_caller(&self, headers: &HeaderMap, id: &str, call: String) -> Option<String> {
-        let token = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.to_owned();
+    /// The next native calls answer these statuses instead (a 429 with `Retry-After: 1`), as a
+    /// busy or failing Vercel would; each is recorded like any call.
+    pub fn fail_native_calls(&self, statuses: &[u16]) {
+        self.lock().market.api_faults.extend(statuses.iter().copied());
+    }
+
+    /// The account id of the installation the bearer token belongs to, if it is `id`'s; or the
+    /// answer a queued fault or a foreign token gets.
+    fn native_caller(&self, headers: &HeaderMap, id: &str, call: String) -> Result<String, Box<Response>> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
         let mut inner = self.lock();
         inner.market.api_calls.push(call);
-        let installation = inner.market.installations.iter().find(|i| i.id == id && i.status == "active")?;
-        (installation.access_token == token).then(|| installation.account_id.clone())
+        if let Some(status) = inner.market.api_faults.pop_front() {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut answer = refused(status, "simulated", "A fault the test asked for.");
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                answer.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            return Err(Box::new(answer));
+        }
+        let installation = inner.market.installations.iter().find(|i| i.id == id && i.status == "active");
+        match (installation, token) {
+            (Some(installation), Some(token)) if installation.access_token == token => {
+                Ok(installation.account_id.clone())
+            }
+            _ => Err(Box::new(refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's."))),
+        }
     }
 }
 
 async fn account(State(sim): State<Sim>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let Some(account_id) = sim.native_caller(&headers, &id, format!("GET /v1/installations/{id}/account")) else {
-        return refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's.");
+    let account_id = match sim.native_caller(&headers, &id, format!("GET /v1/installations/{id}/account")) {
+        Ok(account_id) => account_id,
+        Err(answer) => return *answer,
     };
     let Some(account) = sim.snapshot().accounts.into_iter().find(|a| a.id == account_id) else {
         return refused(StatusCode::NOT_FOUND, "not_found", "No such account.");
@@ -78,8 +104,8 @@ async fn account(State(sim): State<Sim>, headers: HeaderMap, Path(id): Path<Stri
 
 async fn member(State(sim): State<Sim>, headers: HeaderMap, Path((id, member_id)): Path<(String, String)>) -> Response {
     let call = format!("GET /v1/installations/{id}/member/{member_id}");
-    if sim.native_caller(&headers, &id, call).is_none() {
-        return refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's.");
+    if let Err(answer) = sim.native_caller(&headers, &id, call) {
+        return *answer;
     }
     let installer = sim.native_installations().into_iter().find(|i| i.id == id).map(|i| i.user_id);
     let role = sim.lock().market.members.get(&(id.clone(), member_id.clone())).cloned();
@@ -102,8 +128,8 @@ async fn replace_secrets(
     Json(body): Json<Value>,
 ) -> Response {
     let call = format!("PUT /v1/installations/{id}/resources/{resource_id}/secrets");
-    if sim.native_caller(&headers, &id, call).is_none() {
-        return refused(StatusCode::UNAUTHORIZED, "forbidden", "The token is not this installation's.");
+    if let Err(answer) = sim.native_caller(&headers, &id, call) {
+        return *answer;
     }
     let secrets = match crate::marketplace::secrets_of(&body) {
         Ok(secrets) => secrets,

@@ -105,4 +105,6 @@ pub(crate) struct Market {
     pub members: std::collections::HashMap<(String, String), String>,
     /// The calls the integration made to Vercel's native API, as `METHOD path`.
     pub api_calls: Vec<String>,
+    /// Statuses the next native API calls answer instead.
+    pub api_faults: std::collections::VecDeque<u16>,
 }

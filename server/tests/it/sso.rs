@@ -242,3 +242,55 @@ async fn an_admin_rotates_from_tethers_page_and_a_viewer_may_not() {
     let pushes = sim.native_api_calls().iter().filter(|c| c.starts_with("PUT ")).count();
     assert_eq!(pushes, 1);
 }
+
+/// Vercel busy (429) and failing (503) more often than one run of the job retries: the push
+/// waits and tries again until Vercel takes the secrets, and the old ones keep working until it
+/// has them.
+#[tokio::test]
+async fn a_rotation_pushed_through_429s_and_5xx_reaches_vercel_before_the_old_secret_goes() {
+    let world = crate::support::world().await;
+    let sim = &world.sim.sim;
+    let (id, resource, _) = installed(&world).await;
+    let project = sim.projects_of(vercel_sim::PERSONAL_USER_ID).remove(0).id;
+    let key = || sim.env_value(&project, "ACME_API_KEY", "production");
+    let before = key().unwrap();
+    let store = world.store().await;
+    let pending = || async { store.resources_of(&format!("acc_{id}")).await.unwrap()[0].sealed_pending_key.is_some() };
+    let calls = || sim.native_api_calls().iter().filter(|c| c.starts_with("PUT ")).count();
+
+    // The install's own read of the account comes first: the faults are for the push.
+    for _ in 0..200 {
+        if sim.native_api_calls().iter().any(|c| c.ends_with("/account")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    sim.fail_native_calls(&[429, 503, 429, 503, 503, 503]);
+    let admin = signed_in_as(&world, &id, &installer(), "ADMIN").await;
+    let rotate = format!("{}/native/{id}/resources/{resource}/rotate", world.tether);
+    let pressed = admin.post(&rotate).header(header::ORIGIN, &world.tether).send().await.unwrap();
+    assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
+    // One run of the job gives up after its attempts; while it waits to run again, the vendor
+    // has begun the rotation and the project still has the old secret, which still works.
+    for _ in 0..200 {
+        if calls() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(calls() >= 4, "the push was tried");
+    assert_eq!(key().as_deref(), Some(before.as_str()), "Vercel has not taken the new secret yet");
+    assert!(pending().await, "the old secret keeps working meanwhile");
+    let mut after = key();
+    for _ in 0..400 {
+        if after.as_deref() != Some(before.as_str()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = key();
+    }
+    assert_ne!(after.as_deref(), Some(before.as_str()), "Vercel took the new secret in the end");
+    assert_eq!(calls(), 7, "six refusals, then the one Vercel took");
+    world.jobs_sent().await;
+    assert!(!pending().await, "then, and only then, the vendor revoked the old one");
+}
