@@ -113,6 +113,7 @@ test("a forged call from the Marketplace is refused and creates nothing", async 
   await expect(installation).toBeVisible();
   await page.getByLabel("Fault for the next Partner call").selectOption("expired");
   const form = installation.getByRole("form", { name: /^Create a resource in / });
+  await expect(form.getByLabel("Plan").locator("option")).toHaveText(["Free (free)"]);
   await form.getByLabel("Resource name").fill("forged-db");
   await form.getByRole("button", { name: "Create resource" }).click();
   await expect(page.getByRole("status")).toContainText("answered 401");
@@ -125,6 +126,7 @@ test("a sign-in from the Marketplace whose identity does not verify signs nobody
   const installation = page.locator(".native-installation").last();
   await expect(installation).toBeVisible();
   const form = installation.getByRole("form", { name: /^Create a resource in / });
+  await expect(form.getByLabel("Plan").locator("option")).toHaveText(["Free (free)"]);
   await form.getByLabel("Resource name").fill("sso-db");
   await form.getByRole("button", { name: "Create resource" }).click();
   await expectNoRefusal(page);
