@@ -294,3 +294,61 @@ async fn a_rotation_pushed_through_429s_and_5xx_reaches_vercel_before_the_old_se
     world.jobs_sent().await;
     assert!(!pending().await, "then, and only then, the vendor revoked the old one");
 }
+
+/// A push that has not reached Vercel when Tether is killed resumes after the restart: the job
+/// is in the database, not in memory, and Vercel gets the new secrets once.
+#[tokio::test]
+async fn a_rotation_push_survives_a_crash() {
+    let deployment = crate::support::Deployment::new().await;
+    let keys = server::seal::Sealer::generate_spec("k1");
+    let sim_url = deployment.sim.url();
+    let vars = [("TETHER_NATIVE_ISSUER", sim_url.as_str())];
+    let child = deployment.start_with(&keys, &vars).await;
+    let sim = &deployment.sim.sim;
+    let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
+    let resource = sim.native_provision(&id, "tether", "main-db", json!({}), "free").await.unwrap();
+    let project = sim.projects_of(vercel_sim::PERSONAL_USER_ID).remove(0).id;
+    sim.native_connect(&id, &resource.id, &project).unwrap();
+    let key = || sim.env_value(&project, "ACME_API_KEY", "production");
+    let before = key().unwrap();
+    let puts = || sim.native_api_calls().iter().filter(|c| c.starts_with("PUT ")).count();
+    // The install's own read of the account comes first: the faults are for the push.
+    until("the account was read", || sim.native_api_calls().iter().any(|c| c.ends_with("/account"))).await;
+    sim.fail_native_calls(&[503, 503, 503, 503]);
+
+    let admin = browser();
+    let link = sim.sso_link(&id, vercel_sim::PERSONAL_USER_ID, "ADMIN", &SsoContext::default()).unwrap();
+    assert_eq!(open(&admin, &link).await.0, StatusCode::SEE_OTHER);
+    let rotate = format!("{}/native/{id}/resources/{}/rotate", deployment.tether, resource.id);
+    let pressed = admin.post(&rotate).header(header::ORIGIN, &deployment.tether).send().await.unwrap();
+    assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
+    // The first run of the push meets four refusals and records its failure; then Tether dies.
+    until("the push was tried", || puts() >= 4).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    crate::support::kill(child);
+    assert_eq!(key().as_deref(), Some(before.as_str()), "Vercel has not taken the new secret");
+
+    let child = deployment.start_with(&keys, &vars).await;
+    let mut after = key();
+    for _ in 0..400 {
+        if after.as_deref() != Some(before.as_str()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = key();
+    }
+    assert_ne!(after.as_deref(), Some(before.as_str()), "the restarted Tether finished the push");
+    assert_eq!(puts(), 5, "four refusals, then the one Vercel took: once");
+    crate::support::kill(child);
+}
+
+/// Waits (up to twenty seconds, without blocking the simulator) until `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("waited in vain: {what}");
+}

@@ -306,6 +306,9 @@ impl Deployment {
         let mut config = SimConfig::new(&sim_url, format!("{tether}/callback"));
         config.client_secret = secret.clone();
         config.webhook_url = Some(format!("{tether}/webhooks/vercel"));
+        // Native integrations: the Partner API's Base URL and the Redirect Login URL.
+        config.base_url = Some(tether.clone());
+        config.login_url = Some(format!("{tether}/sso"));
         let sim = vercel_sim::serve(sim_listener, config).await.unwrap();
         let dir = std::env::temp_dir().join(format!("tether-deployment-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
