@@ -37,6 +37,8 @@ pub fn routes(sim: Sim) -> Router<Sim> {
         .route("/v9/projects/{id_or_name}/env", get(list_env))
         .route("/v9/projects/{id_or_name}/env/{env_id}", delete(delete_env))
         .route("/v1/integrations/configuration/{id}", get(get_configuration).delete(delete_configuration))
+        // What a native installation calls back with its own token.
+        .merge(crate::market_api::routes())
         .route_layer(middleware::from_fn_with_state(sim, record))
 }
 
@@ -58,12 +60,12 @@ impl Caller {
 }
 
 /// A refusal in Vercel's REST shape: `{"error":{"code","message",…}}`.
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     body: Value,
 }
 
-fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+pub(crate) fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
     ApiError { status, body: json!({"error": {"code": code, "message": message.into()}}) }
 }
 

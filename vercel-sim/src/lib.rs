@@ -141,7 +141,6 @@ pub fn router(sim: Sim) -> Router {
         .merge(api::routes(sim.clone()))
         .merge(oidc::routes())
         .merge(sso::routes())
-        .merge(market_api::routes())
         .with_state(sim)
 }
 

@@ -103,8 +103,4 @@ pub(crate) struct Market {
     pub sso_answered: usize,
     /// Members whose role Vercel changed, by (installation, member): `ADMIN`, `USER` or `NONE`.
     pub members: std::collections::HashMap<(String, String), String>,
-    /// The calls the integration made to Vercel's native API, as `METHOD path`.
-    pub api_calls: Vec<String>,
-    /// Statuses the next native API calls answer instead.
-    pub api_faults: std::collections::VecDeque<u16>,
 }

@@ -224,15 +224,8 @@ async fn an_admin_rotates_from_tethers_page_and_a_viewer_may_not() {
     assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
     let to = pressed.headers()[header::LOCATION].to_str().unwrap().to_owned();
     assert_eq!(to, format!("/native/{id}?resource={resource}&notice=rotating"));
-    let mut after = key();
-    for _ in 0..200 {
-        if after.as_deref() != Some(before.as_str()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        after = key();
-    }
-    let after = after.expect("the project keeps the key");
+    until(TEN_SECONDS, || key().as_deref() != Some(before.as_str())).await;
+    let after = key().expect("the project keeps the key");
     assert_ne!(after, before, "Vercel wrote the new secret into the connected project");
     assert!(sim.native_api_calls().iter().any(|c| c.starts_with("PUT ") && c.ends_with("/secrets")));
     world.jobs_sent().await;
@@ -258,38 +251,22 @@ async fn a_rotation_pushed_through_429s_and_5xx_reaches_vercel_before_the_old_se
     let pending = || async { store.resources_of(&format!("acc_{id}")).await.unwrap()[0].sealed_pending_key.is_some() };
     let calls = || sim.native_api_calls().iter().filter(|c| c.starts_with("PUT ")).count();
 
-    // The install's own read of the account comes first: the faults are for the push.
-    for _ in 0..200 {
-        if sim.native_api_calls().iter().any(|c| c.ends_with("/account")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Vercel refuses the push's calls, as the REST API's faults do (a 429 resets a second on).
+    for status in [429, 503, 429, 503, 503, 503] {
+        sim.fail_next("PUT", &format!("/v1/installations/{id}/resources/"), status);
     }
-    sim.fail_native_calls(&[429, 503, 429, 503, 503, 503]);
     let admin = signed_in_as(&world, &id, &installer(), "ADMIN").await;
     let rotate = format!("{}/native/{id}/resources/{resource}/rotate", world.tether);
     let pressed = admin.post(&rotate).header(header::ORIGIN, &world.tether).send().await.unwrap();
     assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
     // One run of the job gives up after its attempts; while it waits to run again, the vendor
     // has begun the rotation and the project still has the old secret, which still works.
-    for _ in 0..200 {
-        if calls() >= 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    until(TEN_SECONDS, || calls() >= 4).await;
     assert!(calls() >= 4, "the push was tried");
     assert_eq!(key().as_deref(), Some(before.as_str()), "Vercel has not taken the new secret yet");
     assert!(pending().await, "the old secret keeps working meanwhile");
-    let mut after = key();
-    for _ in 0..400 {
-        if after.as_deref() != Some(before.as_str()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        after = key();
-    }
-    assert_ne!(after.as_deref(), Some(before.as_str()), "Vercel took the new secret in the end");
+    until(TWENTY_SECONDS, || key().as_deref() != Some(before.as_str())).await;
+    assert_ne!(key().as_deref(), Some(before.as_str()), "Vercel took the new secret in the end");
     assert_eq!(calls(), 7, "six refusals, then the one Vercel took");
     world.jobs_sent().await;
     assert!(!pending().await, "then, and only then, the vendor revoked the old one");
@@ -312,9 +289,9 @@ async fn a_rotation_push_survives_a_crash() {
     let key = || sim.env_value(&project, "ACME_API_KEY", "production");
     let before = key().unwrap();
     let puts = || sim.native_api_calls().iter().filter(|c| c.starts_with("PUT ")).count();
-    // The install's own read of the account comes first: the faults are for the push.
-    until("the account was read", || sim.native_api_calls().iter().any(|c| c.ends_with("/account"))).await;
-    sim.fail_native_calls(&[503, 503, 503, 503]);
+    for _ in 0..4 {
+        sim.fail_next("PUT", &format!("/v1/installations/{id}/resources/"), 503);
+    }
 
     let admin = browser();
     let link = sim.sso_link(&id, vercel_sim::PERSONAL_USER_ID, "ADMIN", &SsoContext::default()).unwrap();
@@ -323,32 +300,27 @@ async fn a_rotation_push_survives_a_crash() {
     let pressed = admin.post(&rotate).header(header::ORIGIN, &deployment.tether).send().await.unwrap();
     assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
     // The first run of the push meets four refusals and records its failure; then Tether dies.
-    until("the push was tried", || puts() >= 4).await;
+    until(TWENTY_SECONDS, || puts() >= 4).await;
+    assert!(puts() >= 4, "the push was tried");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     crate::support::kill(child);
     assert_eq!(key().as_deref(), Some(before.as_str()), "Vercel has not taken the new secret");
 
     let child = deployment.start_with(&keys, &vars).await;
-    let mut after = key();
-    for _ in 0..400 {
-        if after.as_deref() != Some(before.as_str()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        after = key();
-    }
-    assert_ne!(after.as_deref(), Some(before.as_str()), "the restarted Tether finished the push");
+    until(TWENTY_SECONDS, || key().as_deref() != Some(before.as_str())).await;
+    assert_ne!(key().as_deref(), Some(before.as_str()), "the restarted Tether finished the push");
     assert_eq!(puts(), 5, "four refusals, then the one Vercel took: once");
     crate::support::kill(child);
 }
 
-/// Waits (up to twenty seconds, without blocking the simulator) until `done`.
-async fn until(what: &str, done: impl Fn() -> bool) {
-    for _ in 0..400 {
-        if done() {
-            return;
-        }
+const TEN_SECONDS: std::time::Duration = std::time::Duration::from_secs(10);
+const TWENTY_SECONDS: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits, without blocking the simulator, until `done` or `within` has passed; the caller then
+/// asserts what it waited for.
+async fn until(within: std::time::Duration, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() && started.elapsed() < within {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("waited in vain: {what}");
 }
