@@ -24,15 +24,13 @@ struct ExchangeForm {
     redirect_uri: Option<String>,
 }
 
+/// A refusal in OAuth's shape (RFC 6749 §5.2), as Vercel's token endpoints answer.
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+}
+
 fn invalid_grant() -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({
-            "error": "invalid_grant",
-            "error_description": "Invalid grant: authorization code is invalid"
-        })),
-    )
-        .into_response()
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant: authorization code is invalid")
 }
 
 async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Response {
@@ -42,21 +40,14 @@ async fn exchange(State(sim): State<Sim>, Form(form): Form<ExchangeForm>) -> Res
     if form.client_id.as_deref() != Some(config.client_id.as_str())
         || form.client_secret.as_deref() != Some(config.client_secret.as_str())
     {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "invalid_client", "error_description": "Invalid client credentials"})),
-        )
-            .into_response();
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Invalid client credentials");
     }
     if form.redirect_uri.as_deref() != Some(config.redirect_url.as_str()) {
-        return (
+        return oauth_error(
             StatusCode::BAD_REQUEST,
-            Json(json!({
-                "error": "invalid_request",
-                "error_description": "The redirect_uri does not match the Redirect URL registered for this integration"
-            })),
-        )
-            .into_response();
+            "invalid_request",
+            "The redirect_uri does not match the Redirect URL registered for this integration",
+        );
     }
     let Some(code) = form.code.and_then(|c| inner.codes.get_mut(&c)) else {
         return invalid_grant();

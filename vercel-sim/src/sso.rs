@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 pub use crate::market_records::SsoFault;
 use crate::{
     market_records::SsoCode,
+    oauth::oauth_error,
     state::{now_ms, random_id, Sim},
 };
 
@@ -201,10 +202,6 @@ struct FaultBody {
 async fn set_fault(State(sim): State<Sim>, Json(body): Json<FaultBody>) -> StatusCode {
     sim.set_sso_fault(body.fault);
     StatusCode::NO_CONTENT
-}
-
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
 }
 
 /// The exchange takes JSON, as the reference's example sends, or a form with `grant_type`.
