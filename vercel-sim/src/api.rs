@@ -24,7 +24,8 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// Variables per page of a project's env list.
 pub const ENV_PAGE: usize = 50;
 
-pub fn routes(sim: Sim) -> Router<Sim> {
+/// The REST API, with `more` routes (the native API's) under the same recorder.
+pub fn routes(sim: Sim, more: Router<Sim>) -> Router<Sim> {
     Router::new()
         // The exchange is recorded, and can be faulted, like every REST call.
         .merge(crate::oauth::routes())
@@ -37,8 +38,7 @@ pub fn routes(sim: Sim) -> Router<Sim> {
         .route("/v9/projects/{id_or_name}/env", get(list_env))
         .route("/v9/projects/{id_or_name}/env/{env_id}", delete(delete_env))
         .route("/v1/integrations/configuration/{id}", get(get_configuration).delete(delete_configuration))
-        // What a native installation calls back with its own token.
-        .merge(crate::market_api::routes())
+        .merge(more)
         .route_layer(middleware::from_fn_with_state(sim, record))
 }
 

@@ -138,7 +138,8 @@ pub fn router(sim: Sim) -> Router {
     Router::new()
         .merge(dashboard::routes())
         .merge(market_pages::routes())
-        .merge(api::routes(sim.clone()))
+        // What a native installation calls back with its own token, recorded like the rest.
+        .merge(api::routes(sim.clone(), market_api::routes()))
         .merge(oidc::routes())
         .merge(sso::routes())
         .with_state(sim)

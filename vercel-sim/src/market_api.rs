@@ -26,7 +26,7 @@ use crate::{
     state::Sim,
 };
 
-/// Merged into the REST API's routes (see `api::routes`), under its recorder.
+/// Served among the REST API's routes (see `api::routes`), under its recorder.
 pub(crate) fn routes() -> Router<Sim> {
     Router::new()
         .route("/v1/installations/{id}/account", get(account))
