@@ -32,7 +32,7 @@ pub async fn rotate(
         Err(failure) => return web::failure(&state, &failure, None, None).await,
     };
     let back = page_path(&installation);
-    if session.role != "ADMIN" {
+    if !session.is_admin() {
         tracing::info!(configuration_id, resource_id, "a read-only member tried to rotate");
         return web::failure(&state, &Failure::ReadOnlyRole, None, Some(back)).await;
     }

@@ -106,7 +106,7 @@ async fn accept(state: &AppState, query: &str) -> Result<Landing, Failure> {
         id_hash: &hash,
         configuration_id: &installation,
         user_id,
-        role: role_text(role),
+        role: role.as_str(),
         back_url,
         lifetime_ms: web::SESSION_LIFETIME_MS,
     };
@@ -171,7 +171,7 @@ async fn vendor_landing(
         installation_id: installation.as_str(),
         account: row.owner_id(),
         user_id,
-        role: role_text(role),
+        role: role.as_str(),
         resource_id: resource.as_deref(),
         project_id: params.project_id.as_ref().map(|p| p.as_str()),
         path: params.path.map(|p| p.as_str()),
@@ -180,13 +180,6 @@ async fn vendor_landing(
         expires_at: crate::store::now_ms() + ticket::LIFETIME_MS,
     };
     Ok(ticket.link(link, &state.settings.provider_keys).to_string())
-}
-
-fn role_text(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "ADMIN",
-        Role::User => "USER",
-    }
 }
 
 #[derive(Deserialize)]
@@ -315,7 +308,7 @@ async fn view(
         form_token,
         vendor_name: state.provider.name().to_owned(),
         team_name,
-        read_only: session.role != "ADMIN",
+        read_only: !session.is_admin(),
         resources: views,
         notice: notice(&query.path, &query.notice).map(str::to_owned),
         back_url: session.next_url.clone(),

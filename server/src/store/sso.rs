@@ -31,6 +31,14 @@ pub struct SsoSessionRow {
     pub next_url: String,
 }
 
+impl SsoSessionRow {
+    /// Vercel made the user an admin of the team; anyone else only looks.
+    pub fn is_admin(&self) -> bool {
+        // As the sign-in stored it: Vercel's spelling (`vercel::oidc::Role::as_str`).
+        self.role == "ADMIN"
+    }
+}
+
 /// A project a native resource is connected to.
 #[derive(Debug, Clone, FromRow)]
 pub struct ConnectionRow {

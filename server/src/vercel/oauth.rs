@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{de::DeserializeOwned, Deserialize};
 
 use super::{read_capped, ErrorInfo, Vercel, VercelError};
 use crate::{params::AuthCode, secret::AccessToken};
 
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(8);
-const MAX_GRANT_BYTES: usize = 64 * 1024;
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 pub struct TokenGrant {
     pub access_token: AccessToken,
@@ -41,34 +41,39 @@ impl Vercel {
             ("code", code.expose()),
             ("redirect_uri", self.redirect_url.as_str()),
         ];
-        let request = self
-            .http
-            .post(self.url(&["v2", "oauth", "access_token"]))
-            .form(&form)
-            // A lost answer must surface quickly: the user can only restart the installation.
-            .timeout(EXCHANGE_TIMEOUT);
-        let response = crate::telemetry::send_to_vercel("POST /v2/oauth/access_token", request).await?;
+        let request = self.http.post(self.url(&["v2", "oauth", "access_token"])).form(&form);
+        let raw: Raw = self.exchange_once("POST /v2/oauth/access_token", request).await?;
+        let present = |value: Option<String>| value.filter(|v| !v.is_empty());
+        Ok(TokenGrant {
+            access_token: AccessToken::new(raw.access_token),
+            installation_id: present(raw.installation_id),
+            user_id: present(raw.user_id),
+            team_id: present(raw.team_id),
+        })
+    }
+
+    /// Sends an exchange of a single-use code (this one, or SSO's) once: a redirect is never
+    /// followed, since the body carries the client secret; a lost answer surfaces quickly, since
+    /// the user can only start again; a refusal is told by its words.
+    pub(super) async fn exchange_once<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, VercelError> {
+        let response = crate::telemetry::send_to_vercel(endpoint, request.timeout(EXCHANGE_TIMEOUT)).await?;
         let status = response.status();
         if status.is_redirection() {
-            // Never followed: the form carries the client secret.
             return Err(VercelError::Redirected(status.as_u16()));
         }
-        let body = read_capped(response, MAX_GRANT_BYTES).await?;
+        let body = read_capped(response, MAX_ANSWER_BYTES).await?;
         if status.is_success() {
-            let raw: Raw = serde_json::from_slice(&body)?;
-            let present = |value: Option<String>| value.filter(|v| !v.is_empty());
-            return Ok(TokenGrant {
-                access_token: AccessToken::new(raw.access_token),
-                installation_id: present(raw.installation_id),
-                user_id: present(raw.user_id),
-                team_id: present(raw.team_id),
-            });
+            return Ok(serde_json::from_slice(&body)?);
         }
         Err(self.refusal(status.as_u16(), ErrorInfo::parse(&body)))
     }
 
     /// Why Vercel refused an exchange, whichever of its two error shapes it used.
-    pub(super) fn refusal(&self, status: u16, info: ErrorInfo) -> VercelError {
+    fn refusal(&self, status: u16, info: ErrorInfo) -> VercelError {
         let words = format!("{} {}", info.code, info.message).to_ascii_lowercase();
         if words.contains("redirect_uri") || words.contains("redirect uri") || words.contains("redirect_url") {
             return VercelError::RedirectMismatch { sent: self.redirect_url.clone() };

@@ -53,6 +53,16 @@ pub enum Role {
     User,
 }
 
+impl Role {
+    /// As Vercel spells it in its tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::User => "USER",
+        }
+    }
+}
+
 /// The claims Tether reads. User tokens carry the user; system tokens (Vercel's background
 /// calls) leave them out, and `installation_id` may be null in them.
 #[derive(Debug, Clone, Deserialize)]

@@ -2,15 +2,10 @@
 //! integration's client id and secret, answering Vercel's `id_token` for the user who pressed
 //! "Open in …". Sent once, never retried: like the popup's code, an SSO code is single-use.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
-use super::{read_capped, ErrorInfo, Vercel, VercelError};
+use super::{Vercel, VercelError};
 use crate::{params::AuthCode, secret::IdToken};
-
-const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(8);
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// The answer's field Tether reads: `access_token` and `token_type` may be null, and nothing
 /// else than the `id_token` is used.
@@ -32,19 +27,8 @@ impl Vercel {
         if let Some(state) = state {
             body["state"] = serde_json::Value::from(state);
         }
-        let request =
-            self.http.post(self.url(&["v1", "integrations", "sso", "token"])).json(&body).timeout(EXCHANGE_TIMEOUT);
-        let response = crate::telemetry::send_to_vercel("POST /v1/integrations/sso/token", request).await?;
-        let status = response.status();
-        if status.is_redirection() {
-            // Never followed: the body carries the client secret.
-            return Err(VercelError::Redirected(status.as_u16()));
-        }
-        let answer = read_capped(response, MAX_ANSWER_BYTES).await?;
-        if status.is_success() {
-            let raw: Raw = serde_json::from_slice(&answer)?;
-            return Ok(IdToken::new(raw.id_token));
-        }
-        Err(self.refusal(status.as_u16(), ErrorInfo::parse(&answer)))
+        let request = self.http.post(self.url(&["v1", "integrations", "sso", "token"])).json(&body);
+        let raw: Raw = self.exchange_once("POST /v1/integrations/sso/token", request).await?;
+        Ok(IdToken::new(raw.id_token))
     }
 }
