@@ -58,7 +58,9 @@ struct Landing {
 }
 
 async fn accept(state: &AppState, query: &str) -> Result<Landing, Failure> {
-    let params = SsoParams::parse(query, &site(state)).map_err(|error| {
+    let vendor_page = vendor_sign_in_page(state);
+    let site = vendor_page.clone().unwrap_or_else(|| state.settings.public_url.clone());
+    let params = SsoParams::parse(query, &site).map_err(|error| {
         tracing::info!(%error, "single sign-on refused");
         match error {
             ParamError::ForeignUrl => {
@@ -115,19 +117,17 @@ async fn accept(state: &AppState, query: &str) -> Result<Landing, Failure> {
         return Err(Failure::Sso(SsoRefusal::NotInstalled));
     }
     tracing::info!(configuration_id = installation.as_str(), ?role, "signed in from Vercel");
-    let link = state.settings.provider.account_link_url.as_deref().and_then(|link| url::Url::parse(link).ok());
-    let to = match &link {
+    let to = match &vendor_page {
         Some(link) => vendor_landing(state, link, &installation, user_id, role, &params).await?,
         None => own_landing(&installation, &params),
     };
     Ok(Landing { session_id, to })
 }
 
-/// The site a sign-in lands on, where Vercel's `url` may lead: the vendor's, when it has a
-/// sign-in page of its own, else Tether's.
-fn site(state: &AppState) -> url::Url {
-    let vendor = state.settings.provider.account_link_url.as_deref().and_then(|link| url::Url::parse(link).ok());
-    vendor.unwrap_or_else(|| state.settings.public_url.clone())
+/// The vendor's sign-in page, when it has one: a sign-in lands there, and Vercel's `url` may
+/// lead only to its site; else both are Tether's.
+fn vendor_sign_in_page(state: &AppState) -> Option<url::Url> {
+    state.settings.provider.account_link_url.as_deref().and_then(|link| url::Url::parse(link).ok())
 }
 
 /// Tether's page of the installation, at the resource and part Vercel's link asked for.
