@@ -6,12 +6,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use base64::{engine::general_purpose::STANDARD, Engine};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 
-use crate::{error::ApiError, Vendor, LINK_PATH};
+use crate::{error::ApiError, signature::sign_content, Vendor, LINK_PATH};
 
 #[derive(Deserialize)]
 pub(crate) struct LinkQuery {
@@ -43,7 +40,7 @@ fn tether_return(return_to: &str) -> bool {
         && return_to.ends_with("/install/account")
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -84,14 +81,10 @@ pub(crate) async fn sign_in(
         return (StatusCode::BAD_REQUEST, "Name your account to sign in.").into_response();
     }
     let account = format!("acct_{}", name.to_ascii_lowercase());
-    let Some(key) = vendor.0.keys.first() else {
-        return ApiError::Internal("no secret configured".into()).into_response();
+    let signature = vendor.0.keys.first().and_then(|key| sign_content(key, &format!("{}.{account}", form.ticket)));
+    let Some(signature) = signature else {
+        return ApiError::Internal("no usable secret configured".into()).into_response();
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return ApiError::Internal("the secret is not an HMAC key".into()).into_response();
-    };
-    mac.update(format!("{}.{account}", form.ticket).as_bytes());
-    let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
     let query = [("ticket", form.ticket.as_str()), ("account", account.as_str()), ("signature", signature.as_str())];
     let encoded: String = query.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
     let location = format!("{}?{encoded}", form.return_to);

@@ -23,6 +23,21 @@ pub(crate) fn parse_secrets(spec: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(keys)
 }
 
+/// `v1,` + base64(HMAC-SHA256(key, `content`)): how account linking's answers and single
+/// sign-on's tickets are signed.
+pub(crate) fn sign_content(key: &[u8], content: &str) -> Option<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(content.as_bytes());
+    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+}
+
+/// Whether `signature` is [`sign_content`]'s, under any of `keys`, compared in constant time.
+pub(crate) fn content_signed(keys: &[Vec<u8>], content: &str, signature: &str) -> bool {
+    keys.iter().any(|key| {
+        sign_content(key, content).is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(signature.as_bytes())))
+    })
+}
+
 /// The contract's signature check: any `v1,` signature made with any of our keys over
 /// `{webhook-id}.{webhook-timestamp}.{body}`, within five minutes of our clock either way.
 pub(crate) fn signed(keys: &[Vec<u8>], headers: &HeaderMap, body: &[u8], flaw: Option<Flaw>) -> bool {

@@ -8,15 +8,12 @@ use axum::{
     http::{header, StatusCode},
     response::{Html, IntoResponse, Response},
 };
-use base64::{
-    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
-    Engine,
-};
-use hmac::{Hmac, Mac};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::Deserialize;
-use sha2::Sha256;
 
 use crate::{
+    link::escape,
+    signature::content_signed,
     vendor::{now_ms, random},
     Vendor,
 };
@@ -34,10 +31,6 @@ struct Ticket {
     expires_at: i64,
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 fn refused(status: StatusCode, why: &str) -> Response {
     let page = format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reference DB</title><link rel="icon" href="data:,"></head>
@@ -47,21 +40,10 @@ fn refused(status: StatusCode, why: &str) -> Response {
     (status, Html(page)).into_response()
 }
 
-/// Whether `signature` is `v1,` + base64(HMAC-SHA256(key, `sso.{ticket}`)) under any key.
-fn signed(vendor: &Vendor, ticket: &str, signature: &str) -> bool {
-    let Some(given) = signature.strip_prefix("v1,").and_then(|b64| STANDARD.decode(b64).ok()) else {
-        return false;
-    };
-    vendor.0.keys.iter().any(|key| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return false };
-        mac.update(format!("sso.{ticket}").as_bytes());
-        mac.verify_slice(&given).is_ok()
-    })
-}
-
 /// `GET /link?sso=…&signature=…`.
 pub(crate) async fn sign_in(vendor: &Vendor, ticket: &str, signature: &str) -> Response {
-    if !signed(vendor, ticket, signature) {
+    // `v1,` + base64(HMAC-SHA256(key, `sso.{ticket}`)) under any of our keys.
+    if !content_signed(&vendor.0.keys, &format!("sso.{ticket}"), signature) {
         return refused(StatusCode::FORBIDDEN, "This sign-in was not signed by Tether.");
     }
     let Some(ticket) =
