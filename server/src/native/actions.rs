@@ -48,10 +48,12 @@ pub async fn rotate(
     let pressed = crate::store::now_ms().to_string();
     let job = job_id("push", &[installation.as_str(), &resource.id, &pressed]);
     let body = json!({"installation_id": installation.as_str(), "resource_id": resource.id}).to_string();
+    // The owner is read before the transaction, which only writes: on SQLite a transaction that
+    // reads first cannot take the write lock once another connection has written meanwhile.
     let queued = async {
+        let owner = state.store.native_installation(&installation).await?.map(|row| row.owner_id().to_owned());
         let mut tx = state.store.begin().await?;
-        let owner = crate::store::webhook_effects::owner_of(&mut tx, &installation).await?.unwrap_or_default();
-        provider_jobs::enqueue(&mut tx, &job, JobKind::PushSecrets, &owner, &body).await?;
+        provider_jobs::enqueue(&mut tx, &job, JobKind::PushSecrets, &owner.unwrap_or_default(), &body).await?;
         tx.commit().await?;
         Ok::<(), crate::store::StoreError>(())
     };

@@ -2,7 +2,9 @@
 //! [`JobKind::TO_VERCEL`]): each call made with the installation's own sealed token, retried
 //! with backoff and across restarts like the vendor's jobs, and what Vercel answered passed to
 //! the vendor as a notice written in the same transaction that keeps the answer. No
-//! transaction is held while Vercel is called.
+//! transaction is held while Vercel is called, and each one only writes: the notice goes to the
+//! job's own account (its owner when it was queued), so no read comes first and takes a SQLite
+//! snapshot that a concurrent writer would then make unwritable.
 
 use std::time::Duration;
 
@@ -86,7 +88,7 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
                 member: None,
                 team: Some(&account),
             };
-            notice.enqueue(&mut tx).await.map_err(|e| e.to_string())?;
+            notice.write(&mut tx, &job.account).await.map_err(|e| e.to_string())?;
             tx
         }
         JobKind::ReadMember => {
@@ -109,7 +111,7 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
                 member: Some(member),
                 team: None,
             };
-            notice.enqueue(&mut tx).await.map_err(|e| e.to_string())?;
+            notice.write(&mut tx, &job.account).await.map_err(|e| e.to_string())?;
             tx
         }
         JobKind::PushSecrets => {

@@ -151,6 +151,15 @@ impl Store {
     }
 
     #[cfg(feature = "test-support")]
+    /// How many attempts each job of a kind has failed, oldest first: for tests.
+    pub async fn job_attempts(&self, kind: &str) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT attempts FROM provider_jobs WHERE kind = $1 ORDER BY created_at, id")
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    #[cfg(feature = "test-support")]
     /// The bodies of every job of a kind, oldest first: for tests.
     pub async fn job_bodies(&self, kind: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT body FROM provider_jobs WHERE kind = $1 ORDER BY created_at, id")

@@ -302,7 +302,13 @@ async fn a_rotation_push_survives_a_crash() {
     // The first run of the push meets four refusals and records its failure; then Tether dies.
     until(TWENTY_SECONDS, || puts() >= 4).await;
     assert!(puts() >= 4, "the push was tried");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Killed once the failure is recorded (a job killed mid-run waits out its lease instead).
+    let store = deployment.store().await;
+    let started = std::time::Instant::now();
+    while store.job_attempts("push_secrets").await.unwrap() != [1] && started.elapsed() < TWENTY_SECONDS {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.job_attempts("push_secrets").await.unwrap(), [1], "one failed run, recorded");
     crate::support::kill(child);
     assert_eq!(key().as_deref(), Some(before.as_str()), "Vercel has not taken the new secret");
 
