@@ -12,6 +12,7 @@
 
 mod api;
 mod error;
+mod html;
 mod link;
 mod resources;
 mod signature;

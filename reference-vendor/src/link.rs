@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::{error::ApiError, signature::sign_content, Vendor, LINK_PATH};
+use crate::{error::ApiError, html::escape, signature::sign_content, Vendor, LINK_PATH};
 
 #[derive(Deserialize)]
 pub(crate) struct LinkQuery {
@@ -38,10 +38,6 @@ pub(crate) struct LinkForm {
 fn tether_return(return_to: &str) -> bool {
     (return_to.starts_with("https://") || return_to.starts_with("http://127.0.0.1:"))
         && return_to.ends_with("/install/account")
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A demo sign-in: the user names their account (a real vendor signs them in properly). With

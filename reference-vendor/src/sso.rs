@@ -12,7 +12,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::Deserialize;
 
 use crate::{
-    link::escape,
+    html::escape,
     signature::content_signed,
     vendor::{now_ms, random},
     Vendor,
