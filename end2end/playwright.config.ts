@@ -87,6 +87,7 @@ export default defineConfig({
         REFVENDOR_ADDR: new URL(VENDOR).host,
         REFVENDOR_SECRETS: VENDOR_SECRETS,
         REFVENDOR_DATABASE_URL: `sqlite://${vendorDataDir}/vendor.db`,
+        REFVENDOR_TETHER_URL: VENDOR_TETHER,
       },
       url: `${VENDOR}/healthz`,
       ...QUIET,

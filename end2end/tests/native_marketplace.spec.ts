@@ -2,7 +2,8 @@
 // product through Tether's Partner API, the user creates a resource from the product's form
 // with a plan, connects it to two projects (Vercel writes its secrets there), rotates the
 // secrets, deletes the resource and uninstalls. Once with the built-in provider, once through
-// the reference vendor's own system (the http provider).
+// the reference vendor's own system (the http provider), where the vendor also suspends the
+// resource and resets its key from its own site and Vercel shows both.
 import { test, expect, type Page } from "@playwright/test";
 import { Dashboard } from "./pages";
 
@@ -83,8 +84,27 @@ for (const [provider, sim, secret] of [
       // The ticket is single use: the same address again signs nobody in.
       await opened.reload();
       await expect(opened.getByTestId("refused")).toContainText("used already");
+      // The vendor's own changes reach Vercel through Tether: opened again as the admin, the
+      // vendor suspends the database, and Vercel shows its status and notification.
+      await opened.goto(sim + (await openLink.getAttribute("href")));
+      await opened.getByRole("button", { name: "Suspend this database" }).click();
+      await expect(opened.getByTestId("told")).toHaveText("Tether took it: Vercel will show it shortly.");
+      const notification = page.getByRole("note", { name: "Notification for orders-db" });
+      await expect(notification).toContainText("warn: Suspended: over the plan's storage");
+      await expect(page.locator('[data-resource="orders-db"]')).toContainText("(suspended, free)");
+      // The vendor resets the key itself: Vercel rewrites the connected projects' variables.
+      const envIds = async () =>
+        (await written("bob-app-000").evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.envId))).join();
+      const before = await envIds();
+      await opened.getByRole("button", { name: "Reset its API key" }).click();
+      await expect(opened.getByTestId("told")).toHaveText("Tether took it: Vercel will show it shortly.");
+      await expect.poll(envIds).not.toBe(before);
+      // The notification's `sso:` link signs the user in to the vendor through Vercel.
+      await opened.goto(sim + (await notification.getByRole("link", { name: "Open" }).getAttribute("href")));
+      await expect(opened.getByTestId("signed-in")).toHaveAttribute("data-role", "admin");
       await opened.goto(sim + (await asViewer.getAttribute("href")));
       await expect(opened.getByTestId("signed-in")).toHaveAttribute("data-role", "viewer");
+      await expect(opened.getByRole("button", { name: "Suspend this database" })).toHaveCount(0);
     }
     await opened.close();
 

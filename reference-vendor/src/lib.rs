@@ -7,8 +7,9 @@
 //! The modules: `vendor` (the service's state and the knobs tests turn), `signature` (the
 //! contract's signature check), `error` (every refusal, with its status and code), `api` (what
 //! every answer shares: flaws, accepting a signed call), `resources` (the contract's endpoints
-//! over its own database), `link` (the sign-in page account linking sends users to) and `sso`
-//! (the same page, when Tether sends a user Vercel signed in).
+//! over its own database), `link` (the sign-in page account linking sends users to), `sso`
+//! (the same page, when Tether sends a user Vercel signed in) and `tether` (the calls the vendor
+//! makes to Tether when it changes a database itself).
 
 mod api;
 mod error;
@@ -17,6 +18,7 @@ mod link;
 mod resources;
 mod signature;
 mod sso;
+mod tether;
 mod vendor;
 
 use axum::{routing::post, Router};
@@ -70,5 +72,7 @@ pub fn router(vendor: Vendor) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         // Account linking: the vendor's own sign-in page, where Tether sends the user.
         .route(LINK_PATH, axum::routing::get(sign_in_page).post(sign_in))
+        // The vendor's own console: changes it makes, then tells Tether of.
+        .route("/console/databases/{id}/{what}", post(tether::console_action))
         .with_state(vendor)
 }

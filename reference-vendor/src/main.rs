@@ -25,6 +25,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr} (set REFVENDOR_ADDR)"))?;
     let handle = reference_vendor::serve(listener, config).await?;
+    // Where its own changes are told (the contract's calls to Tether); none without it.
+    if let Ok(url) = std::env::var("REFVENDOR_TETHER_URL") {
+        handle.vendor.set_tether_url(&url);
+    }
     println!("Reference vendor: Tether's provider contract at {}", handle.base_url());
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

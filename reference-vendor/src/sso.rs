@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::{
     html::escape,
     signature::content_signed,
-    vendor::{now_ms, random},
+    vendor::{now_ms, random, Session},
     Vendor,
 };
 
@@ -63,12 +63,18 @@ pub(crate) async fn sign_in(vendor: &Vendor, ticket: &str, signature: &str) -> R
         Some(id) => vendor.resource_name(&ticket.account, id).await,
         None => None,
     };
-    let role = if ticket.role == "ADMIN" { "admin" } else { "viewer" };
+    let admin = ticket.role == "ADMIN";
+    let role = if admin { "admin" } else { "viewer" };
+    // An admin may change the database here; the vendor then tells Tether, for Vercel to show.
+    let actions = match (&resource, &ticket.resource_id) {
+        (Some(_), Some(id)) if admin => crate::tether::console_forms(id),
+        _ => String::new(),
+    };
     let page = format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reference DB</title><link rel="icon" href="data:,"></head>
 <body><main><h1>Reference DB</h1>
 <p data-testid="signed-in" data-account="{account}" data-role="{role}">Signed in from Vercel as {user} ({role}) to account {account}, installation {installation}.</p>
-{resource}</main></body></html>"#,
+{resource}{actions}</main></body></html>"#,
         account = escape(&ticket.account),
         user = escape(&ticket.user_id),
         installation = escape(&ticket.installation_id),
@@ -77,6 +83,9 @@ pub(crate) async fn sign_in(vendor: &Vendor, ticket: &str, signature: &str) -> R
             .unwrap_or_default(),
     );
     // A demo session: a real vendor keeps it server-side, bound to the account and the role.
-    let cookie = format!("refdb_session={}; Path=/; HttpOnly; SameSite=Lax", random("", 16));
+    let session = random("", 16);
+    let kept = Session { account: ticket.account.clone(), installation_id: ticket.installation_id.clone(), admin };
+    vendor.knobs(|k| k.sessions.insert(session.clone(), kept));
+    let cookie = format!("refdb_session={session}; Path=/; HttpOnly; SameSite=Lax");
     (StatusCode::OK, [(header::SET_COOKIE, cookie)], Html(page)).into_response()
 }

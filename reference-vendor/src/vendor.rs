@@ -30,6 +30,18 @@ pub(crate) struct Knobs {
     pub(crate) seen: Vec<(String, String)>,
     /// The nonces of single sign-on tickets used so far.
     pub(crate) sso_nonces: std::collections::HashSet<String>,
+    /// Signed-in users, by their cookie.
+    pub(crate) sessions: std::collections::HashMap<String, Session>,
+    /// Where the vendor tells Tether of its changes (`REFVENDOR_TETHER_URL`).
+    pub(crate) tether_url: Option<String>,
+}
+
+/// Whom single sign-on signed in: a demo session, kept in memory.
+#[derive(Clone, Debug)]
+pub(crate) struct Session {
+    pub(crate) account: String,
+    pub(crate) installation_id: String,
+    pub(crate) admin: bool,
 }
 
 /// Mistakes vendors make when they implement the contract from its text, each one a way the
@@ -188,6 +200,31 @@ impl Vendor {
         .await
         .expect("the vendor's database takes a resource");
         id
+    }
+
+    /// A new API key for the account's database, at once (a reset: the old one stops working).
+    pub async fn reset_key(&self, account: &str, id: &str) -> Result<(), String> {
+        let reset = sqlx::query("UPDATE resources SET api_key = ?, pending_key = NULL WHERE account = ? AND id = ?")
+            .bind(random("refdb_sk_", 20))
+            .bind(account)
+            .bind(id)
+            .execute(&self.0.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        match reset.rows_affected() {
+            1 => Ok(()),
+            _ => Err("the account has no such database".into()),
+        }
+    }
+
+    /// The database's current API key, as `resources/env` answers it.
+    pub async fn api_key(&self, id: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT COALESCE(pending_key, api_key) FROM resources WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.0.pool)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// The notices received, as (type, body).

@@ -55,6 +55,10 @@ pub const SERVER_FUNCTIONS: Limit = Limit { name: "api", burst: 300, refill_ever
 /// anyone else is bounded to what token verification (tens of microseconds a call) easily bears.
 pub const PARTNER: Limit = Limit { name: "partner", burst: 2_000, refill_every_ms: 1 };
 
+/// The vendor's calls to Tether: one system, a status or a notification per change it makes;
+/// 500 at once and 200 a second after that.
+pub const VENDOR: Limit = Limit { name: "vendor", burst: 500, refill_every_ms: 5 };
+
 /// The operator's endpoints: a scrape every few seconds and a person's requests fit easily; a
 /// token guesser does not.
 pub const OPERATOR: Limit = Limit { name: "operator", burst: 60, refill_every_ms: 1_000 };

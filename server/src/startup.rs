@@ -188,10 +188,18 @@ pub fn router(state: AppState) -> Router {
             )
             .layer(limit(&limits::PARTNER))
     };
+    // The vendor's calls to Tether, signed with the keys Tether signs its own calls with.
+    let vendor = Router::new()
+        .route(
+            &format!("{}/{{group}}/{{verb}}", crate::native::vendor_calls::BASE_PATH),
+            post(crate::native::vendor_calls::receive),
+        )
+        .layer(limit(&limits::VENDOR));
     Router::new()
         .merge(api)
         .merge(operator)
         .merge(partner)
+        .merge(vendor)
         .route("/", get(landing))
         .route("/callback", get(callback).layer(limit(&limits::CALLBACK)))
         .route(crate::native::sso::LOGIN_PATH, get(crate::native::sso::sign_in).layer(limit(&limits::CALLBACK)))

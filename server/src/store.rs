@@ -66,6 +66,7 @@ pub mod sealed;
 pub mod sessions;
 pub mod sign_in;
 pub mod sso;
+pub mod vendor_said;
 pub mod webhook_effects;
 
 use std::str::FromStr;

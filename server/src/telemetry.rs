@@ -139,6 +139,10 @@ fn describe() {
         "tether_partner_requests_total",
         "Vercel's calls to the Partner API (native) by route and status."
     );
+    describe_counter!(
+        "tether_vendor_calls_total",
+        "The vendor's calls to Tether (native: status, secrets, import, notification) by action and status."
+    );
     describe_histogram!(
         "tether_partner_request_duration_seconds",
         Unit::Seconds,
@@ -236,6 +240,11 @@ pub fn provider_call(operation: &'static str, outcome: &'static str, elapsed: Du
     metrics::counter!("tether_provider_requests_total", "operation" => operation, "outcome" => outcome).increment(1);
     metrics::histogram!("tether_provider_request_duration_seconds", "operation" => operation)
         .record(elapsed.as_secs_f64());
+}
+
+/// One of the vendor's calls to Tether, by the action its path names (`unknown` for none).
+pub fn vendor_call(action: &'static str, status: u16) {
+    metrics::counter!("tether_vendor_calls_total", "action" => action, "status" => status.to_string()).increment(1);
 }
 
 /// Counts and times each Partner API call (native integrations) by its route's pattern, so the

@@ -309,6 +309,8 @@ pub async fn same_origin_only(State(policy): State<SameOrigin>, request: Request
         // Vercel's servers call the Partner API with a bearer token and no cookie: no browser's
         // ambient credentials to misuse.
         || request.uri().path().starts_with("/v1/")
+        // The vendor's server signs its calls; no cookie speaks for it either.
+        || request.uri().path().starts_with("/provider/v1/")
         || request.uri().path().starts_with("/operator/");
     if exempt {
         return next.run(request).await;

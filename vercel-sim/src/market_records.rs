@@ -16,6 +16,8 @@ pub struct NativeInstallation {
     pub status: String,
     #[serde(skip)]
     pub access_token: String,
+    /// What the integration last said with `PATCH /v1/installations/{id}`; `None` cleared.
+    pub notification: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -33,6 +35,11 @@ pub struct NativeResource {
     /// The secrets' names, shown on the dashboard (values never are).
     pub secret_names: Vec<String>,
     pub projects: Vec<String>,
+    /// The integration's notification for it (`PATCH .../resources/{rid}`), shown as Vercel
+    /// shows it: level, title, message, and a link (through single sign-on for `sso:`).
+    pub notification: Option<serde_json::Value>,
+    /// Brought in by the integration (`PUT .../resources/{rid}`), not made by Vercel's form.
+    pub imported: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

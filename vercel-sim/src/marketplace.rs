@@ -251,6 +251,7 @@ impl Sim {
             user_id: account.installer,
             status: "active".into(),
             access_token: token,
+            notification: None,
         });
         Ok(id)
     }
@@ -285,6 +286,8 @@ impl Sim {
             id,
             name,
             status,
+            notification: None,
+            imported: false,
         };
         let mut inner = self.lock();
         // A retried provision answers the resource Vercel already has.

@@ -146,6 +146,7 @@ fn run(root: &Path, provider: Provider) -> Result<()> {
             Command::new(root.join("target/release/reference-vendor"))
                 .env("REFVENDOR_ADDR", "127.0.0.1:3200")
                 .env("REFVENDOR_SECRETS", &secret)
+                .env("REFVENDOR_TETHER_URL", "http://127.0.0.1:3000")
                 .spawn()
                 .context("cannot start the reference vendor")?,
         );

@@ -27,23 +27,23 @@ use crate::{
     },
     state::AppState,
     store::{
-        native::{NativeResourceRow, NativeResourceStatus, Recorded, ResourceChange},
+        native::{NativeOrigin, NativeResourceRow, NativeResourceStatus, Recorded, ResourceChange},
         provider_jobs::{self, JobKind},
     },
 };
 
 /// The longest name Tether keeps for a resource (the contract's `Resource.name` allows 200).
-const MAX_NAME: usize = 128;
+pub(crate) const MAX_NAME: usize = 128;
 
 /// How long Vercel may ask the old secrets to keep working: 30 days.
 const MAX_DELAY_HOURS: f64 = 720.0;
 
-fn product<'a>(state: &'a AppState, id: &str) -> Option<&'a Product> {
+pub(crate) fn product<'a>(state: &'a AppState, id: &str) -> Option<&'a Product> {
     state.settings.products.iter().find(|p| p.slug == id)
 }
 
 /// A plan a resource of `product` may take.
-fn resource_plan<'a>(product: &'a Product, id: &str) -> Option<&'a Plan> {
+pub(crate) fn resource_plan<'a>(product: &'a Product, id: &str) -> Option<&'a Plan> {
     product.plans.iter().find(|p| p.id == id && p.scope == PlanScope::Resource)
 }
 
@@ -93,7 +93,7 @@ fn invalid(what: &str, fields: Vec<(String, String)>) -> Refusal {
     Refusal::Invalid { message: format!("{what}: {}", keys.join(", ")), fields }
 }
 
-fn digest(body: &Value) -> String {
+pub(crate) fn digest(body: &Value) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
@@ -105,26 +105,38 @@ fn vendor_key(row: &NativeResourceRow) -> String {
     format!("tether-native-{}", hex::encode(&digest[..16]))
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     use rand::Rng;
     let bytes: [u8; 12] = rand::thread_rng().gen();
     format!("nres_{}", hex::encode(bytes))
 }
 
-/// The resource as Vercel reads it.
-fn resource_json(state: &AppState, row: &NativeResourceRow) -> Value {
+/// The resource as Vercel reads it: its status is the vendor's once provisioned.
+pub(crate) fn resource_json(state: &AppState, row: &NativeResourceRow) -> Value {
     let plan = product(state, &row.product_id).and_then(|p| p.plans.iter().find(|plan| plan.id == row.billing_plan_id));
     let mut body = json!({
         "id": row.id,
         "productId": row.product_id,
         "name": row.name,
         "metadata": serde_json::from_str::<Value>(&row.metadata).unwrap_or_else(|_| json!({})),
-        "status": if row.status == NativeResourceStatus::Ready { "ready" } else { "pending" },
     });
+    if let Some(fields) = body.as_object_mut() {
+        fields.extend(status_json(row));
+    }
     if let Some(plan) = plan {
         body["billingPlan"] = serde_json::to_value(plan).unwrap_or(Value::Null);
     }
     body
+}
+
+/// A resource's `status` and `notification` (`null`: none) as Vercel takes them.
+pub(crate) fn status_json(row: &NativeResourceRow) -> Map<String, Value> {
+    let status = match row.status {
+        NativeResourceStatus::Ready => row.vendor_status.as_deref().unwrap_or("ready"),
+        _ => "pending",
+    };
+    let notification = row.notification.as_deref().and_then(|n| serde_json::from_str(n).ok()).unwrap_or(Value::Null);
+    Map::from_iter([("status".to_owned(), json!(status)), ("notification".to_owned(), notification)])
 }
 
 /// The contract's env values as Vercel's secrets. A value for every environment is one secret;
@@ -204,6 +216,9 @@ async fn provision_answer(
         status: NativeResourceStatus::Provisioning,
         idempotency_key: key,
         request_digest: digest(&body),
+        origin: NativeOrigin::Created,
+        vendor_status: None,
+        notification: None,
     };
     let mut row = match state.store.record_provision(&fresh).await? {
         Recorded::New => fresh,

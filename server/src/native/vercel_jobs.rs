@@ -119,6 +119,12 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
             let row = state.store.native_resource(&id, &resource).await.map_err(|e| e.to_string())?;
             // Deleted meanwhile: Vercel removed its secrets with it.
             let Some(vendor_id) = row.and_then(|row| row.vendor_id) else { return Ok(()) };
+            // The vendor replaced them itself (`resources.secrets`): its current ones, no finish.
+            if body["reset"] == true {
+                let env = state.provider.env_for(&job.account, &vendor_id).await.map_err(|e| e.to_string())?;
+                let secrets = super::resources::secrets_of(&env);
+                return vercel.replace_secrets(&id, &resource, &secrets).await.map_err(|e| e.to_string());
+            }
             // `begin` again answers the same new secrets: a retry never makes a third set.
             let env = state.provider.begin_rotation(&job.account, &vendor_id).await.map_err(|e| e.to_string())?;
             let secrets = super::resources::secrets_of(&env);
@@ -131,6 +137,38 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             tx
+        }
+        // What the vendor said, as Tether holds it now: a later call's state, never an older one.
+        JobKind::PushStatus => {
+            let Some(row) = state.store.native_resource(&id, &text("resource_id")).await.map_err(|e| e.to_string())?
+            else {
+                return Ok(());
+            };
+            let body = Value::Object(super::resources::status_json(&row));
+            return vercel.send_resource(reqwest::Method::PATCH, &id, &row.id, &body).await.map_err(|e| e.to_string());
+        }
+        JobKind::PushInstallation => {
+            let row = state.store.native_installation(&id).await.map_err(|e| e.to_string())?;
+            let notification =
+                row.and_then(|row| row.notification).and_then(|n| serde_json::from_str::<Value>(&n).ok());
+            let body = serde_json::json!({ "notification": notification });
+            return vercel.update_installation(&id, &body).await.map_err(|e| e.to_string());
+        }
+        JobKind::PushImport => {
+            let row = state.store.native_resource(&id, &text("resource_id")).await.map_err(|e| e.to_string())?;
+            let Some((row, vendor_id)) = row.and_then(|row| row.vendor_id.clone().map(|v| (row, v))) else {
+                return Ok(());
+            };
+            let env = state.provider.env_for(&job.account, &vendor_id).await.map_err(|e| e.to_string())?;
+            let mut body = super::resources::resource_json(state, &row);
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("id");
+                if fields.get("notification").is_some_and(Value::is_null) {
+                    fields.remove("notification");
+                }
+            }
+            body["secrets"] = Value::Array(super::resources::secrets_of(&env));
+            return vercel.send_resource(reqwest::Method::PUT, &id, &row.id, &body).await.map_err(|e| e.to_string());
         }
         _ => return Err("a job for the vendor in Vercel's queue".into()),
     };

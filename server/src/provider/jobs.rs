@@ -65,9 +65,12 @@ async fn send(store: &Store, provider: &dyn Provider, job: &Job) {
             Err(error) => Err(ProviderError::Failed(format!("a stored rotation does not parse: {error}"))),
         },
         // Never selected here: the native installations' Vercel worker does these.
-        JobKind::ReadAccount | JobKind::ReadMember | JobKind::PushSecrets => {
-            Err(ProviderError::Failed("a job for Vercel in the vendor's queue".into()))
-        }
+        JobKind::ReadAccount
+        | JobKind::ReadMember
+        | JobKind::PushSecrets
+        | JobKind::PushStatus
+        | JobKind::PushInstallation
+        | JobKind::PushImport => Err(ProviderError::Failed("a job for Vercel in the vendor's queue".into())),
     };
     let recorded = match result {
         Ok(()) => {

@@ -8,7 +8,7 @@ use crate::{
     settings::OnUninstall,
     store::{
         links::{self, Origin},
-        native,
+        native::{self, NativeOrigin},
         provider_jobs::{self, JobKind},
         webhook_effects::owner_of,
         Conn,
@@ -80,7 +80,7 @@ impl Outbound<'_> {
             team: self.team.cloned(),
         };
         let body = serde_json::to_string(&notice).unwrap_or_default();
-        provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await
+        provider_jobs::enqueue(conn, &id, JobKind::Notice, account, &body).await.map(|_| ())
     }
 }
 
@@ -104,7 +104,7 @@ pub async fn release(
         "origin": Origin::Created.as_str(),
     })
     .to_string();
-    provider_jobs::enqueue(conn, &id, JobKind::Release, account, &body).await
+    provider_jobs::enqueue(conn, &id, JobKind::Release, account, &body).await.map(|_| ())
 }
 
 /// A project's link ended (Disconnect, or Vercel took the project away), after the notice that
@@ -185,7 +185,8 @@ pub async fn native_resource_deleted(
         return Ok(None);
     };
     match row.vendor_id.as_deref() {
-        Some(vendor_id) if release => {
+        // An imported resource was the customer's before: Tether never releases it.
+        Some(vendor_id) if release && row.origin == NativeOrigin::Created => {
             self::release(conn, account, installation_id, vendor_id).await?;
             Ok(Some(true))
         }

@@ -63,6 +63,8 @@ pub struct NativeInstallationRow {
     pub account: String,
     pub scopes: String,
     pub accepted_policies: String,
+    /// The vendor's notification for the installation, as Vercel's JSON.
+    pub notification: Option<String>,
 }
 
 impl NativeInstallationRow {
@@ -96,11 +98,30 @@ pub struct NativeResourceRow {
     pub status: NativeResourceStatus,
     pub idempotency_key: Option<String>,
     pub request_digest: String,
+    pub origin: NativeOrigin,
+    /// What the vendor last said of it (`suspended`, …); `None` until it says anything.
+    pub vendor_status: Option<String>,
+    /// The vendor's notification for it, as Vercel's JSON.
+    pub notification: Option<String>,
 }
+
+/// Where a native resource came from: Vercel's create form, or the vendor brought in one the
+/// customer already had. Tether releases only what it created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeOrigin {
+    Created,
+    Imported,
+}
+
+text_enum!(NativeOrigin { Created => "created", Imported => "imported" });
+
+/// The columns a new row is written with; the vendor's status and notification come later.
+const NEW_COLUMNS: &str = "id, configuration_id, vendor_id, product_id, name, metadata, billing_plan_id, \
+     external_id, status, idempotency_key, request_digest, origin";
 
 pub(super) const RESOURCE_COLUMNS: &str =
     "id, configuration_id, vendor_id, product_id, name, metadata, billing_plan_id, \
-     external_id, status, idempotency_key, request_digest";
+     external_id, status, idempotency_key, request_digest, origin, vendor_status, notification";
 
 /// What became of recording a provision before the vendor is asked.
 #[derive(Debug)]
@@ -194,7 +215,7 @@ impl Store {
     ) -> Result<Option<NativeInstallationRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT i.configuration_id, i.status, i.team_id, i.user_id, i.vendor_account, \
-               n.account, n.scopes, n.accepted_policies \
+               n.account, n.scopes, n.accepted_policies, n.notification \
              FROM installations i JOIN native_installations n ON n.configuration_id = i.configuration_id \
              WHERE i.configuration_id = $1",
         )
@@ -212,26 +233,7 @@ impl Store {
                 return Ok(Recorded::Seen(Box::new(seen)));
             }
         }
-        let now = now_ms();
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO native_resources ({RESOURCE_COLUMNS}, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(&row.id)
-        .bind(&row.configuration_id)
-        .bind(&row.vendor_id)
-        .bind(&row.product_id)
-        .bind(&row.name)
-        .bind(&row.metadata)
-        .bind(&row.billing_plan_id)
-        .bind(&row.external_id)
-        .bind(row.status)
-        .bind(&row.idempotency_key)
-        .bind(&row.request_digest)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
+        let inserted = insert_resource(&self.pool, row).await;
         match inserted {
             Ok(_) => Ok(Recorded::New),
             // A unique index refused it: the same key sent at once (that request's row), or the name.
@@ -318,6 +320,35 @@ impl Store {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// Writes a new resource row (see [`NEW_COLUMNS`]).
+pub(super) async fn insert_resource<'c>(
+    conn: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    row: &NativeResourceRow,
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    sqlx::query(&format!(
+        "INSERT INTO native_resources ({NEW_COLUMNS}, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(&row.id)
+    .bind(&row.configuration_id)
+    .bind(&row.vendor_id)
+    .bind(&row.product_id)
+    .bind(&row.name)
+    .bind(&row.metadata)
+    .bind(&row.billing_plan_id)
+    .bind(&row.external_id)
+    .bind(row.status)
+    .bind(&row.idempotency_key)
+    .bind(&row.request_digest)
+    .bind(row.origin)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Marks a resource deleted; returns it as it was, or `None` when it was not live.

@@ -30,6 +30,17 @@ pub enum JobKind {
     /// secrets to Vercel, then let the vendor finish. `{"installation_id", "resource_id"}` (Tether's
     /// id); the secrets are asked of the vendor again when the job runs, never stored.
     PushSecrets,
+    /// For Vercel: the vendor said a resource's status or notification changed; send Vercel what
+    /// Tether holds when the job runs (`PATCH .../resources/{rid}`), so a late job never sends
+    /// an older state. `{"installation_id", "resource_id"}` (Tether's id).
+    PushStatus,
+    /// For Vercel: the vendor set or cleared the installation's notification; send the one held
+    /// when the job runs (`PATCH /v1/installations/{id}`). `{"installation_id"}`.
+    PushInstallation,
+    /// For Vercel: the vendor brought in a resource the customer already had; put it at Vercel
+    /// with its secrets, asked of the vendor when the job runs (`PUT .../resources/{rid}`).
+    /// `{"installation_id", "resource_id"}` (Tether's id).
+    PushImport,
 }
 
 text_enum!(JobKind {
@@ -38,14 +49,24 @@ text_enum!(JobKind {
     FinishRotation => "finish_rotation",
     ReadAccount => "read_account",
     ReadMember => "read_member",
-    PushSecrets => "push_secrets"
+    PushSecrets => "push_secrets",
+    PushStatus => "push_status",
+    PushInstallation => "push_installation",
+    PushImport => "push_import"
 });
 
 impl JobKind {
     /// What the vendor's outbox worker sends.
     pub const TO_VENDOR: [JobKind; 3] = [JobKind::Notice, JobKind::Release, JobKind::FinishRotation];
     /// What the Vercel worker of native installations does, with the installation's token.
-    pub const TO_VERCEL: [JobKind; 3] = [JobKind::ReadAccount, JobKind::ReadMember, JobKind::PushSecrets];
+    pub const TO_VERCEL: [JobKind; 6] = [
+        JobKind::ReadAccount,
+        JobKind::ReadMember,
+        JobKind::PushSecrets,
+        JobKind::PushStatus,
+        JobKind::PushInstallation,
+        JobKind::PushImport,
+    ];
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -62,12 +83,13 @@ pub const MAX_ATTEMPTS: i64 = 16;
 /// How long one instance holds a job it is sending before another may try.
 pub const LEASE_MS: i64 = 60_000;
 
-/// Inside the webhook's transaction. A job id already there is the same job: nothing changes.
-pub async fn enqueue(conn: &mut Conn, id: &str, kind: JobKind, account: &str, body: &str) -> Result<(), sqlx::Error> {
+/// Inside the webhook's transaction. A job id already there is the same job: nothing changes,
+/// and the answer is false.
+pub async fn enqueue(conn: &mut Conn, id: &str, kind: JobKind, account: &str, body: &str) -> Result<bool, sqlx::Error> {
     enqueue_at(conn, id, kind, account, body, now_ms()).await
 }
 
-/// A job whose first attempt waits until `at` (Unix milliseconds).
+/// A job whose first attempt waits until `at` (Unix milliseconds); false when the id was there.
 pub async fn enqueue_at(
     conn: &mut Conn,
     id: &str,
@@ -75,9 +97,9 @@ pub async fn enqueue_at(
     account: &str,
     body: &str,
     at: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO provider_jobs (id, kind, account, body, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
     )
@@ -89,7 +111,7 @@ pub async fn enqueue_at(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(inserted.rows_affected() == 1)
 }
 
 impl Store {
@@ -148,6 +170,13 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Whether a job of this id was ever queued (done ones included).
+    pub async fn job_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM provider_jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(found.is_some())
     }
 
     #[cfg(feature = "test-support")]

@@ -1,7 +1,9 @@
 //! What a native installation says to Vercel and reads from it, with the installation's token:
 //! its team and members (`GET /v1/installations/{id}/account`, `.../member/{memberId}`), which
 //! the vendor hears in notices so it never has to trust who happened to install; and a
-//! resource's new secrets (`PUT .../resources/{rid}/secrets`).
+//! resource's new secrets (`PUT .../resources/{rid}/secrets`); and what the vendor says of its
+//! resources and the installation (`PATCH .../resources/{rid}`, `PUT .../resources/{rid}` for
+//! one brought in, `PATCH /v1/installations/{id}`).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -53,5 +55,29 @@ impl Installation {
             Err(VercelError::Api { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// Tells Vercel of a resource: its status and notification (`PATCH .../resources/{rid}`),
+    /// or the whole of one the vendor brought in, with its secrets (`PUT .../resources/{rid}`:
+    /// the same body again changes nothing).
+    pub async fn send_resource(
+        &self,
+        method: reqwest::Method,
+        configuration_id: &ConfigurationId,
+        resource_id: &str,
+        body: &Value,
+    ) -> Result<(), VercelError> {
+        let segments = ["v1", "installations", configuration_id.as_str(), "resources", resource_id];
+        self.call::<serde::de::IgnoredAny>(method, &segments, &[], Some(body)).await.map(|_| ())
+    }
+
+    /// Sets or clears (`null`) the installation's notification (`PATCH /v1/installations/{id}`).
+    pub async fn update_installation(
+        &self,
+        configuration_id: &ConfigurationId,
+        body: &Value,
+    ) -> Result<(), VercelError> {
+        let segments = ["v1", "installations", configuration_id.as_str()];
+        self.call::<serde::de::IgnoredAny>(reqwest::Method::PATCH, &segments, &[], Some(body)).await.map(|_| ())
     }
 }

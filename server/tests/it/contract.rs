@@ -66,6 +66,13 @@ fn every_error_code_tether_and_the_checker_rely_on_is_in_the_contract() {
         "idempotency_key_reused",
         "bad_signature",
         "unknown_resource",
+        // The vendor's calls to Tether (`native::vendor_calls`).
+        "unknown_action",
+        "unknown_installation",
+        "not_enabled",
+        "already_imported",
+        "name_taken",
+        "unavailable",
     ] {
         assert!(CONTRACT.contains(&format!("`{code}`")), "{code} is not documented");
     }

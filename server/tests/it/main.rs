@@ -23,5 +23,6 @@ mod project_access;
 mod sso;
 mod support;
 mod vendor;
+mod vendor_calls;
 mod vercel_shapes;
 mod webhooks;

@@ -297,7 +297,7 @@ async fn a_native_upsert_never_takes_over_a_popup_installation() {
 /// name the user gave, its variables as Vercel's secrets, a rotation in two phases, a release.
 #[tokio::test]
 async fn a_native_resource_lives_in_the_vendors_own_system() {
-    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world(3).await;
+    let crate::vendor::VendorWorld { world, vendor, .. } = crate::vendor::vendor_world(3).await;
     let vercel = Vercel::new(&world, INSTALLATION);
     assert_eq!(vercel.install().await, StatusCode::NO_CONTENT);
     let (status, created) = vercel.provision(Some("p-1"), database("analytics")).await;
@@ -398,7 +398,7 @@ async fn the_marketplace_faults_are_each_refused_and_change_nothing() {
 /// resource, whatever failed first.
 #[tokio::test]
 async fn a_provision_retried_after_a_5xx_makes_one_resource() {
-    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world(3).await;
+    let crate::vendor::VendorWorld { world, vendor, .. } = crate::vendor::vendor_world(3).await;
     let sim = &world.sim.sim;
     let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
     // The vendor creates, then every answer of Tether's three attempts is lost: Tether answers
@@ -442,7 +442,7 @@ async fn a_member_change_reaches_the_vendor_once() {
 /// installation's token: the account after the install, the member after a role change.
 #[tokio::test]
 async fn the_vendor_hears_of_the_team_and_its_members_from_vercels_answers() {
-    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world(3).await;
+    let crate::vendor::VendorWorld { world, vendor, .. } = crate::vendor::vendor_world(3).await;
     let sim = &world.sim.sim;
     let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
     let carol = sim.native_member_changed(&id, "user_carol", "USER");

@@ -10,7 +10,7 @@ use crate::support::World;
 
 /// A native installation of Alice's with one resource connected to her first project; its id,
 /// the resource's and the project's name.
-async fn installed(world: &World) -> (String, String, String) {
+pub(crate) async fn installed(world: &World) -> (String, String, String) {
     let sim = &world.sim.sim;
     let id = sim.native_install(vercel_sim::PERSONAL_USER_ID).await.unwrap();
     let resource = sim.native_provision(&id, "tether", "main-db", json!({}), "free").await.unwrap();
@@ -170,7 +170,7 @@ async fn every_sso_refusal_has_its_page_and_signs_nobody_in() {
 /// ticket Tether signed, which the vendor takes once and never altered.
 #[tokio::test]
 async fn through_the_vendors_system_open_in_lands_on_its_site_signed_in_once() {
-    let crate::vendor::VendorWorld { world, vendor } = crate::vendor::vendor_world_linking(3, None, true).await;
+    let crate::vendor::VendorWorld { world, vendor, .. } = crate::vendor::vendor_world_linking(3, None, true).await;
     let (id, resource, _) = installed(&world).await;
     let context = SsoContext { resource: Some(resource), ..Default::default() };
     let link = world.sim.sim.sso_link(&id, &installer(), "ADMIN", &context).unwrap();
@@ -319,12 +319,12 @@ async fn a_rotation_push_survives_a_crash() {
     crate::support::kill(child);
 }
 
-const TEN_SECONDS: std::time::Duration = std::time::Duration::from_secs(10);
-const TWENTY_SECONDS: std::time::Duration = std::time::Duration::from_secs(20);
+pub(crate) const TEN_SECONDS: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const TWENTY_SECONDS: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Waits, without blocking the simulator, until `done` or `within` has passed; the caller then
 /// asserts what it waited for.
-async fn until(within: std::time::Duration, done: impl Fn() -> bool) {
+pub(crate) async fn until(within: std::time::Duration, done: impl Fn() -> bool) {
     let started = std::time::Instant::now();
     while !done() && started.elapsed() < within {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -12,6 +12,8 @@ use crate::support::{icfg, world_with_env, World};
 pub(crate) struct VendorWorld {
     pub(crate) world: World,
     pub(crate) vendor: reference_vendor::VendorHandle,
+    /// The keys Tether and the vendor share (`id:whsec_…`).
+    pub(crate) secrets: String,
 }
 
 pub(crate) async fn vendor_world(plan_limit: i64) -> VendorWorld {
@@ -32,12 +34,15 @@ pub(crate) async fn vendor_world_linking(plan_limit: i64, config_file: Option<&s
     let mut env = vec![
         ("TETHER_PROVIDER_KIND", "http".to_owned()),
         ("TETHER_PROVIDER_URL", vendor.base_url()),
-        ("TETHER_PROVIDER_SECRETS", secrets),
+        ("TETHER_PROVIDER_SECRETS", secrets.clone()),
     ];
     if linking {
         env.push(("TETHER_PROVIDER_ACCOUNT_LINK_URL", vendor.link_url()));
     }
-    VendorWorld { world: world_with_env(config_file, &env).await, vendor }
+    let world = world_with_env(config_file, &env).await;
+    // The vendor tells this Tether of the changes it makes itself.
+    vendor.vendor.set_tether_url(&world.tether);
+    VendorWorld { world, vendor, secrets }
 }
 
 fn env_of(world: &World, project: &str) -> Vec<(String, Vec<String>, String)> {
@@ -64,7 +69,7 @@ async fn page_after(world: &World, response: reqwest::Response) -> String {
 
 #[tokio::test]
 async fn an_install_through_the_vendors_system_writes_the_variables_it_names() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     let response = world.connect(&popup.configuration_id, &[("prj_acme001", "new")]).await;
     assert_eq!(response.status(), StatusCode::FOUND);
@@ -97,7 +102,7 @@ async fn an_install_through_the_vendors_system_writes_the_variables_it_names() {
 
 #[tokio::test]
 async fn an_answer_lost_after_the_vendor_created_makes_no_second_resource() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     vendor.vendor.lose_next_answer("resources.create");
     let before = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len();
@@ -110,7 +115,7 @@ async fn an_answer_lost_after_the_vendor_created_makes_no_second_resource() {
 
 #[tokio::test]
 async fn the_vendors_refusal_is_shown_beside_its_project_and_nothing_is_written() {
-    let VendorWorld { world, vendor } = vendor_world(1).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(1).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     assert_eq!(world.connect(&popup.configuration_id, &[("prj_acme001", "new")]).await.status(), StatusCode::FOUND);
     let response = world.connect(&popup.configuration_id, &[("prj_acme002", "new")]).await;
@@ -124,7 +129,7 @@ async fn the_vendors_refusal_is_shown_beside_its_project_and_nothing_is_written(
 
 #[tokio::test]
 async fn a_vendor_that_is_down_is_named_and_the_choice_is_kept() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     vendor.vendor.set_down(true);
     let response = world.connect(&popup.configuration_id, &[("prj_acme004", "new")]).await;
@@ -148,7 +153,7 @@ async fn a_vendor_that_is_down_is_named_and_the_choice_is_kept() {
 
 #[tokio::test]
 async fn a_slow_vendor_is_cut_off_and_the_user_is_told() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     vendor.vendor.set_delay(Duration::from_secs(30));
     let started = Instant::now();
@@ -164,7 +169,7 @@ async fn a_slow_vendor_is_cut_off_and_the_user_is_told() {
 /// timed-out attempt is not retried (a second whole attempt would not fit).
 #[tokio::test]
 async fn retries_share_their_webhook_id_and_the_budgets_are_the_documented_ones() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     let page = format!("/install/{}", popup.configuration_id);
     let earlier = vendor.vendor.seen("resources.list");
@@ -317,7 +322,8 @@ async fn the_conformance_check_fails_each_broken_vendor() {
 /// was down at the time, and releases go to it instead of to Tether's own tables.
 #[tokio::test]
 async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
-    let VendorWorld { world, vendor } = vendor_world_with(3, Some("[provider]\non_uninstall = \"release\"\n")).await;
+    let VendorWorld { world, vendor, .. } =
+        vendor_world_with(3, Some("[provider]\non_uninstall = \"release\"\n")).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     world.connect(&popup.configuration_id, &[("prj_acme010", "new"), ("prj_acme011", "new")]).await;
     assert_eq!(vendor.vendor.resources_of(vercel_sim::TEAM_ID).await.len(), 2);
@@ -362,7 +368,7 @@ async fn the_vendor_hears_of_removals_and_releases_even_after_being_down() {
 async fn a_disconnect_tells_the_vendor_and_releases_only_what_tether_created() {
     for policy in ["release", "keep"] {
         let config = format!("[provider]\non_uninstall = \"{policy}\"\n");
-        let VendorWorld { world, vendor } = vendor_world_with(5, Some(&config)).await;
+        let VendorWorld { world, vendor, .. } = vendor_world_with(5, Some(&config)).await;
         let own = vendor.vendor.add_resource(vercel_sim::TEAM_ID, "customers-own-db").await;
         let popup = world.open_popup(vercel_sim::TEAM_ID).await;
         let cfg = popup.configuration_id.as_str();
@@ -401,7 +407,7 @@ async fn a_disconnect_tells_the_vendor_and_releases_only_what_tether_created() {
 /// installation and browser goes out; a signed account id comes back and is used from then on.
 #[tokio::test]
 async fn the_vendor_account_comes_from_signing_in_at_the_vendor() {
-    let VendorWorld { world, vendor } = vendor_world_linking(3, None, true).await;
+    let VendorWorld { world, vendor, .. } = vendor_world_linking(3, None, true).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     let sign_in = format!("/install/{}/account", popup.configuration_id);
     assert!(popup.page.contains("data-testid=\"account-link\"") && popup.page.contains(&sign_in), "sign in first");
@@ -445,7 +451,7 @@ async fn the_vendor_account_comes_from_signing_in_at_the_vendor() {
 /// rewritten in between, and the vendor's database keeps the new key alone afterwards.
 #[tokio::test]
 async fn rotation_goes_through_the_vendors_two_phases() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     world.connect(&popup.configuration_id, &[("prj_acme020", "new")]).await;
     let database = vendor.vendor.resources_of(vercel_sim::TEAM_ID).await[0].0.clone();
@@ -469,7 +475,7 @@ async fn rotation_goes_through_the_vendors_two_phases() {
 /// A transfer and a project taken away by a permission change reach the vendor as notices.
 #[tokio::test]
 async fn transfers_and_projects_taken_away_reach_the_vendor() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let popup = world.open_popup(vercel_sim::TEAM_ID).await;
     let cfg = popup.configuration_id.clone();
     world.connect(&cfg, &[("prj_acme030", "new")]).await;
@@ -498,7 +504,7 @@ async fn transfers_and_projects_taken_away_reach_the_vendor() {
 /// only connected: it is never sent to the vendor, and stays in the outbox for the operator.
 #[tokio::test]
 async fn a_release_recorded_before_origins_is_never_sent() {
-    let VendorWorld { world, vendor } = vendor_world(3).await;
+    let VendorWorld { world, vendor, .. } = vendor_world(3).await;
     let own = vendor.vendor.add_resource(vercel_sim::TEAM_ID, "customers-own-db").await;
     let store = world.store().await;
     let mut tx = store.begin().await.unwrap();
