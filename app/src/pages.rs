@@ -410,17 +410,30 @@ fn NativePage(view: NativeView) -> impl IntoView {
     }
 }
 
-/// A resource's line; with `actions` (an admin's installation id and form token), its Rotate.
+/// A resource's line; with `actions` (an admin's installation id and form token), its Rotate and
+/// its Delete.
 fn native_resource(resource: NativeResourceView, actions: Option<(String, String)>) -> impl IntoView {
     let NativeResourceView { id, name, product, plan, status, projects, focused } = resource;
     let rotate = actions.map(|(configuration_id, form_token)| {
+        let path = format!("/native/{configuration_id}/resources/{id}");
         view! {
-            <form method="post" action=format!("/native/{configuration_id}/resources/{id}/rotate")>
-                <input type="hidden" name=FORM_TOKEN_FIELD value=form_token/>
-                <button type="submit" class="secondary" aria-label=format!("Rotate the secrets of {name}")>
-                    "Rotate secrets"
-                </button>
-            </form>
+            <div class="actions">
+                <form method="post" action=format!("{path}/rotate")>
+                    <input type="hidden" name=FORM_TOKEN_FIELD value=form_token.clone()/>
+                    <button type="submit" class="secondary" aria-label=format!("Rotate the secrets of {name}")>
+                        "Rotate secrets"
+                    </button>
+                </form>
+                <form method="post" action=format!("{path}/delete")>
+                    <input type="hidden" name=FORM_TOKEN_FIELD value=form_token/>
+                    <label class="confirm">
+                        <input type="checkbox" name="confirm" value="yes" required=true
+                            aria-label=format!("Confirm deleting {name}")/>
+                        " Delete, with its secrets in every project"
+                    </label>
+                    <button type="submit" class="danger" aria-label=format!("Delete {name}")>"Delete"</button>
+                </form>
+            </div>
         }
     });
     let connected = match projects.is_empty() {

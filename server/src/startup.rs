@@ -205,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .route(crate::native::sso::LOGIN_PATH, get(crate::native::sso::sign_in).layer(limit(&limits::CALLBACK)))
         .route("/native/{configuration_id}", get(crate::native::sso::page))
         .route("/native/{configuration_id}/resources/{resource_id}/rotate", post(crate::native::actions::rotate))
+        .route("/native/{configuration_id}/resources/{resource_id}/delete", post(crate::native::actions::delete))
         .route("/install/start", get(start).layer(limit(&limits::START)))
         .route("/configure", get(configure_page))
         .route("/uninstalled", get(uninstalled))

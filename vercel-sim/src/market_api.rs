@@ -11,6 +11,8 @@
 //! | `PATCH /v1/installations/{id}` | `notification` present: `null`, or `{level: info\|warn\|error, title (1 to 100), message?, href?}` (strictly; `status` and `externalId` as the reference has them) | 204; the installation's notification shown on the dashboard | same; "Update Installation" |
 //! | `PATCH /v1/installations/{id}/resources/{resourceId}` | a resource of the installation; `status` one of the resource statuses, `notification` as above, `name` | 200 `{}`; shown on the dashboard | same; "Update Resource" |
 //! | `PUT /v1/installations/{id}/resources/{resourceId}` | `productId` a product of the integration, `name`, `status` (required, strictly), `secrets` as a provision's, `notification` | 200 `{name}`; the resource appears (or is replaced) marked imported | same; "Import Resource" |
+//! | `DELETE /v1/installations/{id}/resources/{resourceId}` | a resource of the installation | 204; gone, with its secrets from every connected project (the docs leave this open; the simulator does what the dashboard's Delete does); 404 for another | same; "Delete Resource" |
+//! | `POST /v1/installations/{id}/events` | `{event: {type: "resource.updated", productId, resourceId}}` (a resource of the installation) or `{event: {type: "installation.updated", billingPlanId?}}` | 201 `{}`; for a resource, the simulator then reads it again from the Partner API (`GET`, in the background, as Vercel would) and shows what it answered | same; "Create Event" |
 //! | `PUT /v1/installations/{id}/resources/{resourceId}/secrets` | a resource of the installation; `secrets` shaped as a provision's (strictly), `partial?` | 201 `{}`; the secrets replace the resource's (by name with `partial: true`) and are written into every connected project at once; 404 for another resource; 400 for a body of another shape | same; "Update Resource Secrets" |
 //!
 //! [`Sim::native_member_changed`] sets a member's role and sends `marketplace.member.changed`.
@@ -35,8 +37,12 @@ pub(crate) fn routes() -> Router<Sim> {
         .route("/v1/installations/{id}/account", get(account))
         .route("/v1/installations/{id}/member/{member_id}", get(member))
         .route("/v1/installations/{id}/resources/{resource_id}/secrets", put(replace_secrets))
-        .route("/v1/installations/{id}/resources/{resource_id}", patch(update_resource).put(import_resource))
+        .route(
+            "/v1/installations/{id}/resources/{resource_id}",
+            patch(update_resource).put(import_resource).delete(remove_resource),
+        )
         .route("/v1/installations/{id}", patch(update_installation))
+        .route("/v1/installations/{id}/events", axum::routing::post(event))
 }
 
 /// The statuses Vercel documents for a resource and an installation.
@@ -123,6 +129,51 @@ async fn update_resource(
         resource.name = name;
     }
     Ok(Json(json!({})).into_response())
+}
+
+async fn event(
+    State(sim): State<Sim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    sim.native_caller(&headers, &id)?;
+    let event = &body["event"];
+    match event["type"].as_str() {
+        Some("installation.updated") => {}
+        Some("resource.updated") => {
+            let resource = event["resourceId"].as_str().unwrap_or_default().to_owned();
+            let known = sim.native_resources().iter().any(|r| {
+                r.installation_id == id
+                    && r.id == resource
+                    && event["productId"].as_str() == Some(r.product_id.as_str())
+            });
+            if !known {
+                return Err(bad_request("event: resourceId and productId of a resource of this installation"));
+            }
+            // Vercel reads it again later, not while the integration waits for this answer.
+            let (sim, id) = (sim.clone(), id.clone());
+            tokio::spawn(async move {
+                if let Err(refused) = sim.native_reread(&id, &resource).await {
+                    tracing::warn!(why = refused.why, "the simulator could not read a resource again");
+                }
+            });
+        }
+        _ => return Err(bad_request("event.type: resource.updated or installation.updated")),
+    }
+    Ok((StatusCode::CREATED, Json(json!({}))).into_response())
+}
+
+async fn remove_resource(
+    State(sim): State<Sim>,
+    headers: HeaderMap,
+    Path((id, resource_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    sim.native_caller(&headers, &id)?;
+    match sim.forget_resource(&id, &resource_id) {
+        true => Ok(StatusCode::NO_CONTENT.into_response()),
+        false => Err(api_error(StatusCode::NOT_FOUND, "not_found", "No such resource in this installation.")),
+    }
 }
 
 async fn import_resource(

@@ -393,6 +393,40 @@ impl Sim {
         let (status, answer) =
             self.partner_call(reqwest::Method::DELETE, &path, installation_id, &installation.user_id, None).await?;
         expect_status(status, &answer, &[200, 204], "the deletion")?;
+        self.forget_resource(installation_id, resource_id);
+        Ok(())
+    }
+
+    /// Vercel reads a resource again after the integration's `resource.updated` event: the
+    /// Partner API's `GET`, its answer kept (name, status, plan, notification).
+    pub(crate) async fn native_reread(&self, installation_id: &str, resource_id: &str) -> Result<(), Refused> {
+        let installation = self.installer_of(installation_id)?;
+        let path = format!("/v1/installations/{installation_id}/resources/{resource_id}");
+        let (status, answer) =
+            self.partner_call(reqwest::Method::GET, &path, installation_id, &installation.user_id, None).await?;
+        expect_status(status, &answer, &[200], "the resource read again")?;
+        let mut inner = self.lock();
+        let Some(resource) =
+            inner.market.resources.iter_mut().find(|r| r.installation_id == installation_id && r.id == resource_id)
+        else {
+            return Ok(());
+        };
+        if let Some(name) = answer["name"].as_str() {
+            resource.name = name.to_owned();
+        }
+        if let Some(status) = answer["status"].as_str() {
+            resource.status = status.to_owned();
+        }
+        if let Some(plan) = answer["billingPlan"]["id"].as_str() {
+            resource.plan_id = plan.to_owned();
+        }
+        resource.notification = answer.get("notification").filter(|n| n.is_object()).cloned();
+        Ok(())
+    }
+
+    /// A resource leaves the installation, and its secrets every project it was connected to.
+    /// Whether it was there.
+    pub(crate) fn forget_resource(&self, installation_id: &str, resource_id: &str) -> bool {
         let mut inner = self.lock();
         let gone: Vec<NativeResource> = inner
             .market
@@ -402,12 +436,12 @@ impl Sim {
             .cloned()
             .collect();
         inner.market.resources.retain(|r| !(r.installation_id == installation_id && r.id == resource_id));
-        for resource in gone {
+        for resource in &gone {
             for project in &resource.projects {
                 remove_secrets(&mut inner.env, installation_id, project, &resource.secret_names);
             }
         }
-        Ok(())
+        !gone.is_empty()
     }
 
     /// Uninstalls: every resource goes with the installation.

@@ -266,6 +266,58 @@ async fn provision_answer(
     Ok((StatusCode::OK, resource))
 }
 
+/// A change to a resource as asked (Vercel's `PATCH`, or the vendor's `resources.changed`);
+/// `None` keeps the value.
+pub(crate) struct Asked<'a> {
+    pub name: Option<&'a Value>,
+    pub plan: Option<&'a Value>,
+    pub metadata: Option<&'a Value>,
+}
+
+/// A change every field of which the product takes.
+pub(crate) struct Checked<'a> {
+    name: Option<&'a str>,
+    plan: Option<&'a str>,
+    metadata: Option<String>,
+}
+
+impl Checked<'_> {
+    pub(crate) fn as_change(&self) -> ResourceChange<'_> {
+        ResourceChange { name: self.name, metadata: self.metadata.as_deref(), billing_plan_id: self.plan }
+    }
+}
+
+/// Checks a change against the product: a name of 1 to [`MAX_NAME`] characters, a resource plan of
+/// the product, metadata fitting its schema. Each fault as (the caller's key, why); `keys` names
+/// the name and the plan as the caller's body does (both say `metadata`).
+pub(crate) fn checked_change<'a>(
+    product: &'a Product,
+    asked: &Asked<'a>,
+    keys: [&str; 2],
+) -> Result<Checked<'a>, Vec<(String, String)>> {
+    let mut fields = Vec::new();
+    let name =
+        asked.name.map(|name| name.as_str().map(str::trim).filter(|n| !n.is_empty() && n.chars().count() <= MAX_NAME));
+    if matches!(name, Some(None)) {
+        fields.push((keys[0].to_owned(), format!("a name of 1 to {MAX_NAME} characters is needed")));
+    }
+    let plan = asked.plan.map(|id| id.as_str().and_then(|id| resource_plan(product, id)));
+    if matches!(plan, Some(None)) {
+        fields.push((keys[1].to_owned(), "the product has no such plan".to_owned()));
+    }
+    if let Some(metadata) = asked.metadata {
+        fields.extend(metadata::problems(product.metadata_schema.as_ref(), metadata));
+    }
+    match fields.is_empty() {
+        true => Ok(Checked {
+            name: name.flatten(),
+            plan: plan.flatten().map(|p| p.id.as_str()),
+            metadata: asked.metadata.map(Value::to_string),
+        }),
+        false => Err(fields),
+    }
+}
+
 /// A live resource of the call's installation, or 404.
 async fn live_resource(state: &AppState, call: &Call, resource_id: &str) -> Result<NativeResourceRow, Refusal> {
     state
@@ -303,36 +355,10 @@ pub async fn change(
         let Some(product) = product(&state, &row.product_id) else {
             return Err(Refusal::Conflict("this resource's product is no longer offered".into()));
         };
-        let mut fields = Vec::new();
-        let name = match body.get("name") {
-            None => None,
-            Some(name) => match name.as_str().map(str::trim).filter(|n| !n.is_empty() && n.chars().count() <= MAX_NAME)
-            {
-                Some(name) => Some(name),
-                None => {
-                    fields.push(("name".to_owned(), format!("a name of 1 to {MAX_NAME} characters is needed")));
-                    None
-                }
-            },
-        };
-        let plan = body.get("billingPlanId").map(|id| id.as_str().and_then(|id| resource_plan(product, id)));
-        if matches!(plan, Some(None)) {
-            fields.push(("billingPlanId".to_owned(), "the product has no such plan".to_owned()));
-        }
-        let metadata = body.get("metadata");
-        if let Some(metadata) = metadata {
-            fields.extend(metadata::problems(product.metadata_schema.as_ref(), metadata));
-        }
-        if !fields.is_empty() {
-            return Err(invalid("the resource cannot be changed", fields));
-        }
-        let metadata = metadata.map(Value::to_string);
-        let change = ResourceChange {
-            name,
-            metadata: metadata.as_deref(),
-            billing_plan_id: plan.flatten().map(|p| p.id.as_str()),
-        };
-        if !state.store.change_native_resource(&row.id, change).await? {
+        let asked = Asked { name: body.get("name"), plan: body.get("billingPlanId"), metadata: body.get("metadata") };
+        let checked = checked_change(product, &asked, ["name", "billingPlanId"])
+            .map_err(|fields| invalid("the resource cannot be changed", fields))?;
+        if !state.store.change_native_resource(&row.id, checked.as_change()).await? {
             return Err(Refusal::Conflict("another resource of this installation has that name".into()));
         }
         let row = live_resource(&state, &call, &resource_id).await?;

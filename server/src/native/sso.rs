@@ -188,18 +188,28 @@ pub struct PageQuery {
     resource: String,
     #[serde(default)]
     path: String,
-    /// What an action on the page did (`rotating`).
+    /// What an action on the page did (`rotating`, `deleting`).
     #[serde(default)]
     notice: String,
 }
 
 /// Notices come from a fixed list: the query string never reaches the page as text.
 fn notice(path: &str, done: &str) -> Option<&'static str> {
-    if done == "rotating" {
-        return Some(
-            "New secrets are on their way to Vercel, which writes them into every connected project; the old ones \
-             stop working once Vercel has them.",
-        );
+    match done {
+        "rotating" => {
+            return Some(
+                "New secrets are on their way to Vercel, which writes them into every connected project; the old \
+                 ones stop working once Vercel has them.",
+            )
+        }
+        "deleting" => {
+            return Some(
+                "The resource is being removed from Vercel, with its secrets from every connected project; then \
+                 the service releases it.",
+            )
+        }
+        "confirm" => return Some("Tick the box to confirm the deletion: nothing was deleted."),
+        _ => {}
     }
     Some(match path {
         "billing" | "usage" => "This service does not bill through Vercel: there is no invoice or usage to show.",
@@ -294,7 +304,8 @@ async fn view(
                 focused: resource.id == query.resource,
                 product: product.map_or_else(|| resource.product_id.clone(), |p| p.name.clone()),
                 plan: plan.map_or_else(|| resource.billing_plan_id.clone(), |p| p.name.clone()),
-                status: resource.status.as_str().to_owned(),
+                // The vendor's word once provisioned (`suspended`, …), as Vercel shows it.
+                status: super::resources::status_json(&resource)["status"].as_str().unwrap_or("ready").to_owned(),
                 projects,
                 id: resource.id,
                 name: resource.name,

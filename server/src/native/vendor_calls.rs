@@ -8,6 +8,7 @@
 //! | `resources/status` | a resource's status and notification | `PATCH .../resources/{rid}` |
 //! | `resources/secrets` | it replaced a resource's secrets | `PUT .../resources/{rid}/secrets` |
 //! | `resources/import` | a resource the customer already had belongs to the installation | `PUT .../resources/{rid}` |
+//! | `resources/changed` | it renamed a resource, changed its plan or metadata | `POST .../events` (`resource.updated`): Vercel reads it again from the Partner API |
 //! | `installation/notification` | the installation's notification, or none | `PATCH /v1/installations/{id}` |
 //!
 //! Each call is checked (signature, the action its body names, the account the installation acts
@@ -24,7 +25,7 @@ use axum::{
 };
 use serde_json::{json, Map, Value};
 
-use super::resources::{digest, new_id, product, resource_plan, MAX_NAME};
+use super::resources::{checked_change, digest, new_id, product, resource_plan, Asked, MAX_NAME};
 use crate::{
     params::ConfigurationId,
     provider::outbox::job_id,
@@ -54,6 +55,7 @@ enum Action {
     Status,
     Secrets,
     Import,
+    Changed,
     Notification,
 }
 
@@ -63,6 +65,7 @@ impl Action {
             ("resources", "status") => Some(Action::Status),
             ("resources", "secrets") => Some(Action::Secrets),
             ("resources", "import") => Some(Action::Import),
+            ("resources", "changed") => Some(Action::Changed),
             ("installation", "notification") => Some(Action::Notification),
             _ => None,
         }
@@ -74,6 +77,7 @@ impl Action {
             Action::Status => "resources.status",
             Action::Secrets => "resources.secrets",
             Action::Import => "resources.import",
+            Action::Changed => "resources.changed",
             Action::Notification => "installation.notification",
         }
     }
@@ -213,6 +217,10 @@ async fn handle(state: &AppState, group: &str, verb: &str, headers: &HeaderMap, 
             let job_body = json!({"installation_id": installation.as_str()});
             provider_jobs::enqueue(&mut tx, &job, JobKind::PushInstallation, owner, &job_body.to_string()).await?;
         }
+        Action::Changed => {
+            drop(tx);
+            return changed(state, &installation, owner, &body, &job).await;
+        }
         Action::Import => {
             drop(tx);
             return import(state, &installation, owner, &body, &job, said_at).await;
@@ -281,6 +289,45 @@ fn notification_of(value: Option<&Value>) -> Result<Option<Value>, Refused> {
 fn is_link(href: &str) -> bool {
     let target = href.strip_prefix("sso:").unwrap_or(href);
     url::Url::parse(target).is_ok_and(|url| matches!(url.scheme(), "https" | "http") && url.host().is_some())
+}
+
+/// `resources/changed`: the vendor renamed a resource, or changed its plan or metadata (a customer
+/// upgraded on its site). Tether keeps the change, checked as Vercel's own `PATCH` is, and tells
+/// Vercel to read the resource again (`resource.updated`), which its `GET` then answers.
+async fn changed(
+    state: &AppState,
+    installation: &ConfigurationId,
+    owner: &str,
+    body: &Value,
+    job: &str,
+) -> Result<(), Refused> {
+    let vendor_id =
+        body.get("resource_id").and_then(Value::as_str).ok_or_else(|| bad_request("`resource_id` is required"))?;
+    let row = {
+        let mut conn = state.store.begin().await?;
+        let id = vendor_said::live_id(&mut conn, installation, vendor_id).await?.ok_or_else(unknown_resource)?;
+        state.store.native_resource(installation, &id).await?.ok_or_else(unknown_resource)?
+    };
+    let Some(product) = product(state, &row.product_id) else {
+        return Err(refused(StatusCode::CONFLICT, "product_withdrawn", "the resource's product is no longer offered"));
+    };
+    let asked = Asked { name: body.get("name"), plan: body.get("billing_plan_id"), metadata: body.get("metadata") };
+    if asked.name.is_none() && asked.plan.is_none() && asked.metadata.is_none() {
+        return Err(bad_request("name `name`, `billing_plan_id` or `metadata`: what changed"));
+    }
+    let checked = checked_change(product, &asked, ["name", "billing_plan_id"]).map_err(|fields| {
+        let said: Vec<String> = fields.into_iter().map(|(key, why)| format!("{key}: {why}")).collect();
+        bad_request(format!("the change does not fit the product: {}", said.join("; ")))
+    })?;
+    if !state.store.change_native_resource(&row.id, checked.as_change()).await? {
+        return Err(refused(StatusCode::CONFLICT, "name_taken", "the installation has another resource of this name"));
+    }
+    let job_body = json!({"installation_id": installation.as_str(), "resource_id": row.id}).to_string();
+    let mut tx = state.store.begin().await?;
+    provider_jobs::enqueue(&mut tx, job, JobKind::PushEvent, owner, &job_body).await?;
+    tx.commit().await?;
+    tracing::info!(configuration_id = %installation, resource_id = row.id, "the vendor changed a resource");
+    Ok(())
 }
 
 /// `resources/import`: a resource the customer had at the vendor joins the installation, marked

@@ -170,6 +170,25 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
             body["secrets"] = Value::Array(super::resources::secrets_of(&env));
             return vercel.send_resource(reqwest::Method::PUT, &id, &row.id, &body).await.map_err(|e| e.to_string());
         }
+        JobKind::PushEvent => {
+            let Some(row) = state.store.native_resource(&id, &text("resource_id")).await.map_err(|e| e.to_string())?
+            else {
+                return Ok(());
+            };
+            let event = serde_json::json!({"event": {"type": "resource.updated", "productId": row.product_id, "resourceId": row.id}});
+            return vercel.send_event(&id, &event).await.map_err(|e| e.to_string());
+        }
+        JobKind::RemoveResource => {
+            let resource = text("resource_id");
+            // Vercel first: until it has let go, the resource and its secrets stay usable.
+            vercel.remove_resource(&id, &resource).await.map_err(|e| e.to_string())?;
+            let mut tx = state.store.begin().await.map_err(|e| e.to_string())?;
+            // The user asked for it: released whatever `on_uninstall` says (an import never is).
+            crate::provider::outbox::native_resource_deleted(&mut tx, &id, &resource, &job.account, true)
+                .await
+                .map_err(|e| e.to_string())?;
+            tx
+        }
         _ => return Err("a job for the vendor in Vercel's queue".into()),
     };
     tx.commit().await.map_err(|e| e.to_string())

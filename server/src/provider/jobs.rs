@@ -70,7 +70,9 @@ async fn send(store: &Store, provider: &dyn Provider, job: &Job) {
         | JobKind::PushSecrets
         | JobKind::PushStatus
         | JobKind::PushInstallation
-        | JobKind::PushImport => Err(ProviderError::Failed("a job for Vercel in the vendor's queue".into())),
+        | JobKind::PushImport
+        | JobKind::RemoveResource
+        | JobKind::PushEvent => Err(ProviderError::Failed("a job for Vercel in the vendor's queue".into())),
     };
     let recorded = match result {
         Ok(()) => {

@@ -41,6 +41,14 @@ pub enum JobKind {
     /// with its secrets, asked of the vendor when the job runs (`PUT .../resources/{rid}`).
     /// `{"installation_id", "resource_id"}` (Tether's id).
     PushImport,
+    /// For Vercel: an admin deleted a resource on Tether's page; Vercel removes it (`DELETE
+    /// .../resources/{rid}`), then Tether marks it deleted and asks the vendor to release what it
+    /// created. `{"installation_id", "resource_id"}` (Tether's id).
+    RemoveResource,
+    /// For Vercel: the vendor changed a resource's name, plan or metadata; Vercel is told to read
+    /// it again (`POST /v1/installations/{id}/events`, `resource.updated`).
+    /// `{"installation_id", "resource_id"}` (Tether's id).
+    PushEvent,
 }
 
 text_enum!(JobKind {
@@ -52,20 +60,24 @@ text_enum!(JobKind {
     PushSecrets => "push_secrets",
     PushStatus => "push_status",
     PushInstallation => "push_installation",
-    PushImport => "push_import"
+    PushImport => "push_import",
+    RemoveResource => "remove_resource",
+    PushEvent => "push_event"
 });
 
 impl JobKind {
     /// What the vendor's outbox worker sends.
     pub const TO_VENDOR: [JobKind; 3] = [JobKind::Notice, JobKind::Release, JobKind::FinishRotation];
     /// What the Vercel worker of native installations does, with the installation's token.
-    pub const TO_VERCEL: [JobKind; 6] = [
+    pub const TO_VERCEL: [JobKind; 8] = [
         JobKind::ReadAccount,
         JobKind::ReadMember,
         JobKind::PushSecrets,
         JobKind::PushStatus,
         JobKind::PushInstallation,
         JobKind::PushImport,
+        JobKind::RemoveResource,
+        JobKind::PushEvent,
     ];
 }
 

@@ -71,6 +71,26 @@ impl Installation {
         self.call::<serde::de::IgnoredAny>(method, &segments, &[], Some(body)).await.map(|_| ())
     }
 
+    /// Removes a resource from the installation at Vercel (`DELETE .../resources/{rid}`); one
+    /// Vercel no longer has counts as removed.
+    pub async fn remove_resource(
+        &self,
+        configuration_id: &ConfigurationId,
+        resource_id: &str,
+    ) -> Result<(), VercelError> {
+        let segments = ["v1", "installations", configuration_id.as_str(), "resources", resource_id];
+        match self.call::<serde::de::IgnoredAny>(reqwest::Method::DELETE, &segments, &[], None).await {
+            Ok(_) | Err(VercelError::Api { status: 404, .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Tells Vercel to read something again (`POST /v1/installations/{id}/events`).
+    pub async fn send_event(&self, configuration_id: &ConfigurationId, event: &Value) -> Result<(), VercelError> {
+        let segments = ["v1", "installations", configuration_id.as_str(), "events"];
+        self.call::<serde::de::IgnoredAny>(reqwest::Method::POST, &segments, &[], Some(event)).await.map(|_| ())
+    }
+
     /// Sets or clears (`null`) the installation's notification (`PATCH /v1/installations/{id}`).
     pub async fn update_installation(
         &self,

@@ -72,6 +72,7 @@ fn every_error_code_tether_and_the_checker_rely_on_is_in_the_contract() {
         "not_enabled",
         "already_imported",
         "name_taken",
+        "product_withdrawn",
         "unavailable",
     ] {
         assert!(CONTRACT.contains(&format!("`{code}`")), "{code} is not documented");

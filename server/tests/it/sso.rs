@@ -236,6 +236,65 @@ async fn an_admin_rotates_from_tethers_page_and_a_viewer_may_not() {
     assert_eq!(pushes, 1);
 }
 
+/// An admin deletes a resource on Tether's page, once the box is ticked: Vercel removes it and
+/// its secrets from the connected project, then Tether lets the vendor release it. A viewer may
+/// not, and an unticked form deletes nothing.
+#[tokio::test]
+async fn an_admin_deletes_a_resource_from_tethers_page_once_confirmed() {
+    let world = crate::support::world().await;
+    let sim = &world.sim.sim;
+    let (id, resource, _) = installed(&world).await;
+    let project = sim.projects_of(vercel_sim::PERSONAL_USER_ID).remove(0).id;
+    let key = || sim.env_value(&project, "ACME_API_KEY", "production");
+    assert!(key().is_some(), "Vercel wrote the resource's key into the project");
+    let delete = format!("{}/native/{id}/resources/{resource}/delete", world.tether);
+    let press = |client: reqwest::Client, form: &'static str| {
+        let delete = delete.clone();
+        let origin = world.tether.clone();
+        async move {
+            client
+                .post(delete)
+                .header(header::ORIGIN, origin)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let viewer = signed_in_as(&world, &id, "user_viewer", "USER").await;
+    let refused = press(viewer, "confirm=yes").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let admin = signed_in_as(&world, &id, &installer(), "ADMIN").await;
+    let page = admin.get(format!("{}/native/{id}", world.tether)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Delete main-db"), "{page}");
+    let unticked = press(admin.clone(), "").await;
+    assert_eq!(unticked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        unticked.headers()[header::LOCATION],
+        format!("/native/{id}?resource={resource}&notice=confirm").as_str()
+    );
+    let pressed = press(admin.clone(), "confirm=yes").await;
+    assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        pressed.headers()[header::LOCATION],
+        format!("/native/{id}?resource={resource}&notice=deleting").as_str()
+    );
+    until(TEN_SECONDS, || key().is_none()).await;
+    assert_eq!(key(), None, "Vercel removed the secrets from the connected project");
+    assert!(sim.native_resources().iter().all(|r| r.id != resource), "Vercel no longer has the resource");
+    let deletes: Vec<String> = sim.native_api_calls().into_iter().filter(|c| c.starts_with("DELETE ")).collect();
+    assert_eq!(deletes, [format!("DELETE /v1/installations/{id}/resources/{resource}")], "once, after the tick");
+    world.jobs_sent().await;
+    let store = world.store().await;
+    let installation = server::params::ConfigurationId::parse(&id).unwrap();
+    assert!(store.native_resource(&installation, &resource).await.unwrap().is_none(), "deleted at Tether too");
+    assert_eq!(store.job_bodies("release").await.unwrap().len(), 1, "the vendor releases what Tether created");
+    let page = admin.get(format!("{}/native/{id}", world.tether)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("Delete main-db"), "{page}");
+}
+
 /// Vercel busy (429) and failing (503) more often than one run of the job retries: the push
 /// waits and tries again until Vercel takes the secrets, and the old ones keep working until it
 /// has them.

@@ -89,6 +89,37 @@ async fn a_vendors_status_and_notifications_reach_vercel() {
     assert_eq!(installation(), None, "null clears it");
 }
 
+/// The vendor renames a database (its customer did, on the vendor's site): Tether keeps the
+/// name, checked as Vercel's own PATCH is, and tells Vercel to read the resource again, which
+/// Vercel does through the Partner API.
+#[tokio::test]
+async fn a_vendors_rename_reaches_vercel_as_an_event_it_reads_again() {
+    let world = vendor_world(3).await;
+    let (id, resource, _) = installed(&world.world).await;
+    let vendor_id = vendor_resource(&world, &id).await;
+    let account = account(&id);
+    let vendor = &world.vendor.vendor;
+    let change = |fields: Value| {
+        let mut body = json!({"account": account, "installation_id": id, "resource_id": vendor_id});
+        body.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        vendor.tell_tether("resources.changed", body)
+    };
+    for bad in [json!({}), json!({"billing_plan_id": "platinum"}), json!({"name": ""}), json!({"metadata": "big"})] {
+        let (status, answer) = change(bad.clone()).await.unwrap();
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("bad_request")), "{bad}");
+    }
+    assert_eq!(change(json!({"name": "orders-db"})).await.unwrap(), (202, json!({})));
+    let sim = &world.world.sim.sim;
+    until(TEN_SECONDS, || sim_resource(&world.world, &resource).name == "orders-db").await;
+    assert_eq!(sim_resource(&world.world, &resource).name, "orders-db", "Vercel read the new name from Tether");
+    let calls = sim.native_api_calls();
+    assert!(calls.contains(&format!("POST /v1/installations/{id}/events")), "{calls:?}");
+    let reads: Vec<_> =
+        sim.partner_calls().into_iter().filter(|c| c.method == "GET" && c.path.ends_with(&resource)).collect();
+    assert_eq!(reads.len(), 1, "Vercel read it again once: {reads:?}");
+    assert_eq!(reads[0].statuses, [200]);
+}
+
 /// Only a call signed with a shared key, naming its own action, for an installation of the
 /// account it names and a resource of that installation, changes anything; Vercel hears none of
 /// the others. A repeated call queues nothing more, and an older one arriving late changes
