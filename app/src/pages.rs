@@ -435,6 +435,9 @@ fn native_resource(resource: NativeResourceView, actions: Option<(String, String
                 </form>
             </div>
         }
+        // Erased: the page's nested view type otherwise exceeds the compiler's query depth in the
+        // hydrate build.
+        .into_any()
     });
     let connected = match projects.is_empty() {
         true => "Not connected to a project yet.".to_owned(),
