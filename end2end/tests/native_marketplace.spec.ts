@@ -130,6 +130,7 @@ for (const [provider, sim, secret] of [
 test("a forged call from the Marketplace is refused and creates nothing", async ({ page }) => {
   await page.goto(BUILTIN_SIM + "/");
   await page.getByRole("button", { name: "Install the product natively for Alice Example" }).click();
+  await expectNoRefusal(page);
   const installation = page.locator(".native-installation").last();
   await expect(installation).toBeVisible();
   await page.getByLabel("Fault for the next Partner call").selectOption("expired");
@@ -144,6 +145,7 @@ test("a forged call from the Marketplace is refused and creates nothing", async 
 test("a sign-in from the Marketplace whose identity does not verify signs nobody in", async ({ page }) => {
   await page.goto(BUILTIN_SIM + "/");
   await page.getByRole("button", { name: "Install the product natively for Alice Example" }).click();
+  await expectNoRefusal(page);
   const installation = page.locator(".native-installation").last();
   await expect(installation).toBeVisible();
   const form = installation.getByRole("form", { name: /^Create a resource in / });
