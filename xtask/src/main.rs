@@ -21,21 +21,28 @@ const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | bench>
         webhook ingestion and scale-out";
 
 fn main() -> Result<()> {
+    let started = std::time::Instant::now();
     let root = workspace_root()?;
     std::env::set_current_dir(&root)?;
     match std::env::args().nth(1).as_deref() {
         Some("run") => match std::env::args().nth(2).as_deref() {
-            None => run(&root, Provider::Builtin),
-            Some("--provider") if std::env::args().nth(3).as_deref() == Some("http") => run(&root, Provider::Http),
+            None => run(&root, Provider::Builtin, started),
+            Some("--provider") if std::env::args().nth(3).as_deref() == Some("http") => {
+                run(&root, Provider::Http, started)
+            }
             Some("--provider") if std::env::args().nth(3).as_deref() == Some("builtin") => {
-                run(&root, Provider::Builtin)
+                run(&root, Provider::Builtin, started)
             }
             _ => {
                 eprintln!("{USAGE}");
                 std::process::exit(2);
             }
         },
-        Some("test") => test(&root),
+        Some("test") => {
+            let result = test(&root);
+            print_times(started, if result.is_ok() { "every layer passed" } else { "stopped by a failure" });
+            result
+        }
         Some("bench") => bench::bench(&root),
         _ => {
             eprintln!("{USAGE}");
@@ -49,8 +56,32 @@ fn workspace_root() -> Result<PathBuf> {
     Ok(here.parent().context("xtask lives inside the workspace")?.to_path_buf())
 }
 
+/// Each step begun so far, with when: the time per step is printed at the end, so a slow set-up
+/// says where its minutes went.
+static STEPS: std::sync::Mutex<Vec<(String, std::time::Instant)>> = std::sync::Mutex::new(Vec::new());
+
 pub fn step(message: &str) {
     eprintln!("\n==> {message}");
+    let mut steps = STEPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    steps.push((message.to_owned(), std::time::Instant::now()));
+}
+
+/// The time of each step (until the next began, the last until now) and the whole run's, since
+/// xtask started; `end` names where the run got to.
+fn print_times(started: std::time::Instant, end: &str) {
+    let steps = STEPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let now = std::time::Instant::now();
+    let minutes = |d: std::time::Duration| format!("{:>3}m {:02}s", d.as_secs() / 60, d.as_secs() % 60);
+    eprintln!("\n==> Time per step");
+    if let Some((_, first)) = steps.first() {
+        eprintln!("  {}  before the first step", minutes(first.duration_since(started)));
+    }
+    for (index, (name, at)) in steps.iter().enumerate() {
+        let until = steps.get(index + 1).map_or(now, |(_, next)| *next);
+        let name: String = name.chars().take(90).collect();
+        eprintln!("  {}  {name}", minutes(until.duration_since(*at)));
+    }
+    eprintln!("  {}  in all, {end}", minutes(now.duration_since(started)));
 }
 
 /// Runs a command to completion with inherited output; a failure names the command.
@@ -124,7 +155,7 @@ enum Provider {
     Http,
 }
 
-fn run(root: &Path, provider: Provider) -> Result<()> {
+fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<()> {
     tools::ensure_all(root)?;
     build_release(root)?;
     step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
@@ -163,11 +194,27 @@ fn run(root: &Path, provider: Provider) -> Result<()> {
     if provider == Provider::Http {
         eprintln!("  Reference vendor:  http://127.0.0.1:3200/tether/v1  (Tether's provider)\n");
     }
+    // From a cold machine to a popup being served: both must answer before the clock stops.
+    if answers("127.0.0.1:3000") && answers("127.0.0.1:3100") {
+        print_times(started, "Tether and the simulator answering");
+    }
     let exit = wait_any(&mut children);
     for child in &mut children {
         let _ = child.kill();
     }
     exit
+}
+
+/// Whether something listens at `addr` within 30 seconds.
+fn answers(addr: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
 }
 
 fn random_bytes() -> Result<[u8; 32]> {
