@@ -9,12 +9,11 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 use crate::{
     html::escape,
+    signature::call_mac,
     vendor::{random, Session},
     Vendor,
 };
@@ -25,12 +24,7 @@ const ATTEMPTS: u32 = 3;
 /// `v1,…` by every key, separated by spaces: Tether accepts any of them.
 fn signatures(keys: &[Vec<u8>], id: &str, timestamp: i64, body: &[u8]) -> String {
     keys.iter()
-        .filter_map(|key| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-            mac.update(format!("{id}.{timestamp}.").as_bytes());
-            mac.update(body);
-            Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
-        })
+        .filter_map(|key| call_mac(key, id, timestamp, body).map(|mac| format!("v1,{}", STANDARD.encode(mac))))
         .collect::<Vec<_>>()
         .join(" ")
 }

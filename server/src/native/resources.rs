@@ -129,12 +129,17 @@ pub(crate) fn resource_json(state: &AppState, row: &NativeResourceRow) -> Value 
     body
 }
 
-/// A resource's `status` and `notification` (`null`: none) as Vercel takes them.
-pub(crate) fn status_json(row: &NativeResourceRow) -> Map<String, Value> {
-    let status = match row.status {
+/// A resource's status as Vercel shows it: the vendor's word once provisioned (`suspended`, …).
+pub(crate) fn vercel_status(row: &NativeResourceRow) -> &str {
+    match row.status {
         NativeResourceStatus::Ready => row.vendor_status.as_deref().unwrap_or("ready"),
         _ => "pending",
-    };
+    }
+}
+
+/// A resource's `status` and `notification` (`null`: none) as Vercel takes them.
+pub(crate) fn status_json(row: &NativeResourceRow) -> Map<String, Value> {
+    let status = vercel_status(row);
     let notification = row.notification.as_deref().and_then(|n| serde_json::from_str(n).ok()).unwrap_or(Value::Null);
     Map::from_iter([("status".to_owned(), json!(status)), ("notification".to_owned(), notification)])
 }

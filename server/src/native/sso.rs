@@ -304,8 +304,7 @@ async fn view(
                 focused: resource.id == query.resource,
                 product: product.map_or_else(|| resource.product_id.clone(), |p| p.name.clone()),
                 plan: plan.map_or_else(|| resource.billing_plan_id.clone(), |p| p.name.clone()),
-                // The vendor's word once provisioned (`suspended`, …), as Vercel shows it.
-                status: super::resources::status_json(&resource)["status"].as_str().unwrap_or("ready").to_owned(),
+                status: super::resources::vercel_status(&resource).to_owned(),
                 projects,
                 id: resource.id,
                 name: resource.name,

@@ -184,48 +184,43 @@ async fn handle(state: &AppState, group: &str, verb: &str, headers: &HeaderMap, 
     };
     let account = required("account")?;
     let installation = installation_of(state, required("installation_id")?, account).await?;
-    let owner = account;
     let said_at = signed.timestamp * 1_000;
     let job = job_id("vendor", &[installation.as_str(), action.name(), signed.id]);
-    let mut tx = state.store.begin().await?;
-    match action {
+    // What the call says is kept, and its push queued, in one transaction.
+    let (kind, job_body, mut tx) = match action {
+        Action::Changed => return changed(state, &installation, account, &body, &job).await,
+        Action::Import => return import(state, &installation, account, &body, &job, said_at).await,
         Action::Status => {
             let status = text("status")
                 .filter(|s| STATUSES.contains(s))
                 .ok_or_else(|| bad_request(format!("`status` must be one of {}", STATUSES.join(", "))))?;
             let notification = notification_of(body.get("notification"))?.map(|n| n.to_string());
             let vendor_id = required("resource_id")?;
+            let mut tx = state.store.begin().await?;
             let said =
                 vendor_said::say_resource(&mut tx, &installation, vendor_id, status, notification.as_deref(), said_at);
             let resource = said.await?.ok_or_else(unknown_resource)?;
-            let job_body = json!({"installation_id": installation.as_str(), "resource_id": resource});
-            provider_jobs::enqueue(&mut tx, &job, JobKind::PushStatus, owner, &job_body.to_string()).await?;
+            (JobKind::PushStatus, json!({"installation_id": installation.as_str(), "resource_id": resource}), tx)
         }
         Action::Secrets => {
-            let resource = vendor_said::live_id(&mut tx, &installation, required("resource_id")?)
-                .await?
-                .ok_or_else(unknown_resource)?;
+            let vendor_id = required("resource_id")?;
+            let mut tx = state.store.begin().await?;
+            let resource =
+                vendor_said::live_id(&mut tx, &installation, vendor_id).await?.ok_or_else(unknown_resource)?;
             let job_body = json!({"installation_id": installation.as_str(), "resource_id": resource, "reset": true});
-            provider_jobs::enqueue(&mut tx, &job, JobKind::PushSecrets, owner, &job_body.to_string()).await?;
+            (JobKind::PushSecrets, job_body, tx)
         }
         Action::Notification => {
             let notification = match body.get("notification") {
                 None => return Err(bad_request("`notification` is required: an object, or null to clear it")),
                 given => notification_of(given)?.map(|n| n.to_string()),
             };
+            let mut tx = state.store.begin().await?;
             vendor_said::say_installation(&mut tx, &installation, notification.as_deref(), said_at).await?;
-            let job_body = json!({"installation_id": installation.as_str()});
-            provider_jobs::enqueue(&mut tx, &job, JobKind::PushInstallation, owner, &job_body.to_string()).await?;
+            (JobKind::PushInstallation, json!({"installation_id": installation.as_str()}), tx)
         }
-        Action::Changed => {
-            drop(tx);
-            return changed(state, &installation, owner, &body, &job).await;
-        }
-        Action::Import => {
-            drop(tx);
-            return import(state, &installation, owner, &body, &job, said_at).await;
-        }
-    }
+    };
+    provider_jobs::enqueue(&mut tx, &job, kind, account, &job_body.to_string()).await?;
     tx.commit().await?;
     tracing::info!(configuration_id = %installation, action = action.name(), webhook_id = signed.id, "the vendor told Tether a change for Vercel");
     Ok(())

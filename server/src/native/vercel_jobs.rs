@@ -119,16 +119,19 @@ async fn perform(state: &AppState, job: &Job) -> Result<(), String> {
             let row = state.store.native_resource(&id, &resource).await.map_err(|e| e.to_string())?;
             // Deleted meanwhile: Vercel removed its secrets with it.
             let Some(vendor_id) = row.and_then(|row| row.vendor_id) else { return Ok(()) };
-            // The vendor replaced them itself (`resources.secrets`): its current ones, no finish.
-            if body["reset"] == true {
-                let env = state.provider.env_for(&job.account, &vendor_id).await.map_err(|e| e.to_string())?;
-                let secrets = super::resources::secrets_of(&env);
-                return vercel.replace_secrets(&id, &resource, &secrets).await.map_err(|e| e.to_string());
-            }
-            // `begin` again answers the same new secrets: a retry never makes a third set.
-            let env = state.provider.begin_rotation(&job.account, &vendor_id).await.map_err(|e| e.to_string())?;
-            let secrets = super::resources::secrets_of(&env);
+            // The vendor replaced them itself (`resources.secrets`): its current ones, and no
+            // finish. Otherwise `begin` again answers the same new secrets: a retry never makes a
+            // third set.
+            let reset = body["reset"] == true;
+            let env = match reset {
+                true => state.provider.env_for(&job.account, &vendor_id).await,
+                false => state.provider.begin_rotation(&job.account, &vendor_id).await,
+            };
+            let secrets = super::resources::secrets_of(&env.map_err(|e| e.to_string())?);
             vercel.replace_secrets(&id, &resource, &secrets).await.map_err(|e| e.to_string())?;
+            if reset {
+                return Ok(());
+            }
             // Vercel has the new secrets: the old ones may stop working now.
             let mut tx = state.store.begin().await.map_err(|e| e.to_string())?;
             let finish = crate::provider::outbox::job_id("finish", &[&job.id]);
