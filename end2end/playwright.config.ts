@@ -4,6 +4,7 @@ import { defineConfig } from "@playwright/test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launchOptions } from "./chromium";
 
 const TETHER = "http://127.0.0.1:3400";
 const SIM = "http://127.0.0.1:3410";
@@ -64,18 +65,7 @@ export default defineConfig({
   use: {
     baseURL: SIM,
     trace: "retain-on-failure",
-    launchOptions: {
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    },
+    launchOptions,
   },
   webServer: [
     simulator(SIM, TETHER),

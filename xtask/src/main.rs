@@ -2,6 +2,7 @@
 //! same steps work on a laptop and in CI.
 
 mod bench;
+mod dist;
 mod tools;
 
 use std::{
@@ -11,11 +12,14 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | bench>
+const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | dist | bench>
   run   install what is missing, build the release site, start Tether (http://127.0.0.1:3000)
         and the Vercel simulator (http://127.0.0.1:3100) with SQLite; with --provider http, also
         the reference vendor (http://127.0.0.1:3200) as Tether's provider over the contract
-  test  every test layer: unit and integration tests, then Playwright in Chromium
+  test  every test layer: unit and integration tests, Playwright in Chromium, then the tarball
+        of `dist` unpacked elsewhere and installed through
+  dist  the release build as target/dist/tether-<version>-<target>.tar.gz, for another machine
+        (server, site, sample settings, INSTALL.md)
   bench every measured figure (release build) in one table, also in target/bench/report.md:
         the popup's weight, load times and linking in Chromium, requests/s with wrk, memory,
         webhook ingestion and scale-out";
@@ -43,6 +47,7 @@ fn main() -> Result<()> {
             print_times(started, if result.is_ok() { "every layer passed" } else { "stopped by a failure" });
             result
         }
+        Some("dist") => dist::dist(&root).map(|_| ()),
         Some("bench") => bench::bench(&root),
         _ => {
             eprintln!("{USAGE}");
@@ -93,20 +98,45 @@ pub fn sh(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-pub fn build_release(root: &Path) -> Result<()> {
-    step("Building the release site (wasm, CSS, server) with cargo-leptos");
-    sh(Command::new("cargo").args(["leptos", "build", "--release"]).env("PATH", tools::path_with_tools(root)))?;
+/// The doubles a release build also makes: the simulator always (sandbox mode's Vercel, also in
+/// the tarball), the reference vendor when something will talk to it.
+pub const SIMULATOR: &[&str] = &["vercel-sim"];
+pub const SIMULATOR_AND_VENDOR: &[&str] = &["vercel-sim", "reference-vendor"];
+
+/// The site's name in `[[workspace.metadata.leptos]]`: its files are `pkg/{SITE}.wasm` and so on.
+const SITE: &str = "tether";
+
+/// The release build: cargo-leptos builds the site (wasm, JS, CSS) while one `cargo build` makes
+/// the server and the doubles. One cargo run for the binaries resolves features once: built
+/// after the server, the simulator and the vendor rebuilt 90 crates with other features (2 min 19 s
+/// on a cold machine, measured in issue 26).
+pub fn build_release(root: &Path, doubles: &[&str]) -> Result<()> {
+    step(&format!("Building in release: the site with cargo-leptos, and the server, {}", doubles.join(", ")));
+    // In its own target directory (target/front), so both builds run at once without a lock.
+    let mut site = Command::new("cargo")
+        .args(["leptos", "build", "--release", "--frontend-only"])
+        .env("PATH", tools::path_with_tools(root))
+        .spawn()
+        .context("cannot start cargo leptos")?;
+    let binaries = sh(Command::new("cargo")
+        .args(["build", "--release", "-p", "server"])
+        .args(doubles.iter().flat_map(|d| ["-p", d]))
+        // What cargo-leptos would have set: Leptos names the wasm it links to from this, at compile time.
+        .env("LEPTOS_OUTPUT_NAME", SITE));
+    let site = site.wait()?;
+    binaries?;
+    if !site.success() {
+        bail!("cargo leptos build --release --frontend-only failed with {site}");
+    }
     shrink_wasm(root)?;
-    precompress(&root.join("target/site/pkg"))?;
-    step("Building the Vercel simulator and the reference vendor");
-    sh(Command::new("cargo").args(["build", "--release", "-p", "vercel-sim", "-p", "reference-vendor"]))
+    precompress(&root.join("target/site/pkg"))
 }
 
 /// A second wasm-opt pass over what cargo-leptos produced: `-Oz` until nothing changes, and
 /// without the custom sections no browser reads (producers, target features). Every user
 /// downloads the wasm, so the 300 bytes this saves are worth a second of build time.
 fn shrink_wasm(root: &Path) -> Result<()> {
-    let wasm = root.join("target/site/pkg/tether.wasm");
+    let wasm = root.join(format!("target/site/pkg/{SITE}.wasm"));
     let features = [
         "--enable-bulk-memory",
         "--enable-nontrapping-float-to-int",
@@ -156,8 +186,8 @@ enum Provider {
 }
 
 fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<()> {
-    tools::ensure_all(root)?;
-    build_release(root)?;
+    tools::ensure_build(root)?;
+    build_release(root, if provider == Provider::Http { SIMULATOR_AND_VENDOR } else { SIMULATOR })?;
     step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
     let mut children = vec![Command::new(root.join("target/release/vercel-sim"))
         .env("SIM_ADDR", "127.0.0.1:3100")
@@ -253,7 +283,9 @@ fn postgres_pass() -> Result<()> {
     step("Integration tests again, against PostgreSQL (a database per test)");
     for filter in [&["--skip", SQLITE_ONLY, "--skip", ALONE][..], &[ALONE][..]] {
         sh(Command::new("cargo")
-            .args(["test", "-p", "server", "--test", "it", "--"])
+            .arg("test")
+            .args(TESTED)
+            .args(["--test", "it", "--"])
             .args(filter)
             .env("TETHER_TEST_BACKEND", "postgres")
             .env("TETHER_TEST_POSTGRES_URL", &url))?;
@@ -266,6 +298,11 @@ fn postgres_pass() -> Result<()> {
 /// Tests named so check SQLite itself (its files and their modes): not applicable to PostgreSQL.
 const SQLITE_ONLY: &str = "::sqlite_";
 
+/// The packages every `cargo test` here names, always all four: cargo unifies features over the
+/// packages named, so `-p server` alone would rebuild crates the first run had built (40 s on a
+/// cold machine, measured in issue 26).
+const TESTED: [&str; 8] = ["-p", "server", "-p", "app", "-p", "vercel-sim", "-p", "reference-vendor"];
+
 /// Tests that load the server on purpose (a thousand concurrent installs, then kill -9): they
 /// run after the others, alone, so their time budgets measure Tether and not the tests that
 /// would otherwise run beside them on two cores.
@@ -273,7 +310,9 @@ const ALONE: &str = "durability::";
 
 fn integration_tests() -> Result<Vec<String>> {
     let listed = Command::new("cargo")
-        .args(["test", "-q", "-p", "server", "--test", "it", "--", "--list", "--format", "terse"])
+        .args(["test", "-q"])
+        .args(TESTED)
+        .args(["--test", "it", "--", "--list", "--format", "terse"])
         .output()
         .context("listing the integration tests")?;
     let names = String::from_utf8_lossy(&listed.stdout);
@@ -313,29 +352,18 @@ fn test(root: &Path) -> Result<()> {
     ]))?;
     step("Unit and integration tests (server against the in-process simulator; app, simulator and vendor units)");
     // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
-    sh(Command::new("cargo").args([
-        "test",
-        "-p",
-        "server",
-        "-p",
-        "app",
-        "-p",
-        "vercel-sim",
-        "-p",
-        "reference-vendor",
-        "--",
-        "--skip",
-        ALONE,
-    ]))?;
+    sh(Command::new("cargo").arg("test").args(TESTED).args(["--", "--skip", ALONE]))?;
     step("The load test alone (a thousand concurrent installs, then kill -9)");
-    sh(Command::new("cargo").args(["test", "-p", "server", "--test", "it", "--", ALONE]))?;
+    sh(Command::new("cargo").arg("test").args(TESTED).args(["--test", "it", "--", ALONE]))?;
     postgres_pass()?;
-    build_release(root)?;
+    build_release(root, SIMULATOR_AND_VENDOR)?;
     step("Playwright specs in Chromium");
     sh(Command::new("npx")
         .args(["playwright", "test"])
         .current_dir(root.join("end2end"))
         .env("PATH", tools::path_with_tools(root)))?;
+    let tarball = dist::pack(root)?;
+    dist::check(root, &tarball)?;
     step("All test layers passed");
     Ok(())
 }

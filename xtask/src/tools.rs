@@ -15,11 +15,17 @@ use crate::{sh, step};
 const CARGO_LEPTOS: &str = "0.3.8";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-pub fn ensure_all(root: &Path) -> Result<()> {
+/// What building the site needs: `run` and `dist` stop here (no browser to install).
+pub fn ensure_build(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_cargo_leptos()?;
     ensure_wasm_bindgen(root)?;
-    ensure_npm_packages(root)?;
+    ensure_npm_packages(root)
+}
+
+/// What `test` needs: the build's tools and Chromium.
+pub fn ensure_all(root: &Path) -> Result<()> {
+    ensure_build(root)?;
     ensure_chromium()
 }
 
