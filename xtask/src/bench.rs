@@ -53,7 +53,7 @@ impl Drop for Processes {
 pub fn bench(root: &Path) -> Result<()> {
     tools::ensure_all(root)?;
     tools::ensure_wrk()?;
-    build_release(root, crate::SIMULATOR)?;
+    build_release(root)?;
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
     for stale in ["webhooks.json", "scale.json", "native.json"] {

@@ -12,14 +12,16 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | dist | bench>
+const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | dist [--check] | bench>
   run   install what is missing, build the release site, start Tether (http://127.0.0.1:3000)
         and the Vercel simulator (http://127.0.0.1:3100) with SQLite; with --provider http, also
         the reference vendor (http://127.0.0.1:3200) as Tether's provider over the contract
   test  every test layer: unit and integration tests, Playwright in Chromium, then the tarball
         of `dist` unpacked elsewhere and installed through
-  dist  the release build as target/dist/tether-<version>-<target>.tar.gz, for another machine
-        (server, site, sample settings, INSTALL.md)
+  dist [--check]
+        the release build as target/dist/tether-<version>-<target>.tar.gz, for another machine
+        (server, site, sample settings, INSTALL.md); --check then unpacks and installs through it
+        as `test` does
   bench every measured figure (release build) in one table, also in target/bench/report.md:
         the popup's weight, load times and linking in Chromium, requests/s with wrk, memory,
         webhook ingestion and scale-out";
@@ -47,7 +49,20 @@ fn main() -> Result<()> {
             print_times(started, if result.is_ok() { "every layer passed" } else { "stopped by a failure" });
             result
         }
-        Some("dist") => dist::dist(&root).map(|_| ()),
+        Some("dist") => {
+            let tarball = dist::dist(&root)?;
+            match std::env::args().nth(2).as_deref() {
+                None => Ok(()),
+                Some("--check") => {
+                    tools::ensure_all(&root)?;
+                    dist::check(&root, &tarball)
+                }
+                Some(_) => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(2);
+                }
+            }
+        }
         Some("bench") => bench::bench(&root),
         _ => {
             eprintln!("{USAGE}");
@@ -98,20 +113,17 @@ pub fn sh(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// The doubles a release build also makes: the simulator always (sandbox mode's Vercel, also in
-/// the tarball), the reference vendor when something will talk to it.
-pub const SIMULATOR: &[&str] = &["vercel-sim"];
-pub const SIMULATOR_AND_VENDOR: &[&str] = &["vercel-sim", "reference-vendor"];
-
 /// The site's name in `[[workspace.metadata.leptos]]`: its files are `pkg/{SITE}.wasm` and so on.
 const SITE: &str = "tether";
 
 /// The release build: cargo-leptos builds the site (wasm, JS, CSS) while one `cargo build` makes
-/// the server and the doubles. One cargo run for the binaries resolves features once: built
-/// after the server, the simulator and the vendor rebuilt 90 crates with other features (2 min 19 s
-/// on a cold machine, measured in issue 26).
-pub fn build_release(root: &Path, doubles: &[&str]) -> Result<()> {
-    step(&format!("Building in release: the site with cargo-leptos, and the server, {}", doubles.join(", ")));
+/// the server, the simulator and the reference vendor. One cargo run for the three resolves
+/// features once: built after the server, the simulator and the vendor rebuilt 90 crates with
+/// other features (2 min 19 s on a cold machine, measured in issue 26). Always all three, also
+/// where the vendor is not needed: a build of two resolves differently again, and the next build
+/// of three would redo 2 minutes of crates.
+pub fn build_release(root: &Path) -> Result<()> {
+    step("Building in release: the site with cargo-leptos; the server, the simulator and the reference vendor");
     // In its own target directory (target/front), so both builds run at once without a lock.
     let mut site = Command::new("cargo")
         .args(["leptos", "build", "--release", "--frontend-only"])
@@ -119,8 +131,7 @@ pub fn build_release(root: &Path, doubles: &[&str]) -> Result<()> {
         .spawn()
         .context("cannot start cargo leptos")?;
     let binaries = sh(Command::new("cargo")
-        .args(["build", "--release", "-p", "server"])
-        .args(doubles.iter().flat_map(|d| ["-p", d]))
+        .args(["build", "--release", "-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"])
         // What cargo-leptos would have set: Leptos names the wasm it links to from this, at compile time.
         .env("LEPTOS_OUTPUT_NAME", SITE));
     let site = site.wait()?;
@@ -187,7 +198,7 @@ enum Provider {
 
 fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<()> {
     tools::ensure_build(root)?;
-    build_release(root, if provider == Provider::Http { SIMULATOR_AND_VENDOR } else { SIMULATOR })?;
+    build_release(root)?;
     step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
     let mut children = vec![Command::new(root.join("target/release/vercel-sim"))
         .env("SIM_ADDR", "127.0.0.1:3100")
@@ -282,9 +293,7 @@ fn postgres_pass() -> Result<()> {
     };
     step("Integration tests again, against PostgreSQL (a database per test)");
     for filter in [&["--skip", SQLITE_ONLY, "--skip", ALONE][..], &[ALONE][..]] {
-        sh(Command::new("cargo")
-            .arg("test")
-            .args(TESTED)
+        sh(cargo_test()
             .args(["--test", "it", "--"])
             .args(filter)
             .env("TETHER_TEST_BACKEND", "postgres")
@@ -298,10 +307,27 @@ fn postgres_pass() -> Result<()> {
 /// Tests named so check SQLite itself (its files and their modes): not applicable to PostgreSQL.
 const SQLITE_ONLY: &str = "::sqlite_";
 
-/// The packages every `cargo test` here names, always all four: cargo unifies features over the
-/// packages named, so `-p server` alone would rebuild crates the first run had built (40 s on a
-/// cold machine, measured in issue 26).
-const TESTED: [&str; 8] = ["-p", "server", "-p", "app", "-p", "vercel-sim", "-p", "reference-vendor"];
+/// `cargo test` as every test step runs it: the same packages each time (cargo unifies features
+/// over the packages named: `-p server` alone rebuilt crates the first run had built, 40 s on a
+/// cold machine), with clippy's driver compiling the workspace's crates. It lints as `cargo clippy
+/// -- -D warnings` does while it builds, so the dependencies are compiled once instead of also
+/// checked once for clippy (measured in issue 26), and every later step finds them built.
+fn cargo_test() -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .arg("test")
+        .args(["-p", "server", "-p", "app", "-p", "vercel-sim", "-p", "reference-vendor", "-p", "xtask"])
+        .env("RUSTC_WORKSPACE_WRAPPER", clippy_driver())
+        // How cargo-clippy hands its arguments to the driver.
+        .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
+    command
+}
+
+/// The toolchain's clippy-driver (rustup installs it with clippy, beside rustc).
+fn clippy_driver() -> PathBuf {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().map(|out| out.stdout).unwrap_or_default();
+    PathBuf::from(String::from_utf8_lossy(&sysroot).trim()).join("bin/clippy-driver")
+}
 
 /// Tests that load the server on purpose (a thousand concurrent installs, then kill -9): they
 /// run after the others, alone, so their time budgets measure Tether and not the tests that
@@ -309,10 +335,8 @@ const TESTED: [&str; 8] = ["-p", "server", "-p", "app", "-p", "vercel-sim", "-p"
 const ALONE: &str = "durability::";
 
 fn integration_tests() -> Result<Vec<String>> {
-    let listed = Command::new("cargo")
-        .args(["test", "-q"])
-        .args(TESTED)
-        .args(["--test", "it", "--", "--list", "--format", "terse"])
+    let listed = cargo_test()
+        .args(["-q", "--test", "it", "--", "--list", "--format", "terse"])
         .output()
         .context("listing the integration tests")?;
     let names = String::from_utf8_lossy(&listed.stdout);
@@ -323,23 +347,7 @@ fn test(root: &Path) -> Result<()> {
     tools::ensure_all(root)?;
     step("Formatting");
     sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
-    step("Clippy with -D warnings (server, simulator, reference vendor and xtask with their tests; the wasm frontend)");
-    // Per package, as for the tests: the server and the frontend turn on different app features.
-    sh(Command::new("cargo").args([
-        "clippy",
-        "-p",
-        "server",
-        "-p",
-        "vercel-sim",
-        "-p",
-        "reference-vendor",
-        "-p",
-        "xtask",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    step("Clippy with -D warnings on the wasm frontend");
     sh(Command::new("cargo").args([
         "clippy",
         "-p",
@@ -350,13 +358,17 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    if !clippy_driver().exists() {
+        bail!("clippy is missing from the toolchain: run `rustup component add clippy` and try again");
+    }
+    step("The test build, linted by clippy with -D warnings (server, app, simulator, vendor, xtask; every target)");
+    sh(cargo_test().args(["--all-targets", "--no-run"]))?;
     step("Unit and integration tests (server against the in-process simulator; app, simulator and vendor units)");
-    // Per package: a workspace-wide build would switch on app's ssr and hydrate features at once.
-    sh(Command::new("cargo").arg("test").args(TESTED).args(["--", "--skip", ALONE]))?;
+    sh(cargo_test().args(["--", "--skip", ALONE]))?;
     step("The load test alone (a thousand concurrent installs, then kill -9)");
-    sh(Command::new("cargo").arg("test").args(TESTED).args(["--test", "it", "--", ALONE]))?;
+    sh(cargo_test().args(["--test", "it", "--", ALONE]))?;
     postgres_pass()?;
-    build_release(root, SIMULATOR_AND_VENDOR)?;
+    build_release(root)?;
     step("Playwright specs in Chromium");
     sh(Command::new("npx")
         .args(["playwright", "test"])
