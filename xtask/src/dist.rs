@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use crate::{sh, step, tools};
+use crate::{sh, step, tools, Profile};
 
 /// What goes into the tarball besides the binaries and the site: (from the repository, to).
 const FILES: [(&str, &str); 3] = [
@@ -43,8 +43,8 @@ pub fn pack(root: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(stage.join("bin"))?;
     for binary in ["server", "vercel-sim"] {
         // fs::copy keeps the mode: the binaries stay executable.
-        std::fs::copy(root.join("target/release").join(binary), stage.join("bin").join(binary))
-            .with_context(|| format!("copying target/release/{binary}: build it first"))?;
+        std::fs::copy(root.join(Profile::Release.dir()).join(binary), stage.join("bin").join(binary))
+            .with_context(|| format!("copying {}/{binary}: build it first", Profile::Release.dir()))?;
     }
     copy_tree(&root.join("target/site"), &stage.join("site"))?;
     for (from, to) in FILES {

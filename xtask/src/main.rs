@@ -13,9 +13,10 @@ use std::{
 use anyhow::{bail, Context, Result};
 
 const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | dist [--check] | bench>
-  run   install what is missing, build the release site, start Tether (http://127.0.0.1:3000)
-        and the Vercel simulator (http://127.0.0.1:3100) with SQLite; with --provider http, also
-        the reference vendor (http://127.0.0.1:3200) as Tether's provider over the contract
+  run   install what is missing, build the site (release) and the servers (debug: a quicker
+        first build and rebuild), start Tether (http://127.0.0.1:3000) and the Vercel simulator
+        (http://127.0.0.1:3100) with SQLite; with --provider http, also the reference vendor
+        (http://127.0.0.1:3200) as Tether's provider over the contract
   test  every test layer: unit and integration tests, Playwright in Chromium, then the tarball
         of `dist` unpacked elsewhere and installed through
   dist [--check]
@@ -116,14 +117,41 @@ pub fn sh(command: &mut Command) -> Result<()> {
 /// The site's name in `[[workspace.metadata.leptos]]`: its files are `pkg/{SITE}.wasm` and so on.
 const SITE: &str = "tether";
 
-/// The release build: cargo-leptos builds the site (wasm, JS, CSS) while one `cargo build` makes
-/// the server, the simulator and the reference vendor. One cargo run for the three resolves
-/// features once: built after the server, the simulator and the vendor rebuilt 90 crates with
-/// other features (2 min 19 s on a cold machine, measured in issue 26). Always all three, also
-/// where the vendor is not needed: a build of two resolves differently again, and the next build
-/// of three would redo 2 minutes of crates.
+/// How the binaries are built. The site is always a release build: every user downloads the wasm.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The tests' browser run, the tarball and the bench.
+    Release,
+    /// `run`: a cold debug build of the binaries takes minutes less than an optimised one, and a
+    /// rebuild after an edit seconds; the popup it serves answers in milliseconds either way.
+    Dev,
+}
+
+impl Profile {
+    /// Where cargo puts the binaries.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Profile::Release => "target/release",
+            Profile::Dev => "target/debug",
+        }
+    }
+}
+
 pub fn build_release(root: &Path) -> Result<()> {
-    step("Building in release: the site with cargo-leptos; the server, the simulator and the reference vendor");
+    build(root, Profile::Release)
+}
+
+/// cargo-leptos builds the site (wasm, JS, CSS) while one `cargo build` makes the server, the
+/// simulator and the reference vendor. One cargo run for the three resolves features once: built
+/// after the server, the simulator and the vendor rebuilt 90 crates with other features (2 min 19 s
+/// on a cold machine, measured in issue 26). Always all three, also where the vendor is not
+/// needed: a build of two resolves differently again, and the next build of three would redo
+/// 2 minutes of crates.
+fn build(root: &Path, profile: Profile) -> Result<()> {
+    let how = if profile == Profile::Release { "release" } else { "debug" };
+    step(&format!(
+        "Building the site (release) with cargo-leptos; the server, the simulator and the reference vendor ({how})"
+    ));
     // In its own target directory (target/front), so both builds run at once without a lock.
     let mut site = Command::new("cargo")
         .args(["leptos", "build", "--release", "--frontend-only"])
@@ -131,7 +159,9 @@ pub fn build_release(root: &Path) -> Result<()> {
         .spawn()
         .context("cannot start cargo leptos")?;
     let binaries = sh(Command::new("cargo")
-        .args(["build", "--release", "-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"])
+        .arg("build")
+        .args((profile == Profile::Release).then_some("--release"))
+        .args(["-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"])
         // What cargo-leptos would have set: Leptos names the wasm it links to from this, at compile time.
         .env("LEPTOS_OUTPUT_NAME", SITE));
     let site = site.wait()?;
@@ -198,15 +228,16 @@ enum Provider {
 
 fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<()> {
     tools::ensure_build(root)?;
-    build_release(root)?;
+    build(root, Profile::Dev)?;
+    let binaries = root.join(Profile::Dev.dir());
     step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
-    let mut children = vec![Command::new(root.join("target/release/vercel-sim"))
+    let mut children = vec![Command::new(binaries.join("vercel-sim"))
         .env("SIM_ADDR", "127.0.0.1:3100")
         .env("SIM_REDIRECT_URL", "http://127.0.0.1:3000/callback")
         .spawn()
         .context("cannot start the simulator")?];
     // Chosen here, never guessed by the server: `run` is the zero-setup demo against the simulator.
-    let mut tether = Command::new(root.join("target/release/server"));
+    let mut tether = Command::new(binaries.join("server"));
     tether.env("TETHER_MODE", "sandbox");
     if provider == Provider::Http {
         // A secret for this run only, shared by Tether and the vendor it signs its calls for.
@@ -215,7 +246,7 @@ fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<(
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, random_bytes()?)
         );
         children.push(
-            Command::new(root.join("target/release/reference-vendor"))
+            Command::new(binaries.join("reference-vendor"))
                 .env("REFVENDOR_ADDR", "127.0.0.1:3200")
                 .env("REFVENDOR_SECRETS", &secret)
                 .env("REFVENDOR_TETHER_URL", "http://127.0.0.1:3000")
