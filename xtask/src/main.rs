@@ -152,18 +152,14 @@ fn build(root: &Path, profile: Profile) -> Result<()> {
     step(&format!(
         "Building the site (release) with cargo-leptos; the server, the simulator and the reference vendor ({how})"
     ));
-    // In its own target directory (target/front), so both builds run at once without a lock.
-    let mut site = Command::new("cargo")
-        .args(["leptos", "build", "--release", "--frontend-only"])
+    // In its own target directory (target/front), so both builds run at once without a lock. The
+    // site's crates (app for the browser, frontend) are linted while they compile, as the tests'
+    // are: clippy never checks the wasm dependencies apart.
+    let mut site = linted(Command::new("cargo").args(["leptos", "build", "--release", "--frontend-only"]))
         .env("PATH", tools::path_with_tools(root))
         .spawn()
         .context("cannot start cargo leptos")?;
-    let binaries = sh(Command::new("cargo")
-        .arg("build")
-        .args((profile == Profile::Release).then_some("--release"))
-        .args(["-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"])
-        // What cargo-leptos would have set: Leptos names the wasm it links to from this, at compile time.
-        .env("LEPTOS_OUTPUT_NAME", SITE));
+    let binaries = sh(&mut binaries(profile));
     let site = site.wait()?;
     binaries?;
     if !site.success() {
@@ -171,6 +167,70 @@ fn build(root: &Path, profile: Profile) -> Result<()> {
     }
     shrink_wasm(root)?;
     precompress(&root.join("target/site/pkg"))
+}
+
+/// One `cargo build` of the server, the simulator and the reference vendor.
+fn binaries(profile: Profile) -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .arg("build")
+        .args((profile == Profile::Release).then_some("--release"))
+        .args(["-p", "server", "-p", "vercel-sim", "-p", "reference-vendor"])
+        // What cargo-leptos would have set: Leptos names the wasm it links to from this, at compile time.
+        .env("LEPTOS_OUTPUT_NAME", SITE);
+    command
+}
+
+/// The binaries, built in the background from the start while the tools install and the tests
+/// build: those leave a core idle for minutes (one crate compiling alone, linking), and the two
+/// profiles have separate build directories, so neither waits for the other's lock. Its output
+/// goes to a log, shown if it fails; dropped unwaited (a step before failed), it is stopped.
+pub struct Background {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Background {
+    pub fn binaries(root: &Path, profile: Profile) -> Result<Self> {
+        let log = root.join(format!(
+            "target/xtask-binaries-{}.log",
+            if profile == Profile::Release { "release" } else { "debug" }
+        ));
+        std::fs::create_dir_all(root.join("target"))?;
+        let file = std::fs::File::create(&log)?;
+        let child =
+            binaries(profile).stdout(file.try_clone()?).stderr(file).spawn().context("cannot start cargo build")?;
+        eprintln!("\n    building the binaries in the background meanwhile (its log: {})", log.display());
+        Ok(Self { child, log })
+    }
+
+    pub fn wait(mut self) -> Result<()> {
+        step("Waiting for the binaries built in the background");
+        let status = self.child.wait()?;
+        if !status.success() {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            bail!("building the binaries failed ({status}):\n{text}");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A cargo command whose workspace crates clippy's driver compiles, linting as `cargo clippy --
+/// -D warnings` does while it builds.
+fn linted(command: &mut Command) -> &mut Command {
+    command
+        .env("RUSTC_WORKSPACE_WRAPPER", tools::clippy_driver())
+        // How cargo-clippy hands its arguments to the driver.
+        .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
 }
 
 /// A second wasm-opt pass over what cargo-leptos produced: `-Oz` until nothing changes, and
@@ -227,8 +287,11 @@ enum Provider {
 }
 
 fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<()> {
+    let background = Background::binaries(root, Profile::Dev)?;
     tools::ensure_build(root)?;
+    // Its `cargo build` waits for the background one's lock, then finds everything built.
     build(root, Profile::Dev)?;
+    background.wait()?;
     let binaries = root.join(Profile::Dev.dir());
     step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
     let mut children = vec![Command::new(binaries.join("vercel-sim"))
@@ -345,19 +408,20 @@ const SQLITE_ONLY: &str = "::sqlite_";
 /// checked once for clippy (measured in issue 26), and every later step finds them built.
 fn cargo_test() -> Command {
     let mut command = Command::new("cargo");
+    command.arg("test").args([
+        "-p",
+        "server",
+        "-p",
+        "app",
+        "-p",
+        "vercel-sim",
+        "-p",
+        "reference-vendor",
+        "-p",
+        "xtask",
+    ]);
+    linted(&mut command);
     command
-        .arg("test")
-        .args(["-p", "server", "-p", "app", "-p", "vercel-sim", "-p", "reference-vendor", "-p", "xtask"])
-        .env("RUSTC_WORKSPACE_WRAPPER", clippy_driver())
-        // How cargo-clippy hands its arguments to the driver.
-        .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
-    command
-}
-
-/// The toolchain's clippy-driver (rustup installs it with clippy, beside rustc).
-fn clippy_driver() -> PathBuf {
-    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().map(|out| out.stdout).unwrap_or_default();
-    PathBuf::from(String::from_utf8_lossy(&sysroot).trim()).join("bin/clippy-driver")
 }
 
 /// Tests that load the server on purpose (a thousand concurrent installs, then kill -9): they
@@ -375,25 +439,14 @@ fn integration_tests() -> Result<Vec<String>> {
 }
 
 fn test(root: &Path) -> Result<()> {
+    let release = Background::binaries(root, Profile::Release)?;
     tools::ensure_all(root)?;
     step("Formatting");
     sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
-    step("Clippy with -D warnings on the wasm frontend");
-    sh(Command::new("cargo").args([
-        "clippy",
-        "-p",
-        "frontend",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    if !clippy_driver().exists() {
-        bail!("clippy is missing from the toolchain: run `rustup component add clippy` and try again");
-    }
     step("The test build, linted by clippy with -D warnings (server, app, simulator, vendor, xtask; every target)");
     sh(cargo_test().args(["--all-targets", "--no-run"]))?;
+    // The tests run alone: the load test's time budgets measure Tether, not a compiler beside it.
+    release.wait()?;
     step("Unit and integration tests (server against the in-process simulator; app, simulator and vendor units)");
     sh(cargo_test().args(["--", "--skip", ALONE]))?;
     step("The load test alone (a thousand concurrent installs, then kill -9)");

@@ -17,6 +17,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What building the site needs: `run` and `dist` stop here (no browser to install).
 pub fn ensure_build(root: &Path) -> Result<()> {
+    if !clippy_driver().exists() {
+        bail!("clippy is missing from the toolchain: run `rustup component add clippy` and try again");
+    }
     ensure_wasm_target()?;
     ensure_cargo_leptos()?;
     ensure_wasm_bindgen(root)?;
@@ -27,6 +30,12 @@ pub fn ensure_build(root: &Path) -> Result<()> {
 pub fn ensure_all(root: &Path) -> Result<()> {
     ensure_build(root)?;
     ensure_chromium()
+}
+
+/// The toolchain's clippy-driver (rustup installs it with clippy, beside rustc).
+pub fn clippy_driver() -> PathBuf {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().map(|out| out.stdout).unwrap_or_default();
+    PathBuf::from(String::from_utf8_lossy(&sysroot).trim()).join("bin/clippy-driver")
 }
 
 /// PATH with the npm-installed wasm-opt (Debian's is too old: the page would never hydrate)
