@@ -126,7 +126,7 @@ struct Unpacked {
 impl Unpacked {
     /// Starts `bin/{program}` in the unpacked folder with these variables and no others: a
     /// variable INSTALL.md does not name is refused, so an operator reading it could do the same.
-    fn start(&self, label: &str, program: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<Running> {
+    fn start(&self, label: &str, program: &str, vars: &[(&str, &str)]) -> Result<Running> {
         for (name, _) in vars {
             if !self.install_md.contains(name) {
                 bail!("the tarball's check sets {name}, which its INSTALL.md never names");
@@ -135,7 +135,6 @@ impl Unpacked {
         let log = self.logs.join(format!("{label}.log"));
         let file = std::fs::File::create(&log)?;
         let child = Command::new(self.folder.join("bin").join(program))
-            .args(args)
             .current_dir(&self.folder)
             .env_clear()
             .envs(vars.iter().copied())
@@ -223,21 +222,10 @@ pub fn check(root: &Path, tarball: &Path) -> Result<()> {
     let mut sim = unpacked.start(
         "sim",
         "vercel-sim",
-        &[],
         &[("SIM_ADDR", "127.0.0.1:3510"), ("SIM_REDIRECT_URL", "http://127.0.0.1:3500/callback")],
     )?;
     sim.answers("127.0.0.1:3510", "/sim/api/state")?;
-    let mut tether = unpacked.start(
-        "sqlite",
-        "server",
-        &[],
-        &[
-            ("TETHER_MODE", "sandbox"),
-            ("TETHER_CONFIG", "tether.toml"),
-            ("TETHER_ADDR", "127.0.0.1:3500"),
-            ("TETHER_SIMULATOR_URL", "http://127.0.0.1:3510"),
-        ],
-    )?;
+    let mut tether = unpacked.start("sqlite", "server", &sandbox("127.0.0.1:3500", "http://127.0.0.1:3510"))?;
     tether.answers("127.0.0.1:3500", "/readyz")?;
     playwright(root, "http://127.0.0.1:3510")?;
     drop((tether, sim));
@@ -251,6 +239,16 @@ pub fn check(root: &Path, tarball: &Path) -> Result<()> {
     }
     std::fs::remove_dir_all(&place)?;
     Ok(())
+}
+
+/// The variables INSTALL.md's sandbox quick start gives Tether, on ports of the check's own.
+fn sandbox<'a>(addr: &'a str, simulator: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("TETHER_MODE", "sandbox"),
+        ("TETHER_CONFIG", "tether.toml"),
+        ("TETHER_ADDR", addr),
+        ("TETHER_SIMULATOR_URL", simulator),
+    ]
 }
 
 fn two_copies_on_postgres(unpacked: &Unpacked, root: &Path, server_url: &str) -> Result<()> {
@@ -269,15 +267,10 @@ fn two_copies_on_postgres(unpacked: &Unpacked, root: &Path, server_url: &str) ->
         let base = server_url.split('?').next().unwrap_or(server_url);
         let url = format!("{}/{database}", base.rsplit_once('/').map_or(base, |(server, _)| server));
         let copy = |label: &str, addr: &'static str, migrate: Option<&'static str>| {
-            let mut vars = vec![
-                ("TETHER_MODE", "sandbox"),
-                ("TETHER_CONFIG", "tether.toml"),
-                ("TETHER_ADDR", addr),
-                ("TETHER_SIMULATOR_URL", "http://127.0.0.1:3530"),
-                ("TETHER_DATABASE_URL", url.as_str()),
-            ];
+            let mut vars = sandbox(addr, "http://127.0.0.1:3530");
+            vars.push(("TETHER_DATABASE_URL", url.as_str()));
             vars.extend(migrate.map(|value| ("TETHER_MIGRATE_AT_START", value)));
-            unpacked.start(label, "server", &[], &vars)
+            unpacked.start(label, "server", &vars)
         };
         // Before any copy migrated, one told not to must refuse to start, and say what to run.
         let said = copy("pg-early", "127.0.0.1:3521", Some("false"))?.refuses()?;
@@ -292,7 +285,6 @@ fn two_copies_on_postgres(unpacked: &Unpacked, root: &Path, server_url: &str) ->
         let mut sim = unpacked.start(
             "pg-sim",
             "vercel-sim",
-            &[],
             &[
                 ("SIM_ADDR", "127.0.0.1:3530"),
                 ("SIM_REDIRECT_URL", "http://127.0.0.1:3521/callback"),

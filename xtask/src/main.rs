@@ -128,6 +128,14 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Cargo's word for it, as its build directory is named.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Dev => "debug",
+        }
+    }
+
     /// Where cargo puts the binaries.
     pub fn dir(self) -> &'static str {
         match self {
@@ -148,9 +156,9 @@ pub fn build_release(root: &Path) -> Result<()> {
 /// needed: a build of two resolves differently again, and the next build of three would redo
 /// 2 minutes of crates.
 fn build(root: &Path, profile: Profile) -> Result<()> {
-    let how = if profile == Profile::Release { "release" } else { "debug" };
     step(&format!(
-        "Building the site (release) with cargo-leptos; the server, the simulator and the reference vendor ({how})"
+        "Building the site (release) with cargo-leptos; the server, the simulator and the reference vendor ({})",
+        profile.name()
     ));
     // In its own target directory (target/front), so both builds run at once without a lock. The
     // site's crates (app for the browser, frontend) are linted while they compile, as the tests'
@@ -192,10 +200,7 @@ pub struct Background {
 
 impl Background {
     pub fn binaries(root: &Path, profile: Profile) -> Result<Self> {
-        let log = root.join(format!(
-            "target/xtask-binaries-{}.log",
-            if profile == Profile::Release { "release" } else { "debug" }
-        ));
+        let log = root.join(format!("target/xtask-binaries-{}.log", profile.name()));
         std::fs::create_dir_all(root.join("target"))?;
         let file = std::fs::File::create(&log)?;
         let child =
