@@ -16,7 +16,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::{build_release, sh, step, tools};
+use crate::{prepare, sh, step, tools, Profile};
 
 /// Not `bench`: its output would overwrite the release build's server (see Cargo.toml).
 const BENCH_PROFILE: &str = "bench-release";
@@ -51,9 +51,8 @@ impl Drop for Processes {
 }
 
 pub fn bench(root: &Path) -> Result<()> {
-    tools::ensure_all(root)?;
     tools::ensure_wrk()?;
-    build_release(root)?;
+    prepare(root, Profile::Release, tools::ensure_all)?;
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
     for stale in ["webhooks.json", "scale.json", "native.json"] {

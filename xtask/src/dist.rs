@@ -23,8 +23,7 @@ const FILES: [(&str, &str); 3] = [
 
 /// Builds the release site and packs it.
 pub fn dist(root: &Path) -> Result<PathBuf> {
-    tools::ensure_build(root)?;
-    crate::build_release(root)?;
+    crate::prepare(root, crate::Profile::Release, tools::ensure_build)?;
     pack(root)
 }
 

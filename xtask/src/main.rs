@@ -7,18 +7,22 @@ mod tools;
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus},
+    process::{Child, Command, ExitStatus, Stdio},
 };
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | dist [--check] | bench>
+const USAGE: &str = "usage: cargo xtask <run [--provider http] | test | prepare | dist [--check] | bench>
   run   install what is missing, build the site (release) and the servers (debug: a quicker
         first build and rebuild), start Tether (http://127.0.0.1:3000) and the Vercel simulator
         (http://127.0.0.1:3100) with SQLite; with --provider http, also the reference vendor
         (http://127.0.0.1:3200) as Tether's provider over the contract
   test  every test layer: unit and integration tests, Playwright in Chromium, then the tarball
         of `dist` unpacked elsewhere and installed through
+  prepare [--background]
+        what `test` does beside its first steps: install the tools (Chromium included), build
+        the site and the release binaries; `test` runs it with --background, which stops it
+        and what it started when its standard input closes
   dist [--check]
         the release build as target/dist/tether-<version>-<target>.tar.gz, for another machine
         (server, site, sample settings, INSTALL.md); --check then unpacks and installs through it
@@ -48,6 +52,15 @@ fn main() -> Result<()> {
         Some("test") => {
             let result = test(&root);
             print_times(started, if result.is_ok() { "every layer passed" } else { "stopped by a failure" });
+            result
+        }
+        Some("prepare") => {
+            let background = std::env::args().nth(2).as_deref() == Some("--background");
+            if background {
+                stop_with_parent();
+            }
+            let result = prepare(&root, Profile::Release, tools::ensure_all);
+            print_times(started, if result.is_ok() { "prepared" } else { "stopped by a failure" });
             result
         }
         Some("dist") => {
@@ -87,6 +100,15 @@ pub fn step(message: &str) {
     steps.push((message.to_owned(), std::time::Instant::now()));
 }
 
+/// The time table of `prepare --background`, from its log: printed with the run's own.
+static BACKGROUND_TIMES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn keep_times_of(log: &str) {
+    let table = log.lines().skip_while(|line| !line.starts_with("==> Time per step")).skip(1);
+    let mut kept = BACKGROUND_TIMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    kept.extend(table.map(str::to_owned));
+}
+
 /// The time of each step (until the next began, the last until now) and the whole run's, since
 /// xtask started; `end` names where the run got to.
 fn print_times(started: std::time::Instant, end: &str) {
@@ -101,6 +123,13 @@ fn print_times(started: std::time::Instant, end: &str) {
         let until = steps.get(index + 1).map_or(now, |(_, next)| *next);
         let name: String = name.chars().take(90).collect();
         eprintln!("  {}  {name}", minutes(until.duration_since(*at)));
+    }
+    let background = BACKGROUND_TIMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    if !background.is_empty() {
+        eprintln!("  in the background from the start, at the lowest priority (cargo xtask prepare):");
+        for line in background {
+            eprintln!("    {line}");
+        }
     }
     eprintln!("  {}  in all, {end}", minutes(now.duration_since(started)));
 }
@@ -145,39 +174,35 @@ impl Profile {
     }
 }
 
-pub fn build_release(root: &Path) -> Result<()> {
-    build(root, Profile::Release)
+/// Everything the browser run and the tarball need: the tools (`ensure` says which), the site
+/// (always release) and the binaries of `profile`, the binaries building in the background from
+/// the first second. The tools leave a core idle for minutes (one crate compiling alone,
+/// linking), and the release and debug profiles have separate build directories, so neither
+/// build waits for the other's lock.
+pub fn prepare(root: &Path, profile: Profile, ensure: fn(&Path) -> Result<()>) -> Result<()> {
+    let binaries = Background::binaries(root, profile)?;
+    ensure(root)?;
+    site(root)?;
+    binaries.wait().map(drop)
 }
 
-/// cargo-leptos builds the site (wasm, JS, CSS) while one `cargo build` makes the server, the
-/// simulator and the reference vendor. One cargo run for the three resolves features once: built
-/// after the server, the simulator and the vendor rebuilt 90 crates with other features (2 min 19 s
-/// on a cold machine, measured in issue 26). Always all three, also where the vendor is not
-/// needed: a build of two resolves differently again, and the next build of three would redo
-/// 2 minutes of crates.
-fn build(root: &Path, profile: Profile) -> Result<()> {
-    step(&format!(
-        "Building the site (release) with cargo-leptos; the server, the simulator and the reference vendor ({})",
-        profile.name()
-    ));
-    // In its own target directory (target/front), so both builds run at once without a lock. The
-    // site's crates (app for the browser, frontend) are linted while they compile, as the tests'
-    // are: clippy never checks the wasm dependencies apart.
-    let mut site = linted(Command::new("cargo").args(["leptos", "build", "--release", "--frontend-only"]))
-        .env("PATH", tools::path_with_tools(root))
-        .spawn()
-        .context("cannot start cargo leptos")?;
-    let binaries = sh(&mut binaries(profile));
-    let site = site.wait()?;
-    binaries?;
-    if !site.success() {
-        bail!("cargo leptos build --release --frontend-only failed with {site}");
-    }
+/// cargo-leptos builds only the site (wasm, JS, CSS), in its own target directory (target/front);
+/// the binaries come from one plain `cargo build` (see `binaries`). The site's crates (app for the
+/// browser, frontend) are linted while they compile, as the tests' are: clippy never checks the
+/// wasm dependencies apart.
+fn site(root: &Path) -> Result<()> {
+    step("Building the site (release) with cargo-leptos");
+    sh(linted(Command::new("cargo").args(["leptos", "build", "--release", "--frontend-only"]))
+        .env("PATH", tools::path_with_tools(root)))?;
     shrink_wasm(root)?;
     precompress(&root.join("target/site/pkg"))
 }
 
-/// One `cargo build` of the server, the simulator and the reference vendor.
+/// One `cargo build` of the server, the simulator and the reference vendor. One cargo run for the
+/// three resolves features once: built after the server, the simulator and the vendor rebuilt 90
+/// crates with other features (2 min 19 s on a cold machine, measured in issue 26). Always all
+/// three, also where the vendor is not needed: a build of two resolves differently again, and the
+/// next build of three would redo 2 minutes of crates.
 fn binaries(profile: Profile) -> Command {
     let mut command = Command::new("cargo");
     command
@@ -189,44 +214,85 @@ fn binaries(profile: Profile) -> Command {
     command
 }
 
-/// The binaries, built in the background from the start while the tools install and the tests
-/// build: those leave a core idle for minutes (one crate compiling alone, linking), and the two
-/// profiles have separate build directories, so neither waits for the other's lock. Its output
-/// goes to a log, shown if it fails; dropped unwaited (a step before failed), it is stopped.
+/// A command running beside the steps, its output in a log shown if it fails. Dropped unwaited (a
+/// step before failed), it is stopped: killed, or, if it was given a pipe on its standard input
+/// (`prepare --background`), told so by the pipe closing, so that it stops what it started too.
 pub struct Background {
     child: Child,
     log: PathBuf,
+    what: String,
 }
 
 impl Background {
-    pub fn binaries(root: &Path, profile: Profile) -> Result<Self> {
-        let log = root.join(format!("target/xtask-binaries-{}.log", profile.name()));
-        std::fs::create_dir_all(root.join("target"))?;
+    fn start(command: &mut Command, log: PathBuf, what: &str) -> Result<Self> {
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = std::fs::File::create(&log)?;
-        let child =
-            binaries(profile).stdout(file.try_clone()?).stderr(file).spawn().context("cannot start cargo build")?;
-        eprintln!("\n    building the binaries in the background meanwhile (its log: {})", log.display());
-        Ok(Self { child, log })
+        let child = command
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("cannot start {:?}", command.get_program()))?;
+        eprintln!("\n    {what}: in the background meanwhile (its log: {})", log.display());
+        Ok(Self { child, log, what: what.to_owned() })
     }
 
-    pub fn wait(mut self) -> Result<()> {
-        step("Waiting for the binaries built in the background");
+    pub fn binaries(root: &Path, profile: Profile) -> Result<Self> {
+        let log = root.join(format!("target/xtask-binaries-{}.log", profile.name()));
+        Self::start(&mut binaries(profile), log, &format!("the binaries ({})", profile.name()))
+    }
+
+    /// `cargo xtask prepare --background`, at the lowest priority in a process group of its own:
+    /// the steps in front (the test build, then the tests) get the cores first, and the tools' and
+    /// release builds take what they leave, which is most of it while the tests wait on I/O.
+    fn prepare(root: &Path) -> Result<Self> {
+        let xtask = std::env::current_exe().context("finding xtask's own binary")?;
+        let mut command = Command::new("nice");
+        command.args(["-n", "19"]).arg(xtask).args(["prepare", "--background"]).stdin(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        Self::start(
+            &mut command,
+            root.join("target/xtask-prepare.log"),
+            "the tools, the site and the release binaries (cargo xtask prepare)",
+        )
+    }
+
+    /// Waits, and returns the log.
+    pub fn wait(mut self) -> Result<String> {
+        step(&format!("Waiting for {}", self.what));
         let status = self.child.wait()?;
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         if !status.success() {
-            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            bail!("building the binaries failed ({status}):\n{text}");
+            bail!("{} failed ({status}):\n{text}", self.what);
         }
-        Ok(())
+        Ok(text)
     }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+            match self.child.stdin.take() {
+                Some(pipe) => drop(pipe),
+                None => {
+                    let _ = self.child.kill();
+                }
+            }
             let _ = self.child.wait();
         }
     }
+}
+
+/// For `prepare --background`: when the pipe on standard input closes (the `test` that started
+/// it failed, or was stopped with Ctrl-C, which reaches only its own process group), everything
+/// this process group started stops, this process included; no cargo is left building alone.
+fn stop_with_parent() {
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        let group = format!("-{}", std::process::id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    });
 }
 
 /// A cargo command whose workspace crates clippy's driver compiles, linting as `cargo clippy --
@@ -292,11 +358,7 @@ enum Provider {
 }
 
 fn run(root: &Path, provider: Provider, started: std::time::Instant) -> Result<()> {
-    let background = Background::binaries(root, Profile::Dev)?;
-    tools::ensure_build(root)?;
-    // Its `cargo build` waits for the background one's lock, then finds everything built.
-    build(root, Profile::Dev)?;
-    background.wait()?;
+    prepare(root, Profile::Dev, tools::ensure_build)?;
     let binaries = root.join(Profile::Dev.dir());
     step("Starting the Vercel simulator and Tether (Ctrl-C stops them)");
     let mut children = vec![Command::new(binaries.join("vercel-sim"))
@@ -378,29 +440,30 @@ fn wait_any(children: &mut [Child]) -> Result<()> {
     }
 }
 
-/// The integration tests again, each against a PostgreSQL database of its own, when
-/// TETHER_TEST_POSTGRES_URL names a server whose role may create databases. Without it the run
-/// says how many tests did not run there.
-fn postgres_pass() -> Result<()> {
+/// The PostgreSQL server the integration tests run against a second time (a database per test),
+/// from TETHER_TEST_POSTGRES_URL, whose role must be allowed to create databases. Without it the
+/// run says how many tests did not run there.
+fn postgres_url() -> Result<Option<String>> {
     let Ok(url) = std::env::var("TETHER_TEST_POSTGRES_URL") else {
         let count = integration_tests()?.len();
         step(&format!(
             "PostgreSQL pass SKIPPED: {count} integration tests did not run against PostgreSQL because \
              TETHER_TEST_POSTGRES_URL is unset (set it to e.g. postgres://postgres@127.0.0.1:5432/postgres)"
         ));
-        return Ok(());
+        return Ok(None);
     };
-    step("Integration tests again, against PostgreSQL (a database per test)");
-    for filter in [&["--skip", SQLITE_ONLY, "--skip", ALONE][..], &[ALONE][..]] {
-        sh(cargo_test()
-            .args(["--test", "it", "--"])
-            .args(filter)
-            .env("TETHER_TEST_BACKEND", "postgres")
-            .env("TETHER_TEST_POSTGRES_URL", &url))?;
-    }
-    let about_sqlite = integration_tests()?.iter().filter(|name| name.contains(SQLITE_ONLY)).count();
-    step(&format!("PostgreSQL pass: skipped {about_sqlite} test(s) about SQLite's own files (named `{SQLITE_ONLY}…`)"));
-    Ok(())
+    Ok(Some(url))
+}
+
+/// The integration tests named by `filter`, against PostgreSQL.
+fn on_postgres(url: &str, filter: &[&str]) -> Command {
+    let mut command = cargo_test();
+    command
+        .args(["--test", "it", "--"])
+        .args(filter)
+        .env("TETHER_TEST_BACKEND", "postgres")
+        .env("TETHER_TEST_POSTGRES_URL", url);
+    command
 }
 
 /// Tests named so check SQLite itself (its files and their modes): not applicable to PostgreSQL.
@@ -444,20 +507,43 @@ fn integration_tests() -> Result<Vec<String>> {
 }
 
 fn test(root: &Path) -> Result<()> {
-    let release = Background::binaries(root, Profile::Release)?;
-    tools::ensure_all(root)?;
+    // The tools, the site and the release binaries build at the lowest priority while the steps
+    // below build and run the tests: those leave the cores idle for minutes, waiting on I/O and
+    // timers (measured in issue 26: 28 min 43 s with the tests after the tools, NEW with them beside).
+    let prepared = Background::prepare(root)?;
     step("Formatting");
     sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("The test build, linted by clippy with -D warnings (server, app, simulator, vendor, xtask; every target)");
     sh(cargo_test().args(["--all-targets", "--no-run"]))?;
-    // The tests run alone: the load test's time budgets measure Tether, not a compiler beside it.
-    release.wait()?;
-    step("Unit and integration tests (server against the in-process simulator; app, simulator and vendor units)");
+    let postgres = postgres_url()?;
+    step(match postgres {
+        Some(_) => "Unit and integration tests on SQLite and, at once, the integration tests on PostgreSQL (a database per test)",
+        None => "Unit and integration tests (server against the in-process simulator; app, simulator and vendor units)",
+    });
+    let on_postgres_too = match &postgres {
+        Some(url) => Some(Background::start(
+            &mut on_postgres(url, &["--skip", SQLITE_ONLY, "--skip", ALONE]),
+            root.join("target/xtask-tests-postgres.log"),
+            "the integration tests on PostgreSQL",
+        )?),
+        None => None,
+    };
     sh(cargo_test().args(["--", "--skip", ALONE]))?;
-    step("The load test alone (a thousand concurrent installs, then kill -9)");
+    if let Some(tests) = on_postgres_too {
+        eprintln!("{}", tests.wait()?);
+        let about_sqlite = integration_tests()?.iter().filter(|name| name.contains(SQLITE_ONLY)).count();
+        eprintln!(
+            "    skipped on PostgreSQL: {about_sqlite} test(s) about SQLite's own files (named `{SQLITE_ONLY}…`)"
+        );
+    }
+    keep_times_of(&prepared.wait()?);
+    // The load tests run alone: their time budgets measure Tether, not a compiler beside it.
+    step("The load test alone (a thousand concurrent installs, then kill -9), on SQLite");
     sh(cargo_test().args(["--test", "it", "--", ALONE]))?;
-    postgres_pass()?;
-    build_release(root)?;
+    if let Some(url) = &postgres {
+        step("The load test alone, on PostgreSQL");
+        sh(&mut on_postgres(url, &[ALONE]))?;
+    }
     step("Playwright specs in Chromium");
     sh(Command::new("npx")
         .args(["playwright", "test"])
