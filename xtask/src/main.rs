@@ -261,7 +261,11 @@ impl Background {
     /// Waits, and returns the log.
     pub fn wait(mut self) -> Result<String> {
         step(&format!("Waiting for {}", self.what));
+        // `Child::wait` closes the child's standard input first, which tells `prepare
+        // --background` to stop: the pipe stays open until the child is done.
+        let pipe = self.child.stdin.take();
         let status = self.child.wait()?;
+        drop(pipe);
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         if !status.success() {
             bail!("{} failed ({status}):\n{text}", self.what);
