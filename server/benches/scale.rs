@@ -171,17 +171,8 @@ async fn install_page_latency(setup: &Setup, projects: usize) -> Duration {
     times[2]
 }
 
-async fn fresh_postgres(admin: &str) -> String {
-    use sqlx::{Connection, PgConnection};
-    let name = format!("bench_{}", rand::random::<u32>());
-    let mut conn = PgConnection::connect(admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let mut url = url::Url::parse(admin).unwrap();
-    url.set_path(&name);
-    url.to_string()
-}
-
 mod common;
+mod postgres;
 
 #[tokio::main]
 async fn main() {
@@ -193,10 +184,14 @@ async fn main() {
     println!("Scale-out: {INSTALLS} installs (callback, install page, Connect + finish) and {EVENTS} webhook events, {CONCURRENCY} at a time");
     println!("{:<28} {:>12} {:>22}", "setup", "installs/s", "webhook events/s");
     let mut setups: Vec<(&str, String, usize)> = vec![("1 instance, SQLite", sqlite, 1)];
+    let mut databases = Vec::new();
     match &postgres {
         Some(admin) => {
-            setups.push(("1 instance, PostgreSQL", fresh_postgres(admin).await, 1));
-            setups.push(("2 instances, PostgreSQL", fresh_postgres(admin).await, 2));
+            for (name, instances) in [("1 instance, PostgreSQL", 1), ("2 instances, PostgreSQL", 2)] {
+                let (url, database) = postgres::fresh(admin, "bench_scale").await;
+                setups.push((name, url, instances));
+                databases.push(database);
+            }
         }
         None => println!("(PostgreSQL rows skipped: TETHER_TEST_POSTGRES_URL is unset)"),
     }
@@ -231,4 +226,9 @@ async fn main() {
         "median of 5 loads, one request at a time, SQLite",
     ));
     common::record("scale", &rows);
+    if let Some(admin) = &postgres {
+        for database in &databases {
+            postgres::remove(admin, database).await;
+        }
+    }
 }

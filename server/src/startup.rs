@@ -94,6 +94,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             "some values are sealed under an older key; `server rewrap` moves them to the newest"
         );
     }
+    let intake = crate::store::inbox::Intake::spawn(store.clone());
     let state = AppState::new(Inner {
         key_report,
         leptos: leptos_options(&settings),
@@ -102,6 +103,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         vercel,
         provider,
         worker: Default::default(),
+        intake,
         rows: Default::default(),
         provisioning: Default::default(),
         partner_tokens,

@@ -18,6 +18,8 @@ pub struct Inner {
     /// Wakes the webhook worker when an event is stored (the worker's `Wakeup`; named by its
     /// type here so the state stays below the webhook handlers that read it).
     pub worker: Arc<tokio::sync::Notify>,
+    /// Stores Vercel's deliveries, several to a commit.
+    pub intake: crate::store::inbox::Intake,
     /// Sealed values against the configured keys, as counted at start (for `/readyz`).
     pub key_report: crate::store::sealed::KeyReport,
     /// The install page's rendered rows, by a digest of what they show.

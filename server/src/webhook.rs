@@ -47,13 +47,15 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     if let Some(id) = configuration_id.and_then(|id| crate::params::ConfigurationId::parse(id).ok()) {
         crate::telemetry::record_installation(&id);
     }
+    // Waits for the commit that holds it (shared with the deliveries arriving meanwhile): the
+    // 200 below means the event is on disk.
     let stored = state
-        .store
-        .store_event(crate::store::inbox::NewEvent {
-            id: &envelope.id,
-            kind: &envelope.kind,
-            configuration_id,
-            body: std::str::from_utf8(&body).unwrap_or_default(),
+        .intake
+        .store(crate::store::inbox::Delivered {
+            id: envelope.id.clone(),
+            kind: envelope.kind.clone(),
+            configuration_id: configuration_id.map(str::to_owned),
+            body: String::from_utf8_lossy(&body).into_owned(),
             created_at: envelope.created_at,
         })
         .await;
@@ -68,7 +70,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         }
         Err(error) => {
             // Not stored, so not acknowledged: Vercel will deliver it again.
-            tracing::error!(%error, "cannot store a webhook");
+            tracing::warn!(%error, event_id = %envelope.id, "webhook not stored; answering 503");
             StatusCode::SERVICE_UNAVAILABLE
         }
     }

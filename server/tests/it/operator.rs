@@ -281,7 +281,7 @@ async fn a_parked_webhook_is_listed_and_replayed() {
         body,
         created_at: server::store::now_ms(),
     };
-    assert!(store.store_event(event).await.unwrap());
+    assert_eq!(store.store_events(&[event]).await.unwrap(), [true]);
     for attempts in 0..server::store::inbox::MAX_ATTEMPTS {
         let stored = server::store::inbox::StoredEvent {
             id: "evt_parked".into(),

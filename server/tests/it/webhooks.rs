@@ -54,6 +54,44 @@ async fn a_deployment_is_recorded_once_however_often_it_is_delivered() {
 }
 
 #[tokio::test]
+async fn deliveries_at_once_share_commits_yet_each_event_is_stored_and_applied_once() {
+    let world = world().await;
+    let store = world.store().await;
+    let before = store.count_events().await.unwrap();
+    // A hundred new events, each delivered twice at the same moment: most arrive while another
+    // commit is being made and share the next one, repeats of one event among them.
+    let bodies: Vec<(String, Vec<u8>)> = (0..100)
+        .map(|i| {
+            let id = format!("evt_at_once_{i}");
+            let body = event(&id, "integration-configuration.scope-change-confirmed", json!({}));
+            (id, body)
+        })
+        .collect();
+    let signed: Vec<(&[u8], String)> = bodies.iter().map(|(_, body)| (&body[..], sign(body, SECRET))).collect();
+    let posts = signed.iter().flat_map(|(body, signature)| {
+        [world.post_webhook(body, Some(signature)), world.post_webhook(body, Some(signature))]
+    });
+    let statuses = futures::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
+    assert_eq!(store.count_events().await.unwrap(), before + 100);
+    for (id, _) in &bodies {
+        world.applied(id).await;
+    }
+
+    // In one batch, in order: the first delivery of an id is the new one.
+    let new = |id| server::store::inbox::NewEvent {
+        id,
+        kind: "deployment.created",
+        configuration_id: None,
+        body: "{}",
+        created_at: 0,
+    };
+    let fresh = store.store_events(&[new("evt_batch_a"), new("evt_batch_b"), new("evt_batch_a")]).await.unwrap();
+    assert_eq!(fresh, [true, true, false]);
+    assert_eq!(store.store_events(&[new("evt_batch_b"), new("evt_batch_c")]).await.unwrap(), [false, true]);
+}
+
+#[tokio::test]
 async fn bad_signatures_and_oversized_bodies_store_nothing() {
     let world = world().await;
     let body = event("evt_bad", "deployment.created", json!({}));
