@@ -76,45 +76,86 @@ function kindOf(url, type) {
   return type === "Document" ? "html" : "other";
 }
 
+/** The figures of one load: first contentful paint and, for an install page, hydration. */
+async function timeLoad(page, url, hydrates) {
+  await page.goto(url);
+  await page.waitForFunction(
+    (hydrates) =>
+      (!hydrates || window.__hydratedAt !== undefined) &&
+      performance.getEntriesByName("first-contentful-paint").length > 0,
+    hydrates,
+    { timeout: 30_000 },
+  );
+  return page.evaluate(() => [
+    performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
+    window.__hydratedAt ?? NaN,
+  ]);
+}
+
+/** A new browser context, as a first visit has: no HTTP cache, no compiled wasm, no code cache. */
+async function firstVisit(browser, cookies) {
+  const context = await browser.newContext();
+  await context.addCookies(cookies);
+  const page = await context.newPage();
+  await page.addInitScript(markHydrated);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  return { context, page };
+}
+
 /**
  * Median time to usable (first contentful paint: HTML and CSS, the forms work) and to hydrated,
- * for each team. The teams' pages load in turn, run after run, so the machine's drift over the
- * minute this takes weighs on both alike; two warm-up rounds are not counted.
+ * for each team's install page and for the blank page (the floor: Tether's static route, HTML
+ * only), each load a first visit. The pages load in turn, round after round, so the machine's
+ * drift over the minutes this takes weighs on all alike; two warm-up rounds are not counted.
+ * Then the warm figure: the install pages reloaded in one context each, as a user who reopens
+ * the popup gets them (compiled wasm and code cache kept, HTTP cache disabled).
  */
 async function loadTimes(browser, teams) {
-  const pages = [];
+  const pages = [{ name: "blank", url: `${TETHER}/pkg/floor.html`, hydrates: false, cookies: [] }];
   for (const team of teams) {
     const { context, page } = await openInstall(browser, team);
-    await page.addInitScript(markHydrated);
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-    pages.push({ context, page, url: page.url(), usable: [], hydrated: [] });
+    pages.push({ name: team, url: page.url(), hydrates: true, cookies: await context.cookies() });
+    await context.close();
   }
+  for (const entry of pages) Object.assign(entry, { usable: [], hydrated: [], warmUsable: [], warmHydrated: [] });
   for (let i = 0; i < RUNS + 2; i++) {
     for (const entry of pages) {
-      const { page } = entry;
-      await page.goto(entry.url);
-      await page.waitForFunction(
-        () => window.__hydratedAt !== undefined && performance.getEntriesByName("first-contentful-paint").length > 0,
-        null,
-        { timeout: 30_000 },
-      );
-      const [fcp, done] = await page.evaluate(() => [
-        performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
-        window.__hydratedAt,
-      ]);
+      const { context, page } = await firstVisit(browser, entry.cookies);
+      const [fcp, done] = await timeLoad(page, entry.url, entry.hydrates);
+      await context.close();
       if (i < 2) continue;
       entry.usable.push(fcp);
       entry.hydrated.push(done);
     }
   }
-  for (const { context } of pages) await context.close();
-  const times = pages.map((p) => ({ usable_ms: median(p.usable), hydrated_ms: median(p.hydrated) }));
-  // Each round loads the pages back to back: the ratio within a round cancels the drift that
-  // medians taken apart keep, which on a busy 2-core VM moves them by ±15 ms.
-  const [first, second] = pages;
-  const paired = median(second.hydrated.map((ms, i) => ms / first.hydrated[i]));
-  return { times, paired };
+  for (const entry of pages.filter((p) => p.hydrates)) {
+    const { context, page } = await firstVisit(browser, entry.cookies);
+    for (let i = 0; i < RUNS + 2; i++) {
+      const [fcp, done] = await timeLoad(page, entry.url, true);
+      if (i < 2) continue;
+      entry.warmUsable.push(fcp);
+      entry.warmHydrated.push(done);
+    }
+    await context.close();
+  }
+  const [blank, first, second] = pages;
+  const figures = (p) => ({
+    usable_ms: median(p.usable),
+    hydrated_ms: median(p.hydrated),
+    warm_usable_ms: median(p.warmUsable),
+    warm_hydrated_ms: median(p.warmHydrated),
+    // Within each round, against the blank page loaded just before: drift cancels.
+    usable_to_blank: median(p.usable.map((ms, i) => ms / blank.usable[i])),
+  });
+  return {
+    blank: { usable_ms: median(blank.usable) },
+    small: figures(first),
+    big: figures(second),
+    // Each round loads the pages back to back: the ratio within a round cancels the drift that
+    // medians taken apart keep, which on a busy 2-core VM moves them by ±15 ms.
+    hydrated_ratio_paired: median(second.hydrated.map((ms, i) => ms / first.hydrated[i])),
+  };
 }
 
 /**
@@ -162,9 +203,8 @@ await addTeam(big, 250);
 
 log("weighing the install page (3 and 250 projects)");
 const weight = { small: await weigh(browser, small), big: await weigh(browser, big) };
-log(`timing ${RUNS} loads each (3 and 250 projects)`);
-const { times: [smallTimes, bigTimes], paired } = await loadTimes(browser, [small, big]);
-const times = { small: smallTimes, big: bigTimes, hydrated_ratio_paired: paired };
+log(`timing ${RUNS} first visits each (blank page, 3 and 250 projects), then ${RUNS} warm reloads`);
+const times = await loadTimes(browser, [small, big]);
 
 // A team per run: Vercel limits env writes per account per minute, and so does the simulator.
 const linking = { projects: LINK_PROJECTS, latency_ms: LATENCY_MS, in_flight: IN_FLIGHT };
