@@ -35,13 +35,22 @@ impl Page {
     }
 }
 
-pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
+/// The document around a page. `stylesheet` is the site's CSS to send inside the page (the
+/// server read it at start); without it the page links to the file.
+pub fn shell(options: LeptosOptions, page: Page, stylesheet: Option<std::sync::Arc<str>>) -> impl IntoView {
     // As HydrationScripts does: in islands mode the server renders as not hydrating.
     if let Some(context) = Owner::current_shared_context() {
         context.set_is_hydrating(false);
     }
     let title = page.title();
-    let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    // Inside the page, the first paint of a first visit waits for no second request.
+    let style = match stylesheet {
+        Some(css) => view! { <style nonce=use_nonce() inner_html=css.to_string()></style> }.into_any(),
+        None => {
+            let href = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+            view! { <link rel="stylesheet" href=href/> }.into_any()
+        }
+    };
     // Found by the browser's preload scanner at once, so the module and the wasm download while
     // the page is parsed; only the install page has an island to hydrate.
     let preloads = matches!(page, Page::Install(_)).then(|| {
@@ -59,7 +68,7 @@ pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="referrer" content="no-referrer"/>
                 <title>{title}</title>
-                <link rel="stylesheet" href=css/>
+                {style}
                 <link rel="icon" href=FAVICON/>
                 {preloads}
             </head>

@@ -95,9 +95,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         );
     }
     let intake = crate::store::inbox::Intake::spawn(store.clone());
+    let leptos = leptos_options(&settings);
+    let stylesheet_path = settings.site_root.join(&*leptos.site_pkg_dir).join(format!("{}.css", leptos.output_name));
+    let stylesheet = match std::fs::read_to_string(&stylesheet_path) {
+        Ok(css) => Some(Arc::from(css)),
+        Err(error) => {
+            tracing::warn!(path = %stylesheet_path.display(), %error, "no stylesheet to send inside pages; they link to it");
+            None
+        }
+    };
     let state = AppState::new(Inner {
         key_report,
-        leptos: leptos_options(&settings),
+        leptos,
+        stylesheet,
         settings,
         store,
         vercel,

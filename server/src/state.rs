@@ -15,6 +15,10 @@ pub struct Inner {
     pub vercel: Vercel,
     pub provider: Arc<dyn Provider>,
     pub leptos: LeptosOptions,
+    /// The site's stylesheet, read once at start and sent inside every page: on a first visit
+    /// its own request delayed the popup's first paint (measured in issue 27). None when the site
+    /// is not built (the integration tests), and pages then link to it.
+    pub stylesheet: Option<Arc<str>>,
     /// Wakes the webhook worker when an event is stored (the worker's `Wakeup`; named by its
     /// type here so the state stays below the webhook handlers that read it).
     pub worker: Arc<tokio::sync::Notify>,

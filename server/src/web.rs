@@ -49,12 +49,12 @@ pub fn render_html(state: &AppState, page: Page) -> Rendered {
     let owner = Owner::new_root(Some(Arc::new(SsrSharedContext::new())));
     let html = owner.with(|| {
         provide_context(Nonce::from_value(nonce.clone()));
-        shell(state.leptos.clone(), page).to_html()
+        shell(state.leptos.clone(), page, state.stylesheet.clone()).to_html()
     });
     // form-action must admit Vercel's origin: the plain form's answer redirects there.
     let next_origin = state.settings.vercel.next_origin.origin().ascii_serialization();
     let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'nonce-{nonce}'; \
          img-src 'self' data:; connect-src 'self'; form-action 'self' {next_origin}; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     );
