@@ -179,11 +179,15 @@ fn popup_rows(popup: &Value, wrk: &str, idle: f64, after: f64) -> Vec<Row> {
     let n = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let weight = |size: &str| {
         let w = &popup["weight"][size];
+        // The stylesheet comes inside the HTML; a CSS request would be a page linking to it.
+        let css = match w["css"].as_f64() {
+            Some(bytes) => format!("CSS {}", thousands(bytes)),
+            None => "CSS inside it".to_owned(),
+        };
         format!(
-            "{} B (HTML {}, CSS {}, JS {}, wasm {})",
+            "{} B (HTML {}, {css}, JS {}, wasm {})",
             thousands(n(&w["total"])),
             thousands(n(&w["html"])),
-            thousands(n(&w["css"])),
             thousands(n(&w["js"])),
             thousands(n(&w["wasm"]))
         )
