@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions, page: Page, stylesheet: Option<std::sync::A
     let title = page.title();
     // Inside the page, the first paint of a first visit waits for no second request.
     let style = match stylesheet {
-        Some(css) => view! { <style nonce=use_nonce() inner_html=css.to_string()></style> }.into_any(),
+        Some(css) => view! { <style nonce=use_nonce() inner_html=css></style> }.into_any(),
         None => {
             let href = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
             view! { <link rel="stylesheet" href=href/> }.into_any()
