@@ -46,10 +46,7 @@ pub fn shell(options: LeptosOptions, page: Page, stylesheet: Option<std::sync::A
     // Inside the page, the first paint of a first visit waits for no second request.
     let style = match stylesheet {
         Some(css) => view! { <style nonce=use_nonce() inner_html=css></style> }.into_any(),
-        None => {
-            let href = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
-            view! { <link rel="stylesheet" href=href/> }.into_any()
-        }
+        None => view! { <link rel="stylesheet" href=format!("/{}", stylesheet_path(&options))/> }.into_any(),
     };
     // Found by the browser's preload scanner at once, so the module and the wasm download while
     // the page is parsed; only the install page has an island to hydrate.
@@ -80,6 +77,12 @@ pub fn shell(options: LeptosOptions, page: Page, stylesheet: Option<std::sync::A
             </body>
         </html>
     }
+}
+
+/// The site's stylesheet, relative to the site's root: where cargo-leptos writes it, where the
+/// server reads it at start to send it inside pages, and what a page links to otherwise.
+pub fn stylesheet_path(options: &LeptosOptions) -> String {
+    format!("{}/{}.css", options.site_pkg_dir, options.output_name)
 }
 
 /// The site's icon (public/favicon.svg) drawn as a 32×32 three-colour PNG of 158 bytes, inline:

@@ -96,7 +96,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let intake = crate::store::inbox::Intake::spawn(store.clone());
     let leptos = leptos_options(&settings);
-    let stylesheet_path = settings.site_root.join(&*leptos.site_pkg_dir).join(format!("{}.css", leptos.output_name));
+    let stylesheet_path = settings.site_root.join(app::pages::stylesheet_path(&leptos));
     let stylesheet = match std::fs::read_to_string(&stylesheet_path) {
         Ok(css) => Some(Arc::from(css)),
         Err(error) => {
