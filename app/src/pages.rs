@@ -82,7 +82,13 @@ pub fn shell(options: LeptosOptions, page: Page, stylesheet: Option<std::sync::A
 /// The site's stylesheet, relative to the site's root: where cargo-leptos writes it, where the
 /// server reads it at start to send it inside pages, and what a page links to otherwise.
 pub fn stylesheet_path(options: &LeptosOptions) -> String {
-    format!("{}/{}.css", options.site_pkg_dir, options.output_name)
+    format!("{}.css", site_output(options))
+}
+
+/// Where cargo-leptos writes the site's outputs, relative to the site's root, without the
+/// extension: the stylesheet, the module and the wasm are all named after it.
+fn site_output(options: &LeptosOptions) -> String {
+    format!("{}/{}", options.site_pkg_dir, options.output_name)
 }
 
 /// The site's icon (public/favicon.svg) drawn as a 32×32 three-colour PNG of 158 bytes, inline:
@@ -114,7 +120,7 @@ fn IslandLoader(options: LeptosOptions) -> impl IntoView {
 
 /// The wasm-bindgen module's path and the wasm's.
 fn island_assets(options: &LeptosOptions) -> (String, String) {
-    let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    let pkg = format!("/{}", site_output(options));
     // cargo-leptos names the wasm after the site; a plain cargo build keeps wasm-bindgen's name.
     let wasm =
         if option_env!("LEPTOS_OUTPUT_NAME").is_some() { format!("{pkg}.wasm") } else { format!("{pkg}_bg.wasm") };
